@@ -1,9 +1,12 @@
 /**
  * Registry of storage formats by `WeightType`. Block-quantized formats register here from their own
- * modules (`q8_0.ts`, `k_quants.ts`, …); lookups of an unregistered type fail naming it.
+ * modules (`legacy.ts`, `k_quants.ts`, `k_quants_low.ts`); lookups of an unregistered type fail naming it.
  */
 import { QwenrtError } from "../../util/errors.js";
 import { bf16Format, f16Format, f32Format } from "./float.js";
+import { q4_kFormat, q5_kFormat, q6_kFormat } from "./k_quants.js";
+import { q2_kFormat, q3_kFormat } from "./k_quants_low.js";
+import { legacyFormats } from "./legacy.js";
 import type { BlockFormat, WeightType } from "./types.js";
 
 export type { BlockFormat, WeightType };
@@ -12,6 +15,8 @@ const formats = new Map<WeightType, BlockFormat>([
   ["f32", f32Format],
   ["f16", f16Format],
   ["bf16", bf16Format],
+  ...legacyFormats.map((fmt): [WeightType, BlockFormat] => [fmt.type, fmt]),
+  ...[q2_kFormat, q3_kFormat, q4_kFormat, q5_kFormat, q6_kFormat].map((fmt): [WeightType, BlockFormat] => [fmt.type, fmt]),
 ]);
 
 /** Add a format to the registry (called once per module that defines one). */

@@ -1,0 +1,163 @@
+/**
+ * `qwenrt generate <model> (--prompt TEXT | --ids FILE|-) [...]`: continue a prompt, streaming the
+ * text to stdout as it is generated, or printing one JSON object `{"ids","text","finish_reason"}`
+ * (ids = generated ids) with `--json`.
+ */
+import { readFileSync } from "node:fs";
+import { loadChatTemplate, promptThinkingEnabled } from "../../chat/template.js";
+import { generate, type GenerateOptions, type GenerateResult } from "../../engine/generate.js";
+import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
+import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
+import { loadModel } from "../../models/load.js";
+import { Tokenizer } from "../../tokenizer/index.js";
+import { QwenrtError } from "../../util/errors.js";
+import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
+import { parseIds } from "./logits.js";
+
+export const usage = `usage: qwenrt generate <model-dir> (--prompt TEXT | --ids FILE|-) [options]
+
+Continue a prompt and stream the generated text to stdout. Sampling options left unset take the
+model's generation_config.json defaults.
+
+  --prompt TEXT             prompt text (tokenized with the model's tokenizer)
+  --ids FILE|-              prompt as a JSON array of token ids (stdin with "-")
+  --chat                    wrap --prompt as one user message in the chat template
+  --no-think                with --chat: render with enable_thinking=false
+  --thinking-budget N       with --prompt: at most N reasoning tokens inside <think>, then Qwen's
+                            early-stop text is inserted and the model answers
+  --max-tokens N            most tokens to generate (default 256)
+  --temperature T           0 = greedy
+  --top-p P                 nucleus sampling, in (0, 1]
+  --top-k K                 keep the K most likely tokens (0 = off)
+  --min-p M                 drop tokens below M x the top probability, in [0, 1]
+  --presence-penalty X      OpenAI presence penalty
+  --frequency-penalty X     OpenAI frequency penalty
+  --repetition-penalty X    Hugging Face repetition penalty (> 0, 1 = off)
+  --stop STR                stop before this text (repeatable)
+  --seed S                  RNG seed (same seed, same tokens)
+  --ignore-eos              keep generating past end-of-sequence tokens
+  --json                    print {"ids", "text", "finish_reason"} instead of streaming text`;
+
+const DEFAULT_MAX_TOKENS = 256;
+
+const flagOf: Record<keyof SamplingParams, string> = {
+  temperature: "--temperature",
+  topP: "--top-p",
+  topK: "--top-k",
+  minP: "--min-p",
+  presencePenalty: "--presence-penalty",
+  frequencyPenalty: "--frequency-penalty",
+  repetitionPenalty: "--repetition-penalty",
+  logitBias: "--logit-bias",
+};
+
+/** Run the command; returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs("generate", argv, {
+    prompt: { type: "string" },
+    ids: { type: "string" },
+    chat: { type: "boolean" },
+    "no-think": { type: "boolean" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "top-k": { type: "string" },
+    "min-p": { type: "string" },
+    "presence-penalty": { type: "string" },
+    "frequency-penalty": { type: "string" },
+    "repetition-penalty": { type: "string" },
+    stop: { type: "string", multiple: true },
+    seed: { type: "string" },
+    "ignore-eos": { type: "boolean" },
+    json: { type: "boolean" },
+    "thinking-budget": { type: "string" },
+  });
+  const dir = requireModelArg("generate", positionals);
+  if ((v.prompt === undefined) === (v.ids === undefined)) {
+    throw new QwenrtError("qwenrt generate", "give exactly one of --prompt TEXT or --ids FILE|-", { code: "invalid_flag" });
+  }
+  if (v.chat === true && v.prompt === undefined) throw new QwenrtError("--chat", "needs --prompt (--ids are already tokens)");
+  if (v["no-think"] === true && v.chat !== true) throw new QwenrtError("--no-think", "only applies with --chat");
+
+  const sampling: SamplingParams = {
+    temperature: numberFlag("temperature", v.temperature, { min: 0 }),
+    topP: numberFlag("top-p", v["top-p"]),
+    topK: numberFlag("top-k", v["top-k"], { integer: true }),
+    minP: numberFlag("min-p", v["min-p"]),
+    presencePenalty: numberFlag("presence-penalty", v["presence-penalty"]),
+    frequencyPenalty: numberFlag("frequency-penalty", v["frequency-penalty"]),
+    repetitionPenalty: numberFlag("repetition-penalty", v["repetition-penalty"]),
+  };
+  validateSamplingParams(sampling, { nameOf: (k) => flagOf[k] }); // fail before the (slow) model load
+  const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 }) ?? DEFAULT_MAX_TOKENS;
+  const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const thinkingBudget = numberFlag("thinking-budget", v["thinking-budget"], { integer: true, min: 0 });
+  if (thinkingBudget !== undefined && v.prompt === undefined) throw new QwenrtError("--thinking-budget", "needs --prompt");
+  const stop = v.stop ?? [];
+  if (stop.some((s) => s.length === 0)) throw new QwenrtError("--stop", "must not be empty");
+
+  let idsText: string | undefined;
+  if (v.ids !== undefined) {
+    idsText = v.ids === "-" ? await readStdin() : readText(v.ids);
+    parseIds(idsText, v.ids === "-" ? "stdin" : v.ids);
+  }
+  const tokenizer = Tokenizer.fromDir(dir);
+  let promptIds: ArrayLike<number>;
+  let promptText = "";
+  if (v.prompt !== undefined) {
+    if (v.chat === true) {
+      promptText = loadChatTemplate(dir).render({
+        messages: [{ role: "user", content: v.prompt }],
+        chat_template_kwargs: { enable_thinking: v["no-think"] !== true },
+      });
+      promptIds = tokenizer.encode(promptText, { addSpecialTokens: false });
+    } else {
+      promptText = v.prompt;
+      promptIds = tokenizer.encode(v.prompt);
+    }
+  } else promptIds = parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize);
+
+  const model = await loadModel(dir);
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
+  process.once("SIGINT", onSigint);
+  const opts: GenerateOptions = { ...sampling, maxTokens, stop, ignoreEos: v["ignore-eos"] === true, signal: ac.signal };
+  if (seed !== undefined) opts.seed = seed;
+  if (thinkingBudget !== undefined) {
+    const thinkingEnabled = promptThinkingEnabled(promptText);
+    opts.interceptor = thinkingBudgetInterceptor(tokenizer, { budget: thinkingBudget, thinkingEnabled, where: "--thinking-budget" });
+  }
+  const json = v.json === true;
+  let result: GenerateResult;
+  try {
+    const gen = generate(model, tokenizer, promptIds, opts);
+    for (;;) {
+      const r = await gen.next();
+      if (r.done === true) {
+        result = r.value;
+        break;
+      }
+      if (!json && r.value.text !== "") process.stdout.write(r.value.text);
+    }
+  } catch (e) {
+    if (ac.signal.aborted) {
+      process.stderr.write("\nqwenrt: generate interrupted\n");
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ids: result.ids, text: result.text, finish_reason: result.finishReason })}\n`);
+  } else if (process.stdout.isTTY) process.stdout.write("\n");
+  return 0;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new QwenrtError(path, `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { code: "not_found" });
+  }
+}

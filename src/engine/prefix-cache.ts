@@ -1,0 +1,108 @@
+/**
+ * Prefix reuse across requests (multi-turn chat, shared system prompts): finished sequences are kept
+ * with the token ids their KV cache holds; a new prompt starts from the entry sharing its longest
+ * prefix and prefills only the rest. Bounded by total cached tokens, least recently used out first.
+ */
+import type { SequenceLike } from "./types.js";
+
+/** What the cache needs from a model: copy and shorten a sequence's KV cache. */
+export interface ForkableModel<S extends SequenceLike> {
+  newSequence(): S;
+  fork(seq: S): S;
+  truncate(seq: S, length: number): void;
+}
+
+interface Entry<S> {
+  seq: S;
+  ids: Int32Array; // [seq.length] the tokens the cache holds
+  lastUsed: number;
+}
+
+/** A sequence to start from: its cache holds the prompt's first `cached` tokens. */
+export interface Reused<S> {
+  readonly seq: S;
+  readonly cached: number;
+}
+
+function commonPrefix(a: Int32Array, b: ArrayLike<number>): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * @example
+ * const cache = new PrefixCache(model, { maxTokens: 8192 });
+ * const { seq, cached } = cache.acquire(promptIds); // prefill promptIds.slice(cached) into seq
+ * // ... generate ...
+ * cache.release(seq, heldIds);
+ */
+export class PrefixCache<S extends SequenceLike> {
+  private entries: Entry<S>[] = [];
+  private clock = 0;
+  /** Prompt tokens served from the cache / looked up, for `/metrics`. */
+  readonly stats = { hitTokens: 0, promptTokens: 0 };
+
+  constructor(
+    private readonly model: ForkableModel<S>,
+    private readonly opts: { maxTokens: number },
+  ) {}
+
+  /** Total tokens held by cached sequences. */
+  get size(): number {
+    return this.entries.reduce((a, e) => a + e.ids.length, 0);
+  }
+
+  /**
+   * A sequence for `prompt`: the cached one with the longest common prefix (taken over when the
+   * prompt extends all of it, copied otherwise so the longer history stays cached), or a new one.
+   * At least one prompt token is always left to compute, so the caller gets fresh logits.
+   */
+  acquire(prompt: ArrayLike<number>): Reused<S> {
+    this.stats.promptTokens += prompt.length;
+    let best: Entry<S> | undefined;
+    let bestLen = 0;
+    for (const e of this.entries) {
+      const len = commonPrefix(e.ids, prompt);
+      if (len > bestLen) {
+        best = e;
+        bestLen = len;
+      }
+    }
+    const cached = Math.min(bestLen, prompt.length - 1);
+    if (best === undefined || cached <= 0) return { seq: this.model.newSequence(), cached: 0 };
+    let seq: S;
+    if (cached === best.ids.length) {
+      this.entries = this.entries.filter((e) => e !== best);
+      seq = best.seq;
+    } else {
+      best.lastUsed = ++this.clock;
+      seq = this.model.fork(best.seq);
+    }
+    this.model.truncate(seq, cached);
+    this.stats.hitTokens += cached;
+    return { seq, cached };
+  }
+
+  /** Keep `seq` for later requests; `ids` are the tokens its cache holds (`ids.length === seq.length`). */
+  release(seq: S, ids: ArrayLike<number>): void {
+    if (ids.length !== seq.length || ids.length === 0 || ids.length > this.opts.maxTokens) return;
+    const held = Int32Array.from(ids);
+    // An entry that is a prefix of the new one is now redundant.
+    this.entries = this.entries.filter((e) => commonPrefix(e.ids, held) < e.ids.length);
+    this.entries.push({ seq, ids: held, lastUsed: ++this.clock });
+    let total = this.size;
+    while (total > this.opts.maxTokens && this.entries.length > 0) {
+      let oldest = 0;
+      for (let i = 1; i < this.entries.length; i++) if (this.entries[i]!.lastUsed < this.entries[oldest]!.lastUsed) oldest = i;
+      total -= this.entries[oldest]!.ids.length;
+      this.entries.splice(oldest, 1);
+    }
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.entries = [];
+  }
+}

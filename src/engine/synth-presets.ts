@@ -1,0 +1,228 @@
+/**
+ * Model shapes for `qwenrt synth`, as data: each preset is the `config.json` and
+ * `generation_config.json` exactly as published on the Hugging Face Hub (key order included), so a
+ * synthesized directory differs from the real one only in its weight values. The `tiny-*` presets
+ * are the shapes of the test fixtures in `test/fixtures/models/` (full vocabulary, so the real
+ * tokenizer works with them).
+ */
+
+/** A raw JSON object as written to disk. */
+export type JsonObject = { readonly [key: string]: JsonValue };
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | JsonObject;
+
+/** One synthesizable model: its Hub name and its two config files. */
+export interface SynthPreset {
+  readonly hubName: string;
+  readonly config: JsonObject;
+  readonly generationConfig: JsonObject;
+}
+
+const qwen3Generation: JsonObject = {
+  bos_token_id: 151643,
+  do_sample: true,
+  eos_token_id: [151645, 151643],
+  pad_token_id: 151643,
+  temperature: 0.6,
+  top_k: 20,
+  top_p: 0.95,
+  transformers_version: "4.51.0",
+};
+
+/** Qwen3 dense `config.json` with the fields that differ per size. */
+function qwen3Dense(hidden: number, layers: number, heads: number, intermediate: number, tied: boolean): JsonObject {
+  return {
+    architectures: ["Qwen3ForCausalLM"],
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    head_dim: 128,
+    hidden_act: "silu",
+    hidden_size: hidden,
+    initializer_range: 0.02,
+    intermediate_size: intermediate,
+    max_position_embeddings: 40960,
+    max_window_layers: layers,
+    model_type: "qwen3",
+    num_attention_heads: heads,
+    num_hidden_layers: layers,
+    num_key_value_heads: 8,
+    rms_norm_eps: 1e-6,
+    rope_scaling: null,
+    rope_theta: 1000000,
+    sliding_window: null,
+    tie_word_embeddings: tied,
+    torch_dtype: "bfloat16",
+    transformers_version: "4.51.0",
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: 151936,
+  };
+}
+
+/** Fields the fixtures' tiny shapes share (see test/fixtures/README.md). */
+const tinyBase = {
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  hidden_act: "silu",
+  initializer_range: 0.02,
+  rms_norm_eps: 1e-6,
+  rope_scaling: null,
+  rope_theta: 1000000,
+  sliding_window: null,
+  torch_dtype: "bfloat16",
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+} as const;
+
+/** Every preset by its `--preset` name. */
+export const synthPresets: Readonly<Record<string, SynthPreset>> = {
+  "qwen3-0.6b": { hubName: "Qwen/Qwen3-0.6B", config: qwen3Dense(1024, 28, 16, 3072, true), generationConfig: qwen3Generation },
+  "qwen3-1.7b": { hubName: "Qwen/Qwen3-1.7B", config: qwen3Dense(2048, 28, 16, 6144, true), generationConfig: qwen3Generation },
+  "qwen3-4b": { hubName: "Qwen/Qwen3-4B", config: qwen3Dense(2560, 36, 32, 9728, true), generationConfig: qwen3Generation },
+  "qwen3-8b": { hubName: "Qwen/Qwen3-8B", config: qwen3Dense(4096, 36, 32, 12288, false), generationConfig: qwen3Generation },
+  "qwen3-30b-a3b": {
+    hubName: "Qwen/Qwen3-30B-A3B",
+    config: {
+      architectures: ["Qwen3MoeForCausalLM"],
+      attention_bias: false,
+      attention_dropout: 0.0,
+      bos_token_id: 151643,
+      decoder_sparse_step: 1,
+      eos_token_id: 151645,
+      head_dim: 128,
+      hidden_act: "silu",
+      hidden_size: 2048,
+      initializer_range: 0.02,
+      intermediate_size: 6144,
+      max_position_embeddings: 40960,
+      max_window_layers: 48,
+      mlp_only_layers: [],
+      model_type: "qwen3_moe",
+      moe_intermediate_size: 768,
+      norm_topk_prob: true,
+      num_attention_heads: 32,
+      num_experts: 128,
+      num_experts_per_tok: 8,
+      num_hidden_layers: 48,
+      num_key_value_heads: 4,
+      output_router_logits: false,
+      rms_norm_eps: 1e-6,
+      rope_scaling: null,
+      rope_theta: 1000000.0,
+      router_aux_loss_coef: 0.001,
+      sliding_window: null,
+      tie_word_embeddings: false,
+      torch_dtype: "bfloat16",
+      transformers_version: "4.51.0",
+      use_cache: true,
+      use_sliding_window: false,
+      vocab_size: 151936,
+    },
+    generationConfig: qwen3Generation,
+  },
+  "qwen2.5-0.5b": {
+    hubName: "Qwen/Qwen2.5-0.5B",
+    config: {
+      architectures: ["Qwen2ForCausalLM"],
+      attention_dropout: 0.0,
+      bos_token_id: 151643,
+      eos_token_id: 151643,
+      hidden_act: "silu",
+      hidden_size: 896,
+      initializer_range: 0.02,
+      intermediate_size: 4864,
+      max_position_embeddings: 32768,
+      max_window_layers: 24,
+      model_type: "qwen2",
+      num_attention_heads: 14,
+      num_hidden_layers: 24,
+      num_key_value_heads: 2,
+      rms_norm_eps: 1e-6,
+      rope_theta: 1000000.0,
+      sliding_window: 32768,
+      tie_word_embeddings: true,
+      torch_dtype: "bfloat16",
+      transformers_version: "4.40.1",
+      use_cache: true,
+      use_mrope: false,
+      use_sliding_window: false,
+      vocab_size: 151936,
+    },
+    generationConfig: {
+      bos_token_id: 151643,
+      do_sample: false,
+      eos_token_id: 151643,
+      max_new_tokens: 2048,
+      transformers_version: "4.37.0",
+    },
+  },
+  "tiny-qwen3": {
+    hubName: "test/fixtures/models/qwen3-dense-tiny",
+    config: {
+      architectures: ["Qwen3ForCausalLM"],
+      attention_bias: false,
+      ...tinyBase,
+      head_dim: 16,
+      hidden_size: 32,
+      intermediate_size: 96,
+      max_position_embeddings: 40960,
+      max_window_layers: 2,
+      model_type: "qwen3",
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+      transformers_version: "4.51.0",
+    },
+    generationConfig: qwen3Generation,
+  },
+  "tiny-qwen3-moe": {
+    hubName: "test/fixtures/models/qwen3-moe-tiny",
+    config: {
+      architectures: ["Qwen3MoeForCausalLM"],
+      attention_bias: false,
+      ...tinyBase,
+      decoder_sparse_step: 1,
+      head_dim: 16,
+      hidden_size: 16,
+      intermediate_size: 64,
+      max_position_embeddings: 40960,
+      max_window_layers: 2,
+      mlp_only_layers: [],
+      model_type: "qwen3_moe",
+      moe_intermediate_size: 32,
+      norm_topk_prob: true,
+      num_attention_heads: 4,
+      num_experts: 8,
+      num_experts_per_tok: 2,
+      num_hidden_layers: 2,
+      num_key_value_heads: 2,
+      output_router_logits: false,
+      router_aux_loss_coef: 0.001,
+      tie_word_embeddings: false,
+      transformers_version: "4.51.0",
+    },
+    generationConfig: qwen3Generation,
+  },
+  "tiny-qwen2": {
+    hubName: "test/fixtures/models/qwen2-tiny",
+    config: {
+      architectures: ["Qwen2ForCausalLM"],
+      ...tinyBase,
+      hidden_size: 32,
+      intermediate_size: 64,
+      max_position_embeddings: 32768,
+      max_window_layers: 2,
+      model_type: "qwen2",
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+      transformers_version: "4.51.0",
+    },
+    generationConfig: qwen3Generation,
+  },
+};

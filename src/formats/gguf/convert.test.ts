@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseModelConfig } from "../../models/registry.js";
+import { readJsonFile } from "../../util/json.js";
+import { dequantizeAll } from "../quant/index.js";
+import { readSafetensorsDir } from "../safetensors.js";
+import { ggufTensorsAsHf, ggufToHfConfig } from "./arch.js";
+import { convertHfToGguf } from "./convert.js";
+import { readGguf } from "./read.js";
+import { ggufTokenizerData } from "./tokenizer_meta.js";
+import { encodeGguf } from "./write.js";
+
+const fixtures = new URL("../../../test/fixtures/", import.meta.url).pathname;
+const tokenizerDir = join(fixtures, "qwen3-tokenizer");
+const out = mkdtempSync(join(tmpdir(), "qwenrt-convert-"));
+
+function convert(model: string, type: Parameters<typeof convertHfToGguf>[2]["type"], logs: string[] = []): string {
+  const path = join(out, `${model}-${type}.gguf`);
+  convertHfToGguf(join(fixtures, "models", model), path, { type, tokenizerDir, log: (l) => logs.push(l) });
+  return path;
+}
+
+for (const model of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
+  test(`${model} converted to F32 GGUF reads back as the same tensors, config and metadata`, () => {
+    const dir = join(fixtures, "models", model);
+    const path = convert(model, "f32");
+    const g = readGguf(path);
+    const hfRaw = readJsonFile(join(dir, "config.json"));
+    const want = parseModelConfig(hfRaw, "config.json");
+    const got = parseModelConfig(ggufToHfConfig(g), path);
+    for (const k of ["modelType", "vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKvHeads", "headDim", "tieWordEmbeddings", "attentionBias", "numExperts", "numExpertsPerTok", "moeIntermediateSize", "normTopkProb", "maxPositionEmbeddings"] as const) {
+      assert.deepEqual(got[k], want[k], k);
+    }
+    assert.equal(got.rmsNormEps, Math.fround(want.rmsNormEps));
+    assert.equal(got.ropeTheta, Math.fround(want.ropeTheta));
+    const st = readSafetensorsDir(dir).tensors;
+    const hf = ggufTensorsAsHf(g);
+    const expected = [...st.keys()].filter((n) => !(n === "lm_head.weight" && want.tieWordEmbeddings)).sort();
+    assert.deepEqual([...hf.keys()].sort(), expected);
+    for (const [name, t] of st) {
+      const h = hf.get(name);
+      if (h === undefined) continue;
+      assert.deepEqual(h.shape, t.shape, name);
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      assert.deepEqual(dequantizeAll(h.type, h.bytes, n), dequantizeAll(t.type, t.bytes, n), name);
+    }
+    // re-encoding what we read gives the file's bytes: metadata and tensors are bit-identical
+    assert.deepEqual(encodeGguf({ metadata: g.metadata, tensors: [...g.tensors.values()] }), new Uint8Array(readFileSync(path)));
+  });
+}
+
+test("converted GGUF carries the Qwen3 tokenizer: tokens, types, merges, special ids, template", () => {
+  const g = readGguf(convert("qwen3-dense-tiny", "bf16"));
+  const tok = ggufTokenizerData(g);
+  const tj = JSON.parse(readFileSync(join(tokenizerDir, "tokenizer.json"), "utf8")) as { model: { merges: unknown[] } };
+  const tc = JSON.parse(readFileSync(join(tokenizerDir, "tokenizer_config.json"), "utf8")) as { chat_template: string };
+  assert.equal(tok.model, "gpt2");
+  assert.equal(tok.pre, "qwen2");
+  assert.equal(tok.tokens.length, 151936);
+  assert.equal(tok.tokens[151645], "<|im_end|>");
+  assert.equal(tok.tokenTypes![151645], 3);
+  assert.equal(tok.tokenTypes![151667], 4, "<think> is an added, non-special token");
+  assert.equal(tok.tokenTypes![0], 1);
+  assert.equal(tok.tokens[151935], "[PAD151935]");
+  assert.equal(tok.tokenTypes![151935], 5);
+  assert.equal(tok.merges.length, tj.model.merges.length);
+  assert.equal(tok.eosTokenId, 151645);
+  assert.equal(tok.paddingTokenId, 151643);
+  assert.equal(tok.bosTokenId, 151643);
+  assert.equal(tok.chatTemplate, tc.chat_template);
+  assert.equal(g.tensors.get("blk.0.attn_q.weight")!.type, "bf16");
+  assert.equal(g.tensors.get("blk.0.attn_norm.weight")!.type, "f32");
+});
+
+test("Q4_K_M on a 32-wide model falls back the way llama.cpp does and says so", () => {
+  const logs: string[] = [];
+  const g = readGguf(convert("qwen3-dense-tiny", "q4_k_m", logs));
+  const types = Object.fromEntries([...g.tensors.values()].map((t) => [t.name, t.type]));
+  assert.equal(types["token_embd.weight"], "q8_0"); // tied: output rules, 32 % 256 ≠ 0 → Q8_0
+  assert.equal(types["blk.0.attn_q.weight"], "q5_0"); // Q4_K → Q5_0
+  assert.equal(types["blk.1.attn_v.weight"], "q8_0"); // use_more_bits → Q6_K → Q8_0
+  assert.equal(types["blk.1.ffn_down.weight"], "q8_0");
+  assert.equal(types["blk.0.attn_q_norm.weight"], "f32");
+  assert.ok(logs.some((l) => /blk\.0\.attn_q\.weight: row length 32 .* falling back to q5_0/.test(l)), logs.join("\n"));
+  assert.equal(g.metadata.get("general.file_type")?.value, 15);
+});

@@ -1,0 +1,166 @@
+/**
+ * Hugging Face checkpoint (config.json + safetensors + tokenizer) → GGUF with llama.cpp's names,
+ * metadata and per-tensor type mix, so llama.cpp loads what we write and agrees with us.
+ */
+import { basename, join, resolve } from "node:path";
+import { QwenrtError } from "../../util/errors.js";
+import { isObject, readJsonFile } from "../../util/json.js";
+import { parseModelConfig } from "../../models/registry.js";
+import { dequantizeAll, getFormat, rowBytes, type WeightType } from "../quant/index.js";
+import { readSafetensorsDir, type SafeTensor } from "../safetensors.js";
+import { archByModelType, gv } from "./arch.js";
+import { hfTokenizerMetadata } from "./hf_vocab.js";
+import { mapHfTensorName } from "./names.js";
+import { QuantMix, llamaTensorOrder, type ConvertType } from "./quant_mix.js";
+import { llamaFileTypes, type GgufValue } from "./types.js";
+import { writeGguf, type GgufContents, type GgufTensorToWrite } from "./write.js";
+
+/** Options of `convertHfToGguf`. */
+export interface ConvertOptions {
+  readonly type: ConvertType;
+  /** Directory with tokenizer.json / tokenizer_config.json (default: the model directory). */
+  readonly tokenizerDir?: string;
+  /** `general.name` (default: the model directory's name). */
+  readonly name?: string;
+  /** Progress and fallback notes, one line each. */
+  readonly log?: (line: string) => void;
+}
+
+/** A source tensor gathered under its GGUF name (expert tensors: one source per expert). */
+interface Pending {
+  readonly gguf: string;
+  readonly sources: SafeTensor[]; // [experts] for stacked tensors, else one
+  readonly expertShape: readonly number[] | null;
+}
+
+function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof archByModelType>, where: string): [string, GgufValue][] {
+  const a = arch.ggufArch;
+  const out: [string, GgufValue][] = [];
+  for (const k of arch.keys) {
+    const v = raw[k.hf];
+    if (v === undefined || v === null) {
+      if (k.required) throw new QwenrtError(where, `"${k.hf}" is required to write "${a}.${k.gguf}"`);
+      continue;
+    }
+    if (typeof v !== "number") throw new QwenrtError(where, `"${k.hf}" must be a number, got ${JSON.stringify(v)}`);
+    out.push([`${a}.${k.gguf}`, k.type === "u32" ? gv.u32(v) : gv.f32(v)]);
+    if (k.gguf === "attention.key_length") out.push([`${a}.attention.value_length`, gv.u32(v)]);
+  }
+  for (const [field, value] of Object.entries(arch.constants)) {
+    if (raw[field] !== undefined && JSON.stringify(raw[field]) !== JSON.stringify(value)) {
+      throw new QwenrtError(where, `"${field}" is ${JSON.stringify(raw[field])}, but llama.cpp's ${a} only runs ${JSON.stringify(value)}`);
+    }
+  }
+  const rs = raw.rope_scaling;
+  if (isObject(rs)) {
+    const type = rs.rope_type ?? rs.type;
+    if (type === "yarn") {
+      out.push([`${a}.rope.scaling.type`, gv.str("yarn")]);
+      if (typeof rs.factor === "number") out.push([`${a}.rope.scaling.factor`, gv.f32(rs.factor)]);
+      if (typeof rs.original_max_position_embeddings === "number") out.push([`${a}.rope.scaling.original_context_length`, gv.u32(rs.original_max_position_embeddings)]);
+      const extra: readonly [string, string][] = [["attention_factor", "yarn_attn_factor"], ["beta_fast", "yarn_beta_fast"], ["beta_slow", "yarn_beta_slow"]];
+      for (const [hk, gk] of extra) if (typeof rs[hk] === "number") out.push([`${a}.rope.scaling.${gk}`, gv.f32(rs[hk])]);
+    } else if (type !== undefined && type !== "default") {
+      throw new QwenrtError(where, `"rope_scaling.rope_type" ${JSON.stringify(type)} cannot be written as GGUF`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Build the GGUF contents of an HF checkpoint in memory (tensors quantized as chosen).
+ *
+ * @example
+ * const contents = buildGgufFromHf("models/Qwen3-0.6B", { type: "q8_0" });
+ */
+export function buildGgufFromHf(modelDir: string, opts: ConvertOptions): GgufContents {
+  const log = opts.log ?? ((): void => {});
+  const configPath = join(modelDir, "config.json");
+  const raw = readJsonFile(configPath);
+  const config = parseModelConfig(raw, configPath);
+  if (!isObject(raw)) throw new QwenrtError(configPath, "must be a JSON object");
+  const arch = archByModelType(config.modelType, configPath);
+  const st = readSafetensorsDir(modelDir);
+
+  const pending = new Map<string, Pending>();
+  const unknown: string[] = [];
+  for (const [name, t] of st.tensors) {
+    if (name === "lm_head.weight" && config.tieWordEmbeddings) {
+      log(`lm_head.weight: skipped ("tie_word_embeddings" is true, llama.cpp reuses token_embd)`);
+      continue;
+    }
+    const m = mapHfTensorName(name);
+    if (m === undefined) {
+      unknown.push(name);
+      continue;
+    }
+    if (m.kind === "plain") {
+      pending.set(m.gguf, { gguf: m.gguf, sources: [t], expertShape: null });
+      continue;
+    }
+    let p = pending.get(m.gguf);
+    if (p === undefined) {
+      p = { gguf: m.gguf, sources: new Array<SafeTensor>(config.numExperts), expertShape: t.shape };
+      pending.set(m.gguf, p);
+    }
+    if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
+    p.sources[m.expert] = t;
+  }
+  if (unknown.length > 0) throw new QwenrtError(modelDir, `tensors with no GGUF name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
+
+  const names = [...pending.keys()].sort(llamaTensorOrder);
+  const mix = new QuantMix(opts.type, { numLayers: config.numLayers, numExperts: config.numExperts, tiedEmbeddings: !pending.has("output.weight") }, log);
+  const tensors: GgufTensorToWrite[] = [];
+  for (const name of names) {
+    const p = pending.get(name)!;
+    let shape: number[];
+    let f32: Float32Array; // [product(shape)] the source upcast exactly
+    if (p.expertShape === null) {
+      const t = p.sources[0]!;
+      shape = t.shape.slice();
+      f32 = dequantizeAll(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
+    } else {
+      const per = p.expertShape.reduce((a, b) => a * b, 1);
+      shape = [p.sources.length, ...p.expertShape];
+      f32 = new Float32Array(per * p.sources.length);
+      p.sources.forEach((t, e) => {
+        if (t === undefined) throw new QwenrtError(modelDir, `${name}: expert ${e} is missing`);
+        if (t.shape.join() !== p.expertShape!.join()) throw new QwenrtError(t.name, `shape [${t.shape.join(", ")}] differs from expert 0's`);
+        f32.set(dequantizeAll(t.type, t.bytes, per), e * per);
+      });
+      for (let e = 0; e < p.sources.length; e++) if (p.sources[e] === undefined) throw new QwenrtError(modelDir, `${name}: expert ${e} is missing`);
+    }
+    const type: WeightType = mix.choose({ name, dims: shape.slice().reverse() });
+    const cols = shape[shape.length - 1]!;
+    const rows = f32.length / cols;
+    const bytes = new Uint8Array(rows * rowBytes(type, cols));
+    getFormat(type).quantize!(f32, bytes, f32.length);
+    tensors.push({ name, type, shape, bytes });
+  }
+
+  const metadata = new Map<string, GgufValue>([
+    ["general.architecture", gv.str(arch.ggufArch)],
+    ["general.type", gv.str("model")],
+    ["general.name", gv.str(opts.name ?? basename(resolve(modelDir)))],
+    ...archMetadata(raw, arch, configPath),
+    ["general.file_type", gv.u32(llamaFileTypes[opts.type])],
+    ["general.quantization_version", gv.u32(2)],
+    ...hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw),
+  ]);
+  return { metadata, tensors };
+}
+
+/**
+ * Convert an HF checkpoint directory to a GGUF file.
+ *
+ * @example
+ * convertHfToGguf("models/Qwen3-0.6B", "qwen3-0.6b-q4_k_m.gguf", { type: "q4_k_m", log: console.error });
+ */
+export function convertHfToGguf(modelDir: string, outPath: string, opts: ConvertOptions): GgufContents {
+  const contents = buildGgufFromHf(modelDir, opts);
+  writeGguf(outPath, contents);
+  const counts = new Map<string, number>();
+  for (const t of contents.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
+  opts.log?.(`wrote ${outPath}: ${contents.tensors.length} tensors (${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")})`);
+  return contents;
+}

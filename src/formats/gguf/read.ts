@@ -1,0 +1,280 @@
+/**
+ * GGUF reader (v2 and v3, little-endian). Layout: magic "GGUF", u32 version, u64 tensor count,
+ * u64 metadata count, the metadata key/values, the tensor infos (name, dims, ggml type, offset),
+ * padding to `general.alignment` (default 32), then the data section. The file is read into memory
+ * (not mmap'd, see DESIGN.md) and tensors are zero-copy views over it. Split models
+ * (`name-00001-of-00003.gguf`) are read part by part into one tensor map.
+ */
+import { existsSync } from "node:fs";
+import { QwenrtError } from "../../util/errors.js";
+import { getFormat, type WeightType } from "../quant/index.js";
+import { readWholeFile } from "../safetensors.js";
+import {
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  ggmlIdTypes,
+  unsupportedGgmlTypes,
+  valueTypeNames,
+  type GgufArray,
+  type GgufScalarType,
+  type GgufValue,
+} from "./types.js";
+
+/** One tensor of a GGUF file: a view over the file's bytes. */
+export interface GgufTensor {
+  readonly name: string;
+  readonly type: WeightType;
+  readonly dims: readonly number[]; // ggml order: dims[0] (ne[0]) is the row length
+  readonly shape: readonly number[]; // row-major order (dims reversed), as safetensors / PyTorch
+  readonly bytes: Uint8Array; // [rows, rowBytes(type, dims[0])]
+  readonly file: string;
+}
+
+/** A parsed GGUF model (all parts of a split model merged). */
+export interface GgufFile {
+  readonly path: string;
+  readonly version: number;
+  readonly alignment: number;
+  readonly metadata: ReadonlyMap<string, GgufValue>; // from the first part, in file order
+  readonly tensors: ReadonlyMap<string, GgufTensor>; // in file order
+  readonly parts: readonly string[];
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** Bounds-checked little-endian reads; every error names the file and what was being read. */
+class Cursor {
+  pos = 0;
+  private readonly dv: DataView;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly file: string,
+  ) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  need(n: number, what: string): void {
+    if (this.pos + n > this.buf.byteLength) {
+      throw new QwenrtError(this.file, `truncated: file ends at byte ${this.buf.byteLength} while reading ${what} (needs ${n} bytes at ${this.pos})`);
+    }
+  }
+  u8(what: string): number { this.need(1, what); return this.dv.getUint8(this.pos++); }
+  i8(what: string): number { this.need(1, what); return this.dv.getInt8(this.pos++); }
+  u16(what: string): number { this.need(2, what); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }
+  i16(what: string): number { this.need(2, what); const v = this.dv.getInt16(this.pos, true); this.pos += 2; return v; }
+  u32(what: string): number { this.need(4, what); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }
+  i32(what: string): number { this.need(4, what); const v = this.dv.getInt32(this.pos, true); this.pos += 4; return v; }
+  f32(what: string): number { this.need(4, what); const v = this.dv.getFloat32(this.pos, true); this.pos += 4; return v; }
+  f64(what: string): number { this.need(8, what); const v = this.dv.getFloat64(this.pos, true); this.pos += 8; return v; }
+  u64(what: string): bigint { this.need(8, what); const v = this.dv.getBigUint64(this.pos, true); this.pos += 8; return v; }
+  i64(what: string): bigint { this.need(8, what); const v = this.dv.getBigInt64(this.pos, true); this.pos += 8; return v; }
+  /** A u64 that must fit a JS number below `limit` (counts, lengths, offsets). */
+  count(what: string, limit: number): number {
+    const v = this.u64(what);
+    if (v > BigInt(limit)) throw new QwenrtError(this.file, `corrupt: ${what} is ${v}, more than the file can hold`);
+    return Number(v);
+  }
+  str(what: string): string {
+    const n = this.count(`length of ${what}`, this.buf.byteLength);
+    this.need(n, what);
+    const s = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    let ascii = true;
+    for (let i = 0; i < n; i++) if (s[i]! >= 0x80) { ascii = false; break; }
+    return ascii && n < 64 ? String.fromCharCode(...s) : utf8.decode(s);
+  }
+}
+
+function typeName(c: Cursor, id: number, what: string): GgufScalarType | "array" {
+  const t = valueTypeNames.get(id);
+  if (t === undefined) throw new QwenrtError(c.file, `corrupt: ${what} has unknown value type id ${id}`);
+  return t;
+}
+
+function readArray(c: Cursor, what: string, depth: number): GgufArray {
+  if (depth > 8) throw new QwenrtError(c.file, `corrupt: ${what} nests arrays more than 8 deep`);
+  const itemType = typeName(c, c.u32(`item type of ${what}`), what);
+  const n = c.count(`length of ${what}`, c.buf.byteLength);
+  const w = `items of ${what}`;
+  switch (itemType) {
+    case "u8": case "i8": case "u16": case "i16": case "u32": case "i32": case "f32": case "f64": {
+      const items = new Array<number>(n);
+      for (let i = 0; i < n; i++) items[i] = c[itemType](w);
+      return { itemType, items };
+    }
+    case "u64": case "i64": {
+      const items = new Array<bigint>(n);
+      for (let i = 0; i < n; i++) items[i] = c[itemType](w);
+      return { itemType, items };
+    }
+    case "bool": {
+      const items = new Array<boolean>(n);
+      for (let i = 0; i < n; i++) items[i] = c.u8(w) !== 0;
+      return { itemType, items };
+    }
+    case "string": {
+      const items = new Array<string>(n);
+      for (let i = 0; i < n; i++) items[i] = c.str(w);
+      return { itemType, items };
+    }
+    case "array": {
+      const items = new Array<GgufArray>(n);
+      for (let i = 0; i < n; i++) items[i] = readArray(c, what, depth + 1);
+      return { itemType, items };
+    }
+  }
+}
+
+function readValue(c: Cursor, key: string): GgufValue {
+  const what = `value of "${key}"`;
+  const type = typeName(c, c.u32(`type of "${key}"`), what);
+  switch (type) {
+    case "u8": case "i8": case "u16": case "i16": case "u32": case "i32": case "f32": case "f64":
+      return { type, value: c[type](what) };
+    case "u64": case "i64":
+      return { type, value: c[type](what) };
+    case "bool":
+      return { type, value: c.u8(what) !== 0 };
+    case "string":
+      return { type, value: c.str(what) };
+    case "array":
+      return { type, value: readArray(c, what, 0) };
+  }
+}
+
+/**
+ * Parse one GGUF file held in memory; tensors are views over `buf`.
+ *
+ * @example
+ * const g = parseGguf(readWholeFile("model.gguf"), "model.gguf");
+ */
+export function parseGguf(buf: Uint8Array, file: string): GgufFile {
+  const c = new Cursor(buf, file);
+  const magic = c.u32("magic");
+  if (magic !== GGUF_MAGIC) {
+    const shown = [...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new QwenrtError(file, `not a GGUF file (magic bytes ${shown}, expected 47 47 55 46 "GGUF")`);
+  }
+  const version = c.u32("version");
+  if (version !== 2 && version !== 3) {
+    const hint = (version & 0xffff) === 0 ? " (a big-endian GGUF? only little-endian is supported)" : "";
+    throw new QwenrtError(file, `unsupported GGUF version ${version}${hint}; supported: 2, 3`, { code: "unsupported" });
+  }
+  const nTensors = c.count("tensor count", buf.byteLength);
+  const nKv = c.count("metadata count", buf.byteLength);
+  const metadata = new Map<string, GgufValue>();
+  for (let i = 0; i < nKv; i++) {
+    const key = c.str(`metadata key ${i}`);
+    if (metadata.has(key)) throw new QwenrtError(file, `corrupt: metadata key "${key}" appears twice`);
+    metadata.set(key, readValue(c, key));
+  }
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
+  const al = metadata.get("general.alignment");
+  if (al !== undefined) {
+    if (al.type !== "u32" || al.value === 0 || (al.value & (al.value - 1)) !== 0) {
+      throw new QwenrtError(file, `"general.alignment" must be a power-of-two u32, got ${al.type} ${String(al.value)}`);
+    }
+    alignment = al.value;
+  }
+  const infos: { name: string; dims: number[]; type: WeightType; offset: number }[] = [];
+  for (let i = 0; i < nTensors; i++) {
+    const name = c.str(`name of tensor ${i}`);
+    const nDims = c.u32(`dimension count of tensor "${name}"`);
+    if (nDims < 1 || nDims > 4) throw new QwenrtError(file, `tensor "${name}" has ${nDims} dimensions (GGUF allows 1..4)`);
+    const dims: number[] = [];
+    for (let d = 0; d < nDims; d++) dims.push(c.count(`dimension ${d} of tensor "${name}"`, Number.MAX_SAFE_INTEGER));
+    const id = c.u32(`type of tensor "${name}"`);
+    const type = ggmlIdTypes.get(id);
+    if (type === undefined) {
+      const known = unsupportedGgmlTypes.get(id);
+      throw new QwenrtError(
+        file,
+        known !== undefined ? `tensor "${name}" has type ${known} (ggml id ${id}), which qwenrt does not support` : `tensor "${name}" has unknown ggml type id ${id}`,
+        { code: "unsupported" },
+      );
+    }
+    const offset = c.count(`data offset of tensor "${name}"`, Number.MAX_SAFE_INTEGER);
+    if (offset % alignment !== 0) throw new QwenrtError(file, `tensor "${name}" data offset ${offset} is not a multiple of the alignment ${alignment}`);
+    infos.push({ name, dims, type, offset });
+  }
+  const dataStart = Math.ceil(c.pos / alignment) * alignment;
+  const tensors = new Map<string, GgufTensor>();
+  for (const t of infos) {
+    const fmt = getFormat(t.type);
+    if (t.dims[0]! % fmt.blockSize !== 0) {
+      throw new QwenrtError(file, `tensor "${t.name}" row length ${t.dims[0]} is not a multiple of ${t.type}'s block size ${fmt.blockSize}`);
+    }
+    const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
+    const size = (t.dims[0]! / fmt.blockSize) * fmt.blockBytes * rows;
+    const begin = dataStart + t.offset;
+    if (begin + size > buf.byteLength) {
+      throw new QwenrtError(file, `tensor "${t.name}" data [${begin}, ${begin + size}) lies beyond the end of the file (${buf.byteLength} bytes)`);
+    }
+    if (tensors.has(t.name)) throw new QwenrtError(file, `tensor "${t.name}" appears twice`);
+    tensors.set(t.name, {
+      name: t.name,
+      type: t.type,
+      dims: Object.freeze(t.dims),
+      shape: Object.freeze(t.dims.slice().reverse()),
+      bytes: buf.subarray(begin, begin + size),
+      file,
+    });
+  }
+  return { path: file, version, alignment, metadata, tensors, parts: [file] };
+}
+
+const splitPattern = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
+
+/** The integer value of a metadata key of any integer type, or undefined when absent. */
+function metaInt(g: GgufFile, key: string): number | undefined {
+  const v = g.metadata.get(key);
+  if (v === undefined) return undefined;
+  if (typeof v.value === "bigint") return Number(v.value);
+  if (typeof v.value !== "number" || !Number.isInteger(v.value)) {
+    throw new QwenrtError(g.path, `"${key}" must be an integer, got ${v.type}`);
+  }
+  return v.value;
+}
+
+/**
+ * Read a `.gguf` file; for a split model (`…-00001-of-0000N.gguf`, any part may be named) read every
+ * part and merge their tensors. Metadata comes from the first part.
+ *
+ * @example
+ * const g = readGguf("Qwen3-0.6B-Q4_K_M.gguf");
+ * g.tensors.get("blk.0.attn_q.weight")?.type; // "q4_k"
+ */
+export function readGguf(path: string): GgufFile {
+  const m = splitPattern.exec(path);
+  if (m === null) {
+    const g = parseGguf(readWholeFile(path), path);
+    const count = metaInt(g, "split.count") ?? 1;
+    if (count > 1) {
+      throw new QwenrtError(path, `is part of a ${count}-part split model but is not named "<name>-0000K-of-0000N.gguf"; cannot find the other parts`);
+    }
+    return g;
+  }
+  const [, prefix, , total] = m;
+  const n = Number(total);
+  const parts = Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(5, "0")}-of-${total}.gguf`);
+  for (const p of parts) if (!existsSync(p)) throw new QwenrtError(p, `part of a ${n}-part split model is missing`, { code: "not_found" });
+  const loaded = parts.map((p) => parseGguf(readWholeFile(p), p));
+  const tensors = new Map<string, GgufTensor>();
+  loaded.forEach((g, i) => {
+    const no = metaInt(g, "split.no");
+    const count = metaInt(g, "split.count");
+    if (count !== undefined && count !== n) throw new QwenrtError(g.path, `"split.count" is ${count} but the file name says ${n} parts`);
+    if (no !== undefined && no !== i) throw new QwenrtError(g.path, `"split.no" is ${no}, expected ${i} from the file name`);
+    for (const [name, t] of g.tensors) {
+      if (tensors.has(name)) throw new QwenrtError(g.path, `tensor "${name}" also appears in an earlier part`);
+      tensors.set(name, t);
+    }
+  });
+  const first = loaded[0]!;
+  const expected = metaInt(first, "split.tensors.count");
+  if (expected !== undefined && expected !== tensors.size) {
+    throw new QwenrtError(first.path, `"split.tensors.count" is ${expected} but the ${n} parts hold ${tensors.size} tensors`);
+  }
+  return { path: first.path, version: first.version, alignment: first.alignment, metadata: first.metadata, tensors, parts };
+}
+
+export { metaInt as ggufMetaInt };

@@ -1,0 +1,267 @@
+/**
+ * safetensors reader and writer. A file is an 8-byte little-endian header length `N`, `N` bytes of
+ * JSON (`{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {..}}`), then the data;
+ * offsets are relative to the first data byte. Files are read into memory (not mmap'd: see DESIGN.md)
+ * and tensors are zero-copy views over that buffer. Sharded checkpoints list their files in
+ * `model.safetensors.index.json` (`weight_map: {tensor: file}`).
+ */
+import { closeSync, existsSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { QwenrtError } from "../util/errors.js";
+import { isObject, readJsonFile } from "../util/json.js";
+import type { WeightType } from "./quant/types.js";
+
+/** Element types we read and write. Others (I8, F64, F8_E4M3, …) fail naming the tensor. */
+export type SafetensorsDtype = "BF16" | "F16" | "F32";
+
+const dtypeBytes: Record<SafetensorsDtype, number> = { BF16: 2, F16: 2, F32: 4 };
+const dtypeWeightType: Record<SafetensorsDtype, WeightType> = { BF16: "bf16", F16: "f16", F32: "f32" };
+
+/** One tensor: a view over the bytes of the file it came from (row-major, little-endian). */
+export interface SafeTensor {
+  readonly name: string;
+  readonly dtype: SafetensorsDtype;
+  readonly type: WeightType; // the same dtype as a quant-registry type
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array; // [product(shape) * dtypeBytes]
+  readonly file: string; // path of the file holding it, for error messages
+}
+
+/** Every tensor of a checkpoint by name, plus the `__metadata__` strings of its (first) file. */
+export interface SafetensorsFile {
+  readonly tensors: ReadonlyMap<string, SafeTensor>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+function isDtype(s: string): s is SafetensorsDtype {
+  return s === "BF16" || s === "F16" || s === "F32";
+}
+
+/** Read a whole file into one fresh ArrayBuffer (chunked reads: no 2 GiB `readFileSync` limit). */
+export function readWholeFile(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new QwenrtError(path, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`, {
+      code: "not_found",
+    });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const buf = new Uint8Array(size);
+    const chunk = 1 << 28;
+    let off = 0;
+    while (off < size) {
+      const got = readSync(fd, buf, off, Math.min(chunk, size - off), off);
+      if (got === 0) throw new QwenrtError(path, `file ended after ${off} of ${size} bytes while reading`);
+      off += got;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Parse one safetensors file held in memory; tensors are views over `buf`.
+ *
+ * @example
+ * const { tensors } = parseSafetensors(readWholeFile("model.safetensors"), "model.safetensors");
+ */
+export function parseSafetensors(buf: Uint8Array, file: string): SafetensorsFile {
+  if (buf.byteLength < 8) throw new QwenrtError(file, `truncated: ${buf.byteLength} bytes, no header length`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLen = dv.getBigUint64(0, true);
+  if (headerLen > BigInt(buf.byteLength - 8)) {
+    throw new QwenrtError(file, `truncated or corrupt: header length ${headerLen} exceeds file size ${buf.byteLength}`);
+  }
+  const n = Number(headerLen);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + n)));
+  } catch (e) {
+    throw new QwenrtError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  if (!isObject(header)) throw new QwenrtError(file, "corrupt header: not a JSON object");
+  const dataStart = 8 + n;
+  const dataLen = buf.byteLength - dataStart;
+  const tensors = new Map<string, SafeTensor>();
+  const metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      if (!isObject(entry)) throw new QwenrtError(file, '"__metadata__" must be an object of strings');
+      for (const [k, v] of Object.entries(entry)) {
+        if (typeof v !== "string") throw new QwenrtError(file, `"__metadata__.${k}" must be a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    tensors.set(name, parseEntry(buf, file, name, entry, dataStart, dataLen));
+  }
+  return { tensors, metadata };
+}
+
+function parseEntry(
+  buf: Uint8Array,
+  file: string,
+  name: string,
+  entry: unknown,
+  dataStart: number,
+  dataLen: number,
+): SafeTensor {
+  if (!isObject(entry)) throw new QwenrtError(file, `tensor "${name}": entry is not an object`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (typeof dtype !== "string") throw new QwenrtError(file, `tensor "${name}": missing "dtype"`);
+  if (!isDtype(dtype)) {
+    throw new QwenrtError(file, `tensor "${name}" has unsupported dtype ${dtype} (supported: BF16, F16, F32)`, {
+      code: "unsupported",
+    });
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new QwenrtError(file, `tensor "${name}": "shape" must be an array of non-negative integers`);
+  }
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) ||
+    (offsets[0] as number) > (offsets[1] as number)
+  ) {
+    throw new QwenrtError(file, `tensor "${name}": "data_offsets" must be [begin, end] with 0 <= begin <= end`);
+  }
+  const [begin, end] = offsets as [number, number];
+  const dims = shape as number[];
+  const expected = dims.reduce((a, b) => a * b, 1) * dtypeBytes[dtype];
+  if (end - begin !== expected) {
+    throw new QwenrtError(
+      file,
+      `tensor "${name}": shape [${dims.join(", ")}] of ${dtype} needs ${expected} bytes, data_offsets give ${end - begin}`,
+    );
+  }
+  if (end > dataLen) {
+    throw new QwenrtError(
+      file,
+      `truncated: tensor "${name}" ends at data byte ${end} but the file holds only ${Math.max(0, dataLen)} data bytes`,
+    );
+  }
+  return {
+    name,
+    dtype,
+    type: dtypeWeightType[dtype],
+    shape: Object.freeze(dims.slice()),
+    bytes: buf.subarray(dataStart + begin, dataStart + end),
+    file,
+  };
+}
+
+/** Read and parse one `.safetensors` file. */
+export function readSafetensorsFile(path: string): SafetensorsFile {
+  return parseSafetensors(readWholeFile(path), path);
+}
+
+/**
+ * Read every tensor of a model directory: `model.safetensors.index.json` (sharded) when present,
+ * else `model.safetensors`. Each shard is read once; a tensor the index lists in a shard that lacks
+ * it, or one found in two shards, is an error naming it.
+ */
+export function readSafetensorsDir(dir: string): SafetensorsFile {
+  const indexPath = join(dir, "model.safetensors.index.json");
+  if (!existsSync(indexPath)) return readSafetensorsFile(join(dir, "model.safetensors"));
+  const index = readJsonFile(indexPath);
+  if (!isObject(index) || !isObject(index.weight_map)) {
+    throw new QwenrtError(indexPath, '"weight_map" must be an object of tensor name -> file name');
+  }
+  const byFile = new Map<string, string[]>();
+  for (const [tensor, file] of Object.entries(index.weight_map)) {
+    if (typeof file !== "string" || file.includes("/") || file.includes("\\") || file === "..") {
+      throw new QwenrtError(indexPath, `"weight_map.${tensor}" must be a file name in the model directory`);
+    }
+    const list = byFile.get(file) ?? [];
+    list.push(tensor);
+    byFile.set(file, list);
+  }
+  const tensors = new Map<string, SafeTensor>();
+  let metadata: Record<string, string> | undefined;
+  for (const [file, listed] of byFile) {
+    const shard = readSafetensorsFile(join(dir, file));
+    metadata ??= { ...shard.metadata };
+    for (const name of listed) {
+      if (!shard.tensors.has(name)) {
+        throw new QwenrtError(join(dir, file), `tensor "${name}" is listed in ${basename(indexPath)} but not in this file`);
+      }
+    }
+    for (const [name, t] of shard.tensors) {
+      if (tensors.has(name)) throw new QwenrtError(join(dir, file), `tensor "${name}" appears in more than one shard`);
+      tensors.set(name, t);
+    }
+  }
+  return { tensors, metadata: metadata ?? {} };
+}
+
+/** A tensor to write: raw little-endian bytes of `shape` in `dtype`. */
+export interface TensorToWrite {
+  readonly dtype: SafetensorsDtype;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+function isTensorMap(
+  t: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
+): t is ReadonlyMap<string, TensorToWrite> {
+  return t instanceof Map;
+}
+
+/**
+ * Serialize tensors (in the given order) to safetensors bytes; the header is space-padded so data
+ * starts 8-byte aligned, as the reference writer does.
+ */
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
+  const entries: [string, TensorToWrite][] = isTensorMap(tensors) ? [...tensors.entries()] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    if (name === "__metadata__") throw new QwenrtError(name, "reserved tensor name");
+    const expected = t.shape.reduce((a, b) => a * b, 1) * dtypeBytes[t.dtype];
+    if (t.bytes.byteLength !== expected) {
+      throw new QwenrtError(`tensor "${name}"`, `shape [${t.shape.join(", ")}] of ${t.dtype} needs ${expected} bytes, got ${t.bytes.byteLength}`);
+    }
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };
+    offset += expected;
+  }
+  let json = JSON.stringify(header);
+  const enc = new TextEncoder();
+  let headerBytes = enc.encode(json);
+  const pad = (8 - (headerBytes.byteLength % 8)) % 8;
+  if (pad > 0) {
+    json += " ".repeat(pad);
+    headerBytes = enc.encode(json);
+  }
+  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.byteLength;
+  for (const [, t] of entries) {
+    out.set(t.bytes, at);
+    at += t.bytes.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Write a safetensors file.
+ *
+ * @example
+ * writeSafetensors("model.safetensors", { "w": { dtype: "F32", shape: [2], bytes } }, { format: "pt" });
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
+  metadata: Readonly<Record<string, string>> = {},
+): void {
+  writeFileSync(path, encodeSafetensors(tensors, metadata));
+}

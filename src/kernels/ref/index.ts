@@ -1,0 +1,175 @@
+/**
+ * The reference kernel backend: plain TypeScript over Float32Arrays, weights dequantized to float32
+ * at load, dot products and softmax sums accumulated in float64 (JS numbers). It is the oracle every
+ * faster backend is compared against (`kernels/cases.ts`), so clarity and exactness come before speed
+ * — but loops stay on typed arrays with no per-element allocation.
+ */
+import { dequantizeAll, rowBytes } from "../../formats/quant/index.js";
+import { QwenrtError } from "../../util/errors.js";
+import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js";
+
+/** A weight matrix dequantized to float32. */
+class RefMatrix implements Matrix {
+  constructor(
+    readonly type: WeightType,
+    readonly rows: number,
+    readonly cols: number,
+    readonly data: Float32Array, // [rows, cols]
+  ) {}
+}
+
+function own(w: Matrix): RefMatrix {
+  if (!(w instanceof RefMatrix)) throw new Error("ref backend: matrix was loaded by another backend");
+  return w;
+}
+
+/** Rows of `x` handled together in matmul, so each weight row is read once per block. */
+const ROW_BLOCK = 4;
+
+/**
+ * Create the reference backend.
+ *
+ * @example
+ * const be = createRefBackend();
+ * const w = be.loadMatrix({ type: "f32", rows: 2, cols: 2, bytes });
+ */
+export function createRefBackend(): KernelBackend {
+  let scores = new Float64Array(256); // [keys] attention probabilities, grown on demand
+  let accBuf = new Float64Array(256); // [headDim] attention output accumulator
+
+  return {
+    name: "ref",
+    threads: 1,
+
+    allocF32(length: number): Float32Array {
+      return new Float32Array(length);
+    },
+
+    loadMatrix(m: HostMatrix): Matrix {
+      const need = m.rows * rowBytes(m.type, m.cols);
+      if (m.bytes.byteLength !== need) {
+        throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
+      }
+      return new RefMatrix(m.type, m.rows, m.cols, dequantizeAll(m.type, m.bytes, m.rows * m.cols));
+    },
+
+    matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
+      const { rows, cols, data } = own(w);
+      let i = 0;
+      for (; i + ROW_BLOCK <= n; i += ROW_BLOCK) {
+        const x0 = i * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        const y0 = i * rows, y1 = y0 + rows, y2 = y1 + rows, y3 = y2 + rows;
+        for (let r = 0; r < rows; r++) {
+          const wo = r * cols;
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let c = 0; c < cols; c++) {
+            const wv = data[wo + c]!;
+            s0 += wv * x[x0 + c]!;
+            s1 += wv * x[x1 + c]!;
+            s2 += wv * x[x2 + c]!;
+            s3 += wv * x[x3 + c]!;
+          }
+          const b = bias === undefined ? 0 : bias[r]!;
+          y[y0 + r] = s0 + b;
+          y[y1 + r] = s1 + b;
+          y[y2 + r] = s2 + b;
+          y[y3 + r] = s3 + b;
+        }
+      }
+      for (; i < n; i++) {
+        const xo = i * cols, yo = i * rows;
+        for (let r = 0; r < rows; r++) {
+          const wo = r * cols;
+          let s = 0;
+          for (let c = 0; c < cols; c++) s += data[wo + c]! * x[xo + c]!;
+          y[yo + r] = s + (bias === undefined ? 0 : bias[r]!);
+        }
+      }
+    },
+
+    embedRow(w: Matrix, row: number, out: Float32Array): void {
+      const m = own(w);
+      if (!Number.isInteger(row) || row < 0 || row >= m.rows) {
+        throw new QwenrtError("ids", `token id ${row} is out of range [0, ${m.rows})`);
+      }
+      out.set(m.data.subarray(row * m.cols, (row + 1) * m.cols));
+    },
+
+    rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
+      for (let r = 0; r < rows; r++) {
+        const o = r * dim;
+        let ss = 0;
+        for (let i = 0; i < dim; i++) ss += x[o + i]! * x[o + i]!;
+        // float32 rsqrt of the float32 mean, as the reference computes it.
+        const inv = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / dim) + eps)));
+        for (let i = 0; i < dim; i++) out[o + i] = weight[i]! * Math.fround(x[o + i]! * inv);
+      }
+    },
+
+    rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+      const half = headDim >> 1;
+      for (let t = 0; t < n; t++) {
+        const co = t * half;
+        for (let h = 0; h < heads; h++) {
+          const o = (t * heads + h) * headDim;
+          for (let i = 0; i < half; i++) {
+            const a = x[o + i]!, b = x[o + half + i]!;
+            const c = cos[co + i]!, s = sin[co + i]!;
+            x[o + i] = a * c - b * s;
+            x[o + half + i] = b * c + a * s;
+          }
+        }
+      }
+    },
+
+    siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void {
+      for (let i = 0; i < length; i++) {
+        const g = gate[i]!;
+        out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
+      }
+    },
+
+    attention(q, k, v, n, start, heads, kvHeads, headDim, scale, out): void {
+      const group = heads / kvHeads;
+      const kvStride = kvHeads * headDim;
+      if (scores.length < start + n) scores = new Float64Array(Math.max(start + n, scores.length * 2));
+      if (accBuf.length < headDim) accBuf = new Float64Array(headDim);
+      const p = scores;
+      const acc = accBuf;
+      for (let i = 0; i < n; i++) {
+        const len = start + i + 1; // causal: keys 0 .. start + i
+        for (let h = 0; h < heads; h++) {
+          const qo = (i * heads + h) * headDim;
+          const kvo = Math.floor(h / group) * headDim;
+          let max = -Infinity;
+          for (let j = 0; j < len; j++) {
+            const ko = j * kvStride + kvo;
+            let s = 0;
+            for (let d = 0; d < headDim; d++) s += q[qo + d]! * k[ko + d]!;
+            s *= scale;
+            p[j] = s;
+            if (s > max) max = s;
+          }
+          let sum = 0;
+          for (let j = 0; j < len; j++) {
+            const e = Math.exp(p[j]! - max);
+            p[j] = e;
+            sum += e;
+          }
+          acc.fill(0, 0, headDim);
+          for (let j = 0; j < len; j++) {
+            const pj = p[j]!;
+            const vo = j * kvStride + kvo;
+            for (let d = 0; d < headDim; d++) acc[d] += pj * v[vo + d]!;
+          }
+          const inv = 1 / sum;
+          for (let d = 0; d < headDim; d++) out[qo + d] = acc[d]! * inv;
+        }
+      }
+    },
+
+    dispose(): void {
+      scores = new Float64Array(0);
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// Q4_K and Q6_K weights × int8 activations quantized per 256-block (Q8_K-style: one f32 scale per
+// 256 values, i16-widened quants, and Σq per 16 for the weights' offsets).
+// Repacked super-blocks (per 256 values, made at load from ggml's layout):
+//   Q4_K (152 B): f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128] (ggml order: 32 bytes per 64 values,
+//                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
+//   Q6_K (212 B): f32 d, i8 sc[16], ql[128], qh[64] (ggml order); value = d·sc·(q − 32)
+// Sub-block scales multiply the integer sums; one float multiply per super-block.
+import { hsum, hsumI, madd } from "./simd";
+
+export const K_Q4_K: i32 = 0;
+export const K_Q6_K: i32 = 1;
+export const Q4K_BYTES: i32 = 152;
+export const Q6K_BYTES: i32 = 212;
+
+/** Σq over each `group` (16 or 32) values. xq: [count] i16 (count a multiple of group).
+ * out: [count / group] i16 (|Σ| ≤ 32·127 fits). */
+export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
+  const ng = count / group;
+  for (let g = 0; g < ng; g++) {
+    const p = xq + ((<usize>g * group) << 1);
+    let s = i32x4.add(i32x4.extadd_pairwise_i16x8_s(v128.load(p)), i32x4.extadd_pairwise_i16x8_s(v128.load(p + 16)));
+    if (group == 32) s = i32x4.add(s, i32x4.add(i32x4.extadd_pairwise_i16x8_s(v128.load(p + 32)), i32x4.extadd_pairwise_i16x8_s(v128.load(p + 48))));
+    store<i16>(out + (<usize>g << 1), <i16>hsumI(s));
+  }
+}
+
+@inline function d4(a0: v128, a1: v128, a2: v128, a3: v128, xp: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(a0, v128.load(xp)), i32x4.dot_i16x8_s(a1, v128.load(xp + 16))),
+    i32x4.add(i32x4.dot_i16x8_s(a2, v128.load(xp + 32)), i32x4.dot_i16x8_s(a3, v128.load(xp + 48))),
+  );
+}
+
+/** Σ_j m[j]·(Σq over sub-block j) for one Q4_K super-block; s32 points at its 8 i16 sums. */
+@inline function q4kMins(blk: usize, s32: usize): i32 {
+  return hsumI(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32)));
+}
+
+/** Σ_j sc[j]·(Σq over 16-group j) for one Q6_K super-block (the −32 offset); s16: its 16 i16 sums. */
+@inline function q6kOffs(blk: usize, s16: usize): i32 {
+  return hsumI(i32x4.add(
+    i32x4.dot_i16x8_s(v128.load8x8_s(blk + 4), v128.load(s16)),
+    i32x4.dot_i16x8_s(v128.load8x8_s(blk + 12), v128.load(s16 + 16)),
+  ));
+}
+
+@inline function q4kTile(nx: i32, w: usize, xq: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+  const xrow = <usize>cols << 1;
+  const drow = <usize>nb << 2;
+  const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
+  const mask = i16x8.splat(15);
+  for (let k = 0; k < nb; k++) {
+    const blk = w + <usize>k * Q4K_BYTES;
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    const xo = <usize>k << 9; // 256 values × 2 bytes
+    for (let p = 0; p < 4; p++) {
+      const q = blk + 24 + (<usize>p << 5);
+      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+      const lo0 = v128.and(l0, mask), lo1 = v128.and(l1, mask), lo2 = v128.and(l2, mask), lo3 = v128.and(l3, mask);
+      const hi0 = i16x8.shr_u(l0, 4), hi1 = i16x8.shr_u(l1, 4), hi2 = i16x8.shr_u(l2, 4), hi3 = i16x8.shr_u(l3, 4);
+      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
+      const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+      const po = xo + (<usize>p << 7); // 64 values × 2 bytes
+      i0 = i32x4.add(i0, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + po + 64), scB)));
+      if (nx == 4) {
+        i1 = i32x4.add(i1, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + xrow + po + 64), scB)));
+        i2 = i32x4.add(i2, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + 2 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + 2 * xrow + po + 64), scB)));
+        i3 = i32x4.add(i3, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + 3 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + 3 * xrow + po + 64), scB)));
+      }
+    }
+    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+    const ko = <usize>k << 2;
+    const so = <usize>k << 4; // 8 sums × 2 bytes
+    let dx = load<f32>(xd + ko);
+    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
+    m0 += dmin * dx * <f32>q4kMins(blk, s32 + so);
+    if (nx == 4) {
+      dx = load<f32>(xd + drow + ko);
+      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
+      m1 += dmin * dx * <f32>q4kMins(blk, s32 + srow + so);
+      dx = load<f32>(xd + 2 * drow + ko);
+      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
+      m2 += dmin * dx * <f32>q4kMins(blk, s32 + 2 * srow + so);
+      dx = load<f32>(xd + 3 * drow + ko);
+      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
+      m3 += dmin * dx * <f32>q4kMins(blk, s32 + 3 * srow + so);
+    }
+  }
+  store<f32>(y, hsum(a0) - m0 + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) - m1 + b);
+    store<f32>(y + 2 * ys, hsum(a2) - m2 + b);
+    store<f32>(y + 3 * ys, hsum(a3) - m3 + b);
+  }
+}
+
+/** One 8-value group of a Q6_K half: the four 6-bit quants for l, l + 32, l + 64, l + 96. */
+@inline function q6kTile(nx: i32, w: usize, xq: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let o0: f32 = 0, o1: f32 = 0, o2: f32 = 0, o3: f32 = 0;
+  const xrow = <usize>cols << 1;
+  const drow = <usize>nb << 2;
+  const srow = <usize>(cols >> 4) << 1; // i16 sums per 16
+  const m15 = i16x8.splat(15), m3 = i16x8.splat(3);
+  for (let k = 0; k < nb; k++) {
+    const blk = w + <usize>k * Q6K_BYTES;
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    const xo = <usize>k << 9;
+    for (let h = 0; h < 2; h++) {
+      const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
+      for (let g = 0; g < 4; g++) {
+        const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
+        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
+        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
+        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
+        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+        const is = <usize>(g >> 1);
+        const s1 = i32x4.splat(<i32>load<i8>(sc + is)), s2 = i32x4.splat(<i32>load<i8>(sc + is + 2));
+        const s3 = i32x4.splat(<i32>load<i8>(sc + is + 4)), s4 = i32x4.splat(<i32>load<i8>(sc + is + 6));
+        const po = xo + (<usize>h << 8) + (<usize>g << 4); // (128h + 8g) values × 2 bytes
+        for (let j = 0; j < nx; j++) {
+          const xp = xq + <usize>j * xrow + po;
+          const t = i32x4.add(
+            i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), s1), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), s2)),
+            i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), s3), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), s4)),
+          );
+          if (j == 0) i0 = i32x4.add(i0, t);
+          else if (j == 1) i1 = i32x4.add(i1, t);
+          else if (j == 2) i2 = i32x4.add(i2, t);
+          else i3 = i32x4.add(i3, t);
+        }
+      }
+    }
+    const d = load<f32>(blk);
+    const ko = <usize>k << 2;
+    const so = <usize>k << 5; // 16 sums × 2 bytes
+    let dx = load<f32>(xd + ko);
+    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
+    o0 += d * dx * <f32>(q6kOffs(blk, s16 + so) << 5);
+    if (nx == 4) {
+      dx = load<f32>(xd + drow + ko);
+      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
+      o1 += d * dx * <f32>(q6kOffs(blk, s16 + srow + so) << 5);
+      dx = load<f32>(xd + 2 * drow + ko);
+      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
+      o2 += d * dx * <f32>(q6kOffs(blk, s16 + 2 * srow + so) << 5);
+      dx = load<f32>(xd + 3 * drow + ko);
+      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
+      o3 += d * dx * <f32>(q6kOffs(blk, s16 + 3 * srow + so) << 5);
+    }
+  }
+  store<f32>(y, hsum(a0) - o0 + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) - o1 + b);
+    store<f32>(y + 2 * ys, hsum(a2) - o2 + b);
+    store<f32>(y + 3 * ys, hsum(a3) - o3 + b);
+  }
+}
+
+@inline function rowsOf(kind: i32, w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const wrow = <usize>nb * (kind == K_Q4_K ? Q4K_BYTES : Q6K_BYTES);
+  const ys = <usize>rows << 2;
+  for (let r = r0; r < r1; r++) {
+    const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+    const wr = w + <usize>r * wrow;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const xo = <usize>i * cols;
+      if (kind == K_Q4_K) q4kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else q6kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+    for (; i < n; i++) {
+      const xo = <usize>i * cols;
+      if (kind == K_Q4_K) q4kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else q6kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+  }
+}
+
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q4_K / Q6_K weights.
+ * w: [rows, cols / 256] repacked super-blocks; xq: [n, cols] i16; xd: [n, cols / 256] f32;
+ * sums: blockSums of xq — Q4_K: [n, cols / 32] i16, Q6_K: [n, cols / 16] i16; y: [n, rows] f32;
+ * bias: [rows] f32 or 0. */
+export function matmulKRows(kind: i32, w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(K_Q6_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
+}

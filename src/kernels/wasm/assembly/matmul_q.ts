@@ -1,0 +1,117 @@
+// Q8_0 and Q4_0 weights × int8 activations (quantized per 32-block, widened to i16 once per call).
+// Weights are repacked at load: quants [rows, cols] as i8 (Q8_0) or [rows, cols / 2] nibbles in
+// ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly).
+// Per block: i32x4 integer dot, converted and scaled into an f32x4 accumulator; lanes are reduced
+// once per output, so every value is independent of tiling and threading.
+import { hsum, hsumI, madd } from "./simd";
+
+export const Q_Q8_0: i32 = 0;
+export const Q_Q4_0: i32 = 1;
+
+/** Quantize x rows to int8 per 32-block (d = amax / 127, q = round-half-even(x / d)), stored widened.
+ * x: [n, cols] f32; xq: [n, cols] i16; xd: [n, cols / 32] f32; xs: [n, cols / 32] i32 (Σ q). */
+export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
+  const nb = cols / block;
+  for (let i = 0; i < n; i++) {
+    for (let b = 0; b < nb; b++) {
+      const base = <usize>(i * cols + b * block);
+      const xp = x + (base << 2);
+      let m = f32x4.splat(0);
+      for (let c = 0; c < block; c += 4) m = f32x4.max(m, f32x4.abs(v128.load(xp + (<usize>c << 2))));
+      const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+      const d: f32 = amax / 127;
+      const id = f32x4.splat(d != 0 ? <f32>1 / d : 0);
+      let sum = i32x4.splat(0);
+      for (let c = 0; c < block; c += 8) {
+        const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2)), id)));
+        const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2) + 16), id)));
+        sum = i32x4.add(sum, i32x4.add(q0, q1));
+        v128.store(xq + ((base + <usize>c) << 1), i16x8.narrow_i32x4_s(q0, q1));
+      }
+      const sb = <usize>(i * nb + b) << 2;
+      store<f32>(xd + sb, d);
+      store<i32>(xs + sb, hsumI(sum));
+    }
+  }
+}
+
+/** i32x4 partial dot of one block's 32 weights (as four i16x8) with 32 widened activations at xp. */
+@inline function dot32(w0: v128, w1: v128, w2: v128, w3: v128, xp: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(xp)), i32x4.dot_i16x8_s(w1, v128.load(xp + 16))),
+    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(xp + 32)), i32x4.dot_i16x8_s(w3, v128.load(xp + 48))),
+  );
+}
+
+/** One weight row × `nx` (1 or 4) x rows. For Q4_0 the offset 8 is applied as −8·Σq per block. */
+@inline function rowTile(kind: i32, nx: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const xrow = <usize>cols << 1;
+  const srow = <usize>nb << 2;
+  for (let k = 0; k < nb; k++) {
+    let w0: v128, w1: v128, w2: v128, w3: v128;
+    if (kind == Q_Q8_0) {
+      const p = wq + (<usize>k << 5);
+      const va = v128.load(p), vb = v128.load(p + 16);
+      w0 = i16x8.extend_low_i8x16_s(va); w1 = i16x8.extend_high_i8x16_s(va);
+      w2 = i16x8.extend_low_i8x16_s(vb); w3 = i16x8.extend_high_i8x16_s(vb);
+    } else {
+      const p = wq + (<usize>k << 4);
+      const lo = v128.load8x8_u(p), hi = v128.load8x8_u(p + 8);
+      const mask = i16x8.splat(15);
+      w0 = v128.and(lo, mask); w1 = v128.and(hi, mask);
+      w2 = i16x8.shr_u(lo, 4); w3 = i16x8.shr_u(hi, 4);
+    }
+    const wdk = load<f32>(wd + (<usize>k << 2));
+    const xo = <usize>k << 6;
+    const so = <usize>k << 2;
+    let s0 = dot32(w0, w1, w2, w3, xq + xo);
+    if (kind == Q_Q4_0) s0 = i32x4.sub(s0, i32x4.splat(load<i32>(xs + so) << 1));
+    a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(wdk * load<f32>(xd + so)), a0);
+    if (nx == 4) {
+      let s1 = dot32(w0, w1, w2, w3, xq + xrow + xo);
+      let s2 = dot32(w0, w1, w2, w3, xq + 2 * xrow + xo);
+      let s3 = dot32(w0, w1, w2, w3, xq + 3 * xrow + xo);
+      if (kind == Q_Q4_0) {
+        s1 = i32x4.sub(s1, i32x4.splat(load<i32>(xs + srow + so) << 1));
+        s2 = i32x4.sub(s2, i32x4.splat(load<i32>(xs + 2 * srow + so) << 1));
+        s3 = i32x4.sub(s3, i32x4.splat(load<i32>(xs + 3 * srow + so) << 1));
+      }
+      a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(wdk * load<f32>(xd + srow + so)), a1);
+      a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(wdk * load<f32>(xd + 2 * srow + so)), a2);
+      a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(wdk * load<f32>(xd + 3 * srow + so)), a3);
+    }
+  }
+  store<f32>(y, hsum(a0) + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
+  }
+}
+
+@inline function rowsOf(kind: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const wrow: usize = kind == Q_Q8_0 ? <usize>cols : <usize>cols >> 1;
+  const ys = <usize>rows << 2;
+  for (let r = r0; r < r1; r++) {
+    const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+    const wqr = wq + <usize>r * wrow;
+    const wdr = wd + ((<usize>r * nb) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      rowTile(kind, 4, wqr, wdr, xq + ((<usize>i * cols) << 1), xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+    for (; i < n; i++) {
+      rowTile(kind, 1, wqr, wdr, xq + ((<usize>i * cols) << 1), xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+  }
+}
+
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q8_0 / Q4_0 weights.
+ * wq: quants (see module comment); wd: [rows, cols / 32] f32; xq/xd/xs: from quantizeQ8 with block 32;
+ * y: [n, rows] f32; bias: [rows] f32 or 0. */
+export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(Q_Q4_0, wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+}

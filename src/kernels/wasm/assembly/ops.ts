@@ -1,0 +1,103 @@
+// Element-wise and attention kernels. Each works on items `i0 .. i1` so the pool can split it.
+import { dotF32, hsum, madd } from "./simd";
+
+/** RMSNorm rows i0..i1. x, out: [rows, dim] f32 (may alias); w: [dim] f32. */
+export function rmsNormRows(x: usize, w: usize, out: usize, dim: i32, eps: f32, i0: i32, i1: i32): void {
+  const body = dim & ~3;
+  for (let r = i0; r < i1; r++) {
+    const xr = x + ((<usize>r * dim) << 2), orow = out + ((<usize>r * dim) << 2);
+    let acc = f32x4.splat(0);
+    let c = 0;
+    for (; c < body; c += 4) {
+      const v = v128.load(xr + (<usize>c << 2));
+      acc = madd(v, v, acc);
+    }
+    let ss = hsum(acc);
+    for (; c < dim; c++) { const v = load<f32>(xr + (<usize>c << 2)); ss += v * v; }
+    const inv: f32 = 1 / Mathf.sqrt(ss / <f32>dim + eps);
+    const iv = f32x4.splat(inv);
+    c = 0;
+    for (; c < body; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(orow + o, f32x4.mul(f32x4.mul(v128.load(xr + o), iv), v128.load(w + o)));
+    }
+    for (; c < dim; c++) { const o = <usize>c << 2; store<f32>(orow + o, load<f32>(xr + o) * inv * load<f32>(w + o)); }
+  }
+}
+
+/** Rotary embedding (rotate_half) on items i0..i1 of the [n, heads] grid, in place.
+ * x: [n, heads, hd] f32; cos, sin: [n, hd / 2] f32. */
+export function ropeItems(x: usize, cos: usize, sin: usize, heads: i32, hd: i32, i0: i32, i1: i32): void {
+  const half = hd >> 1;
+  const body = half & ~3;
+  for (let it = i0; it < i1; it++) {
+    const row = it / heads;
+    const p = x + ((<usize>it * hd) << 2), pb = p + (<usize>half << 2);
+    const cp = cos + ((<usize>row * half) << 2), sp = sin + ((<usize>row * half) << 2);
+    let j = 0;
+    for (; j < body; j += 4) {
+      const o = <usize>j << 2;
+      const a = v128.load(p + o), b = v128.load(pb + o), c = v128.load(cp + o), s = v128.load(sp + o);
+      v128.store(p + o, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, s)));
+      v128.store(pb + o, f32x4.add(f32x4.mul(b, c), f32x4.mul(a, s)));
+    }
+    for (; j < half; j++) {
+      const o = <usize>j << 2;
+      const a = load<f32>(p + o), b = load<f32>(pb + o), c = load<f32>(cp + o), s = load<f32>(sp + o);
+      store<f32>(p + o, a * c - b * s);
+      store<f32>(pb + o, b * c + a * s);
+    }
+  }
+}
+
+/** out[i] = silu(gate[i]) · up[i] for i in i0..i1 (out may alias gate). All [length] f32. */
+export function siluMulRange(gate: usize, up: usize, out: usize, i0: i32, i1: i32): void {
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));
+  }
+}
+
+/** Softmax in place over p[0 .. len). */
+export function softmax(p: usize, len: i32): void {
+  let m: f32 = -Infinity;
+  for (let t = 0; t < len; t++) m = max(m, load<f32>(p + (<usize>t << 2)));
+  let sum: f32 = 0;
+  for (let t = 0; t < len; t++) {
+    const e = Mathf.exp(load<f32>(p + (<usize>t << 2)) - m);
+    store<f32>(p + (<usize>t << 2), e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum;
+  for (let t = 0; t < len; t++) store<f32>(p + (<usize>t << 2), load<f32>(p + (<usize>t << 2)) * inv);
+}
+
+/** Causal GQA attention for items i0..i1 of the [n, heads] grid.
+ * q, out: [n, heads, hd] f32; k, v: [capacity, kvHeads, hd] f32; scratch: [start + n] f32 (this thread's). */
+export function attentionItems(q: usize, k: usize, v: usize, out: usize, scratch: usize, start: i32, heads: i32, kvHeads: i32, hd: i32, scale: f32, i0: i32, i1: i32): void {
+  const group = heads / kvHeads;
+  const kvStride = (<usize>kvHeads * hd) << 2;
+  const body = hd & ~3;
+  for (let it = i0; it < i1; it++) {
+    const i = it / heads, h = it % heads;
+    const len = start + i + 1;
+    const kvo = (<usize>(h / group) * hd) << 2;
+    const qp = q + ((<usize>it * hd) << 2);
+    for (let t = 0; t < len; t++) store<f32>(scratch + (<usize>t << 2), dotF32(qp, k + <usize>t * kvStride + kvo, hd) * scale);
+    softmax(scratch, len);
+    const op = out + ((<usize>it * hd) << 2);
+    memory.fill(op, 0, <usize>hd << 2);
+    for (let t = 0; t < len; t++) {
+      const pt = load<f32>(scratch + (<usize>t << 2));
+      const ps = f32x4.splat(pt);
+      const vp = v + <usize>t * kvStride + kvo;
+      let c = 0;
+      for (; c < body; c += 4) {
+        const o = <usize>c << 2;
+        v128.store(op + o, madd(ps, v128.load(vp + o), v128.load(op + o)));
+      }
+      for (; c < hd; c++) { const o = <usize>c << 2; store<f32>(op + o, load<f32>(op + o) + pt * load<f32>(vp + o)); }
+    }
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The wasm kernel backend: SIMD kernels (assembly/) on one shared wasm memory, run by a persistent
+ * worker pool. Weights are repacked into wasm memory at load; activations from `allocF32` are views
+ * of the same memory, so calls pass byte offsets. Arrays from elsewhere are copied into scratch.
+ */
+import { getFormat, rowBytes } from "../../formats/quant/index.js";
+import { QwenrtError } from "../../util/errors.js";
+import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js";
+import { WasmHeap } from "./memory.js";
+import type { JobArg, Pool } from "./pool.js";
+import type { KernelExports } from "./protocol.js";
+import { NATIVE_TYPES, dequantizeRow, nativeBlock, repack, repackedSize } from "./repack.js";
+import type { WasmGlobal } from "./wasm_api.js";
+
+/** Types `dtype` may convert float weights to on load. */
+export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
+
+const FLOAT_KIND: Partial<Record<WeightType, number>> = { f32: 0, bf16: 1, f16: 2 };
+const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1 };
+const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1 };
+
+/** A weight matrix repacked into wasm memory at `ptr` (see repack.ts). */
+class WasmMatrix implements Matrix {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly type: WeightType,
+    readonly rows: number,
+    readonly cols: number,
+    readonly ptr: number, // byte offset of the repacked data
+    readonly scales: number, // byte offset of q8_0 / q4_0 scales (0 for other types)
+    readonly bytes: number, // repacked size
+  ) {}
+}
+
+interface Ids {
+  readonly matmulFloat: number;
+  readonly matmulQ: number;
+  readonly matmulK: number;
+  readonly rmsNorm: number;
+  readonly rope: number;
+  readonly siluMul: number;
+  readonly attention: number;
+}
+
+export class WasmBackend implements KernelBackend {
+  readonly name: string;
+  readonly threads: number;
+  private readonly ids: Ids;
+  private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
+  private disposed = false;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly kernels: KernelExports,
+    private readonly pool: Pool,
+    private readonly dtype: WasmDtype | undefined,
+    relaxed: boolean,
+  ) {
+    this.threads = pool.threads;
+    this.name = relaxed ? "wasm-relaxed" : "wasm";
+    const id = (g: WasmGlobal): number => Number(g.value);
+    this.ids = {
+      matmulFloat: id(kernels.K_MATMUL_FLOAT),
+      matmulQ: id(kernels.K_MATMUL_Q),
+      matmulK: id(kernels.K_MATMUL_K),
+      rmsNorm: id(kernels.K_RMSNORM),
+      rope: id(kernels.K_ROPE),
+      siluMul: id(kernels.K_SILUMUL),
+      attention: id(kernels.K_ATTENTION),
+    };
+  }
+
+  /** Bytes of wasm memory in use (weights, activations, scratch). */
+  get memoryBytes(): number {
+    return this.heap.used;
+  }
+
+  allocF32(length: number): Float32Array {
+    this.live();
+    return this.heap.f32(this.heap.alloc(length * 4), length);
+  }
+
+  loadMatrix(m: HostMatrix): Matrix {
+    this.live();
+    const need = m.rows * rowBytes(m.type, m.cols);
+    if (m.bytes.byteLength !== need) {
+      throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
+    }
+    let type = m.type;
+    let bytes = m.bytes;
+    const isFloat = type === "f32" || type === "f16" || type === "bf16";
+    if (this.dtype !== undefined && isFloat && m.cols % nativeBlock(this.dtype) === 0) {
+      // Quantize on load with the format's own (reference) quantizer.
+      const vals = new Float32Array(m.rows * m.cols);
+      getFormat(type).dequantize(m.bytes, vals, vals.length);
+      const fmt = getFormat(this.dtype);
+      if (fmt.quantize === undefined) throw new QwenrtError("dtype", `cannot quantize to ${this.dtype}`, { code: "unsupported" });
+      bytes = new Uint8Array(m.rows * rowBytes(this.dtype, m.cols));
+      fmt.quantize(vals, bytes, vals.length);
+      type = this.dtype;
+    }
+    if (!NATIVE_TYPES.includes(type)) {
+      throw new QwenrtError("weights", `the wasm backend has no kernel for "${type}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
+    }
+    const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
+    const ptr = this.heap.alloc(size);
+    repack(type, bytes, m.rows, m.cols, this.heap.u8(ptr, size));
+    return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size);
+  }
+
+  matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
+    const m = this.own(w);
+    const { rows, cols } = m;
+    need("x", x, n * cols);
+    need("y", y, n * rows);
+    if (bias !== undefined) need("bias", bias, rows);
+    if (n <= 0) return;
+    const xp = this.input("x", x, n * cols);
+    const yp = this.output("y", y, n * rows);
+    const bp = bias === undefined ? 0 : this.input("bias", bias, rows);
+    const chunk = Math.max(4, Math.ceil(rows / (this.threads * 8) / 4) * 4);
+    const fk = FLOAT_KIND[m.type], qk = Q_KIND[m.type], kk = K_KIND[m.type];
+    if (fk !== undefined) {
+      this.pool.run(this.ids.matmulFloat, rows, chunk, [fk, m.ptr, xp, yp, bp, n, rows, cols]);
+    } else if (qk !== undefined) {
+      const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 32) * 4), xs = this.tmp("xs", n * (cols / 32) * 4);
+      this.kernels.quantizeQ8(xp, xq, xd, xs, n, cols, 32);
+      this.pool.run(this.ids.matmulQ, rows, chunk, [qk, m.ptr, m.scales, xq, xd, xs, yp, bp, n, rows, cols]);
+    } else if (kk !== undefined) {
+      const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
+      const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
+      this.kernels.quantizeQ8(xp, xq, xd, xs, n, cols, 256);
+      this.kernels.blockSums(xq, sums, n * cols, m.type === "q4_k" ? 32 : 16);
+      this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
+    } else {
+      throw new Error(`unreachable: no kernel for ${m.type}`);
+    }
+    this.copyOut(y, yp, n * rows);
+  }
+
+  embedRow(w: Matrix, row: number, out: Float32Array): void {
+    const m = this.own(w);
+    if (!Number.isInteger(row) || row < 0 || row >= m.rows) throw new QwenrtError("embedRow", `row ${row} is outside 0..${m.rows - 1}`);
+    need("out", out, m.cols);
+    dequantizeRow(m.type, this.heap.u8(0, m.ptr + m.bytes), m.ptr, m.rows, m.cols, row, out);
+  }
+
+  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
+    need("x", x, rows * dim);
+    need("weight", weight, dim);
+    need("out", out, rows * dim);
+    const xp = this.input("x", x, rows * dim), wp = this.input("weight", weight, dim);
+    const op = this.output("out", out, rows * dim);
+    const chunk = Math.max(1, Math.ceil(16384 / Math.max(dim, 1)));
+    this.pool.run(this.ids.rmsNorm, rows, chunk, [xp, wp, op, dim, { f32: eps }]);
+    this.copyOut(out, op, rows * dim);
+  }
+
+  rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+    if (headDim % 2 !== 0) throw new QwenrtError("rope", `headDim must be even, got ${headDim}`);
+    need("x", x, n * heads * headDim);
+    need("cos", cos, (n * headDim) / 2);
+    need("sin", sin, (n * headDim) / 2);
+    const xp = this.output("x", x, n * heads * headDim, true);
+    const cp = this.input("cos", cos, (n * headDim) / 2), sp = this.input("sin", sin, (n * headDim) / 2);
+    const chunk = Math.max(1, Math.ceil(32768 / Math.max(headDim, 1)));
+    this.pool.run(this.ids.rope, n * heads, chunk, [xp, cp, sp, heads, headDim]);
+    this.copyOut(x, xp, n * heads * headDim);
+  }
+
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void {
+    need("gate", gate, length);
+    need("up", up, length);
+    need("out", out, length);
+    const gp = this.input("gate", gate, length), upp = this.input("up", up, length);
+    const op = this.output("out", out, length);
+    const chunk = Math.max(8192, Math.ceil(length / (this.threads * 4)));
+    this.pool.run(this.ids.siluMul, length, chunk, [gp, upp, op]);
+    this.copyOut(out, op, length);
+  }
+
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
+    if (kvHeads <= 0 || heads % kvHeads !== 0) throw new QwenrtError("attention", `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
+    const qLen = n * heads * headDim, kvLen = (start + n) * kvHeads * headDim;
+    need("q", q, qLen);
+    need("k", k, kvLen);
+    need("v", v, kvLen);
+    need("out", out, qLen);
+    const qp = this.input("q", q, qLen), kp = this.input("k", k, kvLen), vp = this.input("v", v, kvLen);
+    const op = this.output("out", out, qLen);
+    const stride = Math.ceil((start + n) / 4) * 16;
+    const sp = this.tmp("scores", stride * this.threads);
+    this.pool.run(this.ids.attention, n * heads, 1, [qp, kp, vp, op, sp, stride, start, heads, kvHeads, headDim, { f32: scale }] satisfies JobArg[]);
+    this.copyOut(out, op, qLen);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool.dispose();
+  }
+
+  private live(): void {
+    if (this.disposed) throw new QwenrtError("wasm backend", "used after dispose()");
+  }
+
+  private own(w: Matrix): WasmMatrix {
+    this.live();
+    if (!(w instanceof WasmMatrix) || w.owner !== this) throw new QwenrtError("matmul", "matrix was loaded by another backend");
+    return w;
+  }
+
+  /** A scratch area for slot `name` of at least `bytes`, reused across calls (grown by reallocation). */
+  private tmp(name: string, bytes: number): number {
+    const s = this.scratch.get(name);
+    if (s !== undefined && s.bytes >= bytes) return s.ptr;
+    const size = Math.max(bytes, 2 * (s?.bytes ?? 0), 256);
+    const ptr = this.heap.alloc(size);
+    this.scratch.set(name, { ptr, bytes: size });
+    return ptr;
+  }
+
+  /** Address of `a[0..len)`: itself when in wasm memory, else a scratch copy. */
+  private input(name: string, a: Float32Array, len: number): number {
+    if (this.heap.owns(a)) return a.byteOffset;
+    const p = this.tmp(`in:${name}`, len * 4);
+    this.heap.f32(p, len).set(a.subarray(0, len));
+    return p;
+  }
+
+  /** Address to write `a[0..len)` at: itself when in wasm memory, else scratch (copied in when `inPlace`). */
+  private output(name: string, a: Float32Array, len: number, inPlace = false): number {
+    if (this.heap.owns(a)) return a.byteOffset;
+    const p = this.tmp(`out:${name}`, len * 4);
+    if (inPlace) this.heap.f32(p, len).set(a.subarray(0, len));
+    return p;
+  }
+
+  private copyOut(a: Float32Array, p: number, len: number): void {
+    if (!this.heap.owns(a)) a.set(this.heap.f32(p, len));
+  }
+}
+
+function need(name: string, a: Float32Array, len: number): void {
+  if (a.length < len) throw new QwenrtError(name, `needs at least ${len} values, got ${a.length}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * The `wasm` kernel backend: AssemblyScript SIMD kernels on a shared WebAssembly.Memory, run by a
+ * persistent worker pool. Build the kernels first (`npm run build:wasm`, part of `build`/`prepare`).
+ */
+import { availableParallelism } from "node:os";
+import { QwenrtError } from "../../util/errors.js";
+import type { KernelBackend } from "../types.js";
+import { WasmBackend, type WasmDtype } from "./backend.js";
+import { MAX_PAGES, WasmHeap } from "./memory.js";
+import { loadKernelModule } from "./module.js";
+import { Pool } from "./pool.js";
+import { JOB, instantiateKernels } from "./protocol.js";
+import { wasmApi } from "./wasm_api.js";
+
+export type { WasmDtype };
+
+/** Options of {@link createWasmBackend}. */
+export interface WasmBackendOptions {
+  /** Threads including the calling one (default `os.availableParallelism()`). */
+  readonly threads?: number;
+  /** Quantize f32/f16/bf16 matrices to this type on load (matrices whose `cols` is not a multiple
+   * of the type's block size keep their float type). */
+  readonly dtype?: WasmDtype;
+  /** Relaxed SIMD (fused multiply-add): `"auto"` (default) where the runtime supports it. */
+  readonly relaxed?: boolean | "auto";
+}
+
+/**
+ * Create the wasm backend. Call `dispose()` to stop its threads (they never keep the process alive).
+ *
+ * @example
+ * const be = await createWasmBackend({ threads: 2, dtype: "q8_0" });
+ * const w = be.loadMatrix({ type: "bf16", rows: 1024, cols: 1024, bytes });
+ * be.matmul(w, x, 1, y);
+ * be.dispose();
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<KernelBackend> {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new QwenrtError("threads", `must be an integer in 1..256, got ${threads}`);
+  }
+  if (options.dtype !== undefined && !["q8_0", "q4_0", "q4_k"].includes(options.dtype)) {
+    throw new QwenrtError("dtype", `must be "q8_0", "q4_0" or "q4_k", got ${JSON.stringify(options.dtype)}`);
+  }
+  const { module, relaxed } = await loadKernelModule(options.relaxed ?? "auto");
+  const memory = new wasmApi.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
+  const kernels = instantiateKernels(module, memory);
+  const heap = new WasmHeap(memory, kernels.heapBase());
+  const job = heap.alloc(JOB.bytes, 64);
+  const pool = await Pool.create(module, memory, kernels, job, threads);
+  return new WasmBackend(heap, kernels, pool, options.dtype, relaxed);
+}

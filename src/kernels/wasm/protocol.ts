@@ -1,0 +1,58 @@
+/**
+ * What the main thread and the pool workers share: the job block layout in wasm memory (read by
+ * `assembly/index.ts`'s `run`) and the setup messages, a discriminated union.
+ */
+import { wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from "./wasm_api.js";
+
+/** Byte offsets inside the job block (all i32/u32/f32 slots). */
+export const JOB = {
+  generation: 0, // bumped once per job; workers wait on it
+  done: 4, // workers finished with the current job
+  quit: 8, // non-zero: workers exit
+  counter: 12, // next chunk to claim (wasm atomics)
+  kernel: 16,
+  chunk: 20, // items per chunk
+  total: 24, // items in the job
+  error: 28, // non-zero: a worker threw (its message went to the console)
+  args: 32, // 16 argument slots
+  bytes: 128,
+} as const;
+
+/** The kernel module's exports, as every thread sees them. */
+export interface KernelExports {
+  readonly run: (job: number, tid: number, nthreads: number) => void;
+  readonly heapBase: () => number;
+  readonly quantizeQ8: (x: number, xq: number, xd: number, xs: number, n: number, cols: number, block: number) => void;
+  readonly blockSums: (xq: number, out: number, count: number, group: number) => void;
+  readonly K_MATMUL_FLOAT: WasmGlobal;
+  readonly K_MATMUL_Q: WasmGlobal;
+  readonly K_MATMUL_K: WasmGlobal;
+  readonly K_RMSNORM: WasmGlobal;
+  readonly K_ROPE: WasmGlobal;
+  readonly K_SILUMUL: WasmGlobal;
+  readonly K_ATTENTION: WasmGlobal;
+}
+
+/** Main → worker, as `workerData`. */
+export interface WorkerInit {
+  readonly kind: "init";
+  readonly module: WasmModule;
+  readonly memory: WasmMemory;
+  readonly job: number; // byte offset of the job block
+  readonly tid: number; // 1 .. threads - 1 (the main thread is 0)
+  readonly threads: number;
+  readonly spin: number; // polls of the generation before Atomics.wait
+}
+
+/** Worker → main, once, at setup. */
+export type WorkerReply = { readonly kind: "ready"; readonly tid: number } | { readonly kind: "error"; readonly tid: number; readonly message: string };
+
+/** Instantiate the kernel module on `memory` (main thread and workers alike). */
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
+  const instance = new wasmApi.Instance(module, { env: { memory } });
+  const e = instance.exports;
+  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums"]) {
+    if (typeof e[name] !== "function") throw new Error(`kernel module lacks export ${name}`);
+  }
+  return e as unknown as KernelExports; // checked above; WebAssembly.Exports is untyped
+}

@@ -1,0 +1,174 @@
+/**
+ * ggml block layouts → the kernels' repacked layouts in wasm memory (see assembly/matmul_q.ts and
+ * assembly/matmul_k.ts). fp16 scales become f32 (exact), so kernels never convert halves.
+ *   f32 / f16 / bf16: unchanged bytes, [rows, cols]
+ *   q8_0: quants [rows, cols] i8, then scales [rows, cols / 32] f32
+ *   q4_0: nibbles [rows, cols / 2] (ggml order), then scales [rows, cols / 32] f32
+ *   q4_k: [rows, cols / 256] × 152 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128]
+ *   q6_k: [rows, cols / 256] × 212 B: f32 d, i8 sc[16], ql[128], qh[64]
+ */
+import { f16ToF32 } from "../../formats/quant/float.js";
+import { scaleMinK4 } from "../../formats/quant/k_quants.js";
+import type { WeightType } from "../../formats/quant/types.js";
+
+/** Weight types the kernels run natively. */
+export const NATIVE_TYPES: readonly WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
+
+/** Block size (values) each native type needs `cols` to be a multiple of. */
+export function nativeBlock(type: WeightType): number {
+  if (type === "q8_0" || type === "q4_0") return 32;
+  if (type === "q4_k" || type === "q6_k") return 256;
+  return 1;
+}
+
+/** Bytes the repacked matrix takes, and where the scales start for q8_0 / q4_0 (0 otherwise). */
+export function repackedSize(type: WeightType, rows: number, cols: number): { bytes: number; scales: number } {
+  switch (type) {
+    case "f32":
+      return { bytes: rows * cols * 4, scales: 0 };
+    case "f16":
+    case "bf16":
+      return { bytes: rows * cols * 2, scales: 0 };
+    case "q8_0":
+      return { bytes: rows * cols + rows * (cols / 32) * 4, scales: rows * cols };
+    case "q4_0":
+      return { bytes: (rows * cols) / 2 + rows * (cols / 32) * 4, scales: (rows * cols) / 2 };
+    case "q4_k":
+      return { bytes: rows * (cols / 256) * 152, scales: 0 };
+    case "q6_k":
+      return { bytes: rows * (cols / 256) * 212, scales: 0 };
+    default:
+      throw new Error(`no repacked layout for ${type}`);
+  }
+}
+
+const half = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
+
+/** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout, `repackedSize` bytes). */
+export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array): void {
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  switch (type) {
+    case "f32":
+    case "f16":
+    case "bf16":
+      dst.set(src.subarray(0, dst.length));
+      return;
+    case "q8_0":
+    case "q4_0": {
+      const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
+      const nb = (rows * cols) / 32;
+      const sOff = nb * qb;
+      for (let b = 0; b < nb; b++) {
+        const o = b * (qb + 2);
+        dv.setFloat32(sOff + 4 * b, half(src, o), true);
+        dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
+      }
+      return;
+    }
+    case "q4_k": {
+      const nb = (rows * cols) / 256;
+      for (let b = 0; b < nb; b++) {
+        const o = b * 144, p = b * 152;
+        dv.setFloat32(p, half(src, o), true);
+        dv.setFloat32(p + 4, half(src, o + 2), true);
+        for (let j = 0; j < 8; j++) {
+          const [sc, m] = scaleMinK4(j, src, o + 4);
+          dst[p + 8 + j] = sc;
+          dst[p + 16 + j] = m;
+        }
+        dst.set(src.subarray(o + 16, o + 144), p + 24);
+      }
+      return;
+    }
+    case "q6_k": {
+      const nb = (rows * cols) / 256;
+      for (let b = 0; b < nb; b++) {
+        const o = b * 210, p = b * 212;
+        dv.setFloat32(p, half(src, o + 208), true);
+        dst.set(src.subarray(o + 192, o + 208), p + 4); // scales
+        dst.set(src.subarray(o, o + 192), p + 20); // ql, qh
+      }
+      return;
+    }
+    default:
+      throw new Error(`no repacked layout for ${type}`);
+  }
+}
+
+/** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact values. */
+export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array): void {
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  const f = Math.fround;
+  switch (type) {
+    case "f32":
+      out.set(new Float32Array(mem.buffer, mem.byteOffset + ptr + row * cols * 4, cols));
+      return;
+    case "bf16":
+      for (let c = 0; c < cols; c++) {
+        bits[0] = dv.getUint16(ptr + 2 * (row * cols + c), true) << 16;
+        out[c] = asF32[0]!;
+      }
+      return;
+    case "f16":
+      for (let c = 0; c < cols; c++) out[c] = f16ToF32(dv.getUint16(ptr + 2 * (row * cols + c), true));
+      return;
+    case "q8_0":
+    case "q4_0": {
+      const q8 = type === "q8_0";
+      const nb = cols / 32;
+      const sOff = ptr + (q8 ? rows * cols : (rows * cols) / 2);
+      for (let b = 0; b < nb; b++) {
+        const d = dv.getFloat32(sOff + 4 * (row * nb + b), true);
+        if (q8) {
+          const qp = ptr + row * cols + 32 * b;
+          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(qp + l));
+        } else {
+          const qp = ptr + (row * cols) / 2 + 16 * b;
+          for (let l = 0; l < 16; l++) {
+            const v = dv.getUint8(qp + l);
+            out[32 * b + l] = f(((v & 15) - 8) * d);
+            out[32 * b + l + 16] = f(((v >> 4) - 8) * d);
+          }
+        }
+      }
+      return;
+    }
+    case "q4_k": {
+      const nb = cols / 256;
+      for (let b = 0; b < nb; b++) {
+        const p = ptr + (row * nb + b) * 152;
+        const d = dv.getFloat32(p, true), dmin = dv.getFloat32(p + 4, true);
+        for (let j = 0; j < 8; j++) {
+          const d1 = f(d * dv.getUint8(p + 8 + j)), m1 = f(dmin * dv.getUint8(p + 16 + j));
+          const qp = p + 24 + 32 * (j >> 1), shift = (j & 1) * 4;
+          for (let l = 0; l < 32; l++) out[256 * b + 32 * j + l] = f(d1 * ((dv.getUint8(qp + l) >> shift) & 15) - m1);
+        }
+      }
+      return;
+    }
+    case "q6_k": {
+      const nb = cols / 256;
+      for (let b = 0; b < nb; b++) {
+        const p = ptr + (row * nb + b) * 212;
+        const d = dv.getFloat32(p, true);
+        for (let h = 0; h < 2; h++) {
+          const ql = p + 20 + 64 * h, qh = p + 148 + 32 * h, sc = p + 4 + 8 * h;
+          for (let l = 0; l < 32; l++) {
+            const is = l >> 4, a = dv.getUint8(ql + l), c = dv.getUint8(ql + l + 32), hb = dv.getUint8(qh + l);
+            const y = 256 * b + 128 * h + l;
+            out[y] = f(f(d * dv.getInt8(sc + is)) * (((a & 15) | ((hb & 3) << 4)) - 32));
+            out[y + 32] = f(f(d * dv.getInt8(sc + is + 2)) * (((c & 15) | (((hb >> 2) & 3) << 4)) - 32));
+            out[y + 64] = f(f(d * dv.getInt8(sc + is + 4)) * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32));
+            out[y + 96] = f(f(d * dv.getInt8(sc + is + 6)) * (((c >> 4) | ((hb >> 6) << 4)) - 32));
+          }
+        }
+      }
+      return;
+    }
+    default:
+      throw new Error(`no repacked layout for ${type}`);
+  }
+}
+
+const bits = new Uint32Array(1);
+const asF32 = new Float32Array(bits.buffer);

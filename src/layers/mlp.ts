@@ -1,0 +1,38 @@
+/** SwiGLU feed-forward: `down(silu(gate(x)) * up(x))`, the dense MLP and each MoE expert. */
+import type { Matrix } from "../kernels/types.js";
+import type { BatchContext, FeedForward, WeightSpec, Weights } from "./context.js";
+
+/** Declared tensors of a SwiGLU block under `prefix` (e.g. `model.layers.0.mlp`). */
+export function swigluWeightSpecs(prefix: string, hidden: number, inter: number): WeightSpec[] {
+  return [
+    { name: `${prefix}.gate_proj.weight`, shape: [inter, hidden], kind: "matrix" },
+    { name: `${prefix}.up_proj.weight`, shape: [inter, hidden], kind: "matrix" },
+    { name: `${prefix}.down_proj.weight`, shape: [hidden, inter], kind: "matrix" },
+  ];
+}
+
+/** A loaded SwiGLU block. */
+export class SwiGlu implements FeedForward {
+  private readonly gate: Matrix; // [inter, hidden]
+  private readonly up: Matrix; // [inter, hidden]
+  private readonly down: Matrix; // [hidden, inter]
+  private readonly inter: number;
+
+  constructor(w: Weights, prefix: string) {
+    this.gate = w.matrix(`${prefix}.gate_proj.weight`);
+    this.up = w.matrix(`${prefix}.up_proj.weight`);
+    this.down = w.matrix(`${prefix}.down_proj.weight`);
+    this.inter = this.gate.rows;
+  }
+
+  /** `out[n, hidden]` from `x[n, hidden]`. */
+  forward(ctx: BatchContext, x: Float32Array, n: number, out: Float32Array): void {
+    const { backend: be, scratch } = ctx;
+    const g = scratch.get("mlp.gate", n * this.inter); // [n, inter]
+    const u = scratch.get("mlp.up", n * this.inter); // [n, inter]
+    be.matmul(this.gate, x, n, g);
+    be.matmul(this.up, x, n, u);
+    be.siluMul(g, u, g, n * this.inter);
+    be.matmul(this.down, g, n, out);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Pre-tokenizer pipeline: split text into pieces with regex/literal splits (Hugging Face `Split`
+ * semantics, including every `SplitDelimiterBehavior`), then the byte-level step. The byte mapping
+ * itself happens in the BPE model, so the byte-level step here only adds a prefix space and/or the
+ * GPT-2 split.
+ */
+import { QwenrtError } from "../util/errors.js";
+import { compileOnigPattern } from "./regex.js";
+import type { PreTokenizerStep, SplitBehavior } from "./spec.js";
+
+/** Receives each final piece of text, in order. */
+export type PieceSink = (piece: string) => void;
+/** Runs the whole pipeline over one text. */
+export type PreTokenize = (text: string, emit: PieceSink) => void;
+
+const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * Build the pre-tokenizer; the last step must be `byteLevel` (this is a byte-level BPE tokenizer).
+ *
+ * @example
+ * const pre = buildPreTokenizer([{ kind: "byteLevel", addPrefixSpace: false, useRegex: true }], "tokenizer.json");
+ * pre("Hi there", (p) => console.log(p)); // "Hi", " there"
+ */
+export function buildPreTokenizer(steps: readonly PreTokenizerStep[], where: string): PreTokenize {
+  const last = steps[steps.length - 1];
+  if (last === undefined || last.kind !== "byteLevel") {
+    throw new QwenrtError(where, "pre_tokenizer: a byte-level BPE tokenizer needs ByteLevel as the last pre-tokenizer step");
+  }
+  const stages: Array<(text: string, emit: PieceSink) => void> = [];
+  steps.forEach((step, i) => {
+    if (step.kind === "byteLevel") {
+      if (i !== steps.length - 1) {
+        throw new QwenrtError(where, "pre_tokenizer: ByteLevel must be the last pre-tokenizer step");
+      }
+      if (step.addPrefixSpace) stages.push((t, emit) => emit(t.startsWith(" ") ? t : ` ${t}`));
+      if (step.useRegex) stages.push(splitStage(compileOnigPattern(GPT2_PATTERN, where), "Isolated", false));
+      return;
+    }
+    const re =
+      "regex" in step.pattern
+        ? compileOnigPattern(step.pattern.regex, `${where}: pre_tokenizer.pattern.Regex`)
+        : new RegExp(step.pattern.literal.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"), "gu");
+    stages.push(splitStage(re, step.behavior, step.invert));
+  });
+  // Compose right to left so each stage feeds the next without intermediate arrays.
+  let run: PreTokenize = (text, emit) => emit(text);
+  for (let s = stages.length - 1; s >= 0; s--) {
+    const stage = stages[s];
+    const inner = run;
+    run = (text, emit) => stage(text, (piece) => inner(piece, emit));
+  }
+  return run;
+}
+
+function splitStage(re: RegExp, behavior: SplitBehavior, invert: boolean): (text: string, emit: PieceSink) => void {
+  if (behavior === "Isolated" && !invert) {
+    return (text, emit) => {
+      re.lastIndex = 0;
+      let prev = 0;
+      for (;;) {
+        const m = re.exec(text);
+        if (m === null) break;
+        const start = m.index;
+        const end = start + m[0].length;
+        if (prev !== start) emit(text.slice(prev, start));
+        prev = end;
+        if (end === start) {
+          // An empty match still ends the gap before it (then yields an empty piece, dropped).
+          re.lastIndex = end + (isHighSurrogateAt(text, end) ? 2 : 1);
+          if (re.lastIndex > text.length) break;
+          continue;
+        }
+        emit(m[0]);
+      }
+      if (prev < text.length) emit(text.slice(prev));
+    };
+  }
+  return (text, emit) => {
+    for (const [start, end] of applyBehavior(findMatches(re, text, invert), behavior)) {
+      if (end > start) emit(text.slice(start, end));
+    }
+  };
+}
+
+type Span = [start: number, end: number, isMatch: boolean];
+
+/** Matches and the gaps between them, covering `text` (`tokenizers`' `Pattern::find_matches`). */
+function findMatches(re: RegExp, text: string, invert: boolean): Span[] {
+  if (text.length === 0) return [[0, 0, invert]];
+  const spans: Span[] = [];
+  re.lastIndex = 0;
+  let prev = 0;
+  for (;;) {
+    const m = re.exec(text);
+    if (m === null) break;
+    const start = m.index;
+    const end = start + m[0].length;
+    if (prev !== start) spans.push([prev, start, invert]);
+    spans.push([start, end, !invert]);
+    prev = end;
+    if (end === start) {
+      re.lastIndex = end + (isHighSurrogateAt(text, end) ? 2 : 1);
+      if (re.lastIndex > text.length) break;
+    }
+  }
+  if (prev !== text.length) spans.push([prev, text.length, invert]);
+  return spans;
+}
+
+/** `tokenizers`' `NormalizedString::split` behaviors over the spans from `findMatches`. */
+function applyBehavior(spans: Span[], behavior: SplitBehavior): Array<[number, number]> {
+  switch (behavior) {
+    case "Isolated":
+      return spans.map(([s, e]) => [s, e]);
+    case "Removed":
+      return spans.filter((x) => !x[2]).map(([s, e]) => [s, e]);
+    case "MergedWithPrevious": {
+      const acc: Array<[number, number]> = [];
+      let previousMatch = false;
+      for (const [s, e, isMatch] of spans) {
+        const lastSpan = acc[acc.length - 1];
+        if (isMatch && !previousMatch && lastSpan !== undefined) lastSpan[1] = e;
+        else acc.push([s, e]);
+        previousMatch = isMatch;
+      }
+      return acc;
+    }
+    case "MergedWithNext": {
+      const acc: Array<[number, number]> = [];
+      let previousMatch = false;
+      for (let i = spans.length - 1; i >= 0; i--) {
+        const [s, e, isMatch] = spans[i];
+        const lastSpan = acc[acc.length - 1];
+        if (isMatch && !previousMatch && lastSpan !== undefined) lastSpan[0] = s;
+        else acc.push([s, e]);
+        previousMatch = isMatch;
+      }
+      return acc.reverse();
+    }
+    case "Contiguous": {
+      const acc: Array<[number, number]> = [];
+      let previousMatch = false;
+      for (const [s, e, isMatch] of spans) {
+        const lastSpan = acc[acc.length - 1];
+        if (isMatch === previousMatch && lastSpan !== undefined) lastSpan[1] = e;
+        else acc.push([s, e]);
+        previousMatch = isMatch;
+      }
+      return acc;
+    }
+  }
+}
+
+function isHighSurrogateAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length;
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { StreamDetokenizer } from "./stream.js";
+import { qwen3 } from "./test-helpers.js";
+
+/** Byte-level token ids, one per UTF-8 byte of `s` (forces every multi-byte character to split). */
+function byteIds(s: string): number[] {
+  const tok = qwen3();
+  return Array.from(new TextEncoder().encode(s), (b) => {
+    const id = tok.encode(String.fromCharCode(b), { addSpecialTokens: false });
+    // ASCII bytes encode directly; for the rest, look the byte-level symbol up.
+    return id.length === 1 && b < 0x80 ? id[0] : (tok.tokenToId(byteSymbol(b)) ?? -1);
+  });
+}
+
+function byteSymbol(b: number): string {
+  const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  if (printable) return String.fromCharCode(b);
+  let n = 0;
+  for (let x = 0; x < b; x++) if (!((x >= 0x21 && x <= 0x7e) || (x >= 0xa1 && x <= 0xac) || (x >= 0xae && x <= 0xff))) n++;
+  return String.fromCharCode(256 + n);
+}
+
+function streamAll(ids: number[], skip: boolean): { deltas: string[]; tail: string } {
+  const s = new StreamDetokenizer(qwen3(), { skipSpecialTokens: skip });
+  const deltas = ids.map((id) => s.push(id));
+  return { deltas, tail: s.flush() };
+}
+
+describe("StreamDetokenizer", () => {
+  it("holds back emoji and CJK split across byte tokens until complete", () => {
+    const text = "a😀b我👩‍👩‍👧c";
+    const ids = byteIds(text);
+    assert.ok(!ids.includes(-1));
+    const { deltas, tail } = streamAll(ids, false);
+    for (const d of deltas) assert.ok(!d.includes("\ufffd"), `delta ${JSON.stringify(d)} has U+FFFD`);
+    assert.equal(deltas.join("") + tail, text);
+    // The four bytes of 😀: nothing until the last one.
+    assert.deepEqual(deltas.slice(1, 5), ["", "", "", "😀"]);
+  });
+
+  it("concatenated deltas equal the full decode for random id sequences (property)", () => {
+    const tok = qwen3();
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed % n;
+    };
+    const pool = tok.encode("混合专家架构 😀👍🏽 ภาษาไทย Ἐν ἀρχῇ <think>x</think><|im_end|>", { addSpecialTokens: false });
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + rand(30);
+      const ids: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const r = rand(4);
+        ids.push(r === 0 ? rand(tok.vocabSize) : r === 1 ? 151643 + rand(26) : pool[rand(pool.length)]);
+      }
+      for (const skip of [false, true]) {
+        const { deltas, tail } = streamAll(ids, skip);
+        const full = tok.decode(ids, { skipSpecialTokens: skip });
+        assert.equal(deltas.join("") + tail, full, `ids ${JSON.stringify(ids)}`);
+        // No replacement character appears in a delta unless the full decode has one there.
+        let prefix = "";
+        for (const d of deltas) {
+          prefix += d;
+          assert.ok(full.startsWith(prefix));
+        }
+      }
+    }
+  });
+
+  it("never emits U+FFFD mid-stream for well-formed text tokenized normally", () => {
+    const tok = qwen3();
+    const text = "漢字、ひらがな、カタカナ 🇵🇰🇨🇳 👩‍👩‍👧‍👦 ∑ ᠮᠣᠩᠭᠣᠯ ខ្ញុំ";
+    const { deltas, tail } = streamAll(tok.encode(text, { addSpecialTokens: false }), false);
+    for (const d of deltas) assert.ok(!d.includes("\ufffd"));
+    assert.equal(deltas.join("") + tail, text);
+  });
+
+  it("skips special tokens when asked and resets after flush", () => {
+    const tok = qwen3();
+    const s = new StreamDetokenizer(tok, { skipSpecialTokens: true });
+    const ids = tok.encode("<|im_start|>hi<|im_end|>", { addSpecialTokens: false });
+    assert.equal(s.pushAll(ids) + s.flush(), "hi");
+    const f0 = tok.tokenToId("ð");
+    assert.ok(f0 !== undefined);
+    assert.equal(s.push(f0), "");
+    assert.equal(s.flush(), "\ufffd"); // dangling lead byte at end of stream, as the full decode shows
+    assert.equal(s.push(tok.encode("ok", { addSpecialTokens: false })[0]), "ok");
+  });
+});
