@@ -56,3 +56,18 @@ test("deriveSeed: depends on both the seed and the label", () => {
   assert.notEqual(deriveSeed(1, "a"), deriveSeed(1, "b"));
   assert.notEqual(deriveSeed(1, "a"), deriveSeed(2, "a"));
 });
+
+test("fillNormal: bulk normal(mean, std) deviates with the right moments, seeded", () => {
+  const a = new Float32Array(200_001);
+  createRng(3).fillNormal(a, 1, 0.5);
+  const b = new Float32Array(200_001);
+  createRng(3).fillNormal(b, 1, 0.5);
+  assert.deepEqual(a, b);
+  const mean = a.reduce((x, y) => x + y, 0) / a.length;
+  const sd = Math.sqrt(a.reduce((x, y) => x + (y - mean) ** 2, 0) / a.length);
+  assert.ok(Math.abs(mean - 1) < 0.005, `mean ${mean}`);
+  assert.ok(Math.abs(sd - 0.5) < 0.005, `sd ${sd}`);
+  assert.ok(a.every(Number.isFinite));
+  const within1 = a.filter((x) => Math.abs(x - 1) < 0.5).length / a.length;
+  assert.ok(Math.abs(within1 - 0.6827) < 0.005, `P(|z| < 1) = ${within1}`);
+});

@@ -110,6 +110,21 @@ test("samplingCandidates: equals a full-sort oracle on a 151,936-entry vocabular
   }
 });
 
+test("samplingCandidates: large pools (radix-sorted) order exactly like a comparator sort, ties by id", () => {
+  const rng = createRng(12);
+  const logits = new Float32Array(20_000);
+  for (let i = 0; i < logits.length; i++) logits[i] = Math.round(rng.normal() * 4) / 2; // many ties
+  logits[3] = -0;
+  logits[4] = 0;
+  logits[5] = -Infinity;
+  logits[6] = 1e-40; // subnormal
+  const p = P({ temperature: 1 });
+  const got = samplingCandidates(logits, p);
+  const want = naiveCandidates(logits, p);
+  assert.equal(got.ids.length, logits.length);
+  assert.deepEqual(Array.from(got.ids), want.ids);
+});
+
 test("makeSampler: same seed gives the same tokens; the draws follow the distribution", () => {
   const logits = logitsOf([0.5, 0.3, 0.2]);
   for (const params of [{ temperature: 1 }, { temperature: 1, topK: 3 }]) {

@@ -167,7 +167,46 @@ function idsAtLeast(logits: Float32Array, threshold: number): Int32Array {
   const ids = new Int32Array(n);
   n = 0;
   for (let i = 0; i < logits.length; i++) if (logits[i]! >= threshold) ids[n++] = i;
-  return ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  return n > 4096 ? radixSortDesc(ids, logits) : ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+}
+
+/**
+ * Stable LSD radix sort (two 16-bit passes) of ascending `ids` by `logits[id]` descending: the same
+ * order as the comparator sort (ties keep ascending ids), in O(n) for pools too large to sort fast.
+ */
+function radixSortDesc(ids: Int32Array, logits: Float32Array): Int32Array {
+  const n = ids.length;
+  const bits = new Uint32Array(logits.buffer, logits.byteOffset, logits.length);
+  const keys = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let b = bits[ids[i]!]!;
+    if (b === 0x80000000) b = 0; // -0 sorts as +0, as the comparator sees them
+    const ascending = b & 0x80000000 ? ~b : b | 0x80000000; // float order as unsigned order
+    keys[i] = ~ascending >>> 0; // descending
+  }
+  let src = ids;
+  let srcKeys = keys;
+  let dst = new Int32Array(n);
+  let dstKeys = new Uint32Array(n);
+  const counts = new Uint32Array(65536);
+  for (const shift of [0, 16]) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(srcKeys[i]! >>> shift) & 0xffff]!++;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = counts[(srcKeys[i]! >>> shift) & 0xffff]!++;
+      dst[at] = src[i]!;
+      dstKeys[at] = srcKeys[i]!;
+    }
+    [src, dst] = [dst, src];
+    [srcKeys, dstKeys] = [dstKeys, srcKeys];
+  }
+  return src;
 }
 
 /**
@@ -245,17 +284,19 @@ export function makeSampler(params: ResolvedSamplingParams): Sampler {
   const invT = 1 / params.temperature;
   const unfiltered = params.topK === 0 && params.topP >= 1 && params.minP === 0;
   if (unfiltered) {
+    let weights = new Float64Array(0); // scratch, reused across calls (no observable state)
     return (logits, rng) => {
       let maxL = -Infinity;
       for (let i = 0; i < logits.length; i++) if (logits[i]! > maxL) maxL = logits[i]!;
       if (maxL === -Infinity || Number.isNaN(maxL)) throw new QwenrtError("logits", "no finite logit to sample from");
+      if (weights.length < logits.length) weights = new Float64Array(logits.length);
       let z = 0;
-      for (let i = 0; i < logits.length; i++) z += Math.exp((logits[i]! - maxL) * invT);
+      for (let i = 0; i < logits.length; i++) z += weights[i] = Math.exp((logits[i]! - maxL) * invT);
       const target = rng.float() * z;
       let cum = 0;
       let last = 0;
       for (let i = 0; i < logits.length; i++) {
-        const w = Math.exp((logits[i]! - maxL) * invT);
+        const w = weights[i]!;
         if (w === 0) continue;
         cum += w;
         last = i;

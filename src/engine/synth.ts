@@ -164,7 +164,7 @@ function writeShard(
       const count = s.shape.reduce((a, b) => a * b, 1);
       for (let done = 0; done < count; ) {
         const n = Math.min(CHUNK, count - done);
-        for (let i = 0; i < n; i++) f32[i] = mean + sd * rng.normal();
+        rng.fillNormal(f32.subarray(0, n), mean, sd);
         let out: Uint8Array;
         if (dtype === "f32") out = new Uint8Array(f32.buffer, 0, n * 4);
         else {

@@ -75,10 +75,11 @@ async function fetchBlob(
   let downloaded = 0;
   for (let attempt = 0; ; attempt++) {
     const stall = new AbortController();
-    let timer = setTimeout(() => stall.abort(), stallMs);
+    const fire = (): void => { console.log("DBG stall fired", file.path, offset); stall.abort(); };
+    let timer = setTimeout(fire, stallMs);
     const kick = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), stallMs);
+      timer = setTimeout(fire, stallMs);
     };
     const headers: Record<string, string> = { "accept-encoding": "identity" };
     if (offset > 0) headers.range = `bytes=${offset}-`;
@@ -119,14 +120,18 @@ async function fetchBlob(
               last = now;
               emit({ kind: "progress", path: file.path, received, size: file.size });
             }
+            console.log("DBG chunk", file.path, received);
             yield chunk;
+            console.log("DBG yielded", file.path, received);
           }
         },
         createWriteStream(part, { flags: offset > 0 ? "a" : "w" }),
       );
       emit({ kind: "progress", path: file.path, received, size: file.size });
+      console.log("DBG pipeline done", file.path);
       break;
     } catch (e) {
+      console.log("DBG catch", file.path, String(e));
       if (stall.signal.aborted && !signal.aborted) {
         throw new QwenrtError(url, `no data for ${Math.round(stallMs / 1000)} s; run again to resume`, { code: "network_error" });
       }

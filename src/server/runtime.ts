@@ -6,6 +6,7 @@
 import { BatchingModel } from "../engine/batcher.js";
 import { generate, type GenerateOptions, type GenerateResult, type GenerateStep } from "../engine/generate.js";
 import { PrefixCache } from "../engine/prefix-cache.js";
+import { compileConstraint, prepareVocab, type CompiledConstraint, type ConstraintSpec, type PreparedVocab } from "../engine/constrain/index.js";
 import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -55,6 +56,8 @@ export class Runtime {
   /** Whether the model emits `<think>` blocks (its vocabulary has the tags). */
   readonly thinks: boolean;
   private running = 0;
+  private vocab: PreparedVocab | undefined;
+  private readonly grammars = new Map<string, CompiledConstraint>();
   private readonly waiting: Array<() => void> = [];
 
   constructor(
@@ -75,6 +78,23 @@ export class Runtime {
 
   get waitingCount(): number {
     return this.waiting.length;
+  }
+
+  /** Compile a grammar for this model's vocabulary (cached by spec: repeated schemas cost nothing). */
+  compileConstraint(spec: ConstraintSpec): CompiledConstraint {
+    const key = JSON.stringify(spec);
+    const hit = this.grammars.get(key);
+    if (hit !== undefined) return hit;
+    this.vocab ??= prepareVocab({
+      tokenStrings: Array.from({ length: this.tokenizer.vocabSize }, (_, id) => this.tokenizer.tokenBytes(id) ?? new Uint8Array(0)),
+      specialIds: this.tokenizer.addedTokenIds(),
+      eosIds: [...new Set([...(this.model.generation.eosTokenIds ?? []), ...(this.tokenizer.eosTokenId === undefined ? [] : [this.tokenizer.eosTokenId])])],
+      vocabSize: this.model.config.vocabSize,
+    });
+    const compiled = compileConstraint(spec, this.vocab);
+    if (this.grammars.size >= 64) this.grammars.delete(this.grammars.keys().next().value as string);
+    this.grammars.set(key, compiled);
+    return compiled;
   }
 
   /** Count a finished HTTP request for `/metrics`. */

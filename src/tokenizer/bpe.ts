@@ -34,7 +34,8 @@ export class BytePairModel {
   private readonly vocab: ReadonlyMap<string, number>;
   private readonly ignoreMerges: boolean;
   private readonly cache = new Map<string, number[]>();
-  private scratch = new Uint8Array(1024);
+  private scratch = new Uint8Array(1024); // UTF-8 of the current pre-token
+  private rankScratch = new Int32Array(SCAN_LIMIT); // pair ranks for the quadratic scan
 
   constructor(spec: BpeSpec, where: string) {
     this.vocab = spec.vocab;
@@ -98,7 +99,8 @@ export class BytePairModel {
   private mergeScan(ids: number[]): number[] {
     const pairs = this.pairs;
     let len = ids.length;
-    const ranks = new Int32Array(len); // [len] rank of the pair (i, i+1); NO_MERGE when none
+    if (this.rankScratch.length < len) this.rankScratch = new Int32Array(len * 2);
+    const ranks = this.rankScratch; // [len] rank of the pair (i, i+1); NO_MERGE when none
     for (let i = 0; i + 1 < len; i++) ranks[i] = pairs.find(ids[i], ids[i + 1]);
     ranks[len - 1] = NO_MERGE;
     for (;;) {

@@ -1,24 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { BYTE_TO_CHAR } from "./bytelevel.js";
 import { StreamDetokenizer } from "./stream.js";
 import { qwen3 } from "./test-helpers.js";
 
 /** Byte-level token ids, one per UTF-8 byte of `s` (forces every multi-byte character to split). */
 function byteIds(s: string): number[] {
-  const tok = qwen3();
-  return Array.from(new TextEncoder().encode(s), (b) => {
-    const id = tok.encode(String.fromCharCode(b), { addSpecialTokens: false });
-    // ASCII bytes encode directly; for the rest, look the byte-level symbol up.
-    return id.length === 1 && b < 0x80 ? id[0] : (tok.tokenToId(byteSymbol(b)) ?? -1);
-  });
-}
-
-function byteSymbol(b: number): string {
-  const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  if (printable) return String.fromCharCode(b);
-  let n = 0;
-  for (let x = 0; x < b; x++) if (!((x >= 0x21 && x <= 0x7e) || (x >= 0xa1 && x <= 0xac) || (x >= 0xae && x <= 0xff))) n++;
-  return String.fromCharCode(256 + n);
+  return Array.from(new TextEncoder().encode(s), (b) => qwen3().tokenToId(BYTE_TO_CHAR[b]) ?? -1);
 }
 
 function streamAll(ids: number[], skip: boolean): { deltas: string[]; tail: string } {

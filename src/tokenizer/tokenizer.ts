@@ -219,6 +219,11 @@ export class Tokenizer {
     return Number.isInteger(id) && id >= 0 && id < this.vocabSize && this.specialIds[id] === 1;
   }
 
+  /** Ids of every added token (special or not: `<|im_end|>`, `<think>`, `<tool_call>` …), ascending. */
+  addedTokenIds(): number[] {
+    return [...this.addedIds.values()].sort((a, b) => a - b);
+  }
+
   private normalize(text: string): string {
     let s = text;
     for (const step of this.normalizeSteps) s = step === "Lowercase" ? s.toLowerCase() : s.normalize(step);

@@ -30,12 +30,15 @@ function rng(seed: number): () => number {
 }
 
 // Token classes the sampler may favour so walks finish (closers) or exercise escapes / non-ASCII.
-const closer = new Uint8Array(tokenStrings.length);
-const weird = new Uint8Array(tokenStrings.length);
+const closerIds: number[] = [];
+const weirdIds: number[] = [];
 tokenStrings.forEach((b, id) => {
-  if (b.some((x) => x === 0x22 || x === 0x7d || x === 0x5d)) closer[id] = 1;
-  if (b.some((x) => x === 0x5c || x >= 0x80)) weird[id] = 1;
+  if (b.some((x) => x === 0x22 || x === 0x7d || x === 0x5d)) closerIds.push(id);
+  if (b.some((x) => x === 0x5c || x >= 0x80)) weirdIds.push(id);
 });
+
+/** Every mask time measured by the walks in this file (reported by the last test). */
+const allMaskMs: number[] = [];
 
 interface WalkResult {
   ids: number[];
@@ -54,6 +57,7 @@ function walk(c: Constraint, seed: number, opts: { maxSteps?: number; weird?: nu
     const t0 = performance.now();
     c.mask(logits);
     maskMs.push(performance.now() - t0);
+    allMaskMs.push(maskMs[maskMs.length - 1]);
     let allowed: number[] = [];
     for (let i = 0; i < logits.length; i++) if (logits[i] !== -Infinity) allowed.push(i);
     assert.ok(allowed.length > 0, "a live state must allow some token");
@@ -71,14 +75,14 @@ function walk(c: Constraint, seed: number, opts: { maxSteps?: number; weird?: nu
       if (logits[id] === -Infinity) assert.throws(() => c.fork().accept(id), QwenrtError);
     }
     if (c.isComplete()) allowed = allowed.filter((i) => !EOS.includes(i));
-    const pickFrom = (pred: (id: number) => boolean): number | undefined => {
-      const sub = allowed.filter(pred);
+    const pickFrom = (cls: readonly number[]): number | undefined => {
+      const sub = cls.filter((i) => logits[i] !== -Infinity);
       return sub.length === 0 ? undefined : sub[Math.floor(r() * sub.length)];
     };
     const u = r();
     let id: number | undefined;
-    if (u < (opts.weird ?? 0)) id = pickFrom((i) => weird[i] === 1);
-    else if (u < (opts.weird ?? 0) + (opts.close ?? 0.45)) id = pickFrom((i) => closer[i] === 1);
+    if (u < (opts.weird ?? 0)) id = pickFrom(weirdIds);
+    else if (u < (opts.weird ?? 0) + (opts.close ?? 0.45)) id = pickFrom(closerIds);
     if (id === undefined) {
       // argmax of the masked logits: a "model" with random weights
       id = allowed[0];
@@ -222,11 +226,27 @@ test("strings with escapes and non-ASCII stay valid and within length", () => {
 });
 
 test("json_object mode produces a JSON object", () => {
-  for (let seed = 1; seed <= 8; seed++) {
-    const { text } = walk(createConstraint({ kind: "json_object" }, vocab), seed, { close: 0.6 });
+  for (let seed = 1; seed <= 6; seed++) {
+    const { text } = walk(createConstraint({ kind: "json_object" }, vocab), seed, { close: 0.7 });
     const v: unknown = JSON.parse(text);
     assert.ok(typeof v === "object" && v !== null && !Array.isArray(v), text);
   }
+});
+
+test("a literal prefix with special-token text is forced first, then the JSON", () => {
+  const prefix = "<think>\n\n</think>\n\n";
+  const c = createConstraint({ kind: "json_object", prefix }, vocab);
+  const first = c.allowedBits();
+  for (let id = 0; id < vocab.size; id++) assert.equal(hasBit(first, id), id === 151667, `only <think> may start (id ${id})`);
+  const { ids } = walk(c, 3, { close: 0.7 });
+  assert.equal(ids[0], 151667);
+  const thinkEnd = ids.indexOf(151668);
+  assert.ok(thinkEnd > 0, "</think> is emitted as its added token");
+  const after = fatal.decode(Uint8Array.from(ids.slice(thinkEnd + 1).flatMap((i) => [...tokenStrings[i]])));
+  assert.equal(fatal.decode(Uint8Array.from(ids.slice(1, thinkEnd).flatMap((i) => [...tokenStrings[i]]))), "\n\n");
+  assert.ok(after.startsWith("\n\n{"), JSON.stringify(after));
+  const v: unknown = JSON.parse(after);
+  assert.ok(typeof v === "object" && v !== null && !Array.isArray(v));
 });
 
 const TOOLS = [
@@ -319,18 +339,14 @@ test("mask agrees with accept on every token for states along walks", () => {
     const r = rng(99 + k);
     const { ids } = walk(createConstraint(spec, vocab), 1234 + k);
     // Check the start and ~5 states spread along the walk.
-    const checkAt = new Set([0, ...Array.from({ length: 5 }, () => Math.floor(r() * ids.length))]);
+    const checkAt = new Set([0, ...Array.from({ length: 4 }, () => Math.floor(r() * ids.length))]);
     ids.forEach((id, step) => {
       if (checkAt.has(step)) {
         const bits = c.allowedBits();
         for (let t = 0; t < tokenStrings.length; t++) {
-          let ok = true;
-          try {
-            c.fork().accept(t);
-          } catch {
-            ok = false;
+          if (hasBit(bits, t) !== c.canAccept(t)) {
+            assert.fail(`mask says ${hasBit(bits, t)} for token ${t} ${JSON.stringify(new TextDecoder().decode(tokenStrings[t]))} at step ${step}`);
           }
-          assert.equal(hasBit(bits, t), ok, `token ${t} ${JSON.stringify(new TextDecoder().decode(tokenStrings[t]))} at step ${step}`);
         }
       }
       c.accept(id);
@@ -348,14 +364,10 @@ test("accept rejects a disallowed token with a QwenrtError and leaves the state 
 });
 
 test("mask timings over the Qwen3 vocab (reported, not asserted)", (t) => {
-  const times: number[] = [];
-  for (const [name, schema] of Object.entries(SCHEMAS)) {
-    const compiled = compileConstraint({ kind: "json_schema", schema }, vocab);
-    for (let seed = 1; seed <= 3; seed++) times.push(...walk(compiled.start(), 50 + seed + name.length).maskMs);
-  }
-  times.sort((a, b) => a - b);
+  // Times of every mask() in this file's walks: cold computations, cache hits and masking the logits.
+  const times = [...allMaskMs].sort((a, b) => a - b);
+  assert.ok(times.length > 1000, "the walks above ran");
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   const pct = (p: number): string => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(2);
   t.diagnostic(`masks: ${times.length}, mean ${mean.toFixed(2)} ms, p50 ${pct(0.5)}, p90 ${pct(0.9)}, p99 ${pct(0.99)}, max ${pct(1)} ms`);
-  assert.ok(times.length > 0);
 });

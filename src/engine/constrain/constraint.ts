@@ -38,6 +38,8 @@ export interface Constraint {
   allowedBits(): Uint32Array;
   /** Advance by a sampled token; throws a QwenrtError if it was not allowed. */
   accept(tokenId: number): void;
+  /** Whether `accept(tokenId)` would succeed (same check, no exception, no state change). */
+  canAccept(tokenId: number): boolean;
   /** Whether the text so far is a complete match (EOS is allowed now, or was accepted). */
   isComplete(): boolean;
   /** Whether EOS has been accepted (nothing more is allowed). */
@@ -80,8 +82,10 @@ export function compileConstraint(spec: ConstraintSpec, vocab: PreparedVocab): C
     case "tool_call":
       body = toolCallGrammar(b, text, spec);
       break;
-    default:
-      throw new QwenrtError("constraint.kind", `unknown constraint kind ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+    default: {
+      const bad: unknown = spec;
+      throw new QwenrtError("constraint.kind", `unknown constraint kind ${JSON.stringify(isObject(bad) ? bad.kind : bad)}`);
+    }
   }
   const root = spec.prefix === undefined || spec.prefix === "" ? body : b.seq([text(spec.prefix), body]);
   const masks = new MaskComputer(vocab);
@@ -135,6 +139,9 @@ function toolCallGrammar(b: GrammarBuilder, text: (t: string) => GNode, spec: Ex
   return many;
 }
 
+/** Marks the state after EOS. */
+const FINISHED: readonly Alt[] = [];
+
 /** Cap on simultaneous alternatives: an ambiguous schema must not blow up per-token work. */
 const MAX_ALTERNATIVES = 256;
 
@@ -159,32 +166,36 @@ class StateConstraint implements Constraint {
   }
 
   accept(tokenId: number): void {
-    const v = this.masks.vocab;
-    const reject = (why: string): never => {
-      throw new QwenrtError("constraint", `token ${tokenId} is not allowed here (${why})`, { code: "constraint_violation" });
-    };
-    if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= v.size) reject("out of range");
-    if (this.finished) reject("output already finished");
-    if (v.eosIds.includes(tokenId)) {
-      if (!this.state.some(canEnd)) reject("end of sequence before the output is complete");
-      this.finished = true;
-      this.bits = null;
-      return;
+    const r = this.next(tokenId);
+    if (typeof r === "string") {
+      throw new QwenrtError("constraint", `token ${tokenId} is not allowed here (${r})`, { code: "constraint_violation" });
     }
-    if (tokenId >= v.tokenBytes.length) reject("no such token");
+    if (r.length > MAX_ALTERNATIVES) {
+      throw new QwenrtError("constraint", `grammar is too ambiguous (over ${MAX_ALTERNATIVES} simultaneous parses); make anyOf branches distinguishable early`);
+    }
+    if (r === FINISHED) this.finished = true;
+    else this.state = r;
+    this.bits = null;
+  }
+
+  canAccept(tokenId: number): boolean {
+    return typeof this.next(tokenId) !== "string";
+  }
+
+  /** The state after `tokenId`, FINISHED after EOS, or why the token is not allowed. */
+  private next(tokenId: number): readonly Alt[] | string {
+    const v = this.masks.vocab;
+    if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= v.size) return "out of range";
+    if (this.finished) return "output already finished";
+    if (v.eosIds.includes(tokenId)) return this.state.some(canEnd) ? FINISHED : "end of sequence before the output is complete";
+    if (tokenId >= v.tokenBytes.length) return "no such token";
+    const bytes = v.tokenBytes[tokenId];
     let state = this.state;
     if (v.isSpecial[tokenId] === 1) state = advance(state, SYM_BASE + tokenId);
-    else {
-      const bytes = v.tokenBytes[tokenId];
-      for (let i = 0; i < bytes.length && state.length > 0; i++) state = advance(state, bytes[i]);
-      if (bytes.length === 0) state = [];
-    }
-    if (state.length === 0) reject(`${JSON.stringify(new TextDecoder().decode(v.tokenBytes[tokenId]))} does not fit the grammar`);
-    if (state.length > MAX_ALTERNATIVES) {
-      throw new QwenrtError("response_format", `schema is too ambiguous (over ${MAX_ALTERNATIVES} simultaneous parses); make anyOf branches distinguishable early`);
-    }
-    this.state = state;
-    this.bits = null;
+    else if (bytes.length === 0) state = [];
+    else for (let i = 0; i < bytes.length && state.length > 0; i++) state = advance(state, bytes[i]);
+    if (state.length === 0) return `${JSON.stringify(new TextDecoder().decode(bytes))} does not fit the grammar`;
+    return state;
   }
 
   isComplete(): boolean {

@@ -130,17 +130,6 @@ export class GrammarBuilder {
   }
 }
 
-/** Follow references to the node they stand for. */
-export function deref(node: GNode): GNode {
-  let n = node;
-  for (let guard = 0; n.k === "ref"; guard++) {
-    if (n.target === null) throw new Error(`unresolved grammar reference ${n.where}`);
-    if (guard > 10_000) throw new QwenrtError(n.where, "$ref cycle that never reaches a schema");
-    n = n.target;
-  }
-  return n;
-}
-
 /** Whether a node can match the empty string (only `seq`/`alt` built that way can). */
 export function nullable(node: GNode, memo: Map<number, boolean> = new Map()): boolean {
   const seen = memo.get(node.id);

@@ -75,6 +75,23 @@ test("converted GGUF carries the Qwen3 tokenizer: tokens, types, merges, special
   assert.equal(g.tensors.get("blk.0.attn_norm.weight")!.type, "f32");
 });
 
+test("F16 GGUF holds the bf16 checkpoint's weights to half precision (exact above f16's normal range)", () => {
+  const g = readGguf(convert("qwen3-dense-tiny", "f16"));
+  const hf = ggufTensorsAsHf(g);
+  for (const [name, t] of readSafetensorsDir(join(fixtures, "models", "qwen3-dense-tiny")).tensors) {
+    const h = hf.get(name)!;
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    assert.equal(h.type, t.shape.length === 1 ? "f32" : "f16", name);
+    const got = dequantizeAll(h.type, h.bytes, n);
+    const want = dequantizeAll(t.type, t.bytes, n);
+    for (let i = 0; i < n; i++) {
+      // bf16 has 8 significant bits, f16 11: only values below f16's normal range (2^-14) round
+      const tol = Math.abs(want[i]!) >= 2 ** -14 ? 0 : 2 ** -25;
+      if (Math.abs(got[i]! - want[i]!) > tol) assert.fail(`${name}[${i}]: ${got[i]} vs ${want[i]}`);
+    }
+  }
+});
+
 test("Q4_K_M on a 32-wide model falls back the way llama.cpp does and says so", () => {
   const logs: string[] = [];
   const g = readGguf(convert("qwen3-dense-tiny", "q4_k_m", logs));

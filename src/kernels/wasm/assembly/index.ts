@@ -1,9 +1,9 @@
-// Entry of the kernel module. One exported `run(job, tid, nthreads)` executes a job described in
-// shared memory; every thread (the main thread and each pool worker) calls it for the same job and
-// claims chunks of work items with an atomic counter, so a late or descheduled thread costs nothing.
+// Entry of the kernel module. One exported `run(job, tag, tid)` executes a job described in shared
+// memory; every thread (the main thread and each pool worker) calls it for the same job and claims
+// chunks of work items with an atomic counter, so a late or descheduled thread costs nothing.
 //
-// Job block (bytes from `job`): 0 generation, 4 done count, 8 quit, 12 chunk counter, 16 kernel id,
-// 20 items per chunk, 24 total items, 28 error flag, 32.. arguments (u32 pointers/ints, or f32).
+// Job block (bytes from `job`): 0 generation, 4 chunks done, 8 quit, 12 tagged chunk counter,
+// 16 kernel id, 20 items per chunk, 24 total items, 28 error flag, 32.. arguments (u32 or f32).
 import { matmulFloatRows } from "./matmul_float";
 import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
@@ -59,15 +59,22 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
   }
 }
 
-/** Run this thread's share of the job at `job`. */
-export function run(job: usize, tid: i32, nthreads: i32): void {
-  const kernel = load<i32>(job + 16);
-  const chunk = load<i32>(job + 20);
-  const total = load<i32>(job + 24);
+/** Run this thread's share of the job at `job`, if that job still carries `tag`.
+ * The counter word is `tag << 20 | next chunk`; the host sets it to an invalid tag before it rewrites
+ * a job, so a thread that wakes late can never claim a chunk of the next job with stale arguments:
+ * a successful claim of an unfinished chunk pins the job (the host waits for every chunk). */
+export function run(job: usize, tag: u32, tid: i32): void {
   for (;;) {
-    const c = atomic.add<i32>(job + 12, 1);
-    const i0 = c * chunk;
-    if (i0 >= total) break;
-    exec(job, kernel, i0, min(total, i0 + chunk), tid);
+    const c = atomic.load<u32>(job + 12);
+    if (c >>> 20 != tag) return;
+    const chunk = load<i32>(job + 20);
+    const total = load<i32>(job + 24);
+    const i = <i32>(c & 0xfffff);
+    const i0 = i * chunk;
+    if (i0 >= total) return;
+    if (atomic.cmpxchg<u32>(job + 12, c, c + 1) != c) continue;
+    exec(job, load<i32>(job + 16), i0, min(total, i0 + chunk), tid);
+    const done = atomic.add<i32>(job + 4, 1) + 1;
+    if (done * chunk >= total) atomic.notify(job + 4, 1);
   }
 }

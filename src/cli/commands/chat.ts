@@ -1,0 +1,101 @@
+/**
+ * `qwenrt chat <model> [...]`: an interactive chat in the terminal. Answers stream as they are
+ * generated, reasoning dim under a "thinking…" header (plain `[thinking]` markers when stdout is not
+ * a terminal), with a stats line after each; the KV cache of earlier turns is reused. The loop lives
+ * in `cli/chat/`.
+ */
+import { loadChatTemplate } from "../../chat/template.js";
+import { PrefixCache } from "../../engine/prefix-cache.js";
+import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
+import { loadModel } from "../../models/load.js";
+import { Tokenizer } from "../../tokenizer/index.js";
+import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
+import { runChatRepl } from "../chat/repl.js";
+import { ChatSession } from "../chat/session.js";
+import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
+
+export const usage = `usage: qwenrt chat <model-dir> [options]
+
+Chat with a model in the terminal. Type /help inside for commands (/think, /no_think, /budget N,
+/system TEXT, /reset, /save FILE, /load FILE, /exit). Sampling options left unset take the model's
+generation_config.json defaults.
+
+  --system TEXT             system prompt
+  --no-think                start with thinking off (/think turns it back on)
+  --budget N                cap thinking at N tokens per answer
+  --max-tokens N            most tokens per answer (default: until the model stops or the context is full)
+  --temperature T           0 = greedy
+  --top-p P                 nucleus sampling, in (0, 1]
+  --top-k K                 keep the K most likely tokens (0 = off)
+  --min-p M                 drop tokens below M x the top probability, in [0, 1]
+  --presence-penalty X      OpenAI presence penalty
+  --seed S                  RNG seed (turn i uses S + i)
+  --ignore-eos              keep generating past end-of-sequence tokens (testing, benchmarks)
+
+Input: end a line with \\ to continue it, or wrap lines in """ ... """. Ctrl-C stops an answer;
+Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.`;
+
+const flagOf: Record<keyof SamplingParams, string> = {
+  temperature: "--temperature",
+  topP: "--top-p",
+  topK: "--top-k",
+  minP: "--min-p",
+  presencePenalty: "--presence-penalty",
+  frequencyPenalty: "--frequency-penalty",
+  repetitionPenalty: "--repetition-penalty",
+  logitBias: "--logit-bias",
+};
+
+/** Run the command; returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs("chat", argv, {
+    system: { type: "string" },
+    "no-think": { type: "boolean" },
+    budget: { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "top-k": { type: "string" },
+    "min-p": { type: "string" },
+    "presence-penalty": { type: "string" },
+    seed: { type: "string" },
+    "ignore-eos": { type: "boolean" },
+  });
+  const dir = requireModelArg("chat", positionals);
+  const sampling: SamplingParams = {
+    temperature: numberFlag("temperature", v.temperature, { min: 0 }),
+    topP: numberFlag("top-p", v["top-p"]),
+    topK: numberFlag("top-k", v["top-k"], { integer: true }),
+    minP: numberFlag("min-p", v["min-p"]),
+    presencePenalty: numberFlag("presence-penalty", v["presence-penalty"]),
+  };
+  validateSamplingParams(sampling, { nameOf: (k) => flagOf[k] }); // fail before the (slow) model load
+  const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 });
+  const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
+  const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+
+  const { value: engine, seconds } = await withLoadingLine(modelDisplayName(dir), async () => {
+    const tokenizer = Tokenizer.fromDir(dir);
+    const template = loadChatTemplate(dir);
+    const model = await loadModel(dir);
+    // One conversation at a time: the cache holds at most a context's worth of tokens.
+    const cache = new PrefixCache(model, { maxTokens: model.config.maxPositionEmbeddings });
+    return { model, tokenizer, template, cache };
+  });
+  const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  process.stderr.write(`${formatModelSummary(summarizeModel(dir, engine.model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  if (terminal) process.stderr.write("Type /help for commands; Ctrl-C stops an answer; Ctrl-D or /exit quits.\n");
+
+  const session = new ChatSession({ system: v.system ?? null, enableThinking: v["no-think"] !== true, budget: budget ?? null });
+  try {
+    return await runChatRepl(
+      engine,
+      session,
+      { sampling, ignoreEos: v["ignore-eos"] === true, ...(maxTokens === undefined ? {} : { maxTokens }), ...(seed === undefined ? {} : { seed }) },
+      { input: process.stdin, output: process.stdout, errors: process.stderr, terminal, color },
+    );
+  } finally {
+    engine.model.backend.dispose();
+  }
+}
