@@ -184,10 +184,10 @@ function radixSortDesc(ids: Int32Array, logits: Float32Array): Int32Array {
     const ascending = b & 0x80000000 ? ~b : b | 0x80000000; // float order as unsigned order
     keys[i] = ~ascending >>> 0; // descending
   }
-  let src = ids;
-  let srcKeys = keys;
-  let dst = new Int32Array(n);
-  let dstKeys = new Uint32Array(n);
+  let src: Int32Array = ids;
+  let srcKeys: Uint32Array = keys;
+  let dst: Int32Array = new Int32Array(n);
+  let dstKeys: Uint32Array = new Uint32Array(n);
   const counts = new Uint32Array(65536);
   for (const shift of [0, 16]) {
     counts.fill(0);

@@ -5,10 +5,8 @@
  * verified). UI-free: progress goes to a callback.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { createReadStream, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { QwenrtError } from "../util/errors.js";
 import { hubGet, resolveUrl, type HubContext, type RemoteFile, type RepoListing } from "./api.js";
 import { blobPath, incompletePath, linkSnapshotFile, repoCacheDir, snapshotDir, writeRef } from "./cache.js";
@@ -75,11 +73,10 @@ async function fetchBlob(
   let downloaded = 0;
   for (let attempt = 0; ; attempt++) {
     const stall = new AbortController();
-    const fire = (): void => { console.log("DBG stall fired", file.path, offset); stall.abort(); };
-    let timer = setTimeout(fire, stallMs);
+    let timer = setTimeout(() => stall.abort(), stallMs);
     const kick = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(fire, stallMs);
+      timer = setTimeout(() => stall.abort(), stallMs);
     };
     const headers: Record<string, string> = { "accept-encoding": "identity" };
     if (offset > 0) headers.range = `bytes=${offset}-`;
@@ -105,33 +102,39 @@ async function fetchBlob(
       }
       if (response.body === null) throw new QwenrtError(where, `empty response from ${url}`);
       emit({ kind: "start", path: file.path, size: file.size, resumeFrom: offset });
+      // Read by hand rather than through stream.pipeline: an abort that lands after the last chunk
+      // can leave a fetch body neither closed nor errored, and the pipeline would wait forever.
+      const reader = response.body.getReader();
+      const aborted = new Promise<never>((_, reject) => {
+        const fail = (): void => reject(sub.signal.reason ?? new Error("aborted"));
+        if (sub.signal.aborted) fail();
+        else sub.signal.addEventListener("abort", fail, { once: true });
+      });
+      aborted.catch(() => undefined);
+      const out = await open(part, offset > 0 ? "a" : "w");
       let received = offset;
       let last = 0;
-      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            kick();
-            received += chunk.length;
-            downloaded += chunk.length;
-            const now = Date.now();
-            if (now - last >= PROGRESS_INTERVAL_MS) {
-              last = now;
-              emit({ kind: "progress", path: file.path, received, size: file.size });
-            }
-            console.log("DBG chunk", file.path, received);
-            yield chunk;
-            console.log("DBG yielded", file.path, received);
+      try {
+        for (;;) {
+          const { done, value } = await Promise.race([reader.read(), aborted]);
+          if (done) break;
+          kick();
+          await out.write(value);
+          received += value.length;
+          downloaded += value.length;
+          const now = Date.now();
+          if (now - last >= PROGRESS_INTERVAL_MS) {
+            last = now;
+            emit({ kind: "progress", path: file.path, received, size: file.size });
           }
-        },
-        createWriteStream(part, { flags: offset > 0 ? "a" : "w" }),
-      );
+        }
+      } finally {
+        await out.close();
+        reader.cancel().catch(() => undefined);
+      }
       emit({ kind: "progress", path: file.path, received, size: file.size });
-      console.log("DBG pipeline done", file.path);
       break;
     } catch (e) {
-      console.log("DBG catch", file.path, String(e));
       if (stall.signal.aborted && !signal.aborted) {
         throw new QwenrtError(url, `no data for ${Math.round(stallMs / 1000)} s; run again to resume`, { code: "network_error" });
       }

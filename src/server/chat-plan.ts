@@ -98,16 +98,10 @@ export function planChat(rt: Runtime, body: unknown): ChatPlan {
     ...req.templateKwargs,
   });
   const base = generateOptions(extra, rt.model.config.vocabSize);
-  let promptIds = rt.tokenizer.encode(prompt);
-  let thinking = rt.thinks && promptThinkingEnabled(prompt);
+  const promptIds = rt.tokenizer.encode(prompt);
+  const thinking = rt.thinks && promptThinkingEnabled(prompt);
   const budget = extra.thinking_budget ?? rt.opts.thinkingBudget;
   const endThinkId = rt.tokenizer.tokenToId("</think>");
-  if (thinking && budget === 0) {
-    // No thinking allowed: close the thought in the prompt itself, as enable_thinking=false would.
-    const probe = new ThinkingSteer(rt.tokenizer, endThinkId, true, 0);
-    promptIds = [...promptIds, ...(probe.takeStartIds() ?? [])];
-    thinking = false;
-  }
   rt.checkContext(promptIds.length, base.maxTokens, "messages");
 
   const format = extra.response_format;

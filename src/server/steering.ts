@@ -3,8 +3,8 @@
  * grammar constraints that start after the thought, so a thinking model may reason freely and
  * then must produce valid JSON / a valid tool call.
  */
-import { ThinkingBudget } from "../chat/budget.js";
 import type { Constraint } from "../engine/constrain/index.js";
+import { thinkingBudgetInterceptor } from "../engine/thinking.js";
 import type { LogitsConstraint, TokenInterceptor } from "../engine/types.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 
@@ -40,49 +40,42 @@ export class AfterThinking implements LogitsConstraint {
   }
 }
 
-/** Counts reasoning tokens and, with a budget, forces Qwen's early-stop text when it runs out. */
+/**
+ * Counts reasoning tokens (for usage) and applies the thinking budget (engine/thinking.ts), telling
+ * the grammar about forced ids so it starts after a forced `</think>`.
+ */
 export class ThinkingSteer implements TokenInterceptor {
   /** Tokens generated before the thought closed. */
   reasoningTokens = 0;
   private open: boolean;
-  private readonly budget: ThinkingBudget | undefined;
-  private pendingStart: number[] | undefined;
+  private readonly budget: TokenInterceptor | undefined;
 
   constructor(
-    private readonly tokenizer: Tokenizer,
+    tokenizer: Tokenizer,
     private readonly endThinkId: number | undefined,
     thinking: boolean,
     budget: number | undefined,
     private readonly onForced?: (ids: readonly number[]) => void,
   ) {
     this.open = thinking;
-    this.budget = thinking && budget !== undefined ? new ThinkingBudget({ budget, thinkingEnabled: true }) : undefined;
-    const first = this.budget?.start();
-    if (first?.kind === "force") this.pendingStart = this.tokenizer.encode(first.text);
+    this.budget = thinking && budget !== undefined ? thinkingBudgetInterceptor(tokenizer, { budget, thinkingEnabled: true }) : undefined;
   }
 
-  /** Ids to feed before anything is sampled (a budget of 0 closes the thought at once). */
-  takeStartIds(): number[] | undefined {
-    const ids = this.pendingStart;
-    this.pendingStart = undefined;
-    if (ids !== undefined) {
-      this.open = false;
-      this.onForced?.(ids);
-    }
-    return ids;
+  start(): readonly number[] | undefined {
+    return this.forced(this.budget?.start?.());
   }
 
   afterToken(token: number): readonly number[] | undefined {
-    if (!this.open) return undefined;
-    if (token === this.endThinkId) {
-      this.open = false;
-      return undefined;
+    if (this.open) {
+      if (token === this.endThinkId) this.open = false;
+      else this.reasoningTokens++;
     }
-    this.reasoningTokens++;
-    const action = this.budget?.onToken(this.tokenizer.decode([token]));
-    if (action?.kind !== "force") return undefined;
-    this.open = false;
-    const ids = this.tokenizer.encode(action.text);
+    return this.forced(this.budget?.afterToken(token));
+  }
+
+  private forced(ids: readonly number[] | undefined): readonly number[] | undefined {
+    if (ids === undefined || ids.length === 0) return undefined;
+    if (this.endThinkId !== undefined && ids.includes(this.endThinkId)) this.open = false;
     this.onForced?.(ids);
     return ids;
   }

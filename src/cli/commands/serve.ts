@@ -1,0 +1,79 @@
+/**
+ * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server.
+ */
+import { serve as serveHttp } from "@hono/node-server";
+import { loadChatTemplate } from "../../chat/template.js";
+import { loadModel } from "../../models/load.js";
+import { createApp } from "../../server/app.js";
+import { Runtime } from "../../server/runtime.js";
+import { Tokenizer } from "../../tokenizer/index.js";
+import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
+
+export const usage = `usage: qwenrt serve <model-dir> [options]
+
+Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).
+
+  --host ADDR               address to bind (default 127.0.0.1)
+  --port N                  port (default 8000; 0 = any free port)
+  --model-id NAME           model name clients use (default: the directory name)
+  --ctx N                   context window (default: the model's max_position_embeddings)
+  --max-running N           sequences generating at once (default 16)
+  --max-waiting N           queued requests before 429 (default 64)
+  --thinking-budget N       default thinking budget for requests that set none
+  --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default 16384)
+${backendFlagUsage}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs("serve", argv, {
+    host: { type: "string" },
+    port: { type: "string" },
+    "model-id": { type: "string" },
+    ctx: { type: "string" },
+    "max-running": { type: "string" },
+    "max-waiting": { type: "string" },
+    "thinking-budget": { type: "string" },
+    "prefix-cache-tokens": { type: "string" },
+    ...backendFlagOptions,
+  });
+  const dir = requireModelArg("serve", positionals);
+  const host = v.host ?? "127.0.0.1";
+  const port = numberFlag("port", v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
+  const choice = parseBackendFlags(v);
+  const opt = (flag: string, value: string | undefined, min: number) => numberFlag(flag, value, { integer: true, min });
+  const name = modelDisplayName(dir);
+  const { value: loaded, seconds } = await withLoadingLine(name, async () => {
+    const tokenizer = Tokenizer.fromDir(dir);
+    const template = loadChatTemplate(dir);
+    const model = await loadModel(dir, { backend: await createBackend(choice) });
+    return { tokenizer, template, model };
+  });
+  const { model, tokenizer, template } = loaded;
+  const rt = new Runtime(model, tokenizer, template, {
+    modelId: v["model-id"] ?? name,
+    ...(v.ctx === undefined ? {} : { contextLength: opt("ctx", v.ctx, 16) }),
+    ...(v["max-running"] === undefined ? {} : { maxRunning: opt("max-running", v["max-running"], 1) }),
+    ...(v["max-waiting"] === undefined ? {} : { maxWaiting: opt("max-waiting", v["max-waiting"], 0) }),
+    ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
+    ...(v["prefix-cache-tokens"] === undefined ? {} : { prefixCacheTokens: opt("prefix-cache-tokens", v["prefix-cache-tokens"], 0) }),
+  });
+  process.stderr.write(`${formatModelSummary(summarizeModel(dir, model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  const app = createApp(rt);
+  await new Promise<void>((resolve, reject) => {
+    const server = serveHttp({ fetch: app.fetch, hostname: host, port }, (info) => {
+      process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on http://${host}:${info.port}/v1 (Ctrl-C to stop)\n`);
+    });
+    server.on("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === "EADDRINUSE" ? `--port: ${host}:${port} is already in use` : `--host/--port: cannot listen (${e.message})`)),
+    );
+    const stop = (): void => {
+      server.close();
+      model.backend.dispose();
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}
