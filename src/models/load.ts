@@ -1,6 +1,7 @@
 /**
  * Load a Hugging Face model directory: `config.json` (required), `generation_config.json`
- * (optional), `model.safetensors` or a sharded `model.safetensors.index.json`.
+ * (optional), `model.safetensors` or a sharded `model.safetensors.index.json`; or a `.gguf` file
+ * (see `load_gguf.ts`).
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,9 @@ import type { KernelBackend } from "../kernels/types.js";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
-import { Model } from "./model.js";
+import { assembleModel } from "./assemble.js";
+import { loadGgufModel } from "./load_gguf.js";
+import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import { loadWeights } from "./weights.js";
 
@@ -21,13 +24,18 @@ export interface LoadOptions {
 }
 
 /**
- * Load a model directory into a ready-to-run `Model`.
+ * Load a model directory, or a `.gguf` file (the first or any part of a split model), into a
+ * ready-to-run `Model`.
  *
  * @example
  * const model = await loadModel("models/Qwen3-0.6B");
  * const [logits] = model.forward([{ seq: model.newSequence(), ids: Int32Array.of(9707) }]);
  */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
+  if (existsSync(dir) && statSync(dir).isFile()) {
+    if (!/\.gguf$/i.test(dir)) throw new QwenrtError(dir, "not a model directory or a .gguf file");
+    return loadGgufModel(dir, opts);
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new QwenrtError(dir, "not a model directory", { code: "not_found" });
   }
@@ -40,12 +48,5 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const where = existsSync(join(dir, "model.safetensors.index.json"))
     ? join(dir, "model.safetensors.index.json")
     : join(dir, "model.safetensors");
-  const weights = loadWeights(tensors, arch.weightTable(config), backend, where);
-  const layers = arch.build(config, weights);
-  const embed = weights.matrix("model.embed_tokens.weight");
-  const lmHead = config.tieWordEmbeddings ? embed : weights.matrix("lm_head.weight");
-  const finalNorm = weights.vector("model.norm.weight");
-  const unused = weights.unused();
-  if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
-  return new Model({ config, generation, backend, embed, finalNorm, lmHead, layers });
+  return assembleModel(arch, config, generation, loadWeights(tensors, arch.weightTable(config), backend, where), backend);
 }

@@ -1,0 +1,132 @@
+/**
+ * qwenrt's side of the benchmark, run inside its own child process: load the model with the chosen
+ * backend, warm up, then per trial prefill a seeded prompt to the first greedy token and decode
+ * `tg` more. Weight bytes per token are counted from the matmuls one decode step actually runs.
+ */
+import { performance } from "node:perf_hooks";
+import { rowBytes } from "../formats/quant/index.js";
+import { createRefBackend } from "../kernels/ref/index.js";
+import type { HostMatrix, KernelBackend, Matrix } from "../kernels/types.js";
+import { loadModel } from "../models/load.js";
+import type { Model } from "../models/model.js";
+import { type EngineJob, type EngineReply, type Trial, peakRssBytes, promptIds, warmupShape } from "./method.js";
+
+type QwenrtJob = Extract<EngineJob, { engine: "qwenrt" }>;
+
+/** Bytes a matrix occupies as the backend stores it (ref keeps every matrix as float32). */
+function storedBytes(backend: KernelBackend, m: Matrix): number {
+  return backend.name === "ref" ? m.rows * m.cols * 4 : m.rows * rowBytes(m.type, m.cols);
+}
+
+/** A backend that forwards every call and, while `counting`, adds up the weight bytes matmul reads. */
+class CountingBackend implements KernelBackend {
+  counting = false;
+  bytes = 0;
+  readonly types = new Set<string>();
+  constructor(readonly inner: KernelBackend) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get threads(): number {
+    return this.inner.threads;
+  }
+  allocF32(length: number): Float32Array {
+    return this.inner.allocF32(length);
+  }
+  loadMatrix(m: HostMatrix): Matrix {
+    const w = this.inner.loadMatrix(m);
+    this.types.add(w.type);
+    return w;
+  }
+  matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
+    if (this.counting) this.bytes += storedBytes(this.inner, w);
+    this.inner.matmul(w, x, n, y, bias);
+  }
+  embedRow(w: Matrix, row: number, out: Float32Array): void {
+    this.inner.embedRow(w, row, out);
+  }
+  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
+    this.inner.rmsNorm(x, weight, eps, rows, dim, out);
+  }
+  rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+    this.inner.rope(x, n, heads, headDim, cos, sin);
+  }
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void {
+    this.inner.siluMul(gate, up, out, length);
+  }
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
+    this.inner.attention(q, k, v, n, start, heads, kvHeads, headDim, scale, out);
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+}
+
+function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  return best;
+}
+
+/** Prefill `ids`, then `tg` greedy steps; returns the timings. */
+function runTrial(model: Model, ids: Int32Array, tg: number): Trial {
+  const seq = model.newSequence(ids.length + tg + 1);
+  const t0 = performance.now();
+  let tok = argmax(model.forward([{ seq, ids }])[0]!);
+  const t1 = performance.now();
+  const one = new Int32Array(1);
+  for (let i = 0; i < tg; i++) {
+    one[0] = tok;
+    tok = argmax(model.forward([{ seq, ids: one }])[0]!);
+  }
+  const t2 = performance.now();
+  return { ttftSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000 };
+}
+
+async function makeBackend(job: QwenrtJob): Promise<KernelBackend> {
+  if (job.backend === "ref") return createRefBackend();
+  const { createWasmBackend } = await import("../kernels/wasm/index.js");
+  return createWasmBackend({ threads: job.threads, ...(job.dtype !== undefined ? { dtype: job.dtype } : {}) });
+}
+
+/**
+ * Measure qwenrt on `job` (call in a fresh process: peak RSS is the process's).
+ *
+ * @example
+ * const reply = await runQwenrt({ engine: "qwenrt", model: dir, backend: "wasm", threads: 2, shape });
+ */
+export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
+  const { shape } = job;
+  const backend = new CountingBackend(await makeBackend(job));
+  try {
+    const t0 = performance.now();
+    const model = await loadModel(job.model, { backend });
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const vocab = Math.min(shape.vocab, model.config.vocabSize);
+
+    const warm = warmupShape(shape);
+    runTrial(model, promptIds(shape.seed, -1, warm.pp, vocab), warm.tg);
+    // One decode step after a one-token prompt: the matmuls of a step, counted once.
+    const seq = model.newSequence(4);
+    model.forward([{ seq, ids: Int32Array.of(0) }]);
+    backend.counting = true;
+    model.forward([{ seq, ids: Int32Array.of(1) }]);
+    backend.counting = false;
+
+    const trials: Trial[] = [];
+    for (let t = 0; t < shape.trials; t++) trials.push(runTrial(model, promptIds(shape.seed, t, shape.pp, vocab), shape.tg));
+    const threads = backend.threads;
+    return {
+      kind: "result",
+      engine: "qwenrt",
+      detail: `${backend.name}, ${threads} thread${threads === 1 ? "" : "s"}`,
+      type: backend.name === "ref" ? "f32" : [...backend.types].sort().join("+"),
+      loadSeconds,
+      trials,
+      weightBytesPerToken: backend.bytes,
+      peakRssBytes: peakRssBytes(),
+    };
+  } finally {
+    backend.dispose();
+  }
+}

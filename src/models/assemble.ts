@@ -1,0 +1,32 @@
+/**
+ * The last step every checkpoint format shares: build the architecture's layers from loaded weights
+ * and wire embedding, final norm and LM head into a `Model`.
+ */
+import type { KernelBackend } from "../kernels/types.js";
+import type { Architecture } from "./architecture.js";
+import type { ModelConfig } from "./config.js";
+import type { GenerationConfig } from "./generation_config.js";
+import { Model } from "./model.js";
+import type { LoadedWeights } from "./weights.js";
+
+/**
+ * Assemble a `Model` from strictly loaded weights.
+ *
+ * @example
+ * const model = assembleModel(arch, config, generation, loadWeights(tensors, arch.weightTable(config), backend, where), backend);
+ */
+export function assembleModel(
+  arch: Architecture,
+  config: ModelConfig,
+  generation: GenerationConfig,
+  weights: LoadedWeights,
+  backend: KernelBackend,
+): Model {
+  const layers = arch.build(config, weights);
+  const embed = weights.matrix("model.embed_tokens.weight");
+  const lmHead = config.tieWordEmbeddings ? embed : weights.matrix("lm_head.weight");
+  const finalNorm = weights.vector("model.norm.weight");
+  const unused = weights.unused();
+  if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
+  return new Model({ config, generation, backend, embed, finalNorm, lmHead, layers });
+}
