@@ -61,7 +61,7 @@ export async function runLlamaCpp(job: LlamaJob): Promise<EngineReply> {
     });
     const seq = context.getSequence();
     const warm = warmupShape(shape);
-    await runTrial(seq, promptIds(shape.seed, -1, warm.pp, shape.vocab), warm.tg);
+    await runTrial(seq, promptIds(shape.seed, "warmup", warm.pp, shape.vocab), warm.tg);
     const trials: Trial[] = [];
     for (let t = 0; t < shape.trials; t++) trials.push(await runTrial(seq, promptIds(shape.seed, t, shape.pp, shape.vocab), shape.tg));
     await context.dispose();
@@ -69,7 +69,7 @@ export async function runLlamaCpp(job: LlamaJob): Promise<EngineReply> {
     return {
       kind: "result",
       engine: "llama.cpp",
-      detail: `llama.cpp ${llama.buildType === "prebuilt" ? "prebuilt " : ""}cpu, ${threads} thread${threads === 1 ? "" : "s"}`,
+      detail: `${llama.buildType === "prebuilt" ? "prebuilt " : ""}cpu, ${threads} thread${threads === 1 ? "" : "s"}`,
       type: job.type,
       loadSeconds,
       trials,

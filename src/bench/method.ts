@@ -2,7 +2,7 @@
  * The benchmark method (STYLE rule 14, after mlx-lm `benchmark.py` and gpt-fast): seeded random
  * prompt ids, a warm-up, N trials, medians. What one engine run is asked to do and reports back.
  */
-import { createRng } from "../engine/rng.js";
+import { createRng, deriveSeed } from "../engine/rng.js";
 
 /** Which engine a child process measures, and how. */
 export type EngineJob =
@@ -53,13 +53,14 @@ export type EngineReply =
   | { readonly kind: "error"; readonly message: string };
 
 /**
- * Seeded random prompt ids, different per trial so no engine can reuse a cached prefix.
+ * Seeded random prompt ids, different per trial (the warm-up is trial "warmup") so no engine can
+ * reuse a cached prefix.
  *
  * @example
  * promptIds(0, 1, 512, 151936); // Int32Array(512), same on every run
  */
-export function promptIds(seed: number, trial: number, length: number, vocab: number): Int32Array {
-  const rng = createRng(seed + trial * 0x9e37, "--seed");
+export function promptIds(seed: number, trial: number | "warmup", length: number, vocab: number): Int32Array {
+  const rng = createRng(deriveSeed(seed, `bench prompt ${trial}`), "--seed");
   const ids = new Int32Array(length);
   for (let i = 0; i < length; i++) ids[i] = rng.nextU32() % vocab;
   return ids;

@@ -18,48 +18,34 @@ function storedBytes(backend: KernelBackend, m: Matrix): number {
   return backend.name === "ref" ? m.rows * m.cols * 4 : m.rows * rowBytes(m.type, m.cols);
 }
 
-/** A backend that forwards every call and, while `counting`, adds up the weight bytes matmul reads. */
-class CountingBackend implements KernelBackend {
-  counting = false;
-  bytes = 0;
-  readonly types = new Set<string>();
-  constructor(readonly inner: KernelBackend) {}
-  get name(): string {
-    return this.inner.name;
-  }
-  get threads(): number {
-    return this.inner.threads;
-  }
-  allocF32(length: number): Float32Array {
-    return this.inner.allocF32(length);
-  }
-  loadMatrix(m: HostMatrix): Matrix {
-    const w = this.inner.loadMatrix(m);
-    this.types.add(w.type);
+/** What a counting backend has seen. */
+interface Counts {
+  counting: boolean; // matmuls add their weight bytes to `bytes` while true
+  bytes: number;
+  readonly types: Set<string>; // matrix types as the backend stored them
+}
+
+/** Wrap `inner` in a Proxy (so the wrapper keeps up with the interface) that counts matmul bytes. */
+function countingBackend(inner: KernelBackend): { backend: KernelBackend; counts: Counts } {
+  const counts: Counts = { counting: false, bytes: 0, types: new Set() };
+  const matmul: KernelBackend["matmul"] = (w, x, n, y, bias) => {
+    if (counts.counting) counts.bytes += storedBytes(inner, w);
+    inner.matmul(w, x, n, y, bias);
+  };
+  const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => {
+    const w = inner.loadMatrix(m);
+    counts.types.add(w.type);
     return w;
-  }
-  matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
-    if (this.counting) this.bytes += storedBytes(this.inner, w);
-    this.inner.matmul(w, x, n, y, bias);
-  }
-  embedRow(w: Matrix, row: number, out: Float32Array): void {
-    this.inner.embedRow(w, row, out);
-  }
-  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
-    this.inner.rmsNorm(x, weight, eps, rows, dim, out);
-  }
-  rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
-    this.inner.rope(x, n, heads, headDim, cos, sin);
-  }
-  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void {
-    this.inner.siluMul(gate, up, out, length);
-  }
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
-    this.inner.attention(q, k, v, n, start, heads, kvHeads, headDim, scale, out);
-  }
-  dispose(): void {
-    this.inner.dispose();
-  }
+  };
+  const backend = new Proxy(inner, {
+    get(target, prop): unknown {
+      if (prop === "matmul") return matmul;
+      if (prop === "loadMatrix") return loadMatrix;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { backend, counts };
 }
 
 function argmax(logits: Float32Array): number {
@@ -97,7 +83,7 @@ async function makeBackend(job: QwenrtJob): Promise<KernelBackend> {
  */
 export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
   const { shape } = job;
-  const backend = new CountingBackend(await makeBackend(job));
+  const { backend, counts } = countingBackend(await makeBackend(job));
   try {
     const t0 = performance.now();
     const model = await loadModel(job.model, { backend });
@@ -105,13 +91,13 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
     const vocab = Math.min(shape.vocab, model.config.vocabSize);
 
     const warm = warmupShape(shape);
-    runTrial(model, promptIds(shape.seed, -1, warm.pp, vocab), warm.tg);
+    runTrial(model, promptIds(shape.seed, "warmup", warm.pp, vocab), warm.tg);
     // One decode step after a one-token prompt: the matmuls of a step, counted once.
     const seq = model.newSequence(4);
     model.forward([{ seq, ids: Int32Array.of(0) }]);
-    backend.counting = true;
+    counts.counting = true;
     model.forward([{ seq, ids: Int32Array.of(1) }]);
-    backend.counting = false;
+    counts.counting = false;
 
     const trials: Trial[] = [];
     for (let t = 0; t < shape.trials; t++) trials.push(runTrial(model, promptIds(shape.seed, t, shape.pp, vocab), shape.tg));
@@ -120,10 +106,10 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
       kind: "result",
       engine: "qwenrt",
       detail: `${backend.name}, ${threads} thread${threads === 1 ? "" : "s"}`,
-      type: backend.name === "ref" ? "f32" : [...backend.types].sort().join("+"),
+      type: backend.name === "ref" ? "f32" : [...counts.types].sort().join("+"),
       loadSeconds,
       trials,
-      weightBytesPerToken: backend.bytes,
+      weightBytesPerToken: counts.bytes,
       peakRssBytes: peakRssBytes(),
     };
   } finally {

@@ -45,12 +45,14 @@ export function modelDisplayName(dir: string): string {
 }
 
 function weightFileBytes(dir: string): number {
+  if (statSync(dir).isFile()) return statSync(dir).size; // a .gguf file
   let total = 0;
   for (const f of readdirSync(dir)) if (f.endsWith(".safetensors")) total += statSync(join(dir, f)).size;
   return total;
 }
 
 function checkpointDtype(dir: string): string | undefined {
+  if (statSync(dir).isFile()) return undefined; // a .gguf file: mixed per-tensor types
   const raw = readJsonFile(join(dir, "config.json"));
   if (!isObject(raw)) return undefined;
   const d = raw.torch_dtype ?? raw.dtype;
@@ -80,7 +82,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
 
 /** Parameter count as `0.60B` / `5.2M`. */
 export function formatParams(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 5e8) return `${(n / 1e9).toFixed(2)}B`; // Qwen names its sizes in billions: 0.6B, 1.7B
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   return `${(n / 1e3).toFixed(1)}K`;
 }

@@ -5,11 +5,14 @@
  */
 import type { SequenceLike } from "./types.js";
 
-/** What the cache needs from a model: copy and shorten a sequence's KV cache. */
+/** What the cache needs from a model: copy and shorten a sequence's KV cache, and (optionally)
+ * give back the memory of a sequence the cache drops. */
 export interface ForkableModel<S extends SequenceLike> {
   newSequence(): S;
   fork(seq: S): S;
   truncate(seq: S, length: number): void;
+  /** Free `seq`'s KV cache; the cache never touches `seq` again. */
+  release?(seq: S): void;
 }
 
 interface Entry<S> {
@@ -85,24 +88,43 @@ export class PrefixCache<S extends SequenceLike> {
     return { seq, cached };
   }
 
-  /** Keep `seq` for later requests; `ids` are the tokens its cache holds (`ids.length === seq.length`). */
+  /**
+   * Keep `seq` for later requests; `ids` are the tokens its cache holds (`ids.length === seq.length`).
+   * The cache owns `seq` from here on: a sequence it does not keep, replaces or evicts is freed
+   * through the model's `release`.
+   */
   release(seq: S, ids: ArrayLike<number>): void {
-    if (ids.length !== seq.length || ids.length === 0 || ids.length > this.opts.maxTokens) return;
+    if (this.entries.some((e) => e.seq === seq)) return; // already held (released twice)
+    if (ids.length !== seq.length || ids.length === 0 || ids.length > this.opts.maxTokens) {
+      this.drop(seq);
+      return;
+    }
     const held = Int32Array.from(ids);
     // An entry that is a prefix of the new one is now redundant.
-    this.entries = this.entries.filter((e) => commonPrefix(e.ids, held) < e.ids.length);
+    const kept: Entry<S>[] = [];
+    for (const e of this.entries) {
+      if (commonPrefix(e.ids, held) < e.ids.length) kept.push(e);
+      else this.drop(e.seq);
+    }
+    this.entries = kept;
     this.entries.push({ seq, ids: held, lastUsed: ++this.clock });
     let total = this.size;
     while (total > this.opts.maxTokens && this.entries.length > 0) {
       let oldest = 0;
       for (let i = 1; i < this.entries.length; i++) if (this.entries[i]!.lastUsed < this.entries[oldest]!.lastUsed) oldest = i;
       total -= this.entries[oldest]!.ids.length;
+      this.drop(this.entries[oldest]!.seq);
       this.entries.splice(oldest, 1);
     }
   }
 
-  /** Drop everything. */
+  /** Drop everything (freeing the held sequences). */
   clear(): void {
+    for (const e of this.entries) this.drop(e.seq);
     this.entries = [];
+  }
+
+  private drop(seq: S): void {
+    this.model.release?.(seq);
   }
 }

@@ -32,6 +32,10 @@ export interface KernelBackend {
   /** Allocate a zeroed float32 buffer the backend can use without copying (activations, KV cache). */
   allocF32(length: number): Float32Array;
 
+  /** Return a buffer `allocF32` handed out (the whole buffer, not a subarray) for reuse. The buffer
+   * must not be used afterwards. A no-op where memory is garbage-collected (`ref`). */
+  freeF32(buf: Float32Array): void;
+
   /** Take a weight matrix. The backend may convert it (ref → f32) or copy it into its own memory;
    * the caller may drop `m.bytes` afterwards. */
   loadMatrix(m: HostMatrix): Matrix;

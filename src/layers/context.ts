@@ -4,7 +4,9 @@
  */
 import type { KernelBackend, Matrix } from "../kernels/types.js";
 
-/** Named grow-only float32 buffers, reused across forward calls (no per-call allocation). */
+/** Named grow-only float32 buffers, reused across forward calls (no per-call allocation). A buffer
+ * that grows returns the old one to the backend: views from `get` are valid until the next `get`
+ * of the same name with a larger length. */
 export class Scratch {
   private readonly buffers = new Map<string, Float32Array>();
   constructor(private readonly backend: KernelBackend) {}
@@ -13,7 +15,9 @@ export class Scratch {
   get(name: string, length: number): Float32Array {
     let b = this.buffers.get(name);
     if (b === undefined || b.length < length) {
-      b = this.backend.allocF32(Math.max(length, b === undefined ? 0 : Math.ceil(b.length * 1.5)));
+      const old = b;
+      b = this.backend.allocF32(Math.max(length, old === undefined ? 0 : Math.ceil(old.length * 1.5)));
+      if (old !== undefined) this.backend.freeF32(old); // views of it from earlier steps are dead
       this.buffers.set(name, b);
     }
     return b.subarray(0, length);

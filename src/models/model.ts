@@ -21,6 +21,8 @@ export class Sequence {
   keys: Float32Array[];
   /** Per layer [capacity, kvHeads, headDim]. */
   values: Float32Array[];
+  /** Set by `Model.release`: the cache went back to the backend and the sequence is unusable. */
+  released = false;
 
   /** @internal use `Model.newSequence` */
   constructor(
@@ -92,6 +94,28 @@ export class Model {
     return new Sequence(this, capacity);
   }
 
+  /**
+   * Give `seq`'s KV cache back to the backend (a long-running server creates sequences without
+   * end; the wasm heap is bounded). The sequence must not be used afterwards; releasing twice is
+   * a no-op.
+   *
+   * @example
+   * const seq = model.newSequence();
+   * model.forward([{ seq, ids }]);
+   * model.release(seq);
+   */
+  release(seq: Sequence): void {
+    if (seq.model !== this) throw new QwenrtError("sequence", "belongs to another model");
+    if (seq.released) return;
+    for (const b of seq.keys) this.backend.freeF32(b);
+    for (const b of seq.values) this.backend.freeF32(b);
+    seq.keys = [];
+    seq.values = [];
+    seq.capacity = 0;
+    seq.length = 0;
+    seq.released = true;
+  }
+
   /** Forget positions `len ..` of `seq` (keeps the first `len`). */
   truncate(seq: Sequence, len: number): void {
     this.own(seq);
@@ -153,6 +177,7 @@ export class Model {
 
   private own(seq: Sequence): void {
     if (seq.model !== this) throw new QwenrtError("sequence", "belongs to another model");
+    if (seq.released) throw new QwenrtError("sequence", "was released (Model.release) and cannot be used");
   }
 
   private validate(batch: readonly Segment[]): void {
@@ -176,6 +201,7 @@ export class Model {
     const grow = (old: Float32Array): Float32Array => {
       const b = this.backend.allocF32(capacity * this.kvWidth);
       b.set(old.subarray(0, used));
+      this.backend.freeF32(old);
       return b;
     };
     seq.keys = seq.keys.map(grow);

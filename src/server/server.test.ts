@@ -174,6 +174,44 @@ describe("openai client against qwenrt serve", () => {
     assert.ok(validates(JSON.parse(m.content!), weatherSchema), m.content!);
   });
 
+  test("n choices, logprobs with top_logprobs, and tool_choice required", async () => {
+    const r = await client.chat.completions.create({
+      model: "test-model",
+      messages: user("Pick"),
+      n: 2,
+      max_tokens: 4,
+      temperature: 1,
+      seed: 5,
+      logprobs: true,
+      top_logprobs: 3,
+      ...{ enable_thinking: false },
+    });
+    assert.equal(r.choices.length, 2);
+    for (const c of r.choices) {
+      const lp = c.logprobs!.content!;
+      assert.ok(lp.length >= 1);
+      for (const t of lp) {
+        assert.ok(t.logprob <= 0);
+        assert.equal(t.top_logprobs.length, 3);
+        assert.ok(t.top_logprobs[0]!.logprob >= t.top_logprobs[2]!.logprob);
+      }
+    }
+    const req = await client.chat.completions.create({
+      model: "test-model",
+      messages: user("Use a tool"),
+      tools: [{ type: "function", function: { name: "ping", parameters: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] } } }],
+      tool_choice: "required",
+      parallel_tool_calls: false,
+      max_tokens: 120,
+      temperature: 0.5,
+      seed: 2,
+      ...{ enable_thinking: false },
+    });
+    const call = req.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+    assert.equal(call.function.name, "ping");
+    assert.ok(Number.isInteger((JSON.parse(call.function.arguments) as { n: unknown }).n));
+  });
+
   test("text completions, plain and streamed", async () => {
     const r = await client.completions.create({ model: "test-model", prompt: "Once upon a time", max_tokens: 5, temperature: 0, logprobs: 2 });
     assert.equal(typeof r.choices[0]!.text, "string");

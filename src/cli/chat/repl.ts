@@ -137,10 +137,11 @@ export async function runChatRepl(engine: ChatEngine, session: ChatSession, gen:
       case "clear":
         assembler.clear();
         if (terminal) {
+          // Move to the end of the typed line, delete back to its start, and show that Ctrl-C was seen.
           rl.write(null, { ctrl: true, name: "e" });
           rl.write(null, { ctrl: true, name: "u" });
+          output.write("^C\n");
         }
-        output.write(terminal ? "^C\n" : "");
         showPrompt();
         break;
       case "hint":

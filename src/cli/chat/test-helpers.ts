@@ -23,6 +23,14 @@ export function completeModelDir(name = "qwen3-dense-tiny"): string {
   return dir;
 }
 
+const live = new Set<CliProcess>();
+
+/** Kill every child still running (call from `after`, so a failed wait leaves no process behind). */
+export function killAllCli(): void {
+  for (const p of live) p.child.kill("SIGKILL");
+  live.clear();
+}
+
 /** A running `qwenrt` child with its output collected. */
 export class CliProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -37,7 +45,13 @@ export class CliProcess {
     });
     this.child.stdout.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
     this.child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
+    live.add(this);
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code) => {
+        live.delete(this);
+        resolve(code);
+      }),
+    );
   }
 
   /** Send text to stdin. */

@@ -4,11 +4,9 @@
  * a terminal), with a stats line after each; the KV cache of earlier turns is reused. The loop lives
  * in `cli/chat/`.
  */
-import { loadChatTemplate } from "../../chat/template.js";
 import { PrefixCache } from "../../engine/prefix-cache.js";
 import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
-import { loadModel } from "../../models/load.js";
-import { Tokenizer } from "../../tokenizer/index.js";
+import { openModelSource } from "../../open.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { runChatRepl } from "../chat/repl.js";
 import { ChatSession } from "../chat/session.js";
@@ -75,16 +73,18 @@ export async function run(argv: string[]): Promise<number> {
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 
   const { value: engine, seconds } = await withLoadingLine(modelDisplayName(dir), async () => {
-    const tokenizer = Tokenizer.fromDir(dir);
-    const template = loadChatTemplate(dir);
-    const model = await loadModel(dir);
+    const source = await openModelSource(dir);
+    const tokenizer = source.tokenizer();
+    const template = source.chatTemplate();
+    const model = await source.loadModel();
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const cache = new PrefixCache(model, { maxTokens: model.config.maxPositionEmbeddings });
-    return { model, tokenizer, template, cache };
+    return { model, tokenizer, template, cache, path: source.path };
   });
-  const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  // no-color.org: NO_COLOR set to a non-empty value turns colour off.
+  const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "";
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  process.stderr.write(`${formatModelSummary(summarizeModel(dir, engine.model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  process.stderr.write(`${formatModelSummary(summarizeModel(engine.path, engine.model))} · loaded in ${seconds.toFixed(1)}s\n`);
   if (terminal) process.stderr.write("Type /help for commands; Ctrl-C stops an answer; Ctrl-D or /exit quits.\n");
 
   const session = new ChatSession({ system: v.system ?? null, enableThinking: v["no-think"] !== true, budget: budget ?? null });

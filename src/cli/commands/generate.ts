@@ -4,21 +4,21 @@
  * (ids = generated ids) with `--json`.
  */
 import { readFileSync } from "node:fs";
-import { loadChatTemplate, promptThinkingEnabled } from "../../chat/template.js";
+import { promptThinkingEnabled } from "../../chat/template.js";
 import { generate, type GenerateOptions, type GenerateResult } from "../../engine/generate.js";
 import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
 import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
-import { loadModel } from "../../models/load.js";
-import { Tokenizer } from "../../tokenizer/index.js";
+import { openModelSource } from "../../open.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { parseIds } from "./logits.js";
 
-export const usage = `usage: qwenrt generate <model-dir> (--prompt TEXT | --ids FILE|-) [options]
+export const usage = `usage: qwenrt generate <model> (--prompt TEXT | --ids FILE|-) [options]
 
 Continue a prompt and stream the generated text to stdout. Sampling options left unset take the
-model's generation_config.json defaults.
+model's generation_config.json defaults (a .gguf file's: general.sampling.*).
 
+  <model>                   model directory, .gguf file or Hub repo id
   --prompt TEXT             prompt text (tokenized with the model's tokenizer)
   --ids FILE|-              prompt as a JSON array of token ids (stdin with "-")
   --chat                    wrap --prompt as one user message in the chat template
@@ -101,12 +101,13 @@ export async function run(argv: string[]): Promise<number> {
     idsText = v.ids === "-" ? await readStdin() : readText(v.ids);
     parseIds(idsText, v.ids === "-" ? "stdin" : v.ids);
   }
-  const tokenizer = Tokenizer.fromDir(dir);
+  const source = await openModelSource(dir);
+  const tokenizer = source.tokenizer();
   let promptIds: ArrayLike<number>;
   let promptText = "";
   if (v.prompt !== undefined) {
     if (v.chat === true) {
-      promptText = loadChatTemplate(dir).render({
+      promptText = source.chatTemplate().render({
         messages: [{ role: "user", content: v.prompt }],
         chat_template_kwargs: { enable_thinking: v["no-think"] !== true },
       });
@@ -117,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else promptIds = parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize);
 
-  const model = await loadModel(dir);
+  const model = await source.loadModel();
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);

@@ -3,17 +3,18 @@
  * position out: `{"pos","topk_ids","topk_logits","logsumexp"}` (the model's float32 forward pass).
  */
 import { readFileSync } from "node:fs";
-import { loadModel } from "../../models/load.js";
+import { openModelSource } from "../../open.js";
 import { logSumExp, topK } from "../../models/logit_stats.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 
-export const usage = `usage: qwenrt logits <model-dir> --ids FILE|- [--top-k K] [--chunk N]
+export const usage = `usage: qwenrt logits <model> --ids FILE|- [--top-k K] [--chunk N]
 
 Reads a JSON array of token ids (from FILE, or stdin with "-") and prints one JSON line per position:
 {"pos": i, "topk_ids": [...], "topk_logits": [...], "logsumexp": x}
 
+  <model>        model directory, .gguf file or Hub repo id
   --ids FILE|-   token ids as a JSON array of integers (required)
   --top-k K      entries per position (default 8)
   --chunk N      positions per forward step (default 64; bounds memory, not results)`;
@@ -57,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   parseIds(text, where); // shape errors before the (slow) model load
-  const model = await loadModel(dir);
+  const model = await (await openModelSource(dir)).loadModel();
   const vocab = model.config.vocabSize;
   const ids = parseIds(text, where, vocab);
   const seq = model.newSequence(Math.max(1, ids.length));

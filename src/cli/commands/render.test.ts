@@ -54,7 +54,7 @@ test("qwenrt render: bad input gives one line naming the file or field, non-zero
     [["render", modelDir, "--request", broken], undefined, /broken\.json: malformed JSON/],
     [["render", modelDir, "--request", join(dir, "nope.json")], undefined, /nope\.json: file not found/],
     [["render", modelDir], "not json", /stdin: malformed JSON/],
-    [["render", join(dir, "no-model")], "{}", /no-model: no such model directory/],
+    [["render", join(dir, "no-model")], "{}", /no-model: no such file or directory/],
     [["render", dir], "{}", /tokenizer_config\.json: file not found/],
     [["render", tplDir], JSON.stringify({ messages: [{ role: "user", content: "a" }] }), /tokenizer_config\.json chat_template: /],
     [["render", modelDir, "--bogus"], "{}", /qwenrt render: .*--bogus/],

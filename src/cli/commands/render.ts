@@ -1,36 +1,28 @@
 /**
- * `qwenrt render <model-dir> [--request FILE|-]`: an OpenAI-style chat request body → the exact
+ * `qwenrt render <model> [--request FILE|-]`: an OpenAI-style chat request body → the exact
  * prompt text the model sees (printed as is, no newline added).
  */
-import { statSync } from "node:fs";
 import { parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { parseChatRequest, type ChatRequest } from "../../chat/messages.js";
-import { loadChatTemplate } from "../../chat/template.js";
+import { openModelSource } from "../../open.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson, readJsonFile } from "../../util/json.js";
 
 /** Help text. */
-export const usage = `usage: qwenrt render <model-dir> [--request FILE|-]
+export const usage = `usage: qwenrt render <model> [--request FILE|-]
 
 Render an OpenAI-style chat request body with the model's chat template and print the exact prompt
 text (no trailing newline is added).
 
-  <model-dir>        directory with tokenizer_config.json (and chat_template.jinja, if any)
+  <model>            directory with tokenizer_config.json (and chat_template.jinja, if any),
+                     a .gguf file (tokenizer.chat_template) or a Hub repo id
   --request FILE|-   the request JSON (default: stdin). Used fields: messages, tools,
                      add_generation_prompt (default true), chat_template_kwargs, enable_thinking`;
 
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("render", argv, { request: { type: "string" } });
-  const modelDir = requireModelArg("render", positionals);
-  let isDir = false;
-  try {
-    isDir = statSync(modelDir).isDirectory();
-  } catch {
-    throw new QwenrtError(modelDir, "no such model directory", { code: "not_found" });
-  }
-  if (!isDir) throw new QwenrtError(modelDir, "render needs a model directory (with tokenizer_config.json)");
-  const template = loadChatTemplate(modelDir);
+  const template = (await openModelSource(requireModelArg("render", positionals))).chatTemplate();
   const source = values.request ?? "-";
   const sourceName = source === "-" ? "stdin" : source;
   const body = source === "-" ? parseJson(await readStdin(), sourceName) : readJsonFile(source);

@@ -2,11 +2,9 @@
  * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server.
  */
 import { serve as serveHttp } from "@hono/node-server";
-import { loadChatTemplate } from "../../chat/template.js";
-import { loadModel } from "../../models/load.js";
+import { openModelSource } from "../../open.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
-import { Tokenizer } from "../../tokenizer/index.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
@@ -44,10 +42,11 @@ export async function run(argv: string[]): Promise<number> {
   const opt = (flag: string, value: string | undefined, min: number) => numberFlag(flag, value, { integer: true, min });
   const name = modelDisplayName(dir);
   const { value: loaded, seconds } = await withLoadingLine(name, async () => {
-    const tokenizer = Tokenizer.fromDir(dir);
-    const template = loadChatTemplate(dir);
-    const model = await loadModel(dir, { backend: await createBackend(choice) });
-    return { tokenizer, template, model };
+    const source = await openModelSource(dir);
+    const tokenizer = source.tokenizer();
+    const template = source.chatTemplate();
+    const model = await source.loadModel({ backend: await createBackend(choice) });
+    return { tokenizer, template, model, path: source.path };
   });
   const { model, tokenizer, template } = loaded;
   const rt = new Runtime(model, tokenizer, template, {
@@ -58,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
     ...(v["prefix-cache-tokens"] === undefined ? {} : { prefixCacheTokens: opt("prefix-cache-tokens", v["prefix-cache-tokens"], 0) }),
   });
-  process.stderr.write(`${formatModelSummary(summarizeModel(dir, model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
   const app = createApp(rt);
   await new Promise<void>((resolve, reject) => {
     const server = serveHttp({ fetch: app.fetch, hostname: host, port }, (info) => {

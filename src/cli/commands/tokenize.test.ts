@@ -40,7 +40,7 @@ describe("qwenrt tokenize", () => {
   it("names the missing directory or the malformed tokenizer.json", () => {
     const missing = cli([join(root, "no-such-model")], "x");
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no-such-model: model directory not found\n$/);
+    assert.match(missing.stderr, /no-such-model: no such file or directory\n$/);
     const dir = mkdtempSync(join(tmpdir(), "qwenrt-tok-"));
     const empty = cli([dir], "x");
     assert.equal(empty.code, 1);

@@ -1,24 +1,24 @@
 /**
- * `qwenrt tokenize <model-dir> [--jsonl]`: stdin text → one line with the JSON array of token ids
+ * `qwenrt tokenize <model> [--jsonl]`: stdin text → one line with the JSON array of token ids
  * (no special tokens added). With `--jsonl`, each stdin line is a JSON string and each output line
  * is its id array.
  */
 import { parseCommandArgs, readStdin, requireModelArg } from "../args.js";
-import { Tokenizer } from "../../tokenizer/index.js";
+import { openModelSource } from "../../open.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
 
 /** Help text for `qwenrt tokenize --help`. */
-export const usage = `usage: qwenrt tokenize <model-dir> [--jsonl]
+export const usage = `usage: qwenrt tokenize <model> [--jsonl]
 
 Reads text from stdin and prints its token ids as a JSON array (no special tokens added).
+  <model>   model directory, .gguf file or Hub repo id
   --jsonl   each input line is a JSON string; print one id array per line`;
 
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("tokenize", argv, { jsonl: { type: "boolean" } });
-  const modelDir = requireModelArg("tokenize", positionals);
-  const tokenizer = Tokenizer.fromDir(modelDir);
+  const tokenizer = (await openModelSource(requireModelArg("tokenize", positionals))).tokenizer();
   const input = await readStdin();
   if (values.jsonl !== true) {
     process.stdout.write(`${JSON.stringify(tokenizer.encode(input, { addSpecialTokens: false }))}\n`);

@@ -45,6 +45,10 @@ export function createRefBackend(): KernelBackend {
       return new Float32Array(length);
     },
 
+    freeF32(): void {
+      // Garbage-collected: nothing to return.
+    },
+
     loadMatrix(m: HostMatrix): Matrix {
       const need = m.rows * rowBytes(m.type, m.cols);
       if (m.bytes.byteLength !== need) {

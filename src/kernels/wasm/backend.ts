@@ -54,7 +54,7 @@ export class WasmBackend implements KernelBackend {
     private readonly kernels: KernelExports,
     private readonly pool: Pool,
     private readonly dtype: WasmDtype | undefined,
-    relaxed: boolean,
+    private readonly relaxed: boolean,
   ) {
     this.threads = pool.threads;
     this.name = relaxed ? "wasm-relaxed" : "wasm";
@@ -70,14 +70,25 @@ export class WasmBackend implements KernelBackend {
     };
   }
 
-  /** Bytes of wasm memory in use (weights, activations, scratch). */
+  /** Bytes of wasm memory in use (weights, activations, scratch; freed blocks excluded). */
   get memoryBytes(): number {
     return this.heap.used;
+  }
+
+  /** The heap's high-water mark in bytes (what the wasm memory has to hold). */
+  get memoryEnd(): number {
+    return this.heap.end;
   }
 
   allocF32(length: number): Float32Array {
     this.live();
     return this.heap.f32(this.heap.alloc(length * 4), length);
+  }
+
+  freeF32(buf: Float32Array): void {
+    this.live();
+    if (!this.heap.owns(buf)) throw new QwenrtError("freeF32", "buffer was not allocated by this backend");
+    this.heap.release(buf.byteOffset);
   }
 
   loadMatrix(m: HostMatrix): Matrix {
@@ -124,12 +135,13 @@ export class WasmBackend implements KernelBackend {
       this.pool.run(this.ids.matmulFloat, rows, chunk, [fk, m.ptr, xp, yp, bp, n, rows, cols]);
     } else if (qk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 32) * 4), xs = this.tmp("xs", n * (cols / 32) * 4);
-      this.kernels.quantizeQ8(xp, xq, xd, xs, n, cols, 32);
-      this.pool.run(this.ids.matmulQ, rows, chunk, [qk, m.ptr, m.scales, xq, xd, xs, yp, bp, n, rows, cols]);
+      const xq8 = this.relaxed && m.type === "q4_0" ? this.tmp("xq8", n * cols) : 0;
+      this.kernels.quantizeQ8(xp, xq, xq8, xd, xs, n, cols, 32);
+      this.pool.run(this.ids.matmulQ, rows, chunk, [qk, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
-      this.kernels.quantizeQ8(xp, xq, xd, xs, n, cols, 256);
+      this.kernels.quantizeQ8(xp, xq, 0, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, m.type === "q4_k" ? 32 : 16);
       this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
     } else {
@@ -215,6 +227,7 @@ export class WasmBackend implements KernelBackend {
     const s = this.scratch.get(name);
     if (s !== undefined && s.bytes >= bytes) return s.ptr;
     const size = Math.max(bytes, 2 * (s?.bytes ?? 0), 256);
+    if (s !== undefined) this.heap.release(s.ptr);
     const ptr = this.heap.alloc(size);
     this.scratch.set(name, { ptr, bytes: size });
     return ptr;

@@ -1,4 +1,5 @@
-// Q8_0 and Q4_0 weights × int8 activations (quantized per 32-block, widened to i16 once per call).
+// Q8_0 and Q4_0 weights × int8 activations (quantized per 32-block, widened to i16 once per call;
+// with relaxed SIMD, Q4_0 uses the i8 × i7 dot on the raw nibbles and an i8 copy of x instead).
 // Weights are repacked at load: quants [rows, cols] as i8 (Q8_0) or [rows, cols / 2] nibbles in
 // ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly).
 // Per block: i32x4 integer dot, converted and scaled into an f32x4 accumulator; lanes are reduced
@@ -8,9 +9,11 @@ import { hsum, hsumI, madd } from "./simd";
 export const Q_Q8_0: i32 = 0;
 export const Q_Q4_0: i32 = 1;
 
-/** Quantize x rows to int8 per 32-block (d = amax / 127, q = round-half-even(x / d)), stored widened.
- * x: [n, cols] f32; xq: [n, cols] i16; xd: [n, cols / 32] f32; xs: [n, cols / 32] i32 (Σ q). */
-export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
+/** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
+ * i16 and, when `xq8` is not 0, also as i8.
+ * x: [n, cols] f32; xq: [n, cols] i16; xq8: [n, cols] i8 or 0; xd: [n, cols / block] f32;
+ * xs: [n, cols / block] i32 (Σ q). */
+export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
   const nb = cols / block;
   for (let i = 0; i < n; i++) {
     for (let b = 0; b < nb; b++) {
@@ -26,7 +29,9 @@ export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, co
         const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2)), id)));
         const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2) + 16), id)));
         sum = i32x4.add(sum, i32x4.add(q0, q1));
-        v128.store(xq + ((base + <usize>c) << 1), i16x8.narrow_i32x4_s(q0, q1));
+        const q16 = i16x8.narrow_i32x4_s(q0, q1);
+        v128.store(xq + ((base + <usize>c) << 1), q16);
+        if (xq8 != 0) v128.store64_lane(xq8 + base + <usize>c, i8x16.narrow_i16x8_s(q16, q16), 0);
       }
       const sb = <usize>(i * nb + b) << 2;
       store<f32>(xd + sb, d);
@@ -41,6 +46,46 @@ export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, co
     i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(xp)), i32x4.dot_i16x8_s(w1, v128.load(xp + 16))),
     i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(xp + 32)), i32x4.dot_i16x8_s(w3, v128.load(xp + 48))),
   );
+}
+
+/** i32x4 partial dot of one Q4_0 block's 16 nibble bytes at `wp` with 32 i8 activations at `x8`,
+ * by the relaxed i8 × i7 dot (exact: nibbles < 128; pair sums |Σ| ≤ 4·127·15 fit i16). Not
+ * `i32x4.relaxed_dot_i8x16_i7x16_add_s`: Node 20's V8 (11.3) returns twice the dot and drops the
+ * addend for that one (measured); the i16x8 form is right. */
+@inline function nibbleDot32(wp: usize, x8: usize): v128 {
+  const wv = v128.load(wp);
+  const lo = v128.and(wv, i8x16.splat(15));
+  const hi = i8x16.shr_u(wv, 4);
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + 16), hi)));
+}
+
+/** Q4_0 row × `nx` x rows with the relaxed nibble dot (x as i8: [n, cols]). */
+@inline function rowTileNibble(nx: i32, wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const xrow = <usize>cols;
+  const srow = <usize>nb << 2;
+  for (let k = 0; k < nb; k++) {
+    const p = wq + (<usize>k << 4);
+    const wdk = load<f32>(wd + (<usize>k << 2));
+    const xo = <usize>k << 5;
+    const so = <usize>k << 2;
+    const s0 = i32x4.sub(nibbleDot32(p, x8 + xo), i32x4.splat(load<i32>(xs + so) << 1));
+    a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(wdk * load<f32>(xd + so)), a0);
+    if (nx == 4) {
+      const s1 = i32x4.sub(nibbleDot32(p, x8 + xrow + xo), i32x4.splat(load<i32>(xs + srow + so) << 1));
+      const s2 = i32x4.sub(nibbleDot32(p, x8 + 2 * xrow + xo), i32x4.splat(load<i32>(xs + 2 * srow + so) << 1));
+      const s3 = i32x4.sub(nibbleDot32(p, x8 + 3 * xrow + xo), i32x4.splat(load<i32>(xs + 3 * srow + so) << 1));
+      a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(wdk * load<f32>(xd + srow + so)), a1);
+      a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(wdk * load<f32>(xd + 2 * srow + so)), a2);
+      a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(wdk * load<f32>(xd + 3 * srow + so)), a3);
+    }
+  }
+  store<f32>(y, hsum(a0) + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
+  }
 }
 
 /** One weight row × `nx` (1 or 4) x rows. For Q4_0 the offset 8 is applied as −8·Σq per block. */
@@ -90,7 +135,7 @@ export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, co
   }
 }
 
-@inline function rowsOf(kind: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+@inline function rowsOf(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
   const wrow: usize = kind == Q_Q8_0 ? <usize>cols : <usize>cols >> 1;
   const ys = <usize>rows << 2;
@@ -99,6 +144,17 @@ export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, co
     const wqr = wq + <usize>r * wrow;
     const wdr = wd + ((<usize>r * nb) << 2);
     let i = 0;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      if (kind == Q_Q4_0) {
+        for (; i + 4 <= n; i += 4) {
+          rowTileNibble(4, wqr, wdr, xq8 + <usize>i * cols, xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+        }
+        for (; i < n; i++) {
+          rowTileNibble(1, wqr, wdr, xq8 + <usize>i * cols, xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+        }
+        continue;
+      }
+    }
     for (; i + 4 <= n; i += 4) {
       rowTile(kind, 4, wqr, wdr, xq + ((<usize>i * cols) << 1), xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
@@ -109,9 +165,9 @@ export function quantizeQ8(x: usize, xq: usize, xd: usize, xs: usize, n: i32, co
 }
 
 /** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q8_0 / Q4_0 weights.
- * wq: quants (see module comment); wd: [rows, cols / 32] f32; xq/xd/xs: from quantizeQ8 with block 32;
- * y: [n, rows] f32; bias: [rows] f32 or 0. */
-export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
-  if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(Q_Q4_0, wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+ * wq: quants (see module comment); wd: [rows, cols / 32] f32; xq/xq8/xd/xs: from quantizeQ8 with
+ * block 32 (xq8, i8, only read for Q4_0 in the relaxed build); y: [n, rows] f32; bias: [rows] f32 or 0. */
+export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
 }

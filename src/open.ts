@@ -2,19 +2,20 @@
  * One entry point from a `<model>` argument to its parts, for every command: a Hugging Face model
  * directory, a `.gguf` file (any part of a split model), or a Hub repo id (resolved to one of those
  * through `hub/ref.ts`). Parts load on first use, so `qwenrt tokenize` never reads weights from a
- * directory and `render` never builds a model.
+ * directory and `render` never builds a model. It sits above `models/`, `chat/` and `hub/` (it ties
+ * them together), for the CLI and the server alike.
  */
 import { statSync } from "node:fs";
-import { chatTemplateFromGguf, ggufHasChatTemplate } from "../chat/gguf.js";
-import { loadChatTemplate, type ChatTemplate } from "../chat/template.js";
-import { readGguf, type GgufFile } from "../formats/gguf/read.js";
-import { resolveModel, type ResolveOptions } from "../hub/ref.js";
-import { tokenizerFromGguf } from "../tokenizer/gguf.js";
-import { Tokenizer } from "../tokenizer/index.js";
-import { QwenrtError } from "../util/errors.js";
-import { loadModel, type LoadOptions } from "./load.js";
-import { loadGgufModel } from "./load_gguf.js";
-import type { Model } from "./model.js";
+import { chatTemplateFromGguf, ggufHasChatTemplate } from "./chat/gguf.js";
+import { loadChatTemplate, type ChatTemplate } from "./chat/template.js";
+import { readGguf, type GgufFile } from "./formats/gguf/read.js";
+import { resolveModel, type ResolveOptions } from "./hub/ref.js";
+import { tokenizerFromGguf } from "./tokenizer/gguf.js";
+import { Tokenizer } from "./tokenizer/index.js";
+import { QwenrtError } from "./util/errors.js";
+import { loadModel, type LoadOptions } from "./models/load.js";
+import { loadGgufModel } from "./models/load_gguf.js";
+import type { Model } from "./models/model.js";
 
 /** Which kind of checkpoint a model reference resolved to. */
 export type ModelFormat = "dir" | "gguf";
@@ -75,14 +76,15 @@ export async function openModelSource(ref: string, opts: OpenOptions = {}): Prom
   const source = formatOf(path);
   let model: Promise<Model> | undefined;
   if (source === "dir") {
+    const template = lazy(() => loadChatTemplate(path));
     return {
       source,
       path,
       tokenizer: lazy(() => Tokenizer.fromDir(path)),
-      chatTemplate: lazy(() => loadChatTemplate(path)),
+      chatTemplate: template,
       hasChatTemplate: () => {
         try {
-          loadChatTemplate(path);
+          template();
           return true;
         } catch (e) {
           if (e instanceof QwenrtError && e.code === "not_found") return false;

@@ -1,0 +1,125 @@
+// qwenrt beside llama.cpp on a Qwen3-0.6B-shaped model, F16 / Q8_0 / Q4_0 (`npm run bench`).
+// Synthesizes the model into .bench/ once, converts the GGUFs once (cached), then for each type runs
+// `qwenrt bench` (each engine in its own child process, one after the other) and prints the tables
+// and a summary. Timings are noisy on shared machines: read the ratios, measured in the same run.
+//
+//   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
+//                    [--threads N] [--backend wasm|ref] [--no-llama] [--json]
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runBench } from "../src/bench/compare.js";
+import { type BenchReport, formatReport } from "../src/bench/report.js";
+import type { BenchDtype } from "../src/bench/weights.js";
+import { synthesize } from "../src/engine/synth.js";
+import { errorMessage } from "../src/util/errors.js";
+
+const { values: v } = parseArgs({
+  options: {
+    types: { type: "string", default: "f16,q8_0,q4_0" },
+    layers: { type: "string" },
+    pp: { type: "string", default: "512" },
+    tg: { type: "string", default: "128" },
+    trials: { type: "string", default: "3" },
+    threads: { type: "string", default: String(availableParallelism()) },
+    backend: { type: "string", default: "wasm" },
+    "no-llama": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+});
+
+const TYPES: Record<string, BenchDtype | undefined> = { f16: undefined, q8_0: "q8_0", q4_0: "q4_0", q4_k: "q4_k" };
+const root = new URL("..", import.meta.url).pathname;
+const cache = join(root, ".bench");
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+const int = (name: string, s: string): number => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${s}"`);
+  return n;
+};
+
+/** Why the wasm backend cannot run here, or undefined when it can. */
+async function wasmUnavailable(): Promise<string | undefined> {
+  try {
+    const { createWasmBackend } = await import("../src/kernels/wasm/index.js");
+    (await createWasmBackend({ threads: 1 })).dispose();
+    return undefined;
+  } catch (e) {
+    return errorMessage(e);
+  }
+}
+
+async function main(): Promise<void> {
+  let backend = v.backend === "ref" ? "ref" : "wasm";
+  let layers = v.layers === undefined ? undefined : int("layers", v.layers);
+  let pp = int("pp", v.pp), tg = int("tg", v.tg);
+  let types = v.types.split(",").map((t) => t.trim());
+  for (const t of types) if (!(t in TYPES)) throw new Error(`--types: unknown type "${t}" (known: ${Object.keys(TYPES).join(", ")})`);
+
+  if (backend === "wasm") {
+    const why = await wasmUnavailable();
+    if (why !== undefined) {
+      log(`the wasm backend is not available (${why}); falling back to the ref backend on a tiny shape`);
+      backend = "ref";
+    }
+  }
+  if (backend === "ref") {
+    // The float32 oracle is 5–30× slower than WASM: a full-size run would take hours.
+    layers = Math.min(layers ?? 2, 2);
+    pp = Math.min(pp, 64);
+    tg = Math.min(tg, 16);
+    if (types.some((t) => t !== "f16")) log("ref computes in float32 and cannot quantize on load: running f16 only");
+    types = ["f16"];
+  }
+
+  const dir = join(cache, layers === undefined ? "qwen3-0.6b" : `qwen3-0.6b-${layers}l`);
+  if (!existsSync(join(dir, "config.json"))) {
+    log(`synthesizing a Qwen3-0.6B-shaped model${layers === undefined ? "" : ` (${layers} layers)`} into ${dir} (once)`);
+    synthesize({ preset: "qwen3-0.6b", out: dir, seed: 0, ...(layers === undefined ? {} : { layers }) });
+  }
+
+  const reports: { type: string; report: BenchReport }[] = [];
+  for (const type of types) {
+    log(`\n== ${type} ==`);
+    const dtype = TYPES[type];
+    const report = await runBench({
+      model: dir,
+      backend: backend === "ref" ? "ref" : "wasm",
+      ...(dtype !== undefined ? { dtype } : {}),
+      threads: int("threads", v.threads),
+      pp,
+      tg,
+      trials: int("trials", v.trials),
+      seed: 0,
+      vsLlamaCpp: !v["no-llama"],
+      ggufCache: join(cache, "gguf"),
+      log,
+    });
+    reports.push({ type, report });
+    if (!v.json) process.stdout.write(`\n${formatReport(report)}`);
+  }
+
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+    return;
+  }
+  if (reports.length > 1 && reports.every((r) => r.report.ratios !== undefined)) {
+    process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run):\n`);
+    for (const { type, report } of reports) {
+      const x = report.ratios!;
+      const [q, l] = [report.rows[0]!, report.rows[1]!];
+      process.stdout.write(
+        `  ${type.padEnd(5)} pp ${x.pp.toFixed(2)}×  tg ${x.tg.toFixed(2)}×  TTFT ${x.ttft.toFixed(2)}×  RSS ${x.peakRss.toFixed(2)}×` +
+          `  roofline ${(100 * q.rooflineFraction).toFixed(0)}% vs ${(100 * l.rooflineFraction).toFixed(0)}%\n`,
+      );
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${errorMessage(e)}\n`);
+  process.exitCode = 1;
+});

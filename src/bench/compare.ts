@@ -1,0 +1,72 @@
+/**
+ * `qwenrt bench` end to end: measure the machine's read bandwidth, then run qwenrt and (with
+ * `vsLlamaCpp`) llama.cpp on the same weights, each in its own child process, one after the other.
+ */
+import { existsSync, statSync } from "node:fs";
+import { QwenrtError } from "../util/errors.js";
+import { measureReadBandwidth } from "./bandwidth.js";
+import type { EngineJob, TrialShape } from "./method.js";
+import { type BenchReport, type BenchRow, ratios, toRow } from "./report.js";
+import { runEngine } from "./spawn.js";
+import { type BenchDtype, cachedGguf, checkpointDtype, configVocab, ggufWeights, matchingGgufType } from "./weights.js";
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** Model directory (HF checkpoint) or `.gguf` file. */
+  readonly model: string;
+  readonly backend: "ref" | "wasm";
+  readonly dtype?: BenchDtype;
+  readonly threads: number;
+  readonly pp: number;
+  readonly tg: number;
+  readonly trials: number;
+  readonly seed: number;
+  readonly vsLlamaCpp: boolean;
+  /** GGUF for llama.cpp; default: the model itself when it is a .gguf, else converted into `ggufCache`. */
+  readonly gguf?: string;
+  readonly ggufCache: string;
+  /** Progress lines (conversion, which engine is running). */
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Run the comparison and return the report.
+ *
+ * @example
+ * const report = await runBench({ model: ".bench/qwen3-0.6b", backend: "wasm", dtype: "q8_0", threads: 2,
+ *   pp: 512, tg: 128, trials: 3, seed: 0, vsLlamaCpp: true, ggufCache: ".bench/gguf", log: console.error });
+ */
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  if (!existsSync(o.model)) throw new QwenrtError(o.model, "no such model directory or .gguf file", { code: "not_found" });
+  const isGguf = statSync(o.model).isFile();
+  if (isGguf && o.dtype !== undefined) throw new QwenrtError("--dtype", "quantize-on-load applies to float checkpoints; this model is a .gguf file");
+
+  let vocab = isGguf ? ggufWeights(o.model).vocab : configVocab(o.model);
+  let peer: { path: string; type: string; bytesPerToken: number } | undefined;
+  if (o.vsLlamaCpp) {
+    const path = o.gguf ?? (isGguf ? o.model : cachedGguf(o.model, matchingGgufType(checkpointDtype(o.model), o.dtype), o.ggufCache, o.log));
+    const w = ggufWeights(path);
+    vocab = Math.min(vocab, w.vocab); // both engines get the same prompts
+    peer = { path, type: w.type, bytesPerToken: w.bytesPerToken };
+  }
+  const shape: TrialShape = { pp: o.pp, tg: o.tg, trials: o.trials, seed: o.seed, vocab };
+
+  o.log(`measuring memory read bandwidth (1${o.threads > 1 ? ` and ${o.threads}` : ""} thread${o.threads > 1 ? "s" : ""})`);
+  const bandwidth: Record<string, number> = {};
+  for (const t of o.threads > 1 ? [1, o.threads] : [1]) bandwidth[String(t)] = (await measureReadBandwidth({ threads: t })).bytesPerSecond;
+  // The roofline is the best rate the machine delivered with up to `threads` threads (on a shared
+  // machine the 2-thread pass can come out below the 1-thread one).
+  const roof = Math.max(...Object.values(bandwidth));
+
+  const rows: BenchRow[] = [];
+  o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}`);
+  const qwenrtJob: EngineJob = { engine: "qwenrt", model: o.model, backend: o.backend, threads: o.threads, shape, ...(o.dtype !== undefined ? { dtype: o.dtype } : {}) };
+  rows.push(toRow(await runEngine(qwenrtJob), o.pp, o.tg, roof));
+  if (peer !== undefined) {
+    o.log(`llama.cpp: ${peer.path}`);
+    const job: EngineJob = { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape };
+    rows.push(toRow(await runEngine(job), o.pp, o.tg, roof));
+  }
+  const r = ratios(rows);
+  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
+}
