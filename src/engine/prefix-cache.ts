@@ -58,8 +58,10 @@ export class PrefixCache<S extends SequenceLike> {
   }
 
   /**
-   * A sequence for `prompt`: the cached one with the longest common prefix (taken over when the
-   * prompt extends all of it, copied otherwise so the longer history stays cached), or a new one.
+   * A sequence for `prompt`: the cached one with the longest common prefix, or a new one. The entry
+   * is taken over (no copy) when the prompt shares at least half of it — the next turn of the same
+   * conversation — and copied otherwise, so a longer history (another conversation that shares only
+   * a system prompt) stays cached.
    * At least one prompt token is always left to compute, so the caller gets fresh logits.
    */
   acquire(prompt: ArrayLike<number>): Reused<S> {
@@ -76,7 +78,7 @@ export class PrefixCache<S extends SequenceLike> {
     const cached = Math.min(bestLen, prompt.length - 1);
     if (best === undefined || cached <= 0) return { seq: this.model.newSequence(), cached: 0 };
     let seq: S;
-    if (cached === best.ids.length) {
+    if (cached * 2 >= best.ids.length) {
       this.entries = this.entries.filter((e) => e !== best);
       seq = best.seq;
     } else {

@@ -143,6 +143,20 @@ describe("broken GGUF files fail naming the file and what is wrong", () => {
   test("missing, unused and misshapen tensors are named by their GGUF names", async () => {
     const missing = editedGguf("missing.gguf", (_, t) => t.delete("blk.1.attn_k_norm.weight"));
     await rejectsNaming(missing, missing, "missing tensor: blk.1.attn_k_norm.weight");
+    const g = readGguf(fixtureGguf("qwen3-moe-tiny", "f32"));
+    const noExperts = join(ggufTempDir(), "no-experts.gguf");
+    writeGguf(noExperts, { metadata: g.metadata, tensors: [...g.tensors.values()].filter((t) => t.name !== "blk.1.ffn_up_exps.weight") });
+    await rejectsNaming(noExperts, `${noExperts}: missing tensor: blk.1.ffn_up_exps.weight`);
+    const fewer = join(ggufTempDir(), "fewer-experts.gguf");
+    writeGguf(fewer, {
+      metadata: g.metadata,
+      tensors: [...g.tensors.values()].map((t) => {
+        if (t.name !== "blk.0.ffn_down_exps.weight") return t;
+        const shape = [t.shape[0]! - 1, ...t.shape.slice(1)];
+        return { ...t, shape, bytes: t.bytes.subarray(0, (t.bytes.length / t.shape[0]!) * shape[0]!) };
+      }),
+    });
+    await rejectsNaming(fewer, `${fewer}: missing tensor: blk.0.ffn_down_exps.weight (expert 7)`);
     const extra = editedGguf("extra.gguf", (_, t) => {
       const bias = t.get("blk.0.attn_norm.weight")!;
       t.set("blk.0.attn_output.bias", { ...bias, name: "blk.0.attn_output.bias" });

@@ -106,11 +106,14 @@ export function ggufGenerationConfig(g: GgufFile): GenerationConfig {
   }
 }
 
-/** A declared HF tensor name shown as the GGUF tensor it comes from (`blk.0.ffn_up_exps.weight (expert 3)`). */
-function ggufName(hf: string): string {
+/**
+ * A declared HF tensor name shown as the GGUF tensor it comes from; one expert of a stacked tensor
+ * the file does hold is `blk.0.ffn_up_exps.weight (expert 3)`.
+ */
+function ggufName(g: GgufFile, hf: string): string {
   const m = mapHfTensorName(hf);
   if (m === undefined) return hf;
-  return m.kind === "plain" ? m.gguf : `${m.gguf} (expert ${m.expert})`;
+  return m.kind === "plain" || !g.tensors.has(m.gguf) ? m.gguf : `${m.gguf} (expert ${m.expert})`;
 }
 
 function list(names: readonly string[], limit = 12): string {
@@ -123,16 +126,16 @@ function list(names: readonly string[], limit = 12): string {
  * ones the model does not use, and shape mismatches. (`loadWeights` then finds nothing to report.)
  */
 function checkGgufTensors(g: GgufFile, tensors: ReadonlyMap<string, HfNamedTensor>, table: readonly WeightSpec[]): void {
-  const missing = [...new Set(table.filter((s) => !tensors.has(s.name)).map((s) => ggufName(s.name)))];
+  const missing = [...new Set(table.filter((s) => !tensors.has(s.name)).map((s) => ggufName(g, s.name)))];
   if (missing.length > 0) throw new QwenrtError(g.path, `missing tensor${missing.length > 1 ? "s" : ""}: ${list(missing)}`);
   const declared = new Set(table.map((s) => s.name));
-  const extra = [...new Set([...tensors.keys()].filter((n) => !declared.has(n)).map(ggufName))];
+  const extra = [...new Set([...tensors.keys()].filter((n) => !declared.has(n)).map((n) => ggufName(g, n)))];
   if (extra.length > 0) throw new QwenrtError(g.path, `unused tensor${extra.length > 1 ? "s" : ""} the model does not declare: ${list(extra)}`);
   for (const s of table) {
     const t = tensors.get(s.name)!;
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       const rev = (a: readonly number[]): string => `[${a.slice().reverse().join(", ")}]`;
-      throw new QwenrtError(g.path, `tensor "${ggufName(s.name)}" has ggml dims ${rev(t.shape)}, expected ${rev(s.shape)}`);
+      throw new QwenrtError(g.path, `tensor "${ggufName(g, s.name)}" has ggml dims ${rev(t.shape)}, expected ${rev(s.shape)}`);
     }
   }
 }

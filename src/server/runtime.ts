@@ -39,6 +39,16 @@ export interface Counters {
   aborted: number;
 }
 
+/** Float32 K and V for every layer: what one cached token costs. */
+function kvBytesPerToken(model: Model): number {
+  return model.config.numLayers * model.kvWidth * 2 * 4;
+}
+
+/** Default prefix-cache size: 1 GiB of KV (about 4,600 tokens for Qwen3-0.6B), at least 1,024 tokens. */
+export function defaultPrefixCacheTokens(model: Model): number {
+  return Math.max(1024, Math.floor(2 ** 30 / kvBytesPerToken(model)));
+}
+
 /** The outcome of one choice. */
 export interface ChoiceOutcome {
   readonly result: GenerateResult;
@@ -67,7 +77,7 @@ export class Runtime {
     readonly opts: ServeOptions,
   ) {
     this.engine = new BatchingModel(model, { maxBatchTokens: opts.maxBatchTokens ?? 512 });
-    this.prefixCache = new PrefixCache(model, { maxTokens: opts.prefixCacheTokens ?? 16384 });
+    this.prefixCache = new PrefixCache(model, { maxTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model) });
     this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);
     this.thinks = tokenizer.tokenToId("<think>") !== undefined && tokenizer.tokenToId("</think>") !== undefined;
   }

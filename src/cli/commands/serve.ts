@@ -20,7 +20,7 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health
   --max-running N           sequences generating at once (default 16)
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
-  --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default 16384)
+  --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
 ${backendFlagUsage}`;
 
 export async function run(argv: string[]): Promise<number> {

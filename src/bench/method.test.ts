@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readLoopModule } from "./bandwidth.js";
+import { median, promptIds, summarize } from "./method.js";
+
+test("promptIds are seeded, in range, and differ per trial", () => {
+  const a = promptIds(7, 0, 512, 1000);
+  assert.deepEqual(a, promptIds(7, 0, 512, 1000));
+  assert.notDeepEqual(a, promptIds(7, 1, 512, 1000));
+  assert.notDeepEqual(a, promptIds(7, "warmup", 512, 1000));
+  assert.ok(a.every((id) => id >= 0 && id < 1000));
+});
+
+test("median and summarize take the middle trial", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  const s = summarize([{ ttftSeconds: 1, decodeSeconds: 4 }, { ttftSeconds: 2, decodeSeconds: 2 }, { ttftSeconds: 4, decodeSeconds: 1 }], 512, 128);
+  assert.deepEqual(s, { ppTokensPerSecond: 256, tgTokensPerSecond: 64, ttftSeconds: 2 });
+});
+
+test("the hand-encoded read loop validates and XORs every 16-byte lane", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { read } = new WebAssembly.Instance(new WebAssembly.Module(readLoopModule()), { env: { memory } }).exports as { read: (p: number, n: number) => number };
+  const words = new Int32Array(memory.buffer, 0, 64); // 256 bytes = 4 iterations
+  words.fill(0);
+  words[0] = 5; // lane 0 of accumulator a, first iteration
+  words[4 * 3 + 0] = 3; // lane 0 of accumulator d
+  words[16 * 2 + 4] = 9; // lane 0 of b, third iteration
+  assert.equal(read(0, 256), 5 ^ 3 ^ 9);
+});
