@@ -43,6 +43,15 @@ export interface KernelBackend {
   /** `y[n, rows] = x[n, cols] · Wᵀ (+ bias[rows])`. */
   matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void;
 
+  /** `ys[j][n, ws[j].rows] = x[n, cols] · ws[j]ᵀ (+ biases[j])` for matrices of one width `cols`
+   * (q/k/v projections): the same values as `ws.length` `matmul` calls, with `x` read (and
+   * quantized) once and one dispatch. */
+  matmulMany(ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]): void;
+
+  /** SwiGLU's first half: `out[n, inter] = silu(x · gateᵀ) * (x · upᵀ)` (gate, up: [inter, cols]);
+   * the same values as two `matmul` calls and `siluMul`. `out` must not alias `x`. */
+  swiGlu(gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array): void;
+
   /** Copy row `row` of `w`, dequantized, into `out[cols]` (embedding lookup). */
   embedRow(w: Matrix, row: number, out: Float32Array): void;
 

@@ -7,6 +7,7 @@
 import { PrefixCache } from "../../engine/prefix-cache.js";
 import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
 import { openModelSource } from "../../open.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { runChatRepl } from "../chat/repl.js";
 import { ChatSession } from "../chat/session.js";
@@ -31,7 +32,9 @@ generation_config.json defaults.
   --ignore-eos              keep generating past end-of-sequence tokens (testing, benchmarks)
 
 Input: end a line with \\ to continue it, or wrap lines in """ ... """. Ctrl-C stops an answer;
-Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.`;
+Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.
+
+${backendFlagUsage}`;
 
 const flagOf: Record<keyof SamplingParams, string> = {
   temperature: "--temperature",
@@ -58,8 +61,10 @@ export async function run(argv: string[]): Promise<number> {
     "presence-penalty": { type: "string" },
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
+    ...backendFlagOptions,
   });
   const dir = requireModelArg("chat", positionals);
+  const choice = parseBackendFlags(v);
   const sampling: SamplingParams = {
     temperature: numberFlag("temperature", v.temperature, { min: 0 }),
     topP: numberFlag("top-p", v["top-p"]),
@@ -76,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     const source = await openModelSource(dir);
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel();
+    const model = await source.loadModel({ backend: await createBackend(choice) });
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const cache = new PrefixCache(model, { maxTokens: model.config.maxPositionEmbeddings });
     return { model, tokenizer, template, cache, path: source.path };

@@ -9,6 +9,7 @@ import { generate, type GenerateOptions, type GenerateResult } from "../../engin
 import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
 import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
 import { openModelSource } from "../../open.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { parseIds } from "./logits.js";
@@ -36,7 +37,8 @@ model's generation_config.json defaults (a .gguf file's: general.sampling.*).
   --stop STR                stop before this text (repeatable)
   --seed S                  RNG seed (same seed, same tokens)
   --ignore-eos              keep generating past end-of-sequence tokens
-  --json                    print {"ids", "text", "finish_reason"} instead of streaming text`;
+  --json                    print {"ids", "text", "finish_reason"} instead of streaming text
+${backendFlagUsage}`;
 
 const DEFAULT_MAX_TOKENS = 256;
 
@@ -71,8 +73,10 @@ export async function run(argv: string[]): Promise<number> {
     "ignore-eos": { type: "boolean" },
     json: { type: "boolean" },
     "thinking-budget": { type: "string" },
+    ...backendFlagOptions,
   });
   const dir = requireModelArg("generate", positionals);
+  const choice = parseBackendFlags(v);
   if ((v.prompt === undefined) === (v.ids === undefined)) {
     throw new QwenrtError("qwenrt generate", "give exactly one of --prompt TEXT or --ids FILE|-", { code: "invalid_flag" });
   }
@@ -118,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else promptIds = parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize);
 
-  const model = await source.loadModel();
+  const model = await source.loadModel({ backend: await createBackend(choice) });
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);

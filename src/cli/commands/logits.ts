@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { openModelSource } from "../../open.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { logSumExp, topK } from "../../models/logit_stats.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
@@ -17,7 +18,8 @@ Reads a JSON array of token ids (from FILE, or stdin with "-") and prints one JS
   <model>        model directory, .gguf file or Hub repo id
   --ids FILE|-   token ids as a JSON array of integers (required)
   --top-k K      entries per position (default 8)
-  --chunk N      positions per forward step (default 64; bounds memory, not results)`;
+  --chunk N      positions per forward step (default 64; bounds memory, not results)
+${backendFlagUsage}`;
 
 /** Parse and check a JSON array of token ids; errors name `where`, the index and the value. */
 export function parseIds(text: string, where: string, vocabSize?: number): Int32Array {
@@ -42,9 +44,11 @@ export async function run(argv: string[]): Promise<number> {
     ids: { type: "string" },
     "top-k": { type: "string" },
     chunk: { type: "string" },
+    ...backendFlagOptions,
   });
   const dir = requireModelArg("logits", positionals);
   if (values.ids === undefined) throw new QwenrtError("--ids", "is required (a file with a JSON array of ids, or - for stdin)");
+  const choice = parseBackendFlags(values);
   const k = numberFlag("top-k", values["top-k"], { integer: true, min: 1 }) ?? 8;
   const chunk = numberFlag("chunk", values.chunk, { integer: true, min: 1 }) ?? 64;
   const where = values.ids === "-" ? "stdin" : values.ids;
@@ -58,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   parseIds(text, where); // shape errors before the (slow) model load
-  const model = await (await openModelSource(dir)).loadModel();
+  const model = await (await openModelSource(dir)).loadModel({ backend: await createBackend(choice) });
   const vocab = model.config.vocabSize;
   const ids = parseIds(text, where, vocab);
   const seq = model.newSequence(Math.max(1, ids.length));

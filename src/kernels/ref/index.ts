@@ -35,6 +35,7 @@ const ROW_BLOCK = 4;
  */
 export function createRefBackend(): KernelBackend {
   let scores = new Float64Array(256); // [keys] attention probabilities, grown on demand
+  let upBuf = new Float32Array(0); // [n, inter] swiGlu's up projection
   let accBuf = new Float64Array(256); // [headDim] attention output accumulator
 
   return {
@@ -89,6 +90,19 @@ export function createRefBackend(): KernelBackend {
           y[yo + r] = s + (bias === undefined ? 0 : bias[r]!);
         }
       }
+    },
+
+    matmulMany(ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]): void {
+      if (ys.length !== ws.length) throw new QwenrtError("matmulMany", `${ws.length} matrices but ${ys.length} outputs`);
+      ws.forEach((w, j) => this.matmul(w, x, n, ys[j]!, biases?.[j]));
+    },
+
+    swiGlu(gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array): void {
+      const len = n * own(up).rows;
+      if (upBuf.length < len) upBuf = new Float32Array(len);
+      this.matmul(gate, x, n, out);
+      this.matmul(up, x, n, upBuf);
+      this.siluMul(out, upBuf, out, len);
     },
 
     embedRow(w: Matrix, row: number, out: Float32Array): void {
@@ -174,6 +188,7 @@ export function createRefBackend(): KernelBackend {
 
     dispose(): void {
       scores = new Float64Array(0);
+      upBuf = new Float32Array(0);
     },
   };
 }

@@ -42,6 +42,7 @@ export interface KernelExports {
   readonly K_ROPE: WasmGlobal;
   readonly K_SILUMUL: WasmGlobal;
   readonly K_ATTENTION: WasmGlobal;
+  readonly K_MATMUL_MULTI: WasmGlobal;
 }
 
 /** Main → worker, as `workerData`. */

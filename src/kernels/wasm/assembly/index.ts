@@ -7,6 +7,7 @@
 import { matmulFloatRows } from "./matmul_float";
 import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
+import { matmulMulti } from "./multi";
 import { attentionItems, rmsNormRows, ropeItems, siluMulRange } from "./ops";
 
 export { blockSums, quantizeQ8 };
@@ -18,6 +19,7 @@ export const K_RMSNORM: i32 = 4;
 export const K_ROPE: i32 = 5;
 export const K_SILUMUL: i32 = 6;
 export const K_ATTENTION: i32 = 7;
+export const K_MATMUL_MULTI: i32 = 8;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -53,6 +55,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, heads, kvHeads, hd, scale
       attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), f(job, 10), i0, i1);
+      break;
+    case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
+      matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
       break;
     default:
       unreachable();
