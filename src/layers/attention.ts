@@ -92,9 +92,7 @@ export class Attention {
     const k = scratch.get("attn.k", n * kvw); // [n, kvHeads, headDim]
     const v = scratch.get("attn.v", n * kvw); // [n, kvHeads, headDim]
     const att = scratch.get("attn.out", n * qw); // [n, heads, headDim]
-    be.matmul(this.wq, x, n, q, this.bq);
-    be.matmul(this.wk, x, n, k, this.bk);
-    be.matmul(this.wv, x, n, v, this.bv);
+    be.matmulMany([this.wq, this.wk, this.wv], x, n, [q, k, v], [this.bq, this.bk, this.bv]); // x read once
     if (this.qNorm !== undefined && this.kNorm !== undefined) {
       be.rmsNorm(q, this.qNorm, this.o.eps, n * heads, headDim, q);
       be.rmsNorm(k, this.kNorm, this.o.eps, n * kvHeads, headDim, k);

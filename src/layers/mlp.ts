@@ -28,11 +28,8 @@ export class SwiGlu implements FeedForward {
   /** `out[n, hidden]` from `x[n, hidden]`. */
   forward(ctx: BatchContext, x: Float32Array, n: number, out: Float32Array): void {
     const { backend: be, scratch } = ctx;
-    const g = scratch.get("mlp.gate", n * this.inter); // [n, inter]
-    const u = scratch.get("mlp.up", n * this.inter); // [n, inter]
-    be.matmul(this.gate, x, n, g);
-    be.matmul(this.up, x, n, u);
-    be.siluMul(g, u, g, n * this.inter);
+    const g = scratch.get("mlp.gate", n * this.inter); // [n, inter] silu(gate) · up
+    be.swiGlu(this.gate, this.up, x, n, g); // one job: both projections and the product
     be.matmul(this.down, g, n, out);
   }
 }

@@ -40,7 +40,18 @@ interface Ids {
   readonly rope: number;
   readonly siluMul: number;
   readonly attention: number;
+  readonly matmulMulti: number;
 }
+
+/** Kernel families of assembly/multi.ts (matrices of one family share the prepared x). */
+const FAMILY_FLOAT = 0, FAMILY_Q = 1, FAMILY_K = 2;
+function familyOf(t: WeightType): number | undefined {
+  if (FLOAT_KIND[t] !== undefined) return FAMILY_FLOAT;
+  if (Q_KIND[t] !== undefined) return FAMILY_Q;
+  if (K_KIND[t] !== undefined) return FAMILY_K;
+  return undefined;
+}
+const ENTRY_BYTES = 32; // one assembly/multi.ts table entry
 
 export class WasmBackend implements KernelBackend {
   readonly name: string;
@@ -67,6 +78,7 @@ export class WasmBackend implements KernelBackend {
       rope: id(kernels.K_ROPE),
       siluMul: id(kernels.K_SILUMUL),
       attention: id(kernels.K_ATTENTION),
+      matmulMulti: id(kernels.K_MATMUL_MULTI),
     };
   }
 
@@ -150,6 +162,86 @@ export class WasmBackend implements KernelBackend {
     this.copyOut(y, yp, n * rows);
   }
 
+  matmulMany(ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]): void {
+    if (ys.length !== ws.length) throw new QwenrtError("matmulMany", `${ws.length} matrices but ${ys.length} outputs`);
+    const ms = ws.map((w) => this.own(w));
+    const family = ms.length > 0 ? familyOf(ms[0]!.type) : undefined;
+    const cols = ms[0]?.cols ?? 0;
+    if (ms.length < 2 || ms.length > 8 || ms.some((m) => familyOf(m.type) !== family || m.cols !== cols)) {
+      // Mixed kernel families or widths cannot share one prepared x: one call each (same values).
+      ms.forEach((m, j) => this.matmul(m, x, n, ys[j]!, biases?.[j]));
+      return;
+    }
+    need("x", x, n * cols);
+    ms.forEach((m, j) => {
+      need(`ys[${j}]`, ys[j]!, n * m.rows);
+      const b = biases?.[j];
+      if (b !== undefined) need(`biases[${j}]`, b, m.rows);
+    });
+    if (n <= 0) return;
+    const xp = this.input("x", x, n * cols);
+    const ptrs = ms.map((m, j) => ({ y: this.output(`y${j}`, ys[j]!, n * m.rows), b: biases?.[j] === undefined ? 0 : this.input(`bias${j}`, biases[j]!, m.rows) }));
+    const total = ms.reduce((a, m) => a + m.rows, 0);
+    this.runMulti(family!, ms, ptrs, xp, n, cols, total, 0);
+    ms.forEach((m, j) => this.copyOut(ys[j]!, ptrs[j]!.y, n * m.rows));
+  }
+
+  swiGlu(gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array): void {
+    const g = this.own(gate), u = this.own(up);
+    const { rows, cols } = g;
+    const family = familyOf(g.type);
+    need("x", x, n * cols);
+    need("out", out, n * rows);
+    if (u.rows !== rows || u.cols !== cols || familyOf(u.type) !== family) {
+      // Different kernel families cannot share one job: unfused (same values).
+      const t = this.tmpF32("swiglu.up", n * rows);
+      this.matmul(g, x, n, out);
+      this.matmul(u, x, n, t);
+      this.siluMul(out, t, out, n * rows);
+      return;
+    }
+    if (n <= 0) return;
+    const xp = this.input("x", x, n * cols);
+    const op = this.output("out", out, n * rows);
+    const gp = this.tmp("swiglu.gate", n * rows * 4), upp = this.tmp("swiglu.up", n * rows * 4);
+    this.runMulti(family!, [g, u], [{ y: gp, b: 0 }, { y: upp, b: 0 }], xp, n, cols, rows, op);
+    this.copyOut(out, op, n * rows);
+  }
+
+  /** Prepare x for `family` once and run the multi-matrix job over `total` items. */
+  private runMulti(family: number, ms: readonly WasmMatrix[], ptrs: readonly { y: number; b: number }[], xp: number, n: number, cols: number, total: number, out: number): void {
+    const table = this.tmp("multi.table", ms.length * ENTRY_BYTES);
+    const t = new Uint32Array(this.heap.u8(table, ms.length * ENTRY_BYTES).buffer, table, ms.length * (ENTRY_BYTES / 4));
+    let xa = xp, xb = 0, xc = 0, xd = 0;
+    if (family === FAMILY_Q) {
+      xa = this.tmp("xq", n * cols * 2);
+      xc = this.tmp("xd", n * (cols / 32) * 4);
+      xd = this.tmp("xs", n * (cols / 32) * 4);
+      xb = this.relaxed && ms.some((m) => m.type === "q4_0") ? this.tmp("xq8", n * cols) : 0;
+      this.kernels.quantizeQ8(xp, xa, xb, xc, xd, n, cols, 32);
+    } else if (family === FAMILY_K) {
+      xa = this.tmp("xq", n * cols * 2);
+      xc = this.tmp("xd", n * (cols / 256) * 4);
+      const xs = this.tmp("xs", n * (cols / 256) * 4);
+      this.kernels.quantizeQ8(xp, xa, 0, xc, xs, n, cols, 256);
+    }
+    let first = 0;
+    ms.forEach((m, j) => {
+      const e = j * (ENTRY_BYTES / 4);
+      const kind = family === FAMILY_FLOAT ? FLOAT_KIND[m.type]! : family === FAMILY_Q ? Q_KIND[m.type]! : K_KIND[m.type]!;
+      let sums = 0;
+      if (family === FAMILY_K) {
+        const group = m.type === "q4_k" ? 32 : 16;
+        sums = this.tmp(`sums${group}`, n * (cols / 16) * 4);
+        this.kernels.blockSums(xa, sums, n * cols, group);
+      }
+      t.set([kind, m.ptr, m.scales, ptrs[j]!.y, ptrs[j]!.b, m.rows, first, sums], e);
+      first += m.rows;
+    });
+    const chunk = Math.max(4, Math.ceil(total / (this.threads * 8) / 4) * 4);
+    this.pool.run(this.ids.matmulMulti, total, chunk, [family, ms.length, table, xa, xb, xc, xd, n, cols, out]);
+  }
+
   embedRow(w: Matrix, row: number, out: Float32Array): void {
     const m = this.own(w);
     if (!Number.isInteger(row) || row < 0 || row >= m.rows) throw new QwenrtError("embedRow", `row ${row} is outside 0..${m.rows - 1}`);
@@ -231,6 +323,11 @@ export class WasmBackend implements KernelBackend {
     const ptr = this.heap.alloc(size);
     this.scratch.set(name, { ptr, bytes: size });
     return ptr;
+  }
+
+  /** A scratch float32 view of `len` values for slot `name`. */
+  private tmpF32(name: string, len: number): Float32Array {
+    return this.heap.f32(this.tmp(name, len * 4), len);
   }
 
   /** Address of `a[0..len)`: itself when in wasm memory, else a scratch copy. */
