@@ -1,0 +1,44 @@
+/**
+ * qwenrt — run Qwen3 models in TypeScript. The public API:
+ *
+ * @example
+ * import { openModel, createWasmBackend, generate } from "qwenrt";
+ * const { model, tokenizer, template } = await openModel("Qwen/Qwen3-0.6B", { backend: await createWasmBackend() });
+ * const prompt = template!.render({ messages: [{ role: "user", content: "Hi!" }], enable_thinking: false });
+ * for await (const step of generate(model, tokenizer, tokenizer.encode(prompt), { maxTokens: 64 })) {
+ *   process.stdout.write(step.text);
+ * }
+ */
+export { openModel, openModelSource, type ModelSource, type OpenedModel, type OpenOptions, type ModelFormat } from "./open.js";
+export { loadModel, type LoadOptions } from "./models/load.js";
+export type { Model, Sequence } from "./models/model.js";
+export type { ModelConfig } from "./models/config.js";
+export { Tokenizer, StreamDetokenizer } from "./tokenizer/index.js";
+export {
+  ChatTemplate,
+  loadChatTemplate,
+  parseReasoning,
+  ReasoningStream,
+  parseToolCalls,
+  ToolCallStream,
+  THINKING_EARLY_STOP,
+  type ToolCall,
+} from "./chat/index.js";
+export { generate, generateAll, type GenerateOptions, type GenerateResult, type GenerateStep } from "./engine/generate.js";
+export { makeSampler, validateSamplingParams, type SamplingParams } from "./engine/sampler.js";
+export { createRng } from "./engine/rng.js";
+export { thinkingBudgetInterceptor } from "./engine/thinking.js";
+export { BatchingModel } from "./engine/batcher.js";
+export { PrefixCache } from "./engine/prefix-cache.js";
+export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
+export { synthesize, type SynthOptions } from "./engine/synth.js";
+export { createRefBackend } from "./kernels/ref/index.js";
+export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";
+export type { KernelBackend } from "./kernels/types.js";
+export { readGguf } from "./formats/gguf/read.js";
+export { convertHfToGguf } from "./formats/gguf/convert.js";
+export { pullModel, resolveModel, parseModelRef } from "./hub/ref.js";
+export { Runtime, type ServeOptions } from "./server/runtime.js";
+export { createApp } from "./server/app.js";
+export { QwenrtError } from "./util/errors.js";
+export { VERSION } from "./version.js";
