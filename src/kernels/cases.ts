@@ -98,6 +98,55 @@ export function kernelCases(name: string, make: () => KernelBackend, tol: CaseTo
       }
     }
 
+    for (const [n, withBias] of [[1, false], [5, true]] as const) {
+      test(`matmulMany (f32, bf16, f16 of one width) n=${n}${withBias ? " + biases" : ""} equals one matmul each and matches ref`, () => {
+        const cols = 40;
+        const ms = (["f32", "bf16", "f16"] as const).map((t, j) => hostMatrix(t, 12 + 4 * j, cols, seededFloats(70 + j, (12 + 4 * j) * cols)));
+        const x = be.allocF32(n * cols);
+        x.set(seededFloats(80, n * cols, 2));
+        const biases = ms.map((m, j) => (withBias && j !== 1 ? seededFloats(90 + j, m.rows) : undefined));
+        const ws = ms.map((m) => be.loadMatrix(m));
+        const ys = ms.map((m) => be.allocF32(n * m.rows + 1).fill(42));
+        be.matmulMany(ws, x, n, ys.map((y, j) => y.subarray(0, n * ms[j]!.rows)), biases);
+        ms.forEach((m, j) => {
+          const one = be.allocF32(n * m.rows);
+          be.matmul(ws[j]!, x, n, one, biases[j]);
+          assert.deepEqual([...ys[j]!.subarray(0, n * m.rows)], [...one], `matrix ${j} fused vs unfused`);
+          assert.equal(ys[j]![n * m.rows], 42, "rows past n untouched");
+          const want = new Float32Array(n * m.rows);
+          ref.matmul(ref.loadMatrix(m), x, n, want, biases[j]);
+          assertClose(ys[j]!.subarray(0, n * m.rows), want, tol.atol * Math.sqrt(cols), tol.rtol, `matrix ${j}`);
+        });
+      });
+    }
+
+    for (const n of [1, 6]) {
+      test(`swiGlu (bf16) n=${n} equals matmul, matmul, siluMul and matches ref`, () => {
+        const [inter, cols] = [36, 48];
+        const gate = hostMatrix("bf16", inter, cols, seededFloats(11, inter * cols));
+        const up = hostMatrix("bf16", inter, cols, seededFloats(12, inter * cols));
+        const x = be.allocF32(n * cols);
+        x.set(seededFloats(13, n * cols, 2));
+        const [g, u] = [be.loadMatrix(gate), be.loadMatrix(up)];
+        const out = be.allocF32(n * inter);
+        be.swiGlu(g, u, x, n, out);
+        const a = be.allocF32(n * inter), b = be.allocF32(n * inter);
+        be.matmul(g, x, n, a);
+        be.matmul(u, x, n, b);
+        be.siluMul(a, b, a, n * inter);
+        assert.deepEqual([...out], [...a], "fused vs unfused");
+        const want = new Float32Array(n * inter);
+        ref.swiGlu(ref.loadMatrix(gate), ref.loadMatrix(up), x, n, want);
+        assertClose(out, want, tol.atol * Math.sqrt(cols), tol.rtol, "swiGlu");
+      });
+    }
+
+    test("freeF32 takes back an allocF32 buffer", () => {
+      const b = be.allocF32(100);
+      be.freeF32(b);
+      assert.equal(be.allocF32(100).length, 100);
+    });
+
     for (const type of ["f32", "f16", "bf16"] as const) {
       test(`embedRow ${type} equals the dequantized row exactly`, () => {
         const host = hostMatrix(type, 9, 24, seededFloats(5, 9 * 24));
