@@ -3,6 +3,7 @@
  * Handlers validate, plan and hand over to the runtime; the engine loop does the rest.
  */
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { planChat } from "./chat-plan.js";
 import { completeChat, streamChat } from "./chat.js";
@@ -10,6 +11,9 @@ import { planCompletion, runCompletion } from "./completions.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
 import type { Runtime } from "./runtime.js";
+
+/** Largest request body accepted (long conversations with tools stay far below it). */
+const MAX_BODY_BYTES = 16 * 2 ** 20;
 
 async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
@@ -53,6 +57,14 @@ export function createApp(rt: Runtime): Hono {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/v1/")) rt.countRequest(path, c.res.status);
   });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(toErrorResponse(new ApiError(413, `request body exceeds ${MAX_BODY_BYTES / 2 ** 20} MiB`, "invalid_request_error", null, "request_too_large")).body, 413),
+    }),
+  );
 
   app.onError((e, c) => {
     const { status, body } = toErrorResponse(e);

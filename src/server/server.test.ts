@@ -248,6 +248,12 @@ describe("openai client against qwenrt serve", () => {
     const badTool = await post(JSON.stringify({ messages: user("x"), tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } }));
     assert.equal(badTool.json.error.param, "tool_choice.function.name");
     await assert.rejects(client.chat.completions.create({ model: "nope", messages: user("x") }), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    const huge = await post(JSON.stringify({ messages: user("x".repeat(17 * 2 ** 20)) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.json.error.code, "request_too_large");
+    const notFound = await fetch(`${server.url}/embeddings`, { method: "POST", body: "{}" });
+    assert.equal(notFound.status, 404);
+    assert.equal(((await notFound.json()) as { error: { code: string } }).error.code, "not_found");
     const health = await fetch(`${server.url.replace(/\/v1$/, "")}/health`);
     assert.deepEqual(await health.json(), { status: "ok" });
     const again = await client.chat.completions.create({ model: "test-model", messages: user("still there?"), max_tokens: 2 });
