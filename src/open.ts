@@ -1,14 +1,14 @@
 /**
  * One entry point from a `<model>` argument to its parts, for every command: a Hugging Face model
  * directory, a `.gguf` file (any part of a split model), or a Hub repo id (resolved to one of those
- * through `hub/ref.ts`). Parts load on first use, so `qwenrt tokenize` never reads weights from a
- * directory and `render` never builds a model. It sits above `models/`, `chat/` and `hub/` (it ties
+ * through `hub/ref.ts`). Parts load on first use, so `qwenrt tokenize` never reads weights (from a
+ * `.gguf`, only its header) and `render` never builds a model. It sits above `models/`, `chat/` and `hub/` (it ties
  * them together), for the CLI and the server alike.
  */
 import { statSync } from "node:fs";
 import { chatTemplateFromGguf, ggufHasChatTemplate } from "./chat/gguf.js";
 import { loadChatTemplate, type ChatTemplate } from "./chat/template.js";
-import { readGguf, type GgufFile } from "./formats/gguf/read.js";
+import { readGgufMetadata, type GgufHeader } from "./formats/gguf/read.js";
 import { resolveModel, type ResolveOptions } from "./hub/ref.js";
 import { tokenizerFromGguf } from "./tokenizer/gguf.js";
 import { Tokenizer } from "./tokenizer/index.js";
@@ -36,7 +36,8 @@ export interface ModelSource {
   chatTemplate(): ChatTemplate;
   /** Whether the model carries a chat template (base models may not). */
   hasChatTemplate(): boolean;
-  /** Build the model (weights read on the first call only; later calls return the same model). */
+  /** Build the model (weights read on the first call only; later calls return the same model and
+   * ignore their options). `opts.onProgress` hears the read and load progress. */
   loadModel(opts?: LoadOptions): Promise<Model>;
 }
 
@@ -94,14 +95,15 @@ export async function openModelSource(ref: string, opts: OpenOptions = {}): Prom
       loadModel: (o = {}) => (model ??= loadModel(path, { ...opts, ...o })),
     };
   }
-  const gguf: () => GgufFile = lazy(() => readGguf(path));
+  // The tokenizer and template need only the header; the whole file is read when the model loads.
+  const header: () => GgufHeader = lazy(() => readGgufMetadata(path));
   return {
     source,
     path,
-    tokenizer: lazy(() => tokenizerFromGguf(gguf())),
-    chatTemplate: lazy(() => chatTemplateFromGguf(gguf())),
-    hasChatTemplate: () => ggufHasChatTemplate(gguf()),
-    loadModel: (o = {}) => (model ??= loadGgufModel(gguf(), { ...opts, ...o })),
+    tokenizer: lazy(() => tokenizerFromGguf(header())),
+    chatTemplate: lazy(() => chatTemplateFromGguf(header())),
+    hasChatTemplate: () => ggufHasChatTemplate(header()),
+    loadModel: (o = {}) => (model ??= loadGgufModel(path, { ...opts, ...o })),
   };
 }
 

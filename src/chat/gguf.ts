@@ -4,7 +4,7 @@
  * Special tokens the template may reference come from the `tokenizer.ggml.*_token_id` keys.
  */
 import { metaString } from "../formats/gguf/arch.js";
-import type { GgufFile } from "../formats/gguf/read.js";
+import type { GgufMeta } from "../formats/gguf/read.js";
 import { ggufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
 import { QwenrtError } from "../util/errors.js";
 import { ChatTemplate, type ChatTemplateSource } from "./template.js";
@@ -23,7 +23,7 @@ const specialTokenKeys: readonly (readonly [variable: keyof NonNullable<ChatTemp
 ];
 
 /** True when the GGUF carries a chat template. */
-export function ggufHasChatTemplate(g: GgufFile): boolean {
+export function ggufHasChatTemplate(g: GgufMeta): boolean {
   return g.metadata.has(TEMPLATE_KEY);
 }
 
@@ -34,7 +34,7 @@ export function ggufHasChatTemplate(g: GgufFile): boolean {
  * const tpl = chatTemplateFromGguf(readGguf("Qwen3-0.6B-Q8_0.gguf"));
  * tpl.render({ messages: [{ role: "user", content: "Hi" }] });
  */
-export function chatTemplateFromGguf(g: GgufFile): ChatTemplate {
+export function chatTemplateFromGguf(g: GgufMeta): ChatTemplate {
   const main = metaString(g.metadata, TEMPLATE_KEY, g.path);
   if (main === undefined) {
     throw new QwenrtError(g.path, `no chat template ("${TEMPLATE_KEY}" is missing)`, { code: "not_found" });

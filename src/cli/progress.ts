@@ -21,6 +21,22 @@ export interface ProgressOptions {
   readonly interactive?: boolean;
   /** Clock in ms (tests pass a fake one). */
   readonly now?: () => number;
+  /** Bar drawing: `[####----]` (default) or Unicode blocks `▕███▌  ▏` in eighths. */
+  readonly bar?: "ascii" | "blocks";
+}
+
+const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+
+/** A bar of `width` cells filled to `frac` (0..1). */
+function drawBar(frac: number, width: number, style: "ascii" | "blocks"): string {
+  if (style === "ascii") {
+    const filled = Math.round(frac * width);
+    return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+  }
+  const eighths = Math.round(frac * width * 8);
+  const full = Math.floor(eighths / 8);
+  const part = EIGHTHS[eighths % 8]!;
+  return `▕${"█".repeat(full)}${part}${" ".repeat(width - full - (part === "" ? 0 : 1))}▏`;
 }
 
 const REDRAW_MS = 100;
@@ -73,6 +89,7 @@ export class Progress {
   private readonly unit: "bytes" | "count";
   private readonly now: () => number;
   private readonly label: string;
+  private readonly barStyle: "ascii" | "blocks";
   private total: number | undefined;
   private done = 0;
   /** Amount that really moved (speed), unlike `done` which also counts resumed/skipped work. */
@@ -88,6 +105,7 @@ export class Progress {
     this.unit = opts.unit ?? "bytes";
     this.now = opts.now ?? Date.now;
     this.label = label;
+    this.barStyle = opts.bar ?? "ascii";
     this.total = total;
     this.samples.push({ t: this.now(), moved: 0 });
   }
@@ -150,8 +168,7 @@ export class Progress {
     const eta = rate > 0 ? formatDuration((total - this.done) / rate) : "--";
     const tail = ` ${(frac * 100).toFixed(0).padStart(3)}% ${fmt(this.done)}/${fmt(total)} ${speed} ETA ${eta}`;
     const barWidth = Math.max(0, Math.min(30, width - this.label.length - tail.length - 3));
-    const filled = Math.round(frac * barWidth);
-    const bar = barWidth > 0 ? ` [${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]` : "";
+    const bar = barWidth > 0 ? ` ${drawBar(frac, barWidth, this.barStyle)}` : "";
     return `${this.label}${bar}${tail}`.slice(0, width);
   }
 

@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { readSafetensorsDir } from "../formats/safetensors.js";
 import { loadModel } from "../models/load.js";
+import type { LoadProgressEvent } from "../models/load_info.js";
 import { completeModelDir } from "./chat/test-helpers.js";
 import { formatModelSummary, formatParams, modelDisplayName, summarizeModel, withLoadingLine } from "./startup.js";
 
@@ -28,15 +29,37 @@ test("summarizeModel: parameters counted from the tensors, weights from the file
 });
 
 test("formatModelSummary: one line, dtype left out when the config does not say", () => {
-  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328 };
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 229_376 };
   assert.equal(
     formatModelSummary({ ...s, dtype: "bf16" }),
-    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · wasm backend, 8 threads · context 40,960 · weights 1.50 GB",
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · wasm backend, 8 threads · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens",
   );
-  assert.equal(formatModelSummary({ ...s, threads: 1 }), "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 1 thread · context 40,960 · weights 1.50 GB");
+  assert.equal(
+    formatModelSummary({ ...s, threads: 1 }),
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 1 thread · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens",
+  );
   assert.equal(formatParams(4_900_000), "4.9M");
   assert.equal(formatParams(30_532_122_624), "30.53B");
   assert.equal(formatParams(12_300), "12.3K");
+});
+
+test("formatModelSummary: weights as held in memory, with the conversion when there was one", () => {
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, dtype: "bf16", backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688 };
+  assert.equal(
+    formatModelSummary({ ...s, weightMemory: { bytes: 633_000_000, stored: "bf16", held: "q8_0" } }),
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 633 MB (bf16 → q8_0) · KV 115 MB/1k tokens",
+  );
+  assert.match(formatModelSummary({ ...s, weightMemory: { bytes: 1_192_000_000, stored: "bf16", held: "bf16" } }), / · weights 1\.19 GB \(bf16\) · KV /);
+});
+
+test("summarizeModel: memory the loader measured and KV bytes per token", async () => {
+  const dir = completeModelDir();
+  const model = await loadModel(dir);
+  const s = summarizeModel(dir, model);
+  const c = model.config;
+  assert.equal(s.kvBytesPerToken, c.numLayers * 2 * c.numKvHeads * c.headDim * 4);
+  assert.deepEqual(s.weightMemory, { bytes: s.params * 4, stored: "bf16", held: "f32" }); // ref widens to float32
+  assert.match(formatModelSummary(s), / · weights [\d.]+ MB \(bf16 → f32\) · KV [\d.]+ kB\/1k tokens$/);
 });
 
 test("withLoadingLine: a status line on a terminal, erased after; nothing on a pipe", async () => {
@@ -56,4 +79,57 @@ test("withLoadingLine: a status line on a terminal, erased after; nothing on a p
     /boom/,
   );
   assert.ok(failed.endsWith("\r\x1b[2K"), "the line is erased on failure too");
+});
+
+/** A stream that records what is written, as a terminal or a pipe. */
+function recorder(isTTY: boolean): { out: string[]; stream: { isTTY: boolean; columns: number; write(t: string): boolean } } {
+  const out: string[] = [];
+  return { out, stream: { isTTY, columns: 100, write: (t: string) => out.push(t) > 0 } };
+}
+
+/** A fake load reporting `read` then `load` progress, advancing the fake clock 200 ms per event. */
+async function fakeLoad(onProgress: (e: LoadProgressEvent) => void, clock: { t: number }): Promise<string> {
+  for (const [phase, total] of [["read", 1_200_000_000], ["load", 1_100_000_000]] as const) {
+    for (let done = 0; done <= total; done += total / 4) {
+      clock.t += 200;
+      onProgress({ phase, done, total });
+    }
+  }
+  return "model";
+}
+
+test("withLoadingLine on a terminal: a bar per phase redrawn with \\r, erased at the end", async () => {
+  const clock = { t: 0 };
+  const { out, stream } = recorder(true);
+  const r = await withLoadingLine("Qwen3-0.6B", (p) => fakeLoad(p, clock), stream, { now: () => clock.t });
+  assert.equal(r.value, "model");
+  const text = out.join("");
+  const redraws = out.filter((t) => t.startsWith("\r\x1b[2K") && t.includes("▕"));
+  assert.ok(redraws.length >= 8, `${redraws.length} redraws`);
+  assert.ok(text.includes("\r\x1b[2KLoading Qwen3-0.6B ▕"), "the read bar");
+  assert.match(text, /\r\x1b\[2KLoading Qwen3-0\.6B ▕█{15} {15}▏  50% 600 MB\/1\.20 GB /);
+  assert.match(text, /\r\x1b\[2KLoading Qwen3-0\.6B ▕█{22}▌ {7}▏  75% 900 MB\/1\.20 GB 1\.50 GB\/s ETA 0s/);
+  assert.ok(text.includes("\r\x1b[2KPreparing Qwen3-0.6B ▕"), "the load bar");
+  assert.match(text, /Preparing Qwen3-0\.6B ▕█+▏ 100% 1\.10 GB\/1\.10 GB/);
+  assert.ok(text.endsWith("\r\x1b[2K"), "the line is erased at the end");
+  assert.ok(!text.includes("\n"), "nothing is left behind");
+});
+
+test("withLoadingLine on a pipe: no escape codes, no output at all", async () => {
+  const clock = { t: 0 };
+  const { out, stream } = recorder(false);
+  const r = await withLoadingLine("Qwen3-0.6B", (p) => fakeLoad(p, clock), stream, { now: () => clock.t });
+  assert.equal(r.value, "model");
+  assert.deepEqual(out, []);
+});
+
+test("withLoadingLine with a real model load on a terminal draws the bar from the loader's events", async () => {
+  const dir = completeModelDir();
+  const { out, stream } = recorder(true);
+  const { value: model } = await withLoadingLine("tiny", (onProgress) => loadModel(dir, { onProgress }), stream);
+  assert.equal(model.config.numLayers, 2);
+  const text = out.join("");
+  assert.ok(text.includes("\r\x1b[2KLoading tiny ▕"), "a read bar was drawn");
+  assert.ok(text.includes("\r\x1b[2KPreparing tiny ▕"), "a load bar was drawn");
+  assert.ok(text.endsWith("\r\x1b[2K"));
 });

@@ -1,14 +1,15 @@
 /**
- * The start-up lines of interactive commands (`chat`, `serve`): a "loading…" line while the model
- * loads (redrawn with the elapsed time on a terminal), then one friendly summary line:
- * `Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · ref backend, 1 thread · context 40,960 · weights 1.50 GB`.
+ * The start-up lines of interactive commands (`chat`, `serve`, `generate` on a terminal): a progress
+ * bar while the model loads (on a terminal only), then one friendly summary line:
+ * `Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 229 MB/1k tokens`.
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, join, resolve, sep } from "node:path";
+import { mainTypes, weightMemoryOf, type LoadProgressEvent, type LoadProgressListener } from "../models/load_info.js";
 import type { Model } from "../models/model.js";
 import { getArchitecture } from "../models/registry.js";
 import { isObject, readJsonFile } from "../util/json.js";
-import { formatBytes, formatDuration, type ProgressStream } from "./progress.js";
+import { Progress, formatBytes, formatDuration, type ProgressStream } from "./progress.js";
 
 /** What the summary line shows. */
 export interface ModelSummary {
@@ -25,6 +26,16 @@ export interface ModelSummary {
   readonly contextLength: number;
   /** Bytes of the `*.safetensors` files (the weights as stored). */
   readonly weightBytes: number;
+  /** The weights as the backend holds them (known for models the loaders built). */
+  readonly weightMemory?: {
+    readonly bytes: number;
+    /** Main stored type(s): `bf16`, `q4_k+q6_k`. */
+    readonly stored: string;
+    /** Main type(s) in memory: differs from `stored` after `--dtype` or on the f32 reference backend. */
+    readonly held: string;
+  };
+  /** KV cache bytes per token of context (all layers, keys and values, float32). */
+  readonly kvBytesPerToken: number;
 }
 
 /**
@@ -67,6 +78,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     .reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
   // Tied embeddings are one tensor in the table; the LM head reuses it at no extra cost.
   const dtype = checkpointDtype(dir);
+  const mem = weightMemoryOf(model);
   return {
     name: modelDisplayName(dir),
     modelType: c.modelType,
@@ -77,6 +89,8 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     threads: model.backend.threads,
     contextLength: c.maxPositionEmbeddings,
     weightBytes: weightFileBytes(dir),
+    ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
+    kvBytesPerToken: c.numLayers * 2 * model.kvWidth * Float32Array.BYTES_PER_ELEMENT,
   };
 }
 
@@ -88,48 +102,75 @@ export function formatParams(n: number): string {
 }
 
 /**
- * The summary as one line.
+ * The summary as one line. With the weights' memory known, the weights show as held in memory with
+ * their type (`bf16 → q8_0` when converted on load); otherwise the checkpoint dtype and file size.
  *
  * @example
- * formatModelSummary(summary); // "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · ref backend, 1 thread · context 40,960 · weights 1.50 GB"
+ * formatModelSummary(summary); // "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 229 MB/1k tokens"
  */
 export function formatModelSummary(s: ModelSummary): string {
+  const m = s.weightMemory;
+  const weights =
+    m === undefined ? `weights ${formatBytes(s.weightBytes)}` : `weights ${formatBytes(m.bytes)} (${m.stored === m.held ? m.held : `${m.stored} → ${m.held}`})`;
   return [
     s.name,
     `${s.modelType}, ${s.layers} layers, ${formatParams(s.params)} params`,
-    ...(s.dtype === undefined ? [] : [s.dtype]),
+    ...(s.dtype === undefined || m !== undefined ? [] : [s.dtype]),
     `${s.backend} backend, ${s.threads} thread${s.threads === 1 ? "" : "s"}`,
     `context ${s.contextLength.toLocaleString("en-US")}`,
-    `weights ${formatBytes(s.weightBytes)}`,
+    weights,
+    `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens`,
   ].join(" · ");
 }
 
+/** Options of {@link withLoadingLine}. */
+export interface LoadingLineOptions {
+  /** Clock in ms (tests pass a fake one). */
+  readonly now?: () => number;
+}
+
 /**
- * Run `load` with a status line: on a terminal, "Loading NAME… 3s" redrawn each second while the
- * event loop is free, then erased; elsewhere nothing. Returns the value and the seconds it took.
+ * Run `load` with a status line on a terminal: "Loading NAME… 3s" until the loader reports
+ * progress, then a bar per phase ("Loading NAME ▕███▍   ▏ 45% 540 MB/1.20 GB 310 MB/s" while
+ * reading, "Preparing NAME …" while the backend takes the weights), erased at the end. Elsewhere
+ * nothing is written. Returns the value and the seconds it took.
  *
  * @example
- * const { value: model, seconds } = await withLoadingLine("Qwen3-0.6B", () => loadModel(dir));
+ * const { value: model, seconds } = await withLoadingLine("Qwen3-0.6B", (onProgress) => loadModel(dir, { onProgress }));
  */
 export async function withLoadingLine<T>(
   label: string,
-  load: () => Promise<T>,
+  load: (onProgress: LoadProgressListener) => Promise<T>,
   stream: ProgressStream = process.stderr,
+  opts: LoadingLineOptions = {},
 ): Promise<{ value: T; seconds: number }> {
-  const t0 = Date.now();
+  const now = opts.now ?? Date.now;
+  const t0 = now();
   const tty = stream.isTTY === true;
+  let bar: Progress | undefined;
+  let phase: LoadProgressEvent["phase"] | undefined;
   const draw = (): void => {
-    stream.write(`\r\x1b[2KLoading ${label}… ${formatDuration((Date.now() - t0) / 1000)}`);
+    if (bar === undefined) stream.write(`\r\x1b[2KLoading ${label}… ${formatDuration((now() - t0) / 1000)}`);
+  };
+  const onProgress = (e: LoadProgressEvent): void => {
+    if (!tty) return;
+    if (e.phase !== phase) {
+      bar?.finish();
+      phase = e.phase;
+      bar = new Progress(`${e.phase === "read" ? "Loading" : "Preparing"} ${label}`, e.total, { stream, interactive: true, bar: "blocks", now });
+    }
+    bar!.update(e.done);
   };
   if (tty) draw();
   const timer = tty ? setInterval(draw, 1000) : undefined;
-  // Let the first line reach the terminal before a synchronous load blocks the thread.
+  // Let the first line reach the terminal before a synchronous step blocks the thread.
   await new Promise<void>((r) => setImmediate(r));
   try {
-    const value = await load();
-    return { value, seconds: (Date.now() - t0) / 1000 };
+    const value = await load(onProgress);
+    return { value, seconds: (now() - t0) / 1000 };
   } finally {
     if (timer !== undefined) clearInterval(timer);
-    if (tty) stream.write("\r\x1b[2K");
+    if (bar !== undefined) bar.finish();
+    else if (tty) stream.write("\r\x1b[2K");
   }
 }

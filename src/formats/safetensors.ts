@@ -8,6 +8,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { QwenrtError } from "../util/errors.js";
+import { fileSize, readFileChunked, type ChunkedReadOptions } from "./read_chunked.js";
 import { isObject, readJsonFile } from "../util/json.js";
 import type { WeightType } from "./quant/types.js";
 
@@ -160,14 +161,24 @@ export function readSafetensorsFile(path: string): SafetensorsFile {
   return parseSafetensors(readWholeFile(path), path);
 }
 
+/** The files a model directory's weights live in, and the tensors its index lists per file. */
+export interface SafetensorsShards {
+  /** `model.safetensors.index.json` when sharded, else `model.safetensors`. */
+  readonly where: string;
+  /** Each file once, with the tensors the index says it holds (undefined: unsharded, holds all). */
+  readonly files: readonly { readonly path: string; readonly listed?: readonly string[] }[];
+}
+
 /**
- * Read every tensor of a model directory: `model.safetensors.index.json` (sharded) when present,
- * else `model.safetensors`. Each shard is read once; a tensor the index lists in a shard that lacks
- * it, or one found in two shards, is an error naming it.
+ * Which files hold a model directory's tensors: those `model.safetensors.index.json` names (sharded)
+ * when it exists, else `model.safetensors`. Reads only the index.
+ *
+ * @example
+ * safetensorsShards("models/Qwen3-8B").files.length; // 5
  */
-export function readSafetensorsDir(dir: string): SafetensorsFile {
+export function safetensorsShards(dir: string): SafetensorsShards {
   const indexPath = join(dir, "model.safetensors.index.json");
-  if (!existsSync(indexPath)) return readSafetensorsFile(join(dir, "model.safetensors"));
+  if (!existsSync(indexPath)) return { where: join(dir, "model.safetensors"), files: [{ path: join(dir, "model.safetensors") }] };
   const index = readJsonFile(indexPath);
   if (!isObject(index) || !isObject(index.weight_map)) {
     throw new QwenrtError(indexPath, '"weight_map" must be an object of tensor name -> file name');
@@ -181,22 +192,57 @@ export function readSafetensorsDir(dir: string): SafetensorsFile {
     list.push(tensor);
     byFile.set(file, list);
   }
+  return { where: indexPath, files: [...byFile].map(([file, listed]) => ({ path: join(dir, file), listed })) };
+}
+
+/** Merge parsed shards (in `plan.files` order): every listed tensor present, none in two shards. */
+function mergeShards(plan: SafetensorsShards, shards: readonly SafetensorsFile[]): SafetensorsFile {
   const tensors = new Map<string, SafeTensor>();
   let metadata: Record<string, string> | undefined;
-  for (const [file, listed] of byFile) {
-    const shard = readSafetensorsFile(join(dir, file));
+  plan.files.forEach(({ path, listed }, i) => {
+    const shard = shards[i]!;
     metadata ??= { ...shard.metadata };
-    for (const name of listed) {
+    for (const name of listed ?? []) {
       if (!shard.tensors.has(name)) {
-        throw new QwenrtError(join(dir, file), `tensor "${name}" is listed in ${basename(indexPath)} but not in this file`);
+        throw new QwenrtError(path, `tensor "${name}" is listed in ${basename(plan.where)} but not in this file`);
       }
     }
     for (const [name, t] of shard.tensors) {
-      if (tensors.has(name)) throw new QwenrtError(join(dir, file), `tensor "${name}" appears in more than one shard`);
+      if (tensors.has(name)) throw new QwenrtError(path, `tensor "${name}" appears in more than one shard`);
       tensors.set(name, t);
     }
-  }
+  });
   return { tensors, metadata: metadata ?? {} };
+}
+
+/**
+ * Read every tensor of a model directory: `model.safetensors.index.json` (sharded) when present,
+ * else `model.safetensors`. Each shard is read once; a tensor the index lists in a shard that lacks
+ * it, or one found in two shards, is an error naming it.
+ */
+export function readSafetensorsDir(dir: string): SafetensorsFile {
+  const plan = safetensorsShards(dir);
+  return mergeShards(plan, plan.files.map((f) => readSafetensorsFile(f.path)));
+}
+
+/**
+ * `readSafetensorsDir` with chunked asynchronous reads (see `read_chunked.ts`): the event loop runs
+ * between chunks and `onBytes` hears each chunk's size; `total` is every shard's size, known first.
+ *
+ * @example
+ * const st = await readSafetensorsDirAsync(dir, { onStart: (total) => bar.setTotal(total), onBytes: (n) => bar.add(n) });
+ */
+export async function readSafetensorsDirAsync(
+  dir: string,
+  opts: ChunkedReadOptions & { readonly onStart?: (totalBytes: number) => void } = {},
+): Promise<SafetensorsFile> {
+  const plan = safetensorsShards(dir);
+  let total = 0;
+  for (const f of plan.files) total += await fileSize(f.path);
+  opts.onStart?.(total);
+  const shards: SafetensorsFile[] = [];
+  for (const f of plan.files) shards.push(parseSafetensors(await readFileChunked(f.path, opts), f.path));
+  return mergeShards(plan, shards);
 }
 
 /** A tensor to write: raw little-endian bytes of `shape` in `dtype`. */

@@ -6,6 +6,7 @@ import type { KernelBackend } from "../kernels/types.js";
 import type { Architecture } from "./architecture.js";
 import type { ModelConfig } from "./config.js";
 import type { GenerationConfig } from "./generation_config.js";
+import { recordWeightMemory } from "./load_info.js";
 import { Model } from "./model.js";
 import type { LoadedWeights } from "./weights.js";
 
@@ -13,7 +14,7 @@ import type { LoadedWeights } from "./weights.js";
  * Assemble a `Model` from strictly loaded weights.
  *
  * @example
- * const model = assembleModel(arch, config, generation, loadWeights(tensors, arch.weightTable(config), backend, where), backend);
+ * const model = assembleModel(arch, config, generation, await loadWeights(tensors, arch.weightTable(config), backend, where), backend);
  */
 export function assembleModel(
   arch: Architecture,
@@ -28,5 +29,7 @@ export function assembleModel(
   const finalNorm = weights.vector("model.norm.weight");
   const unused = weights.unused();
   if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
-  return new Model({ config, generation, backend, embed, finalNorm, lmHead, layers });
+  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, layers });
+  recordWeightMemory(model, weights.memory);
+  return model;
 }

@@ -6,9 +6,8 @@
  */
 import { archByGguf, ggufTensorsAsHf, ggufToHfConfig, metaNumber, metaString, type HfNamedTensor } from "../formats/gguf/arch.js";
 import { mapHfTensorName } from "../formats/gguf/names.js";
-import { readGguf, type GgufFile } from "../formats/gguf/read.js";
+import { readGgufAsync, type GgufFile } from "../formats/gguf/read.js";
 import { createRefBackend } from "../kernels/ref/index.js";
-import type { KernelBackend } from "../kernels/types.js";
 import type { WeightSpec } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
@@ -16,6 +15,8 @@ import { parseGenerationConfig, type GenerationConfig } from "./generation_confi
 import type { Model } from "./model.js";
 import { assembleModel } from "./assemble.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
+import type { LoadOptions } from "./load.js";
+import { readProgress } from "./load_info.js";
 import { loadWeights } from "./weights.js";
 
 /** `config.json` fields that come from somewhere other than an `<arch>.*` key. */
@@ -142,13 +143,14 @@ function checkGgufTensors(g: GgufFile, tensors: ReadonlyMap<string, HfNamedTenso
 
 /**
  * Load a `.gguf` file (for a split model, any part) into a ready-to-run `Model`. Quantized tensors
- * reach `backend.loadMatrix` in their stored type.
+ * reach `backend.loadMatrix` in their stored type. Given a path, the file is read in chunks with
+ * `read` progress events; given a parsed file, only `load` events follow.
  *
  * @example
  * const model = await loadGgufModel("Qwen3-0.6B-Q8_0.gguf");
  */
-export async function loadGgufModel(source: string | GgufFile, opts: { readonly backend?: KernelBackend } = {}): Promise<Model> {
-  const g = typeof source === "string" ? readGguf(source) : source;
+export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions = {}): Promise<Model> {
+  const g = typeof source === "string" ? await readGgufAsync(source, readProgress(opts.onProgress)) : source;
   const config = ggufModelConfig(g);
   const generation = ggufGenerationConfig(g);
   const arch = getArchitecture(config.modelType, g.path);
@@ -156,5 +158,6 @@ export async function loadGgufModel(source: string | GgufFile, opts: { readonly 
   const tensors = ggufTensorsAsHf(g);
   checkGgufTensors(g, tensors, table);
   const backend = opts.backend ?? createRefBackend();
-  return assembleModel(arch, config, generation, loadWeights(tensors, table, backend, g.path), backend);
+  const weights = await loadWeights(tensors, table, backend, g.path, { onProgress: opts.onProgress });
+  return assembleModel(arch, config, generation, weights, backend);
 }

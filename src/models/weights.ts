@@ -3,11 +3,12 @@
  * present with the declared shape, and every tensor in the checkpoint must be declared. Matrices go
  * through `backend.loadMatrix`; norm weights and biases are dequantized to Float32Array.
  */
-import { dequantizeAll } from "../formats/quant/index.js";
+import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
 import type { KernelBackend, Matrix } from "../kernels/types.js";
 import type { WeightSpec, Weights } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
+import type { LoadProgressListener, WeightMemory } from "./load_info.js";
 
 /** A tensor as any checkpoint reader provides it (safetensors today, GGUF later). */
 export interface SourceTensor {
@@ -19,6 +20,26 @@ export interface SourceTensor {
 /** Loaded weights that also report which declared names were never taken (a builder bug). */
 export interface LoadedWeights extends Weights {
   unused(): string[];
+  /** What the weights take in memory, as loaded. */
+  readonly memory: WeightMemory;
+}
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions {
+  /** Hears `load` events: source bytes handed to the backend so far, of all declared tensors. */
+  readonly onProgress?: LoadProgressListener;
+  /** Yield to the event loop after about this many source bytes (default 64 MiB). */
+  readonly yieldBytes?: number;
+}
+
+/** Backends whose matrices hold float32 whatever `Matrix.type` says (the reference backend dequantizes
+ * on load, see `KernelBackend.loadMatrix`). */
+const float32Backends: ReadonlySet<string> = new Set(["ref"]);
+
+const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function addBytes(map: Map<WeightType, number>, type: WeightType, n: number): void {
+  map.set(type, (map.get(type) ?? 0) + n);
 }
 
 function listNames(names: string[], limit = 12): string {
@@ -27,18 +48,20 @@ function listNames(names: string[], limit = 12): string {
 }
 
 /**
- * Check `tensors` against `table` and load them.
+ * Check `tensors` against `table` and load them, yielding to the event loop every ~64 MiB so a
+ * progress bar can redraw (quantize-on-load can take minutes).
  *
  * @param where file or directory named in errors
  * @example
- * const w = loadWeights(tensors, arch.weightTable(config), backend, "model/model.safetensors");
+ * const w = await loadWeights(tensors, arch.weightTable(config), backend, "model/model.safetensors");
  */
-export function loadWeights(
+export async function loadWeights(
   tensors: ReadonlyMap<string, SourceTensor>,
   table: readonly WeightSpec[],
   backend: KernelBackend,
   where: string,
-): LoadedWeights {
+  opts: LoadWeightsOptions = {},
+): Promise<LoadedWeights> {
   const declared = new Map(table.map((s) => [s.name, s] as const));
   const missing = table.filter((s) => !tensors.has(s.name)).map((s) => s.name);
   if (missing.length > 0) {
@@ -58,12 +81,37 @@ export function loadWeights(
 
   const matrices = new Map<string, Matrix>();
   const vectors = new Map<string, Float32Array>();
+  const held = new Map<WeightType, number>();
+  const stored = new Map<WeightType, number>();
+  let bytes = 0;
+  const total = table.reduce((n, s) => n + tensors.get(s.name)!.bytes.byteLength, 0);
+  const yieldBytes = opts.yieldBytes ?? 64 * 1024 * 1024;
+  let done = 0;
+  let sinceYield = 0;
+  opts.onProgress?.({ phase: "load", done, total });
   for (const s of table) {
     const t = tensors.get(s.name)!;
     if (s.kind === "matrix") {
-      matrices.set(s.name, backend.loadMatrix({ type: t.type, rows: s.shape[0]!, cols: s.shape[1]!, bytes: t.bytes }));
+      const rows = s.shape[0]!;
+      const cols = s.shape[1]!;
+      const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: t.bytes });
+      matrices.set(s.name, m);
+      const type = float32Backends.has(backend.name) ? "f32" : m.type;
+      const n = rows * rowBytes(type, cols);
+      addBytes(held, type, n);
+      addBytes(stored, t.type, t.bytes.byteLength);
+      bytes += n;
     } else {
-      vectors.set(s.name, dequantizeAll(t.type, t.bytes, s.shape[0]!));
+      const v = dequantizeAll(t.type, t.bytes, s.shape[0]!);
+      vectors.set(s.name, v);
+      bytes += v.byteLength;
+    }
+    done += t.bytes.byteLength;
+    sinceYield += t.bytes.byteLength;
+    if (t.bytes.byteLength > 0) opts.onProgress?.({ phase: "load", done, total });
+    if (sinceYield >= yieldBytes) {
+      sinceYield = 0;
+      await nextTick();
     }
   }
   const taken = new Set<string>();
@@ -77,5 +125,6 @@ export function loadWeights(
     matrix: (name) => take(matrices, name, "matrix"),
     vector: (name) => take(vectors, name, "vector"),
     unused: () => table.map((s) => s.name).filter((n) => !taken.has(n)),
+    memory: { bytes, held, stored },
   };
 }

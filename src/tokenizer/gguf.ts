@@ -5,7 +5,7 @@
  * Token types decide added tokens: control → special, user-defined → added but not special, unused
  * (`[PADi]` filler) → absent.
  */
-import type { GgufFile } from "../formats/gguf/read.js";
+import type { GgufMeta } from "../formats/gguf/read.js";
 import { ggmlTokenTypes, ggufTokenizerData, type GgufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
 import { QwenrtError } from "../util/errors.js";
 import { QWEN2_PRETOKENIZER_REGEX, type AddedTokenSpec, type NormalizerStep, type PreTokenizerStep, type TokenizerSpec } from "./spec.js";
@@ -43,7 +43,7 @@ export const supportedGgufPreTokenizers: readonly string[] = Object.freeze([...p
  * @example
  * const spec = specFromGguf(readGguf("model.gguf"));
  */
-export function specFromGguf(g: GgufFile): TokenizerSpec {
+export function specFromGguf(g: GgufMeta): TokenizerSpec {
   const d: GgufTokenizerData = ggufTokenizerData(g);
   const where = g.path;
   if (d.model !== "gpt2") {
@@ -137,6 +137,6 @@ export function specFromGguf(g: GgufFile): TokenizerSpec {
  * const tok = tokenizerFromGguf(readGguf("Qwen3-0.6B-Q8_0.gguf"));
  * tok.encode("<think>\nhi", { addSpecialTokens: false }); // [151667, 198, 6023]
  */
-export function tokenizerFromGguf(g: GgufFile): Tokenizer {
+export function tokenizerFromGguf(g: GgufMeta): Tokenizer {
   return new Tokenizer(specFromGguf(g), g.path);
 }

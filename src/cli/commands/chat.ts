@@ -77,11 +77,11 @@ export async function run(argv: string[]): Promise<number> {
   const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 
-  const { value: engine, seconds } = await withLoadingLine(modelDisplayName(dir), async () => {
+  const { value: engine, seconds } = await withLoadingLine(modelDisplayName(dir), async (onProgress) => {
     const source = await openModelSource(dir);
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice) });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const cache = new PrefixCache(model, { maxTokens: model.config.maxPositionEmbeddings });
     return { model, tokenizer, template, cache, path: source.path };

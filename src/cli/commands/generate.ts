@@ -12,6 +12,7 @@ import { openModelSource } from "../../open.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
+import { modelDisplayName, withLoadingLine } from "../startup.js";
 import { parseIds } from "./logits.js";
 
 export const usage = `usage: qwenrt generate <model> (--prompt TEXT | --ids FILE|-) [options]
@@ -122,7 +123,9 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else promptIds = parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize);
 
-  const model = await source.loadModel({ backend: await createBackend(choice) });
+  const backend = await createBackend(choice);
+  // A progress bar on stderr when it is a terminal; nothing otherwise (stdout carries the text).
+  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress }));
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);

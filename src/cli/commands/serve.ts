@@ -41,11 +41,11 @@ export async function run(argv: string[]): Promise<number> {
   const choice = parseBackendFlags(v);
   const opt = (flag: string, value: string | undefined, min: number) => numberFlag(flag, value, { integer: true, min });
   const name = modelDisplayName(dir);
-  const { value: loaded, seconds } = await withLoadingLine(name, async () => {
+  const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const source = await openModelSource(dir);
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice) });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
     return { tokenizer, template, model, path: source.path };
   });
   const { model, tokenizer, template } = loaded;

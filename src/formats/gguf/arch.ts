@@ -154,7 +154,7 @@ export interface HfNamedTensor {
  * expert. Names outside the table are an error naming them (strict, like the safetensors path).
  *
  * @example
- * loadWeights(ggufTensorsAsHf(g), arch.weightTable(config), backend, g.path);
+ * await loadWeights(ggufTensorsAsHf(g), arch.weightTable(config), backend, g.path);
  */
 export function ggufTensorsAsHf(g: GgufFile): Map<string, HfNamedTensor> {
   const out = new Map<string, HfNamedTensor>();

@@ -3,11 +3,14 @@
  * u64 metadata count, the metadata key/values, the tensor infos (name, dims, ggml type, offset),
  * padding to `general.alignment` (default 32), then the data section. The file is read into memory
  * (not mmap'd, see DESIGN.md) and tensors are zero-copy views over it. Split models
- * (`name-00001-of-00003.gguf`) are read part by part into one tensor map.
+ * (`name-00001-of-00003.gguf`) are read part by part into one tensor map. `readGgufMetadata` reads
+ * only the header (what the tokenizer and chat template need) and `readGgufAsync` reads in chunks
+ * with progress.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { QwenrtError } from "../../util/errors.js";
 import { getFormat, type WeightType } from "../quant/index.js";
+import { fileSize, readFileChunked, type ChunkedReadOptions } from "../read_chunked.js";
 import { readWholeFile } from "../safetensors.js";
 import {
   GGUF_DEFAULT_ALIGNMENT,
@@ -30,31 +33,46 @@ export interface GgufTensor {
   readonly file: string;
 }
 
-/** A parsed GGUF model (all parts of a split model merged). */
-export interface GgufFile {
+/** What every parse of a GGUF file knows: where it is and its metadata. */
+export interface GgufMeta {
   readonly path: string;
   readonly version: number;
   readonly alignment: number;
   readonly metadata: ReadonlyMap<string, GgufValue>; // from the first part, in file order
+}
+
+/** A parsed GGUF model (all parts of a split model merged). */
+export interface GgufFile extends GgufMeta {
   readonly tensors: ReadonlyMap<string, GgufTensor>; // in file order
   readonly parts: readonly string[];
 }
 
 const utf8 = new TextDecoder("utf-8");
 
-/** Bounds-checked little-endian reads; every error names the file and what was being read. */
+/**
+ * Bounds-checked little-endian reads; every error names the file and what was being read. `size` is
+ * the file's length; when `buf` holds only its first bytes, `more(end)` returns a buffer holding at
+ * least `[0, end)` (the header-only reader grows its buffer this way).
+ */
 class Cursor {
   pos = 0;
-  private readonly dv: DataView;
+  private dv: DataView;
   constructor(
-    readonly buf: Uint8Array,
+    public buf: Uint8Array,
     readonly file: string,
+    readonly size: number = buf.byteLength,
+    private readonly more?: (end: number) => Uint8Array,
   ) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   need(n: number, what: string): void {
+    if (this.pos + n > this.size) {
+      throw new QwenrtError(this.file, `truncated: file ends at byte ${this.size} while reading ${what} (needs ${n} bytes at ${this.pos})`);
+    }
     if (this.pos + n > this.buf.byteLength) {
-      throw new QwenrtError(this.file, `truncated: file ends at byte ${this.buf.byteLength} while reading ${what} (needs ${n} bytes at ${this.pos})`);
+      if (this.more === undefined) throw new Error("internal: GGUF cursor ran past its buffer");
+      this.buf = this.more(this.pos + n);
+      this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     }
   }
   u8(what: string): number { this.need(1, what); return this.dv.getUint8(this.pos++); }
@@ -74,7 +92,7 @@ class Cursor {
     return Number(v);
   }
   str(what: string): string {
-    const n = this.count(`length of ${what}`, this.buf.byteLength);
+    const n = this.count(`length of ${what}`, this.size);
     this.need(n, what);
     const s = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
@@ -93,7 +111,7 @@ function typeName(c: Cursor, id: number, what: string): GgufScalarType | "array"
 function readArray(c: Cursor, what: string, depth: number): GgufArray {
   if (depth > 8) throw new QwenrtError(c.file, `corrupt: ${what} nests arrays more than 8 deep`);
   const itemType = typeName(c, c.u32(`item type of ${what}`), what);
-  const n = c.count(`length of ${what}`, c.buf.byteLength);
+  const n = c.count(`length of ${what}`, c.size);
   const w = `items of ${what}`;
   switch (itemType) {
     case "u8": case "i8": case "u16": case "i16": case "u32": case "i32": case "f32": case "f64": {
@@ -141,17 +159,30 @@ function readValue(c: Cursor, key: string): GgufValue {
   }
 }
 
-/**
- * Parse one GGUF file held in memory; tensors are views over `buf`.
- *
- * @example
- * const g = parseGguf(readWholeFile("model.gguf"), "model.gguf");
- */
-export function parseGguf(buf: Uint8Array, file: string): GgufFile {
-  const c = new Cursor(buf, file);
+/** Where one tensor's data lies in its file, as the header describes it. */
+export interface GgufTensorInfo {
+  readonly name: string;
+  readonly type: WeightType;
+  readonly dims: readonly number[]; // ggml order: dims[0] (ne[0]) is the row length
+  readonly shape: readonly number[]; // row-major order (dims reversed)
+  readonly begin: number; // absolute byte offset in the file
+  readonly byteLength: number; // [rows, rowBytes(type, dims[0])]
+}
+
+/** The header of a GGUF file: everything before the data section. */
+interface ParsedHeader {
+  readonly version: number;
+  readonly alignment: number;
+  readonly metadata: Map<string, GgufValue>;
+  readonly infos: GgufTensorInfo[];
+  readonly dataStart: number;
+}
+
+function parseHeader(c: Cursor): ParsedHeader {
+  const file = c.file;
   const magic = c.u32("magic");
   if (magic !== GGUF_MAGIC) {
-    const shown = [...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const shown = [...c.buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
     throw new QwenrtError(file, `not a GGUF file (magic bytes ${shown}, expected 47 47 55 46 "GGUF")`);
   }
   const version = c.u32("version");
@@ -159,8 +190,8 @@ export function parseGguf(buf: Uint8Array, file: string): GgufFile {
     const hint = (version & 0xffff) === 0 ? " (a big-endian GGUF? only little-endian is supported)" : "";
     throw new QwenrtError(file, `unsupported GGUF version ${version}${hint}; supported: 2, 3`, { code: "unsupported" });
   }
-  const nTensors = c.count("tensor count", buf.byteLength);
-  const nKv = c.count("metadata count", buf.byteLength);
+  const nTensors = c.count("tensor count", c.size);
+  const nKv = c.count("metadata count", c.size);
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     const key = c.str(`metadata key ${i}`);
@@ -175,7 +206,7 @@ export function parseGguf(buf: Uint8Array, file: string): GgufFile {
     }
     alignment = al.value;
   }
-  const infos: { name: string; dims: number[]; type: WeightType; offset: number }[] = [];
+  const raw: { name: string; dims: number[]; type: WeightType; offset: number }[] = [];
   for (let i = 0; i < nTensors; i++) {
     const name = c.str(`name of tensor ${i}`);
     const nDims = c.u32(`dimension count of tensor "${name}"`);
@@ -194,38 +225,97 @@ export function parseGguf(buf: Uint8Array, file: string): GgufFile {
     }
     const offset = c.count(`data offset of tensor "${name}"`, Number.MAX_SAFE_INTEGER);
     if (offset % alignment !== 0) throw new QwenrtError(file, `tensor "${name}" data offset ${offset} is not a multiple of the alignment ${alignment}`);
-    infos.push({ name, dims, type, offset });
+    raw.push({ name, dims, type, offset });
   }
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
-  const tensors = new Map<string, GgufTensor>();
-  for (const t of infos) {
+  const seen = new Set<string>();
+  const infos = raw.map((t): GgufTensorInfo => {
     const fmt = getFormat(t.type);
     if (t.dims[0]! % fmt.blockSize !== 0) {
       throw new QwenrtError(file, `tensor "${t.name}" row length ${t.dims[0]} is not a multiple of ${t.type}'s block size ${fmt.blockSize}`);
     }
     const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
-    const size = (t.dims[0]! / fmt.blockSize) * fmt.blockBytes * rows;
+    const byteLength = (t.dims[0]! / fmt.blockSize) * fmt.blockBytes * rows;
     const begin = dataStart + t.offset;
-    if (begin + size > buf.byteLength) {
-      throw new QwenrtError(file, `tensor "${t.name}" data [${begin}, ${begin + size}) lies beyond the end of the file (${buf.byteLength} bytes)`);
+    if (seen.has(t.name)) throw new QwenrtError(file, `tensor "${t.name}" appears twice`);
+    seen.add(t.name);
+    return { name: t.name, type: t.type, dims: Object.freeze(t.dims), shape: Object.freeze(t.dims.slice().reverse()), begin, byteLength };
+  });
+  return { version, alignment, metadata, infos, dataStart };
+}
+
+/**
+ * Parse one GGUF file held in memory; tensors are views over `buf`.
+ *
+ * @example
+ * const g = parseGguf(readWholeFile("model.gguf"), "model.gguf");
+ */
+export function parseGguf(buf: Uint8Array, file: string): GgufFile {
+  const { version, alignment, metadata, infos } = parseHeader(new Cursor(buf, file));
+  const tensors = new Map<string, GgufTensor>();
+  for (const t of infos) {
+    if (t.begin + t.byteLength > buf.byteLength) {
+      throw new QwenrtError(file, `tensor "${t.name}" data [${t.begin}, ${t.begin + t.byteLength}) lies beyond the end of the file (${buf.byteLength} bytes)`);
     }
-    if (tensors.has(t.name)) throw new QwenrtError(file, `tensor "${t.name}" appears twice`);
-    tensors.set(t.name, {
-      name: t.name,
-      type: t.type,
-      dims: Object.freeze(t.dims),
-      shape: Object.freeze(t.dims.slice().reverse()),
-      bytes: buf.subarray(begin, begin + size),
-      file,
-    });
+    tensors.set(t.name, { name: t.name, type: t.type, dims: t.dims, shape: t.shape, bytes: buf.subarray(t.begin, t.begin + t.byteLength), file });
   }
   return { path: file, version, alignment, metadata, tensors, parts: [file] };
+}
+
+/** A GGUF file's header alone (see {@link readGgufMetadata}); the data section is not checked. */
+export interface GgufHeader extends GgufMeta {
+  /** Tensor descriptions in file order (no data). */
+  readonly tensorInfos: readonly GgufTensorInfo[];
+  /** Byte offset of the data section. */
+  readonly dataStart: number;
+  /** Size of the file. */
+  readonly fileBytes: number;
+  /** Bytes this parse read from the file (the header, rounded up to whole chunks). */
+  readonly bytesRead: number;
+}
+
+/** Options of {@link readGgufMetadata}. */
+export interface GgufMetadataOptions {
+  /** First read, and the least each later read grows the buffer by (default 1 MiB). */
+  readonly chunkBytes?: number;
+}
+
+function parseHeaderOf(path: string, chunkBytes: number): GgufHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new QwenrtError(path, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`, { code: "not_found" });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    let buf = new Uint8Array(0);
+    const more = (end: number): Uint8Array => {
+      // Grow geometrically (tokenizer arrays make headers of several MB) and never past the file.
+      const grown = new Uint8Array(Math.min(size, Math.max(end, buf.byteLength * 2, buf.byteLength + chunkBytes)));
+      grown.set(buf);
+      let off = buf.byteLength;
+      while (off < grown.byteLength) {
+        const got = readSync(fd, grown, off, grown.byteLength - off, off);
+        if (got === 0) throw new QwenrtError(path, `file ended after ${off} of ${size} bytes while reading`);
+        off += got;
+      }
+      buf = grown;
+      return buf;
+    };
+    const c = new Cursor(more(Math.min(size, chunkBytes)), path, size, more);
+    const h = parseHeader(c);
+    return { path, version: h.version, alignment: h.alignment, metadata: h.metadata, tensorInfos: h.infos, dataStart: h.dataStart, fileBytes: size, bytesRead: buf.byteLength };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const splitPattern = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
 
 /** The integer value of a metadata key of any integer type, or undefined when absent. */
-function metaInt(g: GgufFile, key: string): number | undefined {
+function metaInt(g: GgufMeta, key: string): number | undefined {
   const v = g.metadata.get(key);
   if (v === undefined) return undefined;
   if (typeof v.value === "bigint") return Number(v.value);
@@ -235,29 +325,28 @@ function metaInt(g: GgufFile, key: string): number | undefined {
   return v.value;
 }
 
-/**
- * Read a `.gguf` file; for a split model (`…-00001-of-0000N.gguf`, any part may be named) read every
- * part and merge their tensors. Metadata comes from the first part.
- *
- * @example
- * const g = readGguf("Qwen3-0.6B-Q4_K_M.gguf");
- * g.tensors.get("blk.0.attn_q.weight")?.type; // "q4_k"
- */
-export function readGguf(path: string): GgufFile {
-  const m = splitPattern.exec(path);
-  if (m === null) {
-    const g = parseGguf(readWholeFile(path), path);
-    const count = metaInt(g, "split.count") ?? 1;
-    if (count > 1) {
-      throw new QwenrtError(path, `is part of a ${count}-part split model but is not named "<name>-0000K-of-0000N.gguf"; cannot find the other parts`);
-    }
-    return g;
+/** A lone file claiming to be one part of several cannot be read. */
+function checkNotSplit(g: GgufMeta): void {
+  const count = metaInt(g, "split.count") ?? 1;
+  if (count > 1) {
+    throw new QwenrtError(g.path, `is part of a ${count}-part split model but is not named "<name>-0000K-of-0000N.gguf"; cannot find the other parts`);
   }
+}
+
+/** Every part of the model `path` belongs to (just `path` unless it is named as a split part). */
+function ggufParts(path: string): { readonly parts: readonly string[]; readonly split: boolean } {
+  const m = splitPattern.exec(path);
+  if (m === null) return { parts: [path], split: false };
   const [, prefix, , total] = m;
   const n = Number(total);
   const parts = Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(5, "0")}-of-${total}.gguf`);
   for (const p of parts) if (!existsSync(p)) throw new QwenrtError(p, `part of a ${n}-part split model is missing`, { code: "not_found" });
-  const loaded = parts.map((p) => parseGguf(readWholeFile(p), p));
+  return { parts, split: true };
+}
+
+/** Merge parsed parts of a split model into one tensor map, checking the `split.*` keys. */
+function mergeParts(loaded: readonly GgufFile[]): GgufFile {
+  const n = loaded.length;
   const tensors = new Map<string, GgufTensor>();
   loaded.forEach((g, i) => {
     const no = metaInt(g, "split.no");
@@ -274,7 +363,65 @@ export function readGguf(path: string): GgufFile {
   if (expected !== undefined && expected !== tensors.size) {
     throw new QwenrtError(first.path, `"split.tensors.count" is ${expected} but the ${n} parts hold ${tensors.size} tensors`);
   }
-  return { path: first.path, version: first.version, alignment: first.alignment, metadata: first.metadata, tensors, parts };
+  return { path: first.path, version: first.version, alignment: first.alignment, metadata: first.metadata, tensors, parts: loaded.map((g) => g.path) };
+}
+
+/**
+ * Read a `.gguf` file; for a split model (`…-00001-of-0000N.gguf`, any part may be named) read every
+ * part and merge their tensors. Metadata comes from the first part.
+ *
+ * @example
+ * const g = readGguf("Qwen3-0.6B-Q4_K_M.gguf");
+ * g.tensors.get("blk.0.attn_q.weight")?.type; // "q4_k"
+ */
+export function readGguf(path: string): GgufFile {
+  const { parts, split } = ggufParts(path);
+  const loaded = parts.map((p) => parseGguf(readWholeFile(p), p));
+  if (!split) {
+    checkNotSplit(loaded[0]!);
+    return loaded[0]!;
+  }
+  return mergeParts(loaded);
+}
+
+/**
+ * `readGguf` with chunked asynchronous reads (see `read_chunked.ts`): `onStart` hears the total size
+ * of every part first, `onBytes` each chunk as it arrives; the event loop runs between chunks.
+ *
+ * @example
+ * const g = await readGgufAsync("Qwen3-8B-Q8_0.gguf", { onBytes: (n) => bar.add(n) });
+ */
+export async function readGgufAsync(path: string, opts: ChunkedReadOptions & { readonly onStart?: (totalBytes: number) => void } = {}): Promise<GgufFile> {
+  const { parts, split } = ggufParts(path);
+  let total = 0;
+  for (const p of parts) total += await fileSize(p);
+  opts.onStart?.(total);
+  const loaded: GgufFile[] = [];
+  for (const p of parts) loaded.push(parseGguf(await readFileChunked(p, opts), p));
+  if (!split) {
+    checkNotSplit(loaded[0]!);
+    return loaded[0]!;
+  }
+  return mergeParts(loaded);
+}
+
+/**
+ * Read only the header of a `.gguf` file (metadata and tensor infos, not the data section), growing
+ * one buffer with `fs.read`s until the tensor infos end: what `tokenize` and `render` need, without
+ * reading gigabytes of weights. For a split model, the header of the first part. Whether the data
+ * section holds the tensors is left to the full read.
+ *
+ * @example
+ * const h = readGgufMetadata("Qwen3-8B-Q8_0.gguf");
+ * h.metadata.get("general.architecture"); // { type: "string", value: "qwen3" }
+ */
+export function readGgufMetadata(path: string, opts: GgufMetadataOptions = {}): GgufHeader {
+  const chunk = opts.chunkBytes ?? 1 << 20;
+  if (!Number.isSafeInteger(chunk) || chunk <= 0) throw new QwenrtError("chunkBytes", `must be a positive integer, got ${chunk}`);
+  const { parts, split } = ggufParts(path);
+  const h = parseHeaderOf(parts[0]!, chunk);
+  if (!split) checkNotSplit(h);
+  return h;
 }
 
 export { metaInt as ggufMetaInt };

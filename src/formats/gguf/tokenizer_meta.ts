@@ -4,7 +4,7 @@
  */
 import { QwenrtError } from "../../util/errors.js";
 import { metaNumber, metaString } from "./arch.js";
-import type { GgufFile } from "./read.js";
+import type { GgufMeta } from "./read.js";
 
 /** llama.cpp token types (`tokenizer.ggml.token_type`). */
 export const ggmlTokenTypes = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
@@ -23,7 +23,7 @@ export interface GgufTokenizerData {
   readonly chatTemplate: string | null;
 }
 
-function stringArray(g: GgufFile, key: string, required: boolean): string[] | null {
+function stringArray(g: GgufMeta, key: string, required: boolean): string[] | null {
   const v = g.metadata.get(key);
   if (v === undefined) {
     if (required) throw new QwenrtError(g.path, `metadata "${key}" is missing`);
@@ -40,7 +40,7 @@ function stringArray(g: GgufFile, key: string, required: boolean): string[] | nu
  * const tok = ggufTokenizerData(readGguf("model.gguf"));
  * tok.tokens.length; // 151936
  */
-export function ggufTokenizerData(g: GgufFile): GgufTokenizerData {
+export function ggufTokenizerData(g: GgufMeta): GgufTokenizerData {
   const model = metaString(g.metadata, "tokenizer.ggml.model", g.path);
   if (model === undefined) throw new QwenrtError(g.path, `metadata "tokenizer.ggml.model" is missing`);
   const tokens = stringArray(g, "tokenizer.ggml.tokens", true)!;

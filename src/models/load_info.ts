@@ -1,0 +1,94 @@
+/**
+ * What loading tells its caller besides the model: progress events while it runs, and afterwards
+ * the memory the weights really take in the backend (which may differ from the files: `--dtype`
+ * quantizes on load, the reference backend widens everything to float32).
+ */
+import type { WeightType } from "../formats/quant/types.js";
+import type { Model } from "./model.js";
+
+/**
+ * One step of loading. `read`: checkpoint bytes read from disk; `load`: bytes of weights handed to
+ * the backend (converted, quantized or copied there). Within a phase `done` only grows and the last
+ * event has `done === total`; `read` comes before `load` (absent when the file was already read).
+ */
+export interface LoadProgressEvent {
+  readonly phase: "read" | "load";
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Receives {@link LoadProgressEvent}s. */
+export type LoadProgressListener = (e: LoadProgressEvent) => void;
+
+/**
+ * Chunked-read callbacks that report `read` events: one at 0 once the total is known, then one per
+ * chunk.
+ *
+ * @example
+ * await readSafetensorsDirAsync(dir, readProgress(opts.onProgress));
+ */
+export function readProgress(onProgress: LoadProgressListener | undefined): { onStart: (total: number) => void; onBytes: (n: number) => void } {
+  let done = 0;
+  let total = 0;
+  return {
+    onStart: (t) => {
+      total = t;
+      onProgress?.({ phase: "read", done, total });
+    },
+    onBytes: (n) => {
+      done += n;
+      onProgress?.({ phase: "read", done, total });
+    },
+  };
+}
+
+/** Bytes of weights by type. */
+export type BytesByType = ReadonlyMap<WeightType, number>;
+
+/**
+ * The weights of a loaded model: as the checkpoint stored them and as the backend holds them.
+ * Matrices count `rows × rowBytes(type, cols)` of the type the backend kept; norm weights and biases
+ * count as float32 (the loader dequantizes them).
+ */
+export interface WeightMemory {
+  /** Bytes held in memory for all weights. */
+  readonly bytes: number;
+  /** Matrix bytes by the type the backend holds them in. */
+  readonly held: BytesByType;
+  /** Matrix bytes by the type the checkpoint stored them in. */
+  readonly stored: BytesByType;
+}
+
+// A side table rather than a Model field: `Model` belongs to the architecture code; the loader is
+// the only writer, and entries go with their models.
+const memoryOf = new WeakMap<Model, WeightMemory>();
+
+/** Record what `loadWeights` measured for `model` (called by the loaders). */
+export function recordWeightMemory(model: Model, memory: WeightMemory): void {
+  memoryOf.set(model, memory);
+}
+
+/**
+ * The weight memory of a model built by `loadModel` / `loadGgufModel`; undefined for a model built
+ * some other way.
+ *
+ * @example
+ * weightMemoryOf(model)?.bytes; // 639_000_000
+ */
+export function weightMemoryOf(model: Model): WeightMemory | undefined {
+  return memoryOf.get(model);
+}
+
+/**
+ * The types that make up most of `bytes`, largest first, joined with "+": `q8_0`, or `q4_k+q6_k`
+ * for a mixed quantization (types under 5% of the bytes are left out).
+ *
+ * @example
+ * mainTypes(new Map([["q4_k", 900], ["q6_k", 300], ["f32", 1]])); // "q4_k+q6_k"
+ */
+export function mainTypes(bytes: BytesByType): string {
+  const total = [...bytes.values()].reduce((a, b) => a + b, 0);
+  const sorted = [...bytes].sort((a, b) => b[1] - a[1]);
+  const shown = sorted.filter(([, n], i) => i === 0 || n >= total * 0.05).map(([t]) => t);
+  return shown.join("+");
+}
