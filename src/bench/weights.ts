@@ -67,12 +67,15 @@ export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log
     const st = statSync(join(dir, f));
     h.update(`\0${f}\0${st.size}\0${st.mtimeMs}`);
   }
-  const path = join(cacheDir, `${basename(resolve(dir))}-${type}-${h.digest("hex").slice(0, 12)}.gguf`);
+  // Quantized comparisons use llama-quantize's --pure layout: every matrix in the one type, as
+  // qwenrt's quantize-on-load (--dtype) does, so both engines stream the same weights.
+  const pure = type !== "f16" && type !== "f32" && type !== "bf16";
+  const path = join(cacheDir, `${basename(resolve(dir))}-${type}${pure ? "-pure" : ""}-${h.digest("hex").slice(0, 12)}.gguf`);
   if (existsSync(path)) return path;
   mkdirSync(cacheDir, { recursive: true });
   log(`converting ${dir} to ${type} GGUF for llama.cpp: ${path}`);
   const partial = `${path}.${process.pid}.partial`;
-  convertHfToGguf(dir, partial, { type, log });
+  convertHfToGguf(dir, partial, { type, log, pure });
   renameSync(partial, path);
   return path;
 }

@@ -17,7 +17,8 @@ llama.cpp's tensor names, metadata and per-tensor type mix.
   --out FILE        output .gguf path (required)
   --type TYPE       ${convertTypes.join(" | ")} (default f16); q4_k_m is llama.cpp's Q4_K_M mix
   --tokenizer DIR   directory holding tokenizer.json / tokenizer_config.json (default <hf-dir>)
-  --name NAME       general.name (default: the directory name)`;
+  --name NAME       general.name (default: the directory name)
+  --pure            one type for every matrix (llama-quantize --pure): no Q6_K output or Q4_K_M mix`;
 
 function isConvertType(s: string): s is ConvertType {
   return (convertTypes as readonly string[]).includes(s);
@@ -30,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     type: { type: "string" },
     tokenizer: { type: "string" },
     name: { type: "string" },
+    pure: { type: "boolean" },
   });
   const dir = requireModelArg("convert", positionals);
   if (values.out === undefined) throw new QwenrtError("--out", "is required (the .gguf file to write)", { code: "invalid_flag" });
@@ -41,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     type,
     ...(values.tokenizer !== undefined ? { tokenizerDir: values.tokenizer } : {}),
     ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values.pure === true ? { pure: true } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${values.out}\n`);

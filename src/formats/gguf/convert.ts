@@ -22,6 +22,8 @@ export interface ConvertOptions {
   readonly tokenizerDir?: string;
   /** `general.name` (default: the model directory's name). */
   readonly name?: string;
+  /** Same type for every matrix, as llama-quantize `--pure` (default: llama.cpp's per-tensor mix). */
+  readonly pure?: boolean;
   /** Progress and fallback notes, one line each. */
   readonly log?: (line: string) => void;
 }
@@ -109,7 +111,7 @@ export function buildGgufFromHf(modelDir: string, opts: ConvertOptions): GgufCon
   if (unknown.length > 0) throw new QwenrtError(modelDir, `tensors with no GGUF name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
 
   const names = [...pending.keys()].sort(llamaTensorOrder);
-  const mix = new QuantMix(opts.type, { numLayers: config.numLayers, numExperts: config.numExperts, tiedEmbeddings: !pending.has("output.weight") }, log);
+  const mix = new QuantMix(opts.type, { numLayers: config.numLayers, numExperts: config.numExperts, tiedEmbeddings: !pending.has("output.weight") }, log, opts.pure === true);
   const tensors: GgufTensorToWrite[] = [];
   for (const name of names) {
     const p = pending.get(name)!;

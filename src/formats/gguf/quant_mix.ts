@@ -77,6 +77,8 @@ export class QuantMix {
     readonly type: ConvertType,
     private readonly model: MixModel,
     private readonly log: (line: string) => void,
+    /** llama-quantize `--pure`: every matrix gets the base type (no Q6_K output, no mixes). */
+    private readonly pure = false,
   ) {
     this.nAttnV = model.numLayers;
   }
@@ -86,6 +88,7 @@ export class QuantMix {
     const base = baseType[this.type];
     if (base === "f32" || base === "f16" || base === "bf16") return base;
     if (this.type === "q8_0") return this.fit(t, "q8_0"); // the converter's own Q8_0: F16 when rows do not fit
+    if (this.pure) return this.fit(t, base);
     return this.fit(t, this.mix(t, base));
   }
 
