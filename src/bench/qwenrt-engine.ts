@@ -25,24 +25,36 @@ interface Counts {
   readonly types: Set<string>; // matrix types as the backend stored them
 }
 
-/** Wrap `inner` in a Proxy (so the wrapper keeps up with the interface) that counts matmul bytes. */
+/**
+ * Wrap `inner` in a Proxy that counts the weight bytes each kernel call reads: any argument that is
+ * a matrix this backend loaded (also inside an array argument) counts once per call, so fused
+ * kernels that take several matrices are counted as well as plain `matmul`.
+ */
 function countingBackend(inner: KernelBackend): { backend: KernelBackend; counts: Counts } {
   const counts: Counts = { counting: false, bytes: 0, types: new Set() };
-  const matmul: KernelBackend["matmul"] = (w, x, n, y, bias) => {
-    if (counts.counting) counts.bytes += storedBytes(inner, w);
-    inner.matmul(w, x, n, y, bias);
+  const loaded = new WeakSet<object>();
+  const count = (arg: unknown): void => {
+    if (Array.isArray(arg)) arg.forEach(count);
+    else if (typeof arg === "object" && arg !== null && loaded.has(arg)) counts.bytes += storedBytes(inner, arg as Matrix);
   };
   const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => {
     const w = inner.loadMatrix(m);
+    loaded.add(w);
     counts.types.add(w.type);
     return w;
   };
   const backend = new Proxy(inner, {
     get(target, prop): unknown {
-      if (prop === "matmul") return matmul;
       if (prop === "loadMatrix") return loadMatrix;
       const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      if (typeof v !== "function") return v;
+      const f = v as (...a: unknown[]) => unknown;
+      // embedRow reads one row, not the matrix: it is not weight streaming.
+      if (prop === "embedRow") return f.bind(target);
+      return (...args: unknown[]): unknown => {
+        if (counts.counting) args.forEach(count);
+        return f.apply(target, args);
+      };
     },
   });
   return { backend, counts };
