@@ -5,15 +5,15 @@
  * in `cli/chat/`.
  */
 import { PrefixCache } from "../../engine/prefix-cache.js";
-import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
 import { openModelSource } from "../../open.js";
+import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { runChatRepl } from "../chat/repl.js";
 import { ChatSession } from "../chat/session.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
-export const usage = `usage: qwenrt chat <model-dir> [options]
+export const usage = `usage: qwenrt chat <model> [options]
 
 Chat with a model in the terminal. Type /help inside for commands (/think, /no_think, /budget N,
 /system TEXT, /reset, /save FILE, /load FILE, /exit). Sampling options left unset take the model's
@@ -23,11 +23,7 @@ generation_config.json defaults.
   --no-think                start with thinking off (/think turns it back on)
   --budget N                cap thinking at N tokens per answer
   --max-tokens N            most tokens per answer (default: until the model stops or the context is full)
-  --temperature T           0 = greedy
-  --top-p P                 nucleus sampling, in (0, 1]
-  --top-k K                 keep the K most likely tokens (0 = off)
-  --min-p M                 drop tokens below M x the top probability, in [0, 1]
-  --presence-penalty X      OpenAI presence penalty
+${samplingFlagUsage}
   --seed S                  RNG seed (turn i uses S + i)
   --ignore-eos              keep generating past end-of-sequence tokens (testing, benchmarks)
 
@@ -36,17 +32,6 @@ Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.
 
 ${backendFlagUsage}`;
 
-const flagOf: Record<keyof SamplingParams, string> = {
-  temperature: "--temperature",
-  topP: "--top-p",
-  topK: "--top-k",
-  minP: "--min-p",
-  presencePenalty: "--presence-penalty",
-  frequencyPenalty: "--frequency-penalty",
-  repetitionPenalty: "--repetition-penalty",
-  logitBias: "--logit-bias",
-};
-
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandArgs("chat", argv, {
@@ -54,25 +39,14 @@ export async function run(argv: string[]): Promise<number> {
     "no-think": { type: "boolean" },
     budget: { type: "string" },
     "max-tokens": { type: "string" },
-    temperature: { type: "string" },
-    "top-p": { type: "string" },
-    "top-k": { type: "string" },
-    "min-p": { type: "string" },
-    "presence-penalty": { type: "string" },
+    ...samplingFlagOptions,
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("chat", positionals);
   const choice = parseBackendFlags(v);
-  const sampling: SamplingParams = {
-    temperature: numberFlag("temperature", v.temperature, { min: 0 }),
-    topP: numberFlag("top-p", v["top-p"]),
-    topK: numberFlag("top-k", v["top-k"], { integer: true }),
-    minP: numberFlag("min-p", v["min-p"]),
-    presencePenalty: numberFlag("presence-penalty", v["presence-penalty"]),
-  };
-  validateSamplingParams(sampling, { nameOf: (k) => flagOf[k] }); // fail before the (slow) model load
+  const sampling = parseSamplingFlags(v); // fails before the (slow) model load
   const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 });
   const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });

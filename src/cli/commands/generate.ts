@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { promptThinkingEnabled } from "../../chat/template.js";
 import { generate, type GenerateOptions, type GenerateResult } from "../../engine/generate.js";
-import { validateSamplingParams, type SamplingParams } from "../../engine/sampler.js";
 import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
 import { openModelSource } from "../../open.js";
+import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
@@ -28,13 +28,7 @@ model's generation_config.json defaults (a .gguf file's: general.sampling.*).
   --thinking-budget N       with --prompt: at most N reasoning tokens inside <think>, then Qwen's
                             early-stop text is inserted and the model answers
   --max-tokens N            most tokens to generate (default 256)
-  --temperature T           0 = greedy
-  --top-p P                 nucleus sampling, in (0, 1]
-  --top-k K                 keep the K most likely tokens (0 = off)
-  --min-p M                 drop tokens below M x the top probability, in [0, 1]
-  --presence-penalty X      OpenAI presence penalty
-  --frequency-penalty X     OpenAI frequency penalty
-  --repetition-penalty X    Hugging Face repetition penalty (> 0, 1 = off)
+${samplingFlagUsage}
   --stop STR                stop before this text (repeatable)
   --seed S                  RNG seed (same seed, same tokens)
   --ignore-eos              keep generating past end-of-sequence tokens
@@ -42,17 +36,6 @@ model's generation_config.json defaults (a .gguf file's: general.sampling.*).
 ${backendFlagUsage}`;
 
 const DEFAULT_MAX_TOKENS = 256;
-
-const flagOf: Record<keyof SamplingParams, string> = {
-  temperature: "--temperature",
-  topP: "--top-p",
-  topK: "--top-k",
-  minP: "--min-p",
-  presencePenalty: "--presence-penalty",
-  frequencyPenalty: "--frequency-penalty",
-  repetitionPenalty: "--repetition-penalty",
-  logitBias: "--logit-bias",
-};
 
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -62,13 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     chat: { type: "boolean" },
     "no-think": { type: "boolean" },
     "max-tokens": { type: "string" },
-    temperature: { type: "string" },
-    "top-p": { type: "string" },
-    "top-k": { type: "string" },
-    "min-p": { type: "string" },
-    "presence-penalty": { type: "string" },
-    "frequency-penalty": { type: "string" },
-    "repetition-penalty": { type: "string" },
+    ...samplingFlagOptions,
     stop: { type: "string", multiple: true },
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
@@ -84,16 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v.chat === true && v.prompt === undefined) throw new QwenrtError("--chat", "needs --prompt (--ids are already tokens)");
   if (v["no-think"] === true && v.chat !== true) throw new QwenrtError("--no-think", "only applies with --chat");
 
-  const sampling: SamplingParams = {
-    temperature: numberFlag("temperature", v.temperature, { min: 0 }),
-    topP: numberFlag("top-p", v["top-p"]),
-    topK: numberFlag("top-k", v["top-k"], { integer: true }),
-    minP: numberFlag("min-p", v["min-p"]),
-    presencePenalty: numberFlag("presence-penalty", v["presence-penalty"]),
-    frequencyPenalty: numberFlag("frequency-penalty", v["frequency-penalty"]),
-    repetitionPenalty: numberFlag("repetition-penalty", v["repetition-penalty"]),
-  };
-  validateSamplingParams(sampling, { nameOf: (k) => flagOf[k] }); // fail before the (slow) model load
+  const sampling = parseSamplingFlags(v); // fails before the (slow) model load
   const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 }) ?? DEFAULT_MAX_TOKENS;
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
   const thinkingBudget = numberFlag("thinking-budget", v["thinking-budget"], { integer: true, min: 0 });
