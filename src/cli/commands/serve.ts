@@ -9,7 +9,7 @@ import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
-export const usage = `usage: qwenrt serve <model-dir> [options]
+export const usage = `usage: qwenrt serve <model> [options]
 
 Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).
 

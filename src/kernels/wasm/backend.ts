@@ -9,7 +9,7 @@ import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js"
 import { WasmHeap } from "./memory.js";
 import type { JobArg, Pool } from "./pool.js";
 import type { KernelExports } from "./protocol.js";
-import { NATIVE_TYPES, dequantizeRow, nativeBlock, repack, repackedSize } from "./repack.js";
+import { NATIVE_TYPES, dequantizeRow, interleaveQ4, nativeBlock, repack, repackedSize } from "./repack.js";
 import type { WasmGlobal } from "./wasm_api.js";
 
 /** Types `dtype` may convert float weights to on load. */
@@ -17,6 +17,7 @@ export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
 
 const FLOAT_KIND: Partial<Record<WeightType, number>> = { f32: 0, bf16: 1, f16: 2 };
 const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1 };
+const Q4_0_IL = 2; // assembly/matmul_q.ts Q_Q4_0_IL
 const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1 };
 
 /** A weight matrix repacked into wasm memory at `ptr` (see repack.ts). */
@@ -29,7 +30,14 @@ class WasmMatrix implements Matrix {
     readonly ptr: number, // byte offset of the repacked data
     readonly scales: number, // byte offset of q8_0 / q4_0 scales (0 for other types)
     readonly bytes: number, // repacked size
+    readonly il: boolean, // q4_0 in the interleaved layout
   ) {}
+
+  /** Kernel kind within its family (assembly/*.ts). */
+  get kind(): number {
+    if (this.il) return Q4_0_IL;
+    return FLOAT_KIND[this.type] ?? Q_KIND[this.type] ?? K_KIND[this.type]!;
+  }
 }
 
 interface Ids {
@@ -127,8 +135,9 @@ export class WasmBackend implements KernelBackend {
     }
     const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
     const ptr = this.heap.alloc(size);
-    repack(type, bytes, m.rows, m.cols, this.heap.u8(ptr, size));
-    return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size);
+    const il = type === "q4_0" && interleaveQ4(this.relaxed, m.cols);
+    repack(type, bytes, m.rows, m.cols, this.heap.u8(ptr, size), il);
+    return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size, il);
   }
 
   matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
@@ -148,12 +157,12 @@ export class WasmBackend implements KernelBackend {
     } else if (qk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 32) * 4), xs = this.tmp("xs", n * (cols / 32) * 4);
       const xq8 = this.relaxed && m.type === "q4_0" ? this.tmp("xq8", n * cols) : 0;
-      this.kernels.quantizeQ8(xp, xq, xq8, xd, xs, n, cols, 32);
-      this.pool.run(this.ids.matmulQ, rows, chunk, [qk, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
+      this.kernels.quantizeQ8(xp, xq, xq8, m.il ? 1 : 0, xd, xs, n, cols, 32);
+      this.pool.run(this.ids.matmulQ, rows, chunk, [m.kind, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
-      this.kernels.quantizeQ8(xp, xq, 0, xd, xs, n, cols, 256);
+      this.kernels.quantizeQ8(xp, xq, 0, 0, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, m.type === "q4_k" ? 32 : 16);
       this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
     } else {
@@ -218,17 +227,18 @@ export class WasmBackend implements KernelBackend {
       xc = this.tmp("xd", n * (cols / 32) * 4);
       xd = this.tmp("xs", n * (cols / 32) * 4);
       xb = this.relaxed && ms.some((m) => m.type === "q4_0") ? this.tmp("xq8", n * cols) : 0;
-      this.kernels.quantizeQ8(xp, xa, xb, xc, xd, n, cols, 32);
+      // Interleaving depends only on cols (interleaveQ4), so every q4_0 matrix here agrees.
+      this.kernels.quantizeQ8(xp, xa, xb, ms.some((m) => m.il) ? 1 : 0, xc, xd, n, cols, 32);
     } else if (family === FAMILY_K) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4);
-      this.kernels.quantizeQ8(xp, xa, 0, xc, xs, n, cols, 256);
+      this.kernels.quantizeQ8(xp, xa, 0, 0, xc, xs, n, cols, 256);
     }
     let first = 0;
     ms.forEach((m, j) => {
       const e = j * (ENTRY_BYTES / 4);
-      const kind = family === FAMILY_FLOAT ? FLOAT_KIND[m.type]! : family === FAMILY_Q ? Q_KIND[m.type]! : K_KIND[m.type]!;
+      const kind = m.kind;
       let sums = 0;
       if (family === FAMILY_K) {
         const group = m.type === "q4_k" ? 32 : 16;
@@ -246,7 +256,7 @@ export class WasmBackend implements KernelBackend {
     const m = this.own(w);
     if (!Number.isInteger(row) || row < 0 || row >= m.rows) throw new QwenrtError("embedRow", `row ${row} is outside 0..${m.rows - 1}`);
     need("out", out, m.cols);
-    dequantizeRow(m.type, this.heap.u8(0, m.ptr + m.bytes), m.ptr, m.rows, m.cols, row, out);
+    dequantizeRow(m.type, this.heap.u8(0, m.ptr + m.bytes), m.ptr, m.rows, m.cols, row, out, m.il);
   }
 
   rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
@@ -293,8 +303,8 @@ export class WasmBackend implements KernelBackend {
     const qp = this.input("q", q, qLen), kp = this.input("k", k, kvLen), vp = this.input("v", v, kvLen);
     const op = this.output("out", out, qLen);
     const stride = Math.ceil((start + n) / 4) * 16;
-    const sp = this.tmp("scores", stride * this.threads);
-    this.pool.run(this.ids.attention, n * heads, 1, [qp, kp, vp, op, sp, stride, start, heads, kvHeads, headDim, { f32: scale }] satisfies JobArg[]);
+    const sp = this.tmp("scores", stride * (heads / kvHeads) * this.threads); // [threads, group, stride]
+    this.pool.run(this.ids.attention, n * kvHeads, 1, [qp, kp, vp, op, sp, stride, start, heads, kvHeads, headDim, { f32: scale }] satisfies JobArg[]);
     this.copyOut(out, op, qLen);
   }
 

@@ -4,6 +4,8 @@
  *   f32 / f16 / bf16: unchanged bytes, [rows, cols]
  *   q8_0: quants [rows, cols] i8, then scales [rows, cols / 32] f32
  *   q4_0: nibbles [rows, cols / 2] (ggml order), then scales [rows, cols / 32] f32
+ *   q4_0 interleaved (`il`: relaxed build, cols % 128 = 0): as q4_0, but within each row every four
+ *         blocks' 64 nibble bytes are reordered so byte 16·j + 4·b + t is byte 4·j + t of block b
  *   q4_k: [rows, cols / 256] × 152 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128]
  *   q6_k: [rows, cols / 256] × 212 B: f32 d, i8 sc[16], ql[128], qh[64]
  */
@@ -44,8 +46,19 @@ export function repackedSize(type: WeightType, rows: number, cols: number): { by
 
 const half = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
 
-/** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout, `repackedSize` bytes). */
-export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array): void {
+/** Whether a q4_0 matrix of width `cols` gets the interleaved layout (the relaxed build's kernel). */
+export function interleaveQ4(relaxed: boolean, cols: number): boolean {
+  return relaxed && cols % 128 === 0;
+}
+
+/** Offset within a q4_0 row of nibble byte `l` (< 16) of block `b`, plain or interleaved. */
+function q4At(il: boolean, b: number, l: number): number {
+  return il ? (b >> 2) * 64 + 16 * (l >> 2) + 4 * (b & 3) + (l & 3) : 16 * b + l;
+}
+
+/** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout, `repackedSize` bytes);
+ * `il`: q4_0 interleaved (see the module comment). */
+export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false): void {
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   switch (type) {
     case "f32":
@@ -58,10 +71,16 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
       const nb = (rows * cols) / 32;
       const sOff = nb * qb;
+      const rowBlocks = cols / 32;
       for (let b = 0; b < nb; b++) {
         const o = b * (qb + 2);
         dv.setFloat32(sOff + 4 * b, half(src, o), true);
-        dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
+        if (!il || type !== "q4_0") {
+          dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
+          continue;
+        }
+        const rowStart = Math.floor(b / rowBlocks) * rowBlocks * 16, k = b % rowBlocks;
+        for (let l = 0; l < 16; l++) dst[rowStart + q4At(true, k, l)] = src[o + 2 + l]!;
       }
       return;
     }
@@ -95,8 +114,9 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
   }
 }
 
-/** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact values. */
-export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array): void {
+/** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact
+ * values. `il`: q4_0 interleaved. */
+export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array, il = false): void {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const f = Math.fround;
   switch (type) {
@@ -123,9 +143,9 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
           const qp = ptr + row * cols + 32 * b;
           for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(qp + l));
         } else {
-          const qp = ptr + (row * cols) / 2 + 16 * b;
+          const rp = ptr + (row * cols) / 2;
           for (let l = 0; l < 16; l++) {
-            const v = dv.getUint8(qp + l);
+            const v = dv.getUint8(rp + q4At(il, b, l));
             out[32 * b + l] = f(((v & 15) - 8) * d);
             out[32 * b + l + 16] = f(((v >> 4) - 8) * d);
           }

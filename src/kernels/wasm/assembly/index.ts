@@ -54,7 +54,8 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       siluMulRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
       break;
     case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, heads, kvHeads, hd, scale
-      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), f(job, 10), i0, i1);
+      // scratch: per thread (heads / kvHeads) rows of scratchStride bytes
+      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * (u(job, 7) / u(job, 8)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), f(job, 10), i0, i1);
       break;
     case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
       matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);

@@ -8,12 +8,19 @@ import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
 export const Q_Q4_0: i32 = 1;
+/** Q4_0 interleaved by four blocks (relaxed build only, cols a multiple of 128): per row, each group
+ * of four blocks is 64 bytes where byte 16·j + 4·b + t is byte 4·j + t of block b (j, t < 4), so one
+ * i8 × i7 dot puts each block's products in its own i32 lane — no horizontal sums per block. The
+ * matching i8 x (quantizeQ8 with `il`): per 128 values, [j][b][t] = x[32·b + 4·j + t] (low nibbles)
+ * then, 64 bytes on, x[32·b + 16 + 4·j + t] (high nibbles). */
+export const Q_Q4_0_IL: i32 = 2;
 
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
- * i16 and, when `xq8` is not 0, also as i8.
+ * i16 and, when `xq8` is not 0, also as i8 — in Q_Q4_0_IL's interleaved order when `il` (block 32,
+ * cols a multiple of 128).
  * x: [n, cols] f32; xq: [n, cols] i16; xq8: [n, cols] i8 or 0; xd: [n, cols / block] f32;
  * xs: [n, cols / block] i32 (Σ q). */
-export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
+export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
   const nb = cols / block;
   for (let i = 0; i < n; i++) {
     for (let b = 0; b < nb; b++) {
@@ -31,7 +38,18 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize
         sum = i32x4.add(sum, i32x4.add(q0, q1));
         const q16 = i16x8.narrow_i32x4_s(q0, q1);
         v128.store(xq + ((base + <usize>c) << 1), q16);
-        if (xq8 != 0) v128.store64_lane(xq8 + base + <usize>c, i8x16.narrow_i16x8_s(q16, q16), 0);
+        if (xq8 != 0) {
+          const q8 = i8x16.narrow_i16x8_s(q16, q16);
+          if (il != 0) {
+            // Values c..c+7 of block b: two 4-byte runs (j = (c % 16) / 4 and j + 1) in its group.
+            const grp = xq8 + <usize>i * cols + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 2) + (c >= 16 ? 64 : 0);
+            const j = (c & 15) >> 2;
+            v128.store32_lane(grp + (<usize>j << 4), q8, 0);
+            v128.store32_lane(grp + (<usize>(j + 1) << 4), q8, 1);
+          } else {
+            v128.store64_lane(xq8 + base + <usize>c, q8, 0);
+          }
+        }
       }
       const sb = <usize>(i * nb + b) << 2;
       store<f32>(xd + sb, d);
@@ -57,6 +75,33 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize
   const lo = v128.and(wv, i8x16.splat(15));
   const hi = i8x16.shr_u(wv, 4);
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + 16), hi)));
+}
+
+/** i32x4 of four interleaved Q4_0 blocks' dots (lane b = block b, without the −8·Σx offset):
+ * weights at `wp` (64 bytes), x at `xp` (128 bytes, interleaved). i16 lanes stay below
+ * 8 · 2·127·15 = 30480. */
+@inline function ilDot(wp: usize, xp: usize): v128 {
+  const m = i8x16.splat(15);
+  let w = v128.load(wp);
+  let a = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 64), i8x16.shr_u(w, 4)));
+  w = v128.load(wp + 16);
+  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 16), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 80), i8x16.shr_u(w, 4))));
+  w = v128.load(wp + 32);
+  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 32), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 96), i8x16.shr_u(w, 4))));
+  w = v128.load(wp + 48);
+  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 48), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 112), i8x16.shr_u(w, 4))));
+  return i32x4.extadd_pairwise_i16x8_s(a);
+}
+
+/** One interleaved Q4_0 row × one x row: groups of four blocks, lanes = blocks, reduced at the end. */
+@inline function ilRow(wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let g = 0; g < nb; g += 4) {
+    const o = <usize>g << 2; // 4 blocks × 4 bytes of f32 / i32
+    const d = i32x4.sub(ilDot(wq + (<usize>g << 4), x8 + (<usize>g << 5)), i32x4.shl(v128.load(xs + o), 3));
+    acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(wd + o), v128.load(xd + o)), acc);
+  }
+  return hsum(acc);
 }
 
 /** Q4_0 row × `nx` x rows with the relaxed nibble dot (x as i8: [n, cols]). */
@@ -145,6 +190,13 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize
     const wdr = wd + ((<usize>r * nb) << 2);
     let i = 0;
     if (ASC_FEATURE_RELAXED_SIMD) {
+      if (kind == Q_Q4_0_IL) {
+        for (; i < n; i++) {
+          const xo = <usize>i * nb;
+          store<f32>(y + <usize>i * ys + (<usize>r << 2), ilRow(wqr, wdr, xq8 + <usize>i * cols, xd + (xo << 2), xs + (xo << 2), nb) + b);
+        }
+        continue;
+      }
       if (kind == Q_Q4_0) {
         for (; i + 4 <= n; i += 4) {
           rowTileNibble(4, wqr, wdr, xq8 + <usize>i * cols, xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
@@ -169,5 +221,6 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, xd: usize, xs: usize
  * block 32 (xq8, i8, only read for Q4_0 in the relaxed build); y: [n, rows] f32; bias: [rows] f32 or 0. */
 export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else if (kind == Q_Q4_0) rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(Q_Q4_0_IL, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
 }
