@@ -69,10 +69,13 @@ const model = await loadModel(dir, { backend });
 console.log(`loaded ${dir} (${dtype ?? "native"}, ${raw.name}, threads ${raw.threads}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const results: number[] = [];
+const prefill: number[] = [];
 for (let trial = 0; trial < trials; trial++) {
   const seq = model.newSequence(promptLen + tokens + 8);
   const prompt = Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + trial * 31) % model.config.vocabSize);
+  const p0 = performance.now();
   let [logits] = model.forward([{ seq, ids: prompt }]);
+  prefill.push(promptLen / ((performance.now() - p0) / 1000));
   timings.clear();
   lastEnd = 0;
   const s = performance.now();
@@ -88,6 +91,8 @@ for (let trial = 0; trial < trials; trial++) {
   model.release?.(seq);
 }
 results.sort((a, b) => a - b);
+prefill.sort((a, b) => a - b);
+console.log(`prefill pp${promptLen}: median ${prefill[Math.floor(prefill.length / 2)]!.toFixed(1)} tok/s (first trial includes warm-up)`);
 console.log(`decode tg${tokens}: median ${results[Math.floor(results.length / 2)]!.toFixed(2)} tok/s, best ${results[results.length - 1]!.toFixed(2)} (trials: ${results.map((r) => r.toFixed(2)).join(", ")})`);
 if (values.profile) {
   const total = [...timings.values()].reduce((a, e) => a + e.ms, 0);

@@ -186,6 +186,7 @@ export class Runtime {
       if (!done) this.counters.aborted++;
       // The cache holds every fed token: the prompt and all generated tokens but the last.
       if (seq.length <= held.length) this.prefixCache.release(seq, held.slice(0, seq.length));
+      else this.model.release(seq); // cannot name what it holds: free it rather than cache it
     }
   }
 }
