@@ -5,7 +5,7 @@
  * in `cli/chat/`.
  */
 import { PrefixCache } from "../../engine/prefix-cache.js";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
@@ -51,8 +51,8 @@ export async function run(argv: string[]): Promise<number> {
   const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 
-  const { value: engine, seconds } = await withLoadingLine(modelDisplayName(dir), async (onProgress) => {
-    const source = await openModelSource(dir);
+  const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
+  const { value: engine, seconds } = await withLoadingLine(modelDisplayName(source.path), async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });

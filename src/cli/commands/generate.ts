@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { promptThinkingEnabled } from "../../chat/template.js";
 import { generate, type GenerateOptions, type GenerateResult } from "../../engine/generate.js";
 import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     idsText = v.ids === "-" ? await readStdin() : readText(v.ids);
     parseIds(idsText, v.ids === "-" ? "stdin" : v.ids);
   }
-  const source = await openModelSource(dir);
+  const source = await openModelForCli(dir);
   const tokenizer = source.tokenizer();
   let promptIds: ArrayLike<number>;
   let promptText = "";

@@ -3,7 +3,7 @@
  * position out: `{"pos","topk_ids","topk_logits","logsumexp"}` (the model's float32 forward pass).
  */
 import { readFileSync } from "node:fs";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { logSumExp, topK } from "../../models/logit_stats.js";
 import { QwenrtError } from "../../util/errors.js";
@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   parseIds(text, where); // shape errors before the (slow) model load
-  const model = await (await openModelSource(dir)).loadModel({ backend: await createBackend(choice) });
+  const model = await (await openModelForCli(dir)).loadModel({ backend: await createBackend(choice) });
   const vocab = model.config.vocabSize;
   const ids = parseIds(text, where, vocab);
   const seq = model.newSequence(Math.max(1, ids.length));

@@ -4,7 +4,7 @@
  */
 import { parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { parseChatRequest, type ChatRequest } from "../../chat/messages.js";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson, readJsonFile } from "../../util/json.js";
 
@@ -22,7 +22,7 @@ text (no trailing newline is added).
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("render", argv, { request: { type: "string" } });
-  const template = (await openModelSource(requireModelArg("render", positionals))).chatTemplate();
+  const template = (await openModelForCli(requireModelArg("render", positionals))).chatTemplate();
   const source = values.request ?? "-";
   const sourceName = source === "-" ? "stdin" : source;
   const body = source === "-" ? parseJson(await readStdin(), sourceName) : readJsonFile(source);

@@ -2,7 +2,7 @@
  * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server.
  */
 import { serve as serveHttp } from "@hono/node-server";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
@@ -40,9 +40,9 @@ export async function run(argv: string[]): Promise<number> {
   const port = numberFlag("port", v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
   const choice = parseBackendFlags(v);
   const opt = (flag: string, value: string | undefined, min: number) => numberFlag(flag, value, { integer: true, min });
-  const name = modelDisplayName(dir);
+  const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
+  const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
-    const source = await openModelSource(dir);
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });

@@ -4,7 +4,7 @@
  * is its id array.
  */
 import { parseCommandArgs, readStdin, requireModelArg } from "../args.js";
-import { openModelSource } from "../../open.js";
+import { openModelForCli } from "../open-model.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
 
@@ -18,7 +18,7 @@ Reads text from stdin and prints its token ids as a JSON array (no special token
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("tokenize", argv, { jsonl: { type: "boolean" } });
-  const tokenizer = (await openModelSource(requireModelArg("tokenize", positionals))).tokenizer();
+  const tokenizer = (await openModelForCli(requireModelArg("tokenize", positionals))).tokenizer();
   const input = await readStdin();
   if (values.jsonl !== true) {
     process.stdout.write(`${JSON.stringify(tokenizer.encode(input, { addSpecialTokens: false }))}\n`);

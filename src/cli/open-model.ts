@@ -1,0 +1,72 @@
+/**
+ * Opening a `<model>` argument from the command line: like `openModelSource`, but a Hub reference
+ * that is not in the cache yet downloads with a progress bar on stderr (plain lines when stderr is
+ * not a terminal), so `qwenrt chat Qwen/Qwen3-0.6B` on a fresh machine shows what it is doing.
+ */
+import type { DownloadEvent } from "../hub/download.js";
+import { openModelSource, type ModelSource } from "../open.js";
+import { Progress, formatBytes, formatDuration, type ProgressStream } from "./progress.js";
+
+/** Turns download events into progress output (one aggregate line on a TTY, plain lines otherwise). */
+export function progressReporter(label: string, stream: ProgressStream = process.stderr): {
+  onEvent: (e: DownloadEvent) => void;
+  finish: (line: string) => void;
+} {
+  let bar: Progress | undefined;
+  const received = new Map<string, number>();
+  const started = Date.now();
+  const onEvent = (e: DownloadEvent): void => {
+    switch (e.kind) {
+      case "plan": {
+        const todo = e.files.filter((f) => !f.cached);
+        bar = new Progress(label, todo.reduce((s, f) => s + f.size, 0), { stream });
+        const cached = e.files.length - todo.length;
+        if (cached > 0) bar.log(`${cached} of ${e.files.length} files already in the cache`);
+        break;
+      }
+      case "start": {
+        bar?.add(e.resumeFrom - (received.get(e.path) ?? 0), false);
+        received.set(e.path, e.resumeFrom);
+        if (bar?.interactive === false) {
+          const resume = e.resumeFrom > 0 ? `, resuming at ${formatBytes(e.resumeFrom)}` : "";
+          bar.log(`downloading ${e.path} (${formatBytes(e.size)}${resume})`);
+        }
+        break;
+      }
+      case "progress":
+        bar?.add(e.received - (received.get(e.path) ?? 0));
+        received.set(e.path, e.received);
+        break;
+      case "done":
+        bar?.log(`done ${e.path} (${formatBytes(e.size)})`);
+        break;
+    }
+  };
+  const finish = (line: string): void => {
+    const elapsed = formatDuration((Date.now() - started) / 1000);
+    if (bar === undefined) stream.write(`${line}\n`);
+    else bar.finish(`${line} in ${elapsed}`);
+  };
+  return { onEvent, finish };
+}
+
+/**
+ * Resolve and open `ref` for a command, showing download progress when files must be fetched.
+ *
+ * @example
+ * const source = await openModelForCli("Qwen/Qwen3-0.6B"); // downloads on first use
+ */
+export async function openModelForCli(ref: string, stream: ProgressStream = process.stderr): Promise<ModelSource> {
+  const report = progressReporter(`Downloading ${ref}`, stream);
+  let fetched = 0;
+  const source = await openModelSource(ref, {
+    resolve: {
+      onEvent: (e) => {
+        if (e.kind === "plan") fetched = e.files.filter((f) => !f.cached).length;
+        report.onEvent(e);
+      },
+    },
+  });
+  if (fetched > 0) report.finish(`${ref}: ${fetched} file${fetched === 1 ? "" : "s"} downloaded`);
+  return source;
+}
