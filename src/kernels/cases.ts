@@ -206,6 +206,8 @@ export function kernelCases(name: string, make: () => KernelBackend, tol: CaseTo
       [4, 1, 8, 5, 11],
       [2, 2, 32, 3, 4],
       [8, 4, 64, 9, 70],
+      [16, 8, 128, 37, 663], // long context (700 positions), Qwen3-0.6B's head shape
+      [4, 2, 24, 13, 5], // query tiles with a partial last tile; headDim not a multiple of 32
     ];
     for (const [heads, kvHeads, headDim, n, start] of attnCases) {
       test(`attention heads=${heads} kv=${kvHeads} dim=${headDim} n=${n} start=${start} matches ref`, () => {
@@ -213,15 +215,15 @@ export function kernelCases(name: string, make: () => KernelBackend, tol: CaseTo
         const seed = heads * 1000 + kvHeads * 100 + n * 10 + start;
         const q = be.allocF32(n * heads * headDim);
         q.set(seededFloats(seed, q.length, 2));
-        const k = be.allocF32(capacity * kvHeads * headDim);
+        const k = be.allocF32(kvHeads * capacity * headDim); // [kvHeads, capacity, headDim]
         k.set(seededFloats(seed + 1, k.length, 2));
         const v = be.allocF32(capacity * kvHeads * headDim);
         v.set(seededFloats(seed + 2, v.length, 2));
         const out = be.allocF32(n * heads * headDim);
         const want = new Float32Array(out.length);
         const scale = 1 / Math.sqrt(headDim);
-        ref.attention(q, k, v, n, start, heads, kvHeads, headDim, scale, want);
-        be.attention(q, k, v, n, start, heads, kvHeads, headDim, scale, out);
+        ref.attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, scale, want);
+        be.attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, scale, out);
         assertClose(out, want, tol.atol, tol.rtol, "attention");
       });
     }

@@ -67,15 +67,16 @@ export interface KernelBackend {
   siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void;
 
   /** Causal grouped-query attention of `n` new queries over a sequence's KV cache.
-   * `q`: [n, heads, headDim]; `k`, `v`: [capacity, kvHeads, headDim] holding positions
-   * `0 .. start + n - 1`; query `i` (position `start + i`) attends to keys `0 .. start + i`.
-   * `out`: [n, heads, headDim]. */
+   * `q`: [n, heads, headDim]; `k`, `v`: [kvHeads, capacity, headDim] (head-major, so one head's
+   * positions are contiguous) holding positions `0 .. start + n - 1`, `capacity ≥ start + n`;
+   * query `i` (position `start + i`) attends to keys `0 .. start + i`. `out`: [n, heads, headDim]. */
   attention(
     q: Float32Array,
     k: Float32Array,
     v: Float32Array,
     n: number,
     start: number,
+    capacity: number,
     heads: number,
     kvHeads: number,
     headDim: number,

@@ -102,14 +102,22 @@ export class Attention {
     for (const s of ctx.segments) {
       const keys = s.keys[this.layer]!;
       const values = s.values[this.layer]!;
-      keys.set(k.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw), s.start * kvw);
-      values.set(v.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw), s.start * kvw);
+      // k, v rows [rows, kvHeads, headDim] → cache [kvHeads, capacity, headDim] at s.start.
+      for (let r = 0; r < s.rows; r++) {
+        const src = (s.rowStart + r) * kvw;
+        for (let h = 0; h < kvHeads; h++) {
+          const dst = (h * s.capacity + s.start + r) * headDim;
+          keys.set(k.subarray(src + h * headDim, src + (h + 1) * headDim), dst);
+          values.set(v.subarray(src + h * headDim, src + (h + 1) * headDim), dst);
+        }
+      }
       be.attention(
         q.subarray(s.rowStart * qw, (s.rowStart + s.rows) * qw),
         keys,
         values,
         s.rows,
         s.start,
+        s.capacity,
         heads,
         kvHeads,
         headDim,

@@ -29,8 +29,9 @@ export interface SegmentView {
   readonly rowStart: number; // first row of this segment in the batch
   readonly rows: number; // number of new tokens
   readonly start: number; // position of the first new token (= cached length)
-  readonly keys: readonly Float32Array[]; // per layer [capacity, kvHeads, headDim]
-  readonly values: readonly Float32Array[]; // per layer [capacity, kvHeads, headDim]
+  readonly capacity: number; // positions each cache buffer holds
+  readonly keys: readonly Float32Array[]; // per layer [kvHeads, capacity, headDim]
+  readonly values: readonly Float32Array[]; // per layer [kvHeads, capacity, headDim]
 }
 
 /** Everything a layer needs about the batch being run. */

@@ -17,9 +17,9 @@ export class Sequence {
   length = 0;
   /** Positions the cache can hold before it grows. */
   capacity: number;
-  /** Per layer [capacity, kvHeads, headDim]. */
+  /** Per layer [kvHeads, capacity, headDim]: one head's positions are contiguous. */
   keys: Float32Array[];
-  /** Per layer [capacity, kvHeads, headDim]. */
+  /** Per layer [kvHeads, capacity, headDim]. */
   values: Float32Array[];
   /** Set by `Model.release`: the cache went back to the backend and the sequence is unusable. */
   released = false;
@@ -129,10 +129,9 @@ export class Model {
   fork(seq: Sequence): Sequence {
     this.own(seq);
     const copy = new Sequence(this, Math.max(seq.capacity, 1));
-    const used = seq.length * this.kvWidth;
     for (let l = 0; l < this.config.numLayers; l++) {
-      copy.keys[l]!.set(seq.keys[l]!.subarray(0, used));
-      copy.values[l]!.set(seq.values[l]!.subarray(0, used));
+      this.copyCache(seq.keys[l]!, seq.capacity, copy.keys[l]!, copy.capacity, seq.length);
+      this.copyCache(seq.values[l]!, seq.capacity, copy.values[l]!, copy.capacity, seq.length);
     }
     copy.length = seq.length;
     return copy;
@@ -197,16 +196,24 @@ export class Model {
   private ensureCapacity(seq: Sequence, need: number): void {
     if (need <= seq.capacity) return;
     const capacity = Math.max(need, seq.capacity * 2);
-    const used = seq.length * this.kvWidth;
     const grow = (old: Float32Array): Float32Array => {
       const b = this.backend.allocF32(capacity * this.kvWidth);
-      b.set(old.subarray(0, used));
+      this.copyCache(old, seq.capacity, b, capacity, seq.length);
       this.backend.freeF32(old);
       return b;
     };
     seq.keys = seq.keys.map(grow);
     seq.values = seq.values.map(grow);
     seq.capacity = capacity;
+  }
+
+  /** Copy positions `0 .. used` of each head between caches of capacities `fromCap` and `toCap`
+   * (`from`, `to`: [kvHeads, capacity, headDim]). */
+  private copyCache(from: Float32Array, fromCap: number, to: Float32Array, toCap: number, used: number): void {
+    const hd = this.config.headDim;
+    for (let h = 0; h < this.config.numKvHeads; h++) {
+      to.set(from.subarray(h * fromCap * hd, (h * fromCap + used) * hd), h * toCap * hd);
+    }
   }
 
   /** One pass over the concatenated rows; returns the requested rows' logits back to back. */
@@ -221,7 +228,7 @@ export class Model {
     for (const p of parts) {
       this.ensureCapacity(p.seq, p.seq.length + p.ids.length);
       for (let j = 0; j < p.ids.length; j++) positions[row + j] = p.seq.length + j;
-      segments.push({ rowStart: row, rows: p.ids.length, start: p.seq.length, keys: p.seq.keys, values: p.seq.values });
+      segments.push({ rowStart: row, rows: p.ids.length, start: p.seq.length, capacity: p.seq.capacity, keys: p.seq.keys, values: p.seq.values });
       row += p.ids.length;
     }
     const half = c.headDim / 2;

@@ -147,9 +147,9 @@ export function createRefBackend(): KernelBackend {
       }
     },
 
-    attention(q, k, v, n, start, heads, kvHeads, headDim, scale, out): void {
+    attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, scale, out): void {
       const group = heads / kvHeads;
-      const kvStride = kvHeads * headDim;
+      const headStride = capacity * headDim; // k, v: [kvHeads, capacity, headDim]
       if (scores.length < start + n) scores = new Float64Array(Math.max(start + n, scores.length * 2));
       if (accBuf.length < headDim) accBuf = new Float64Array(headDim);
       const p = scores;
@@ -158,10 +158,10 @@ export function createRefBackend(): KernelBackend {
         const len = start + i + 1; // causal: keys 0 .. start + i
         for (let h = 0; h < heads; h++) {
           const qo = (i * heads + h) * headDim;
-          const kvo = Math.floor(h / group) * headDim;
+          const kvo = Math.floor(h / group) * headStride;
           let max = -Infinity;
           for (let j = 0; j < len; j++) {
-            const ko = j * kvStride + kvo;
+            const ko = kvo + j * headDim;
             let s = 0;
             for (let d = 0; d < headDim; d++) s += q[qo + d]! * k[ko + d]!;
             s *= scale;
@@ -177,7 +177,7 @@ export function createRefBackend(): KernelBackend {
           acc.fill(0, 0, headDim);
           for (let j = 0; j < len; j++) {
             const pj = p[j]!;
-            const vo = j * kvStride + kvo;
+            const vo = kvo + j * headDim;
             for (let d = 0; d < headDim; d++) acc[d] += pj * v[vo + d]!;
           }
           const inv = 1 / sum;

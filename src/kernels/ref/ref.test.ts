@@ -54,18 +54,28 @@ test("ref attention is a causal softmax-weighted sum of values", () => {
   const v = f32(4, 8, 1000);
   const out = new Float32Array(1);
   // query at position 1 sees keys 0 and 1 (not 2): probabilities 1/4, 3/4.
-  be.attention(f32(1), k, v, 1, 1, 1, 1, 1, 1, out);
+  be.attention(f32(1), k, v, 1, 1, 3, 1, 1, 1, 1, out);
   assertClose(out, f32(7), 1e-5, 0, "attention");
   const two = new Float32Array(2);
-  be.attention(f32(1, 1), k, v, 2, 0, 1, 1, 1, 1, two);
+  be.attention(f32(1, 1), k, v, 2, 0, 3, 1, 1, 1, 1, two);
   assertClose(two, f32(4, 7), 1e-5, 0, "causal");
 });
 
 test("ref attention shares each kv head across its group of query heads", () => {
   // heads 2, kvHeads 1, headDim 1: both heads read the same single kv head.
   const out = new Float32Array(2);
-  be.attention(f32(1, -1), f32(0), f32(5), 1, 0, 2, 1, 1, 1, out);
+  be.attention(f32(1, -1), f32(0), f32(5), 1, 0, 1, 2, 1, 1, 1, out);
   assert.deepEqual([...out], [5, 5]);
+});
+
+test("ref attention reads the cache head-major: [kvHeads, capacity, headDim]", () => {
+  // kvHeads 2, capacity 3, headDim 1, one query at position 0 per head: each head sees only its own
+  // position 0 (index h * capacity), never the other head's slot or later positions.
+  const k = f32(0, 0, 0, 0, 0, 0);
+  const v = f32(2, 90, 91, 7, 92, 93);
+  const out = new Float32Array(2);
+  be.attention(f32(1, 1), k, v, 1, 0, 3, 2, 2, 1, 1, out);
+  assert.deepEqual([...out], [2, 7]);
 });
 
 test("ref embedRow rejects an out-of-range row naming the id", () => {

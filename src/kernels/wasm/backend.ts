@@ -3,22 +3,25 @@
  * worker pool. Weights are repacked into wasm memory at load; activations from `allocF32` are views
  * of the same memory, so calls pass byte offsets. Arrays from elsewhere are copied into scratch.
  */
-import { getFormat, rowBytes } from "../../formats/quant/index.js";
+import { rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
 import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js";
 import { WasmHeap } from "./memory.js";
 import type { JobArg, Pool } from "./pool.js";
+import { CONVERTED, convertInto, storedType } from "./load_convert.js";
 import type { KernelExports } from "./protocol.js";
-import { NATIVE_TYPES, dequantizeRow, interleaveQ4, nativeBlock, repack, repackedSize } from "./repack.js";
+import { NATIVE_TYPES, dequantizeRow, interleaveQ4, repackedSize } from "./repack.js";
 import type { WasmGlobal } from "./wasm_api.js";
 
 /** Types `dtype` may convert float weights to on load. */
 export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
 
 const FLOAT_KIND: Partial<Record<WeightType, number>> = { f32: 0, bf16: 1, f16: 2 };
-const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1 };
+const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1, q5_0: 3 };
 const Q4_0_IL = 2; // assembly/matmul_q.ts Q_Q4_0_IL
-const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1 };
+const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1, q5_k: 2 };
+/** Σq group size of the K kernels' x sums: 16 for Q6_K's sub-blocks, else 32. */
+const sumGroup = (t: WeightType): number => (t === "q6_k" ? 16 : 32);
 
 /** A weight matrix repacked into wasm memory at `ptr` (see repack.ts). */
 class WasmMatrix implements Matrix {
@@ -60,12 +63,15 @@ function familyOf(t: WeightType): number | undefined {
   return undefined;
 }
 const ENTRY_BYTES = 32; // one assembly/multi.ts table entry
+/** Query positions per attention work item (assembly/attention.ts): each key row is loaded once per tile. */
+export const ATTENTION_QTILE = 8;
 
 export class WasmBackend implements KernelBackend {
   readonly name: string;
   readonly threads: number;
   private readonly ids: Ids;
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
+  private readonly announced = new Set<WeightType>(); // source types whose conversion was logged
   private disposed = false;
 
   constructor(
@@ -74,6 +80,7 @@ export class WasmBackend implements KernelBackend {
     private readonly pool: Pool,
     private readonly dtype: WasmDtype | undefined,
     private readonly relaxed: boolean,
+    private readonly log: (line: string) => void,
   ) {
     this.threads = pool.threads;
     this.name = relaxed ? "wasm-relaxed" : "wasm";
@@ -117,26 +124,20 @@ export class WasmBackend implements KernelBackend {
     if (m.bytes.byteLength !== need) {
       throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
     }
-    let type = m.type;
-    let bytes = m.bytes;
-    const isFloat = type === "f32" || type === "f16" || type === "bf16";
-    if (this.dtype !== undefined && isFloat && m.cols % nativeBlock(this.dtype) === 0) {
-      // Quantize on load with the format's own (reference) quantizer.
-      const vals = new Float32Array(m.rows * m.cols);
-      getFormat(type).dequantize(m.bytes, vals, vals.length);
-      const fmt = getFormat(this.dtype);
-      if (fmt.quantize === undefined) throw new QwenrtError("dtype", `cannot quantize to ${this.dtype}`, { code: "unsupported" });
-      bytes = new Uint8Array(m.rows * rowBytes(this.dtype, m.cols));
-      fmt.quantize(vals, bytes, vals.length);
-      type = this.dtype;
-    }
+    const type = storedType(m.type, m.cols, this.dtype);
     if (!NATIVE_TYPES.includes(type)) {
       throw new QwenrtError("weights", `the wasm backend has no kernel for "${type}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
+    }
+    const conv = CONVERTED[m.type];
+    if (conv !== undefined && !this.announced.has(m.type)) {
+      this.announced.add(m.type);
+      this.log(`wasm backend: no ${m.type} kernel; converting ${m.type} matrices to ${conv.to} on load (${conv.exact ? "exact" : "lossy, ~8-bit"})`);
     }
     const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
     const ptr = this.heap.alloc(size);
     const il = type === "q4_0" && interleaveQ4(this.relaxed, m.cols);
-    repack(type, bytes, m.rows, m.cols, this.heap.u8(ptr, size), il);
+    // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
+    convertInto(m, type, this.heap.u8(ptr, size), il);
     return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size, il);
   }
 
@@ -163,7 +164,7 @@ export class WasmBackend implements KernelBackend {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
       this.kernels.quantizeQ8(xp, xq, 0, 0, xd, xs, n, cols, 256);
-      this.kernels.blockSums(xq, sums, n * cols, m.type === "q4_k" ? 32 : 16);
+      this.kernels.blockSums(xq, sums, n * cols, sumGroup(m.type));
       this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
     } else {
       throw new Error(`unreachable: no kernel for ${m.type}`);
@@ -241,7 +242,7 @@ export class WasmBackend implements KernelBackend {
       const kind = m.kind;
       let sums = 0;
       if (family === FAMILY_K) {
-        const group = m.type === "q4_k" ? 32 : 16;
+        const group = sumGroup(m.type);
         sums = this.tmp(`sums${group}`, n * (cols / 16) * 4);
         this.kernels.blockSums(xa, sums, n * cols, group);
       }
@@ -293,9 +294,10 @@ export class WasmBackend implements KernelBackend {
     this.copyOut(out, op, length);
   }
 
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
     if (kvHeads <= 0 || heads % kvHeads !== 0) throw new QwenrtError("attention", `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
-    const qLen = n * heads * headDim, kvLen = (start + n) * kvHeads * headDim;
+    if (capacity < start + n) throw new QwenrtError("attention", `capacity ${capacity} cannot hold ${start + n} positions`);
+    const qLen = n * heads * headDim, kvLen = kvHeads * capacity * headDim; // k, v: [kvHeads, capacity, headDim]
     need("q", q, qLen);
     need("k", k, kvLen);
     need("v", v, kvLen);
@@ -303,8 +305,10 @@ export class WasmBackend implements KernelBackend {
     const qp = this.input("q", q, qLen), kp = this.input("k", k, kvLen), vp = this.input("v", v, kvLen);
     const op = this.output("out", out, qLen);
     const stride = Math.ceil((start + n) / 4) * 16;
-    const sp = this.tmp("scores", stride * (heads / kvHeads) * this.threads); // [threads, group, stride]
-    this.pool.run(this.ids.attention, n * kvHeads, 1, [qp, kp, vp, op, sp, stride, start, heads, kvHeads, headDim, { f32: scale }] satisfies JobArg[]);
+    const qtile = Math.min(n, ATTENTION_QTILE);
+    const sp = this.tmp("scores", stride * qtile * (heads / kvHeads) * this.threads); // [threads, qtile · group, stride]
+    const items = Math.ceil(n / qtile) * kvHeads;
+    this.pool.run(this.ids.attention, items, 1, [qp, kp, vp, op, sp, stride, start, n, heads, kvHeads, headDim, capacity, qtile, { f32: scale }] satisfies JobArg[]);
     this.copyOut(out, op, qLen);
   }
 

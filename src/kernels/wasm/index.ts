@@ -23,6 +23,9 @@ export interface WasmBackendOptions {
   readonly dtype?: WasmDtype;
   /** Relaxed SIMD (fused multiply-add): `"auto"` (default) where the runtime supports it. */
   readonly relaxed?: boolean | "auto";
+  /** Hears one line per weight type converted on load for want of a kernel (q4_1, q5_1, q2_k → q8_0;
+   * q3_k → q6_k). Default: standard error. */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -48,5 +51,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const heap = new WasmHeap(memory, kernels.heapBase());
   const job = heap.alloc(JOB.bytes, 64);
   const pool = await Pool.create(module, memory, kernels, job, threads);
-  return new WasmBackend(heap, kernels, pool, options.dtype, relaxed);
+  const log = options.log ?? ((line: string): void => void process.stderr.write(`${line}\n`));
+  return new WasmBackend(heap, kernels, pool, options.dtype, relaxed, log);
 }

@@ -9,8 +9,8 @@ import type { HostMatrix, WeightType } from "../types.js";
 import { createWasmBackend } from "./index.js";
 import { relaxedSimdAvailable } from "./module.js";
 
-const QTYPES = ["q8_0", "q4_0", "q4_k", "q6_k"] as const;
-const blockOf = (t: WeightType): number => (t === "q8_0" || t === "q4_0" ? 32 : 256);
+const QTYPES = ["q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"] as const;
+const blockOf = (t: WeightType): number => (t === "q8_0" || t === "q4_0" || t === "q5_0" ? 32 : 256);
 
 /** Ties-to-even rounding (wasm's f32x4.nearest). */
 function roundEven(v: number): number {
@@ -75,8 +75,8 @@ function integerMatrix(type: WeightType, rows: number, cols: number, seed: numbe
   const ONE = 0x3c00, HALF = 0x3800;
   const bb = rowBytes(type, blockOf(type));
   for (let o = 0; o < bytes.length; o += bb) {
-    if (type === "q8_0" || type === "q4_0") setHalf(o, HALF);
-    if (type === "q4_k") { setHalf(o, ONE); setHalf(o + 2, ONE); }
+    if (type === "q8_0" || type === "q4_0" || type === "q5_0") setHalf(o, HALF);
+    if (type === "q4_k" || type === "q5_k") { setHalf(o, ONE); setHalf(o + 2, ONE); }
     if (type === "q6_k") {
       setHalf(o + 208, ONE);
       for (let j = 0; j < 16; j++) bytes[o + 192 + j] = (bytes[o + 192 + j]! % 41) - 20; // scales −20..20
@@ -97,7 +97,7 @@ describe("wasm quantized matmul", () => {
   });
 
   for (const type of QTYPES) {
-    const cols = type === "q8_0" || type === "q4_0" ? 96 : 512;
+    const cols = blockOf(type) === 32 ? 96 : 512;
     for (const n of [1, 7]) {
       test(`${type} [37, ${cols}] x n=${n} + bias matches dequantized-W × int8-x reference`, () => {
         const host = hostMatrix(type, 37, cols, seededFloats(100 + n, 37 * cols));
@@ -214,7 +214,7 @@ describe("wasm quantized matmul", () => {
     assert.throws(() => threaded.matmul(m, new Float32Array(4), 1, new Float32Array(2)), { name: "QwenrtError", message: /another backend/ });
     const mine = threaded.loadMatrix(hostMatrix("f32", 2, 4, seededFloats(1, 8)));
     assert.throws(() => threaded.matmul(mine, new Float32Array(3), 1, new Float32Array(2)), { name: "QwenrtError", message: /^x:/ });
-    assert.throws(() => threaded.loadMatrix({ type: "q5_0", rows: 1, cols: 32, bytes: new Uint8Array(22) }), { name: "QwenrtError", message: /q5_0/ });
+    assert.throws(() => threaded.loadMatrix({ type: "q5_0", rows: 1, cols: 16, bytes: new Uint8Array(22) }), { name: "QwenrtError", message: /q5_0/ });
     assert.throws(() => threaded.loadMatrix({ type: "f32", rows: 2, cols: 4, bytes: new Uint8Array(5) }), { name: "QwenrtError" });
     assert.throws(() => other.allocF32(4), { name: "QwenrtError", message: /dispose/ });
     await assert.rejects(createWasmBackend({ threads: 0 }), { name: "QwenrtError", message: /^threads:/ });

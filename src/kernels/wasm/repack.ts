@@ -8,22 +8,26 @@
  *         blocks' 64 nibble bytes are reordered so byte 16·j + 4·b + t is byte 4·j + t of block b
  *   q4_k: [rows, cols / 256] × 152 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128]
  *   q6_k: [rows, cols / 256] × 212 B: f32 d, i8 sc[16], ql[128], qh[64]
+ *   q5_0: quants [rows, cols / 32] × 20 B: qs[16], qh u32 (ggml order); then scales [rows, cols / 32] f32
+ *   q5_k: [rows, cols / 256] × 184 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qh[32], qs[128]
+ * `repack` can fill a matrix a slab of rows at a time (`r0`, `totalRows`), so converted weights never
+ * exist whole outside wasm memory.
  */
 import { f16ToF32 } from "../../formats/quant/float.js";
 import { scaleMinK4 } from "../../formats/quant/k_quants.js";
 import type { WeightType } from "../../formats/quant/types.js";
 
 /** Weight types the kernels run natively. */
-export const NATIVE_TYPES: readonly WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
+export const NATIVE_TYPES: readonly WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"];
 
 /** Block size (values) each native type needs `cols` to be a multiple of. */
 export function nativeBlock(type: WeightType): number {
-  if (type === "q8_0" || type === "q4_0") return 32;
-  if (type === "q4_k" || type === "q6_k") return 256;
+  if (type === "q8_0" || type === "q4_0" || type === "q5_0") return 32;
+  if (type === "q4_k" || type === "q5_k" || type === "q6_k") return 256;
   return 1;
 }
 
-/** Bytes the repacked matrix takes, and where the scales start for q8_0 / q4_0 (0 otherwise). */
+/** Bytes the repacked matrix takes, and where the scales start for q8_0 / q4_0 / q5_0 (0 otherwise). */
 export function repackedSize(type: WeightType, rows: number, cols: number): { bytes: number; scales: number } {
   switch (type) {
     case "f32":
@@ -35,8 +39,12 @@ export function repackedSize(type: WeightType, rows: number, cols: number): { by
       return { bytes: rows * cols + rows * (cols / 32) * 4, scales: rows * cols };
     case "q4_0":
       return { bytes: (rows * cols) / 2 + rows * (cols / 32) * 4, scales: (rows * cols) / 2 };
+    case "q5_0":
+      return { bytes: rows * (cols / 32) * 24, scales: rows * (cols / 32) * 20 };
     case "q4_k":
       return { bytes: rows * (cols / 256) * 152, scales: 0 };
+    case "q5_k":
+      return { bytes: rows * (cols / 256) * 184, scales: 0 };
     case "q6_k":
       return { bytes: rows * (cols / 256) * 212, scales: 0 };
     default:
@@ -56,24 +64,54 @@ function q4At(il: boolean, b: number, l: number): number {
   return il ? (b >> 2) * 64 + 16 * (l >> 2) + 4 * (b & 3) + (l & 3) : 16 * b + l;
 }
 
-/** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout, `repackedSize` bytes);
- * `il`: q4_0 interleaved (see the module comment). */
-export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false): void {
+/** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout of a `totalRows × cols`
+ * matrix, `repackedSize` bytes) as its rows `r0 .. r0 + rows`; `il`: q4_0 interleaved (see the
+ * module comment). */
+export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false, r0 = 0, totalRows = rows): void {
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  const b0 = (r0 * cols) / (type === "f32" || type === "f16" || type === "bf16" ? 1 : nativeBlock(type)); // first block (value for floats)
   switch (type) {
     case "f32":
     case "f16":
-    case "bf16":
-      dst.set(src.subarray(0, dst.length));
+    case "bf16": {
+      const eb = type === "f32" ? 4 : 2;
+      dst.set(src.subarray(0, rows * cols * eb), b0 * eb);
       return;
+    }
+    case "q5_0": {
+      const nb = (rows * cols) / 32;
+      const sOff = ((totalRows * cols) / 32) * 20;
+      for (let b = 0; b < nb; b++) {
+        const o = b * 22, p = (b0 + b) * 20;
+        dv.setFloat32(sOff + 4 * (b0 + b), half(src, o), true);
+        dst.set(src.subarray(o + 6, o + 22), p);
+        dst.set(src.subarray(o + 2, o + 6), p + 16);
+      }
+      return;
+    }
+    case "q5_k": {
+      const nb = (rows * cols) / 256;
+      for (let b = 0; b < nb; b++) {
+        const o = b * 176, p = (b0 + b) * 184;
+        dv.setFloat32(p, half(src, o), true);
+        dv.setFloat32(p + 4, half(src, o + 2), true);
+        for (let j = 0; j < 8; j++) {
+          const [sc, m] = scaleMinK4(j, src, o + 4);
+          dst[p + 8 + j] = sc;
+          dst[p + 16 + j] = m;
+        }
+        dst.set(src.subarray(o + 16, o + 176), p + 24); // qh[32], qs[128]
+      }
+      return;
+    }
     case "q8_0":
     case "q4_0": {
       const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
       const nb = (rows * cols) / 32;
-      const sOff = nb * qb;
+      const sOff = ((totalRows * cols) / 32) * qb;
       const rowBlocks = cols / 32;
-      for (let b = 0; b < nb; b++) {
-        const o = b * (qb + 2);
+      for (let lb = 0; lb < nb; lb++) {
+        const o = lb * (qb + 2), b = b0 + lb;
         dv.setFloat32(sOff + 4 * b, half(src, o), true);
         if (!il || type !== "q4_0") {
           dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
@@ -87,7 +125,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
     case "q4_k": {
       const nb = (rows * cols) / 256;
       for (let b = 0; b < nb; b++) {
-        const o = b * 144, p = b * 152;
+        const o = b * 144, p = (b0 + b) * 152;
         dv.setFloat32(p, half(src, o), true);
         dv.setFloat32(p + 4, half(src, o + 2), true);
         for (let j = 0; j < 8; j++) {
@@ -102,7 +140,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
     case "q6_k": {
       const nb = (rows * cols) / 256;
       for (let b = 0; b < nb; b++) {
-        const o = b * 210, p = b * 212;
+        const o = b * 210, p = (b0 + b) * 212;
         dv.setFloat32(p, half(src, o + 208), true);
         dst.set(src.subarray(o + 192, o + 208), p + 4); // scales
         dst.set(src.subarray(o, o + 192), p + 20); // ql, qh
@@ -132,6 +170,36 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
     case "f16":
       for (let c = 0; c < cols; c++) out[c] = f16ToF32(dv.getUint16(ptr + 2 * (row * cols + c), true));
       return;
+    case "q5_0": {
+      const nb = cols / 32;
+      const sOff = ptr + rows * nb * 20;
+      for (let b = 0; b < nb; b++) {
+        const d = dv.getFloat32(sOff + 4 * (row * nb + b), true);
+        const p = ptr + (row * nb + b) * 20, qh = dv.getUint32(p + 16, true);
+        for (let l = 0; l < 16; l++) {
+          const v = dv.getUint8(p + l);
+          out[32 * b + l] = f(((v & 15) + (((qh >>> l) & 1) << 4) - 16) * d);
+          out[32 * b + l + 16] = f(((v >> 4) + (((qh >>> (l + 16)) & 1) << 4) - 16) * d);
+        }
+      }
+      return;
+    }
+    case "q5_k": {
+      const nb = cols / 256;
+      for (let b = 0; b < nb; b++) {
+        const p = ptr + (row * nb + b) * 184;
+        const d = dv.getFloat32(p, true), dmin = dv.getFloat32(p + 4, true);
+        for (let j = 0; j < 8; j++) {
+          const d1 = f(d * dv.getUint8(p + 8 + j)), m1 = f(dmin * dv.getUint8(p + 16 + j));
+          const qp = p + 56 + 32 * (j >> 1), shift = (j & 1) * 4;
+          for (let l = 0; l < 32; l++) {
+            const q = ((dv.getUint8(qp + l) >> shift) & 15) | (((dv.getUint8(p + 24 + l) >> j) & 1) << 4);
+            out[256 * b + 32 * j + l] = f(d1 * q - m1);
+          }
+        }
+      }
+      return;
+    }
     case "q8_0":
     case "q4_0": {
       const q8 = type === "q8_0";

@@ -8,7 +8,8 @@ import { matmulFloatRows } from "./matmul_float";
 import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
 import { matmulMulti } from "./multi";
-import { attentionItems, rmsNormRows, ropeItems, siluMulRange } from "./ops";
+import { attentionItems } from "./attention";
+import { rmsNormRows, ropeItems, siluMulRange } from "./ops";
 
 export { blockSums, quantizeQ8 };
 
@@ -53,9 +54,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
     case K_SILUMUL: // gate, up, out
       siluMulRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
       break;
-    case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, heads, kvHeads, hd, scale
-      // scratch: per thread (heads / kvHeads) rows of scratchStride bytes
-      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * (u(job, 7) / u(job, 8)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), f(job, 10), i0, i1);
+    case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, n, heads, kvHeads, hd, capacity, qtile, scale
+      // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes
+      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * u(job, 12) * (u(job, 8) / u(job, 9)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), f(job, 13), i0, i1);
       break;
     case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
       matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);

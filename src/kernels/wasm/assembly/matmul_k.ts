@@ -5,10 +5,13 @@
 //                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
 //   Q6_K (212 B): f32 d, i8 sc[16], ql[128], qh[64] (ggml order); value = d·sc·(q − 32)
 // Sub-block scales multiply the integer sums; one float multiply per super-block.
+import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, madd } from "./simd";
 
 export const K_Q4_K: i32 = 0;
 export const K_Q6_K: i32 = 1;
+/** Q5_K (assembly/matmul_q5.ts; x sums per 32 like Q4_K). */
+export const K_Q5_K: i32 = 2;
 export const Q4K_BYTES: i32 = 152;
 export const Q6K_BYTES: i32 = 212;
 
@@ -180,11 +183,12 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   }
 }
 
-/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q4_K / Q6_K weights.
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q4_K / Q5_K / Q6_K weights.
  * w: [rows, cols / 256] repacked super-blocks; xq: [n, cols] i16; xd: [n, cols / 256] f32;
- * sums: blockSums of xq — Q4_K: [n, cols / 32] i16, Q6_K: [n, cols / 16] i16; y: [n, rows] f32;
+ * sums: blockSums of xq — Q4_K / Q5_K: [n, cols / 32] i16, Q6_K: [n, cols / 16] i16; y: [n, rows] f32;
  * bias: [rows] f32 or 0. */
 export function matmulKRows(kind: i32, w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
-  if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
+  if (kind == K_Q5_K) matmulQ5KRows(w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
   else rowsOf(K_Q6_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
 }

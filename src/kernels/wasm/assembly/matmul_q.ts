@@ -4,6 +4,7 @@
 // ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly).
 // Per block: i32x4 integer dot, converted and scaled into an f32x4 accumulator; lanes are reduced
 // once per output, so every value is independent of tiling and threading.
+import { matmulQ50Rows } from "./matmul_q5";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
@@ -14,6 +15,8 @@ export const Q_Q4_0: i32 = 1;
  * matching i8 x (quantizeQ8 with `il`): per 128 values, [j][b][t] = x[32·b + 4·j + t] (low nibbles)
  * then, 64 bytes on, x[32·b + 16 + 4·j + t] (high nibbles). */
 export const Q_Q4_0_IL: i32 = 2;
+/** Q5_0 (assembly/matmul_q5.ts; reads xq and xs only). */
+export const Q_Q5_0: i32 = 3;
 
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
  * i16 and, when `xq8` is not 0, also as i8 — in Q_Q4_0_IL's interleaved order when `il` (block 32,
@@ -104,6 +107,41 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
   return hsum(acc);
 }
 
+/** One interleaved Q4_0 row × four x rows (prefill): each 16-byte weight chunk is loaded and split
+ * into nibbles once for all four rows. Integer sums are exact, so every value equals `ilRow`'s.
+ * x8, xd, xs: the first x row's (rows `xrow` / `srow` bytes apart); y: the first output (rows `ys` apart). */
+@inline function ilTile4(wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
+  const m = i8x16.splat(15);
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  for (let g = 0; g < nb; g += 4) {
+    const wp = wq + (<usize>g << 4), xp = x8 + (<usize>g << 5);
+    let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+    for (let j: usize = 0; j < 64; j += 16) {
+      const w = v128.load(wp + j);
+      const lo = v128.and(w, m), hi = i8x16.shr_u(w, 4);
+      const p = xp + j;
+      a0 = i16x8.add(a0, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 64), hi)));
+      a1 = i16x8.add(a1, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow + 64), hi)));
+      a2 = i16x8.add(a2, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow + 64), hi)));
+      a3 = i16x8.add(a3, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow + 64), hi)));
+    }
+    const o = <usize>g << 2;
+    const wv = v128.load(wd + o);
+    const d0 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a0), i32x4.shl(v128.load(xs + o), 3));
+    f0 = madd(f32x4.convert_i32x4_s(d0), f32x4.mul(wv, v128.load(xd + o)), f0);
+    const d1 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a1), i32x4.shl(v128.load(xs + srow + o), 3));
+    f1 = madd(f32x4.convert_i32x4_s(d1), f32x4.mul(wv, v128.load(xd + srow + o)), f1);
+    const d2 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a2), i32x4.shl(v128.load(xs + 2 * srow + o), 3));
+    f2 = madd(f32x4.convert_i32x4_s(d2), f32x4.mul(wv, v128.load(xd + 2 * srow + o)), f2);
+    const d3 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a3), i32x4.shl(v128.load(xs + 3 * srow + o), 3));
+    f3 = madd(f32x4.convert_i32x4_s(d3), f32x4.mul(wv, v128.load(xd + 3 * srow + o)), f3);
+  }
+  store<f32>(y, hsum(f0) + b);
+  store<f32>(y + ys, hsum(f1) + b);
+  store<f32>(y + 2 * ys, hsum(f2) + b);
+  store<f32>(y + 3 * ys, hsum(f3) + b);
+}
+
 /** Q4_0 row × `nx` x rows with the relaxed nibble dot (x as i8: [n, cols]). */
 @inline function rowTileNibble(nx: i32, wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -191,6 +229,10 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
     let i = 0;
     if (ASC_FEATURE_RELAXED_SIMD) {
       if (kind == Q_Q4_0_IL) {
+        const srow = <usize>nb << 2;
+        for (; i + 4 <= n; i += 4) {
+          ilTile4(wqr, wdr, xq8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, y + <usize>i * ys + (<usize>r << 2), ys, b);
+        }
         for (; i < n; i++) {
           const xo = <usize>i * nb;
           store<f32>(y + <usize>i * ys + (<usize>r << 2), ilRow(wqr, wdr, xq8 + <usize>i * cols, xd + (xo << 2), xs + (xo << 2), nb) + b);
@@ -220,7 +262,8 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
  * wq: quants (see module comment); wd: [rows, cols / 32] f32; xq/xq8/xd/xs: from quantizeQ8 with
  * block 32 (xq8, i8, only read for Q4_0 in the relaxed build); y: [n, rows] f32; bias: [rows] f32 or 0. */
 export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
-  if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  if (kind == Q_Q5_0) matmulQ50Rows(wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q4_0) rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else rowsOf(Q_Q4_0_IL, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
 }

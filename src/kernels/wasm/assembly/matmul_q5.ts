@@ -1,0 +1,177 @@
+// Q5_0 and Q5_K weights × int8 activations, the 5-bit members of the Q (32-block) and K (256-block)
+// families: same activation preparation (quantizeQ8 per 32 / 256, blockSums per 32 for Q5_K) and the
+// same i16 widening + i32x4.dot_i16x8_s as matmul_q.ts / matmul_k.ts; only unpacking differs.
+// Repacked layouts (made at load from ggml's, see repack.ts):
+//   Q5_0: quants [rows, cols / 32] × 20 B: qs[16] (ggml nibbles), qh u32 (bit j = 5th bit of value j);
+//         then scales [rows, cols / 32] f32. value = d·(q − 16)
+//   Q5_K (184 B per 256): f32 d, f32 dmin, u8 sc[8], u8 m[8], qh[32], qs[128] (ggml order);
+//         value = d·sc·q − dmin·m, q = nibble | (bit j of qh[l]) << 4 for sub-block j
+import { hsum, hsumI, madd } from "./simd";
+
+export const Q5_0_BLOCK: i32 = 20;
+export const Q5K_BYTES: i32 = 184;
+
+/** i32x4 partial dot of 32 weights (four i16x8) with 32 widened activations at `xp`. */
+@inline function dot32(w0: v128, w1: v128, w2: v128, w3: v128, xp: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(xp)), i32x4.dot_i16x8_s(w1, v128.load(xp + 16))),
+    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(xp + 32)), i32x4.dot_i16x8_s(w3, v128.load(xp + 48))),
+  );
+}
+
+/** One Q5_0 weight row × `nx` (1 or 4) x rows; the offset 16 is applied as −16·Σq per block. */
+@inline function q50Tile(nx: i32, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const xrow = <usize>cols << 1;
+  const srow = <usize>nb << 2;
+  const bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  const sel0 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), sel1 = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const s16 = i8x16.splat(16), m15 = i8x16.splat(15);
+  for (let k = 0; k < nb; k++) {
+    // 32 five-bit weights: byte l of the low half takes bit l of qh (qh bytes 0, 1), of the high
+    // half bit 16 + l (qh bytes 2, 3); swizzle spreads each qh byte over 8 lanes, the mask picks a bit.
+    const p = wq + <usize>k * Q5_0_BLOCK;
+    const qs = v128.load(p);
+    const qh = v128.load32_splat(p + 16);
+    const h0 = v128.and(i8x16.eq(v128.and(i8x16.swizzle(qh, sel0), bit), bit), s16);
+    const h1 = v128.and(i8x16.eq(v128.and(i8x16.swizzle(qh, sel1), bit), bit), s16);
+    const lo = v128.or(v128.and(qs, m15), h0);
+    const hi = v128.or(i8x16.shr_u(qs, 4), h1);
+    const w0 = i16x8.extend_low_i8x16_u(lo), w1 = i16x8.extend_high_i8x16_u(lo);
+    const w2 = i16x8.extend_low_i8x16_u(hi), w3 = i16x8.extend_high_i8x16_u(hi);
+    const wdk = load<f32>(wd + (<usize>k << 2));
+    const xo = <usize>k << 6;
+    const so = <usize>k << 2;
+    const s0 = i32x4.sub(dot32(w0, w1, w2, w3, xq + xo), i32x4.splat(load<i32>(xs + so) << 2));
+    a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(wdk * load<f32>(xd + so)), a0);
+    if (nx == 4) {
+      const s1 = i32x4.sub(dot32(w0, w1, w2, w3, xq + xrow + xo), i32x4.splat(load<i32>(xs + srow + so) << 2));
+      const s2 = i32x4.sub(dot32(w0, w1, w2, w3, xq + 2 * xrow + xo), i32x4.splat(load<i32>(xs + 2 * srow + so) << 2));
+      const s3 = i32x4.sub(dot32(w0, w1, w2, w3, xq + 3 * xrow + xo), i32x4.splat(load<i32>(xs + 3 * srow + so) << 2));
+      a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(wdk * load<f32>(xd + srow + so)), a1);
+      a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(wdk * load<f32>(xd + 2 * srow + so)), a2);
+      a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(wdk * load<f32>(xd + 3 * srow + so)), a3);
+    }
+  }
+  store<f32>(y, hsum(a0) + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
+  }
+}
+
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q5_0 weights. wq: [rows, cols / 32] × 20 B;
+ * wd: [rows, cols / 32] f32; xq: [n, cols] i16, xd / xs: [n, cols / 32] f32 / i32 (quantizeQ8, block 32);
+ * y: [n, rows] f32; bias: [rows] f32 or 0. */
+export function matmulQ50Rows(wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const ys = <usize>rows << 2;
+  for (let r = r0; r < r1; r++) {
+    const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+    const wqr = wq + <usize>r * nb * Q5_0_BLOCK;
+    const wdr = wd + ((<usize>r * nb) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      q50Tile(4, wqr, wdr, xq + ((<usize>i * cols) << 1), xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+    for (; i < n; i++) {
+      q50Tile(1, wqr, wdr, xq + ((<usize>i * cols) << 1), xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+  }
+}
+
+/** Σ_j m[j]·(Σq over sub-block j) for one Q5_K super-block; s32 points at its 8 i16 sums. */
+@inline function q5kMins(blk: usize, s32: usize): i32 {
+  return hsumI(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32)));
+}
+
+/** Integer dot of one 64-value pair (sub-blocks 2p: a0..a3, 2p + 1: c0..c3) with x at xp, scaled. */
+@inline function q5kPair(a0: v128, a1: v128, a2: v128, a3: v128, c0: v128, c1: v128, c2: v128, c3: v128, xp: usize, scA: v128, scB: v128): v128 {
+  return i32x4.add(i32x4.mul(dot32(a0, a1, a2, a3, xp), scA), i32x4.mul(dot32(c0, c1, c2, c3, xp + 64), scB));
+}
+
+/** One Q5_K weight row × `nx` (1 or 4) x rows. */
+@inline function q5kTile(nx: i32, w: usize, xq: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+  const xrow = <usize>cols << 1;
+  const drow = <usize>nb << 2;
+  const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
+  const mask = i16x8.splat(15), s16 = i16x8.splat(16);
+  for (let k = 0; k < nb; k++) {
+    const blk = w + <usize>k * Q5K_BYTES;
+    // 5th bits: qh byte l, shifted up 8 so one right shift by 4 + j brings bit j to bit 4.
+    const h0 = i16x8.shl(v128.load8x8_u(blk + 24), 8), h1 = i16x8.shl(v128.load8x8_u(blk + 32), 8);
+    const h2 = i16x8.shl(v128.load8x8_u(blk + 40), 8), h3 = i16x8.shl(v128.load8x8_u(blk + 48), 8);
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    const xo = <usize>k << 9; // 256 values × 2 bytes
+    for (let p = 0; p < 4; p++) {
+      const q = blk + 56 + (<usize>p << 5);
+      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+      const sa = 4 + 2 * p, sb = 5 + 2 * p;
+      const a0 = v128.or(v128.and(l0, mask), v128.and(i16x8.shr_u(h0, sa), s16));
+      const a1 = v128.or(v128.and(l1, mask), v128.and(i16x8.shr_u(h1, sa), s16));
+      const a2 = v128.or(v128.and(l2, mask), v128.and(i16x8.shr_u(h2, sa), s16));
+      const a3 = v128.or(v128.and(l3, mask), v128.and(i16x8.shr_u(h3, sa), s16));
+      const c0 = v128.or(i16x8.shr_u(l0, 4), v128.and(i16x8.shr_u(h0, sb), s16));
+      const c1 = v128.or(i16x8.shr_u(l1, 4), v128.and(i16x8.shr_u(h1, sb), s16));
+      const c2 = v128.or(i16x8.shr_u(l2, 4), v128.and(i16x8.shr_u(h2, sb), s16));
+      const c3 = v128.or(i16x8.shr_u(l3, 4), v128.and(i16x8.shr_u(h3, sb), s16));
+      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
+      const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+      const po = xo + (<usize>p << 7); // 64 values × 2 bytes
+      i0 = i32x4.add(i0, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + po, scA, scB));
+      if (nx == 4) {
+        i1 = i32x4.add(i1, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + xrow + po, scA, scB));
+        i2 = i32x4.add(i2, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + 2 * xrow + po, scA, scB));
+        i3 = i32x4.add(i3, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + 3 * xrow + po, scA, scB));
+      }
+    }
+    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+    const ko = <usize>k << 2;
+    const so = <usize>k << 4; // 8 sums × 2 bytes
+    let dx = load<f32>(xd + ko);
+    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
+    m0 += dmin * dx * <f32>q5kMins(blk, s32 + so);
+    if (nx == 4) {
+      dx = load<f32>(xd + drow + ko);
+      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
+      m1 += dmin * dx * <f32>q5kMins(blk, s32 + srow + so);
+      dx = load<f32>(xd + 2 * drow + ko);
+      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
+      m2 += dmin * dx * <f32>q5kMins(blk, s32 + 2 * srow + so);
+      dx = load<f32>(xd + 3 * drow + ko);
+      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
+      m3 += dmin * dx * <f32>q5kMins(blk, s32 + 3 * srow + so);
+    }
+  }
+  store<f32>(y, hsum(a0) - m0 + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) - m1 + b);
+    store<f32>(y + 2 * ys, hsum(a2) - m2 + b);
+    store<f32>(y + 3 * ys, hsum(a3) - m3 + b);
+  }
+}
+
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q5_K weights. w: [rows, cols / 256] × 184 B;
+ * xq: [n, cols] i16; xd: [n, cols / 256] f32; sums: blockSums of xq per 32, [n, cols / 32] i16;
+ * y: [n, rows] f32; bias: [rows] f32 or 0. */
+export function matmulQ5KRows(w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const wrow = <usize>nb * Q5K_BYTES;
+  const ys = <usize>rows << 2;
+  for (let r = r0; r < r1; r++) {
+    const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+    const wr = w + <usize>r * wrow;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const xo = <usize>i * cols;
+      q5kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+    for (; i < n; i++) {
+      const xo = <usize>i * cols;
+      q5kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+    }
+  }
+}
