@@ -156,8 +156,10 @@ export async function withLoadingLine<T>(
     if (!tty) return;
     if (e.phase !== phase) {
       bar?.finish();
+      // Streamed loads report one `load` phase ("Loading"); after a `read` phase it is "Preparing".
+      const verb = e.phase === "load" && phase === "read" ? "Preparing" : "Loading";
       phase = e.phase;
-      bar = new Progress(`${e.phase === "read" ? "Loading" : "Preparing"} ${label}`, e.total, { stream, interactive: true, bar: "blocks", now });
+      bar = new Progress(`${verb} ${label}`, e.total, { stream, interactive: true, bar: "blocks", now });
     }
     bar!.update(e.done);
   };

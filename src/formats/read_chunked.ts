@@ -17,7 +17,8 @@ export interface ChunkedReadOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-function openError(path: string, e: unknown): QwenrtError {
+/** The error for a file that cannot be opened: "file not found" or the errno code, naming the file. */
+export function openError(path: string, e: unknown): QwenrtError {
   const code = (e as NodeJS.ErrnoException).code;
   return new QwenrtError(path, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`, { code: "not_found" });
 }

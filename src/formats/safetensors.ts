@@ -1,16 +1,20 @@
 /**
  * safetensors reader and writer. A file is an 8-byte little-endian header length `N`, `N` bytes of
  * JSON (`{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {..}}`), then the data;
- * offsets are relative to the first data byte. Files are read into memory (not mmap'd: see DESIGN.md)
- * and tensors are zero-copy views over that buffer. Sharded checkpoints list their files in
+ * offsets are relative to the first data byte. Two ways in, neither mmap'd (see DESIGN.md):
+ * `readSafetensorsDir` reads whole files into memory, tensors being zero-copy views over them (tests,
+ * tools); `readSafetensorsDirIndex` reads only the headers and says where each tensor's bytes lie,
+ * for the model loader to read tensor by tensor. Sharded checkpoints list their files in
  * `model.safetensors.index.json` (`weight_map: {tensor: file}`).
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { QwenrtError } from "../util/errors.js";
-import { fileSize, readFileChunked, type ChunkedReadOptions } from "./read_chunked.js";
 import { isObject, readJsonFile } from "../util/json.js";
 import type { WeightType } from "./quant/types.js";
+import { openError } from "./read_chunked.js";
+import type { FileTensor } from "./tensor_source.js";
 
 /** Element types we read and write. Others (I8, F64, F8_E4M3, …) fail naming the tensor. */
 export type SafetensorsDtype = "BF16" | "F16" | "F32";
@@ -65,6 +69,17 @@ export function readWholeFile(path: string): Uint8Array {
   }
 }
 
+function parseHeaderJson(bytes: Uint8Array, file: string): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new QwenrtError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  if (!isObject(header)) throw new QwenrtError(file, "corrupt header: not a JSON object");
+  return header;
+}
+
 /**
  * Parse one safetensors file held in memory; tensors are views over `buf`.
  *
@@ -79,13 +94,7 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafetensorsFile
     throw new QwenrtError(file, `truncated or corrupt: header length ${headerLen} exceeds file size ${buf.byteLength}`);
   }
   const n = Number(headerLen);
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + n)));
-  } catch (e) {
-    throw new QwenrtError(file, `corrupt header: ${(e as Error).message}`);
-  }
-  if (!isObject(header)) throw new QwenrtError(file, "corrupt header: not a JSON object");
+  const header = parseHeaderJson(buf.subarray(8, 8 + n), file);
   const dataStart = 8 + n;
   const dataLen = buf.byteLength - dataStart;
   const tensors = new Map<string, SafeTensor>();
@@ -104,14 +113,16 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafetensorsFile
   return { tensors, metadata };
 }
 
-function parseEntry(
-  buf: Uint8Array,
-  file: string,
-  name: string,
-  entry: unknown,
-  dataStart: number,
-  dataLen: number,
-): SafeTensor {
+/** A header entry, checked: its dtype and shape, and `[begin, end)` relative to the data section. */
+interface EntryInfo {
+  readonly dtype: SafetensorsDtype;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** Check one header entry against the header rules and the data section's length (`dataLen`). */
+function checkEntry(file: string, name: string, entry: unknown, dataLen: number): EntryInfo {
   if (!isObject(entry)) throw new QwenrtError(file, `tensor "${name}": entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== "string") throw new QwenrtError(file, `tensor "${name}": missing "dtype"`);
@@ -146,14 +157,19 @@ function parseEntry(
       `truncated: tensor "${name}" ends at data byte ${end} but the file holds only ${Math.max(0, dataLen)} data bytes`,
     );
   }
-  return {
-    name,
-    dtype,
-    type: dtypeWeightType[dtype],
-    shape: Object.freeze(dims.slice()),
-    bytes: buf.subarray(dataStart + begin, dataStart + end),
-    file,
-  };
+  return { dtype, shape: Object.freeze(dims.slice()), begin, end };
+}
+
+function parseEntry(
+  buf: Uint8Array,
+  file: string,
+  name: string,
+  entry: unknown,
+  dataStart: number,
+  dataLen: number,
+): SafeTensor {
+  const { dtype, shape, begin, end } = checkEntry(file, name, entry, dataLen);
+  return { name, dtype, type: dtypeWeightType[dtype], shape, bytes: buf.subarray(dataStart + begin, dataStart + end), file };
 }
 
 /** Read and parse one `.safetensors` file. */
@@ -196,8 +212,11 @@ export function safetensorsShards(dir: string): SafetensorsShards {
 }
 
 /** Merge parsed shards (in `plan.files` order): every listed tensor present, none in two shards. */
-function mergeShards(plan: SafetensorsShards, shards: readonly SafetensorsFile[]): SafetensorsFile {
-  const tensors = new Map<string, SafeTensor>();
+function mergeShards<T>(
+  plan: SafetensorsShards,
+  shards: readonly { readonly tensors: ReadonlyMap<string, T>; readonly metadata: Readonly<Record<string, string>> }[],
+): { tensors: Map<string, T>; metadata: Readonly<Record<string, string>> } {
+  const tensors = new Map<string, T>();
   let metadata: Record<string, string> | undefined;
   plan.files.forEach(({ path, listed }, i) => {
     const shard = shards[i]!;
@@ -225,24 +244,74 @@ export function readSafetensorsDir(dir: string): SafetensorsFile {
   return mergeShards(plan, plan.files.map((f) => readSafetensorsFile(f.path)));
 }
 
+/** A tensor of a checkpoint still on disk: its header entry and where its bytes lie. */
+export interface SafeTensorRef extends FileTensor {
+  readonly dtype: SafetensorsDtype;
+}
+
+/** Read exactly `n` bytes at `pos`, or fail naming the file. */
+async function readExactly(fh: FileHandle, file: string, pos: number, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const { bytesRead } = await fh.read(buf, off, n - off, pos + off);
+    if (bytesRead === 0) throw new QwenrtError(file, `truncated: file ended at byte ${pos + off} while reading the header`);
+    off += bytesRead;
+  }
+  return buf;
+}
+
+/** Read one file's header (not its data) and check every entry against the file's size. */
+async function readSafetensorsHeader(path: string): Promise<{ tensors: Map<string, SafeTensorRef>; metadata: Record<string, string> }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (size < 8) throw new QwenrtError(path, `truncated: ${size} bytes, no header length`);
+    const headerLen = new DataView((await readExactly(fh, path, 0, 8)).buffer).getBigUint64(0, true);
+    if (headerLen > BigInt(size - 8)) throw new QwenrtError(path, `truncated or corrupt: header length ${headerLen} exceeds file size ${size}`);
+    const n = Number(headerLen);
+    const header = parseHeaderJson(await readExactly(fh, path, 8, n), path);
+    const dataStart = 8 + n;
+    const tensors = new Map<string, SafeTensorRef>();
+    const metadata: Record<string, string> = {};
+    for (const [name, entry] of Object.entries(header)) {
+      if (name === "__metadata__") {
+        if (!isObject(entry)) throw new QwenrtError(path, '"__metadata__" must be an object of strings');
+        for (const [k, v] of Object.entries(entry)) {
+          if (typeof v !== "string") throw new QwenrtError(path, `"__metadata__.${k}" must be a string`);
+          metadata[k] = v;
+        }
+        continue;
+      }
+      const { dtype, shape, begin, end } = checkEntry(path, name, entry, size - dataStart);
+      tensors.set(name, { name, dtype, type: dtypeWeightType[dtype], shape, file: path, begin: dataStart + begin, byteLength: end - begin });
+    }
+    return { tensors, metadata };
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
- * `readSafetensorsDir` with chunked asynchronous reads (see `read_chunked.ts`): the event loop runs
- * between chunks and `onBytes` hears each chunk's size; `total` is every shard's size, known first.
+ * The tensors of a model directory without their data: every shard's header is read and checked
+ * (dtypes, shapes, offsets within the file, the index's listing) exactly as `readSafetensorsDir`
+ * checks them, and each tensor says where its bytes lie, for a loader to read one at a time.
  *
  * @example
- * const st = await readSafetensorsDirAsync(dir, { onStart: (total) => bar.setTotal(total), onBytes: (n) => bar.add(n) });
+ * const { tensors } = await readSafetensorsDirIndex("models/Qwen3-8B");
  */
-export async function readSafetensorsDirAsync(
+export async function readSafetensorsDirIndex(
   dir: string,
-  opts: ChunkedReadOptions & { readonly onStart?: (totalBytes: number) => void } = {},
-): Promise<SafetensorsFile> {
+): Promise<{ readonly where: string; readonly tensors: ReadonlyMap<string, SafeTensorRef>; readonly metadata: Readonly<Record<string, string>> }> {
   const plan = safetensorsShards(dir);
-  let total = 0;
-  for (const f of plan.files) total += await fileSize(f.path);
-  opts.onStart?.(total);
-  const shards: SafetensorsFile[] = [];
-  for (const f of plan.files) shards.push(parseSafetensors(await readFileChunked(f.path, opts), f.path));
-  return mergeShards(plan, shards);
+  const shards = [];
+  for (const f of plan.files) shards.push(await readSafetensorsHeader(f.path));
+  return { where: plan.where, ...mergeShards(plan, shards) };
 }
 
 /** A tensor to write: raw little-endian bytes of `shape` in `dtype`. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readSafetensorsDirAsync } from "../formats/safetensors.js";
+import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import type { KernelBackend } from "../kernels/types.js";
 import { QwenrtError } from "../util/errors.js";
@@ -13,7 +13,7 @@ import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
 import { loadGgufModel } from "./load_gguf.js";
-import { readProgress, type LoadProgressListener } from "./load_info.js";
+import type { LoadProgressListener } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import { loadWeights } from "./weights.js";
@@ -23,9 +23,9 @@ export interface LoadOptions {
   /** Kernel backend (default: the float32 reference backend). */
   readonly backend?: KernelBackend;
   /**
-   * Hears loading progress: `read` events (checkpoint bytes read, in chunks) then `load` events
-   * (weight bytes handed to the backend). The loader yields to the event loop between steps, so a
-   * terminal bar can redraw.
+   * Hears loading progress: `load` events, checkpoint tensor bytes read from disk and handed to the
+   * backend (weights are read tensor by tensor, so reading and loading are one phase). The loader
+   * yields to the event loop between steps, so a terminal bar can redraw.
    */
   readonly onProgress?: LoadProgressListener;
 }
@@ -50,11 +50,8 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const config = parseModelConfig(readJsonFile(configPath), configPath);
   const generation = readGenerationConfig(join(dir, "generation_config.json"));
   const arch = getArchitecture(config.modelType, configPath);
-  const { tensors } = await readSafetensorsDirAsync(dir, readProgress(opts.onProgress));
+  const { tensors, where } = await readSafetensorsDirIndex(dir);
   const backend = opts.backend ?? createRefBackend();
-  const where = existsSync(join(dir, "model.safetensors.index.json"))
-    ? join(dir, "model.safetensors.index.json")
-    : join(dir, "model.safetensors");
   const weights = await loadWeights(tensors, arch.weightTable(config), backend, where, { onProgress: opts.onProgress });
   return assembleModel(arch, config, generation, weights, backend);
 }

@@ -4,9 +4,9 @@
  * are renamed to the checkpoint names the architecture declares and loaded strictly. Errors speak
  * GGUF: they name the file and the GGUF key or tensor, not the HF field it maps to.
  */
-import { archByGguf, ggufTensorsAsHf, ggufToHfConfig, metaNumber, metaString, type HfNamedTensor } from "../formats/gguf/arch.js";
+import { archByGguf, ggufTensorsAsHf, ggufToHfConfig, metaNumber, metaString, type GgufModelHeader, type HfNamedTensor } from "../formats/gguf/arch.js";
 import { mapHfTensorName } from "../formats/gguf/names.js";
-import { readGgufAsync, type GgufFile } from "../formats/gguf/read.js";
+import { readGgufIndex, type GgufFile, type GgufMeta } from "../formats/gguf/read.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import type { WeightSpec } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
@@ -16,7 +16,6 @@ import type { Model } from "./model.js";
 import { assembleModel } from "./assemble.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import type { LoadOptions } from "./load.js";
-import { readProgress } from "./load_info.js";
 import { loadWeights } from "./weights.js";
 
 /** `config.json` fields that come from somewhere other than an `<arch>.*` key. */
@@ -64,7 +63,7 @@ export function ggufKeyOfConfigField(ggufArch: string, field: string): string | 
 }
 
 /** `parseModelConfig` on the GGUF's metadata, its errors rewritten to name the GGUF key. */
-export function ggufModelConfig(g: GgufFile): ModelConfig {
+export function ggufModelConfig(g: GgufModelHeader): ModelConfig {
   const raw = ggufToHfConfig(g); // names the file and GGUF key itself
   const arch = metaString(g.metadata, "general.architecture", g.path)!;
   try {
@@ -88,7 +87,7 @@ export function ggufModelConfig(g: GgufFile): ModelConfig {
  * Generation defaults a GGUF carries: stop ids from `tokenizer.ggml.eos_token_id` (plus the
  * end-of-turn / end-of-message ids when present), bos/pad ids, and llama.cpp's `general.sampling.*`.
  */
-export function ggufGenerationConfig(g: GgufFile): GenerationConfig {
+export function ggufGenerationConfig(g: GgufMeta): GenerationConfig {
   const raw: Record<string, unknown> = {};
   const id = (key: string): number | undefined => metaNumber(g.metadata, key, g.path);
   const eos = [id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.eot_token_id"), id("tokenizer.ggml.eom_token_id")];
@@ -111,7 +110,7 @@ export function ggufGenerationConfig(g: GgufFile): GenerationConfig {
  * A declared HF tensor name shown as the GGUF tensor it comes from; one expert of a stacked tensor
  * the file does hold is `blk.0.ffn_up_exps.weight (expert 3)`.
  */
-function ggufName(g: GgufFile, hf: string): string {
+function ggufName(g: GgufModelHeader, hf: string): string {
   const m = mapHfTensorName(hf);
   if (m === undefined) return hf;
   return m.kind === "plain" || !g.tensors.has(m.gguf) ? m.gguf : `${m.gguf} (expert ${m.expert})`;
@@ -126,7 +125,7 @@ function list(names: readonly string[], limit = 12): string {
  * Check the renamed tensors against the architecture's table, naming GGUF tensors: missing ones,
  * ones the model does not use, and shape mismatches. (`loadWeights` then finds nothing to report.)
  */
-function checkGgufTensors(g: GgufFile, tensors: ReadonlyMap<string, HfNamedTensor>, table: readonly WeightSpec[]): void {
+function checkGgufTensors(g: GgufModelHeader, tensors: ReadonlyMap<string, HfNamedTensor>, table: readonly WeightSpec[]): void {
   const missing = [...new Set(table.filter((s) => !tensors.has(s.name)).map((s) => ggufName(g, s.name)))];
   if (missing.length > 0) throw new QwenrtError(g.path, `missing tensor${missing.length > 1 ? "s" : ""}: ${list(missing)}`);
   const declared = new Set(table.map((s) => s.name));
@@ -143,14 +142,15 @@ function checkGgufTensors(g: GgufFile, tensors: ReadonlyMap<string, HfNamedTenso
 
 /**
  * Load a `.gguf` file (for a split model, any part) into a ready-to-run `Model`. Quantized tensors
- * reach `backend.loadMatrix` in their stored type. Given a path, the file is read in chunks with
- * `read` progress events; given a parsed file, only `load` events follow.
+ * reach `backend.loadMatrix` in their stored type. Given a path, only the headers are parsed up
+ * front and each tensor is read from disk as it is loaded (one tensor in host memory at a time);
+ * given a parsed file, its in-memory tensors are loaded. Either way `load` events report progress.
  *
  * @example
  * const model = await loadGgufModel("Qwen3-0.6B-Q8_0.gguf");
  */
 export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions = {}): Promise<Model> {
-  const g = typeof source === "string" ? await readGgufAsync(source, readProgress(opts.onProgress)) : source;
+  const g = typeof source === "string" ? readGgufIndex(source) : source;
   const config = ggufModelConfig(g);
   const generation = ggufGenerationConfig(g);
   const arch = getArchitecture(config.modelType, g.path);

@@ -7,9 +7,11 @@ import type { WeightType } from "../formats/quant/types.js";
 import type { Model } from "./model.js";
 
 /**
- * One step of loading. `read`: checkpoint bytes read from disk; `load`: bytes of weights handed to
- * the backend (converted, quantized or copied there). Within a phase `done` only grows and the last
- * event has `done === total`; `read` comes before `load` (absent when the file was already read).
+ * One step of loading. `load`: checkpoint tensor bytes read from disk (tensor by tensor) and handed
+ * to the backend (converted, quantized or copied there). `read` (whole-file bytes read before any
+ * `load`) is not emitted by `loadModel` / `loadGgufModel` since they stream, but listeners may still
+ * see it from other producers. Within a phase `done` only grows and the last event has
+ * `done === total`.
  */
 export interface LoadProgressEvent {
   readonly phase: "read" | "load";
@@ -19,28 +21,6 @@ export interface LoadProgressEvent {
 
 /** Receives {@link LoadProgressEvent}s. */
 export type LoadProgressListener = (e: LoadProgressEvent) => void;
-
-/**
- * Chunked-read callbacks that report `read` events: one at 0 once the total is known, then one per
- * chunk.
- *
- * @example
- * await readSafetensorsDirAsync(dir, readProgress(opts.onProgress));
- */
-export function readProgress(onProgress: LoadProgressListener | undefined): { onStart: (total: number) => void; onBytes: (n: number) => void } {
-  let done = 0;
-  let total = 0;
-  return {
-    onStart: (t) => {
-      total = t;
-      onProgress?.({ phase: "read", done, total });
-    },
-    onBytes: (n) => {
-      done += n;
-      onProgress?.({ phase: "read", done, total });
-    },
-  };
-}
 
 /** Bytes of weights by type. */
 export type BytesByType = ReadonlyMap<WeightType, number>;

@@ -1,21 +1,21 @@
 /**
  * Strict weight loading against an architecture's declared table: every declared tensor must be
  * present with the declared shape, and every tensor in the checkpoint must be declared. Matrices go
- * through `backend.loadMatrix`; norm weights and biases are dequantized to Float32Array.
+ * through `backend.loadMatrix`; norm weights and biases are dequantized to Float32Array. Tensors
+ * still on disk (`FileTensor`, formats/tensor_source.ts) are read one at a time into one scratch
+ * buffer sized to the largest, which is reused: `loadMatrix` copies (wasm) or converts (ref) what it is given and keeps
+ * no reference to it (see `KernelBackend.loadMatrix`), so host memory holds one tensor, not the file.
  */
 import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
+import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
 import type { KernelBackend, Matrix } from "../kernels/types.js";
 import type { WeightSpec, Weights } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
 import type { LoadProgressListener, WeightMemory } from "./load_info.js";
 
-/** A tensor as any checkpoint reader provides it (safetensors today, GGUF later). */
-export interface SourceTensor {
-  readonly type: WeightType;
-  readonly shape: readonly number[];
-  readonly bytes: Uint8Array;
-}
+/** A tensor as any checkpoint reader provides it: in memory, or a range of a file read on demand. */
+export type SourceTensor = TensorSource;
 
 /** Loaded weights that also report which declared names were never taken (a builder bug). */
 export interface LoadedWeights extends Weights {
@@ -26,7 +26,8 @@ export interface LoadedWeights extends Weights {
 
 /** Options of {@link loadWeights}. */
 export interface LoadWeightsOptions {
-  /** Hears `load` events: source bytes handed to the backend so far, of all declared tensors. */
+  /** Hears `load` events: source bytes (read from disk and) handed to the backend so far, of all
+   * declared tensors; one at 0 first, `done` only grows, the last is at `total`. */
   readonly onProgress?: LoadProgressListener;
   /** Yield to the event loop after about this many source bytes (default 64 MiB). */
   readonly yieldBytes?: number;
@@ -84,35 +85,45 @@ export async function loadWeights(
   const held = new Map<WeightType, number>();
   const stored = new Map<WeightType, number>();
   let bytes = 0;
-  const total = table.reduce((n, s) => n + tensors.get(s.name)!.bytes.byteLength, 0);
+  const total = table.reduce((n, s) => n + tensorByteLength(tensors.get(s.name)!), 0);
   const yieldBytes = opts.yieldBytes ?? 64 * 1024 * 1024;
   let done = 0;
   let sinceYield = 0;
+  // One scratch for every tensor still on disk, sized to the largest.
+  const onDisk = table.map((s) => tensors.get(s.name)!).filter(isFileTensor);
+  const scratch = new Uint8Array(onDisk.reduce((n, t) => Math.max(n, t.byteLength), 0));
+  const reader = new TensorFileReader();
+  const dataOf = async (t: SourceTensor): Promise<Uint8Array> => (isFileTensor(t) ? reader.read(t, scratch) : t.bytes);
   opts.onProgress?.({ phase: "load", done, total });
-  for (const s of table) {
-    const t = tensors.get(s.name)!;
-    if (s.kind === "matrix") {
-      const rows = s.shape[0]!;
-      const cols = s.shape[1]!;
-      const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: t.bytes });
-      matrices.set(s.name, m);
-      const type = float32Backends.has(backend.name) ? "f32" : m.type;
-      const n = rows * rowBytes(type, cols);
-      addBytes(held, type, n);
-      addBytes(stored, t.type, t.bytes.byteLength);
-      bytes += n;
-    } else {
-      const v = dequantizeAll(t.type, t.bytes, s.shape[0]!);
-      vectors.set(s.name, v);
-      bytes += v.byteLength;
+  try {
+    for (const s of table) {
+      const t = tensors.get(s.name)!;
+      const data = await dataOf(t);
+      if (s.kind === "matrix") {
+        const rows = s.shape[0]!;
+        const cols = s.shape[1]!;
+        const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: data });
+        matrices.set(s.name, m);
+        const type = float32Backends.has(backend.name) ? "f32" : m.type;
+        const n = rows * rowBytes(type, cols);
+        addBytes(held, type, n);
+        addBytes(stored, t.type, data.byteLength);
+        bytes += n;
+      } else {
+        const v = dequantizeAll(t.type, data, s.shape[0]!);
+        vectors.set(s.name, v);
+        bytes += v.byteLength;
+      }
+      done += data.byteLength;
+      sinceYield += data.byteLength;
+      if (data.byteLength > 0) opts.onProgress?.({ phase: "load", done, total });
+      if (sinceYield >= yieldBytes) {
+        sinceYield = 0;
+        await nextTick();
+      }
     }
-    done += t.bytes.byteLength;
-    sinceYield += t.bytes.byteLength;
-    if (t.bytes.byteLength > 0) opts.onProgress?.({ phase: "load", done, total });
-    if (sinceYield >= yieldBytes) {
-      sinceYield = 0;
-      await nextTick();
-    }
+  } finally {
+    await reader.close();
   }
   const taken = new Set<string>();
   const take = <T>(map: Map<string, T>, name: string, kind: string): T => {

@@ -6,7 +6,8 @@
 import { QwenrtError } from "../../util/errors.js";
 import type { WeightType } from "../quant/types.js";
 import { mapGgufTensorName } from "./names.js";
-import type { GgufFile } from "./read.js";
+import type { TensorSource } from "../tensor_source.js";
+import type { GgufFile, GgufIndex, GgufMeta } from "./read.js";
 import type { GgufNumberType, GgufValue } from "./types.js";
 
 /** One `<arch>.<key>` ↔ `config.json` field; `type` is what llama.cpp's converter writes. */
@@ -100,7 +101,7 @@ export function metaString(md: ReadonlyMap<string, GgufValue>, key: string, wher
  * @example
  * const config = parseModelConfig(ggufToHfConfig(g), g.path);
  */
-export function ggufToHfConfig(g: GgufFile): Record<string, unknown> {
+export function ggufToHfConfig(g: GgufModelHeader): Record<string, unknown> {
   const arch = metaString(g.metadata, "general.architecture", g.path);
   if (arch === undefined) throw new QwenrtError(g.path, `"general.architecture" is missing`);
   const t = archByGguf(arch, g.path);
@@ -142,21 +143,21 @@ export function ggufToHfConfig(g: GgufFile): Record<string, unknown> {
   return out;
 }
 
-/** A tensor under its HF name: a zero-copy view into the GGUF buffer. */
-export interface HfNamedTensor {
-  readonly type: WeightType;
-  readonly shape: readonly number[]; // row-major, as the HF checkpoint
-  readonly bytes: Uint8Array;
-}
+/** What config parsing needs of a GGUF model: metadata and the tensors' shapes (data or not). */
+export type GgufModelHeader = GgufMeta & { readonly tensors: ReadonlyMap<string, { readonly shape: readonly number[] }> };
+
+/** A tensor under its HF name: a zero-copy view into the GGUF buffer, or its range of the file. */
+export type HfNamedTensor = TensorSource;
 
 /**
- * Every GGUF tensor renamed to its HF checkpoint name; stacked expert tensors become one view per
- * expert. Names outside the table are an error naming them (strict, like the safetensors path).
+ * Every GGUF tensor renamed to its HF checkpoint name; stacked expert tensors become one view (or
+ * file range) per expert. Names outside the table are an error naming them (strict, like the
+ * safetensors path).
  *
  * @example
  * await loadWeights(ggufTensorsAsHf(g), arch.weightTable(config), backend, g.path);
  */
-export function ggufTensorsAsHf(g: GgufFile): Map<string, HfNamedTensor> {
+export function ggufTensorsAsHf(g: GgufFile | GgufIndex): Map<string, HfNamedTensor> {
   const out = new Map<string, HfNamedTensor>();
   const unknown: string[] = [];
   for (const t of g.tensors.values()) {
@@ -166,18 +167,20 @@ export function ggufTensorsAsHf(g: GgufFile): Map<string, HfNamedTensor> {
       continue;
     }
     if (m.kind === "plain") {
-      out.set(m.hf, { type: t.type, shape: t.shape, bytes: t.bytes });
+      out.set(m.hf, "bytes" in t ? { type: t.type, shape: t.shape, bytes: t.bytes } : { type: t.type, shape: t.shape, file: t.file, name: t.name, begin: t.begin, byteLength: t.byteLength });
       continue;
     }
     if (t.shape.length !== 3) throw new QwenrtError(g.path, `tensor "${t.name}" must be 3-D [experts, rows, cols], got [${t.shape.join(", ")}]`);
     const [experts, rows, cols] = t.shape as [number, number, number];
-    const per = t.bytes.byteLength / experts;
+    const per = ("bytes" in t ? t.bytes.byteLength : t.byteLength) / experts;
     for (let e = 0; e < experts; e++) {
-      out.set(`model.layers.${m.layer}.mlp.experts.${e}.${m.hfPart}${m.suffix}`, {
-        type: t.type,
-        shape: [rows, cols],
-        bytes: t.bytes.subarray(e * per, (e + 1) * per),
-      });
+      const shape = [rows, cols];
+      out.set(
+        `model.layers.${m.layer}.mlp.experts.${e}.${m.hfPart}${m.suffix}`,
+        "bytes" in t
+          ? { type: t.type, shape, bytes: t.bytes.subarray(e * per, (e + 1) * per) }
+          : { type: t.type, shape, file: t.file, name: `${t.name} (expert ${e})`, begin: t.begin + e * per, byteLength: per },
+      );
     }
   }
   if (unknown.length > 0) throw new QwenrtError(g.path, `tensors with no Hugging Face name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);

@@ -1,11 +1,12 @@
 /**
  * GGUF reader (v2 and v3, little-endian). Layout: magic "GGUF", u32 version, u64 tensor count,
  * u64 metadata count, the metadata key/values, the tensor infos (name, dims, ggml type, offset),
- * padding to `general.alignment` (default 32), then the data section. The file is read into memory
- * (not mmap'd, see DESIGN.md) and tensors are zero-copy views over it. Split models
- * (`name-00001-of-00003.gguf`) are read part by part into one tensor map. `readGgufMetadata` reads
- * only the header (what the tokenizer and chat template need) and `readGgufAsync` reads in chunks
- * with progress.
+ * padding to `general.alignment` (default 32), then the data section. Nothing is mmap'd (see
+ * DESIGN.md): `readGguf` reads whole files into memory and tensors are zero-copy views over them
+ * (`readGgufAsync` the same in chunks with progress); `readGgufIndex` reads only the headers and says
+ * where each tensor's bytes lie, for the model loader to read tensor by tensor; `readGgufMetadata`
+ * reads only the first part's header (what the tokenizer and chat template need). Split models
+ * (`name-00001-of-00003.gguf`) are read part by part into one tensor map.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { QwenrtError } from "../../util/errors.js";
@@ -225,9 +226,9 @@ function ggufParts(path: string): { readonly parts: readonly string[]; readonly 
 }
 
 /** Merge parsed parts of a split model into one tensor map, checking the `split.*` keys. */
-function mergeParts(loaded: readonly GgufFile[]): GgufFile {
+function mergeParts<T>(loaded: readonly (GgufMeta & { readonly tensors: ReadonlyMap<string, T> })[]): GgufMeta & { tensors: Map<string, T>; parts: readonly string[] } {
   const n = loaded.length;
-  const tensors = new Map<string, GgufTensor>();
+  const tensors = new Map<string, T>();
   loaded.forEach((g, i) => {
     const no = metaInt(g, "split.no");
     const count = metaInt(g, "split.count");
@@ -302,6 +303,46 @@ export function readGgufMetadata(path: string, opts: GgufMetadataOptions = {}): 
   const h = parseHeaderOf(parts[0]!, chunk);
   if (!split) checkNotSplit(h);
   return h;
+}
+
+/** A tensor of a GGUF file still on disk: its description and the file it lies in. */
+export interface GgufTensorRef extends GgufTensorInfo {
+  readonly file: string;
+}
+
+/** A GGUF model's headers (all parts of a split model), its tensors' data left on disk. */
+export interface GgufIndex extends GgufMeta {
+  readonly tensors: ReadonlyMap<string, GgufTensorRef>; // in file order
+  readonly parts: readonly string[];
+}
+
+/**
+ * Read the header of every part of a `.gguf` model, checking what `readGguf` checks (tensor data
+ * within each file, the `split.*` keys) without reading the data: a loader then reads each tensor
+ * when it needs it.
+ *
+ * @example
+ * const g = readGgufIndex("Qwen3-8B-Q8_0.gguf");
+ * g.tensors.get("token_embd.weight")?.byteLength;
+ */
+export function readGgufIndex(path: string): GgufIndex {
+  const { parts, split } = ggufParts(path);
+  const loaded = parts.map((p) => {
+    const h = parseHeaderOf(p, 1 << 20);
+    const tensors = new Map<string, GgufTensorRef>();
+    for (const t of h.tensorInfos) {
+      if (t.begin + t.byteLength > h.fileBytes) {
+        throw new QwenrtError(p, `tensor "${t.name}" data [${t.begin}, ${t.begin + t.byteLength}) lies beyond the end of the file (${h.fileBytes} bytes)`);
+      }
+      tensors.set(t.name, { ...t, file: p });
+    }
+    return { path: p, version: h.version, alignment: h.alignment, metadata: h.metadata, tensors, parts: [p] };
+  });
+  if (!split) {
+    checkNotSplit(loaded[0]!);
+    return loaded[0]!;
+  }
+  return mergeParts(loaded);
 }
 
 export { metaInt as ggufMetaInt };
