@@ -10,7 +10,7 @@ import { WasmHeap } from "./memory.js";
 import type { JobArg, Pool } from "./pool.js";
 import { CONVERTED, convertInto, storedType } from "./load_convert.js";
 import type { KernelExports } from "./protocol.js";
-import { NATIVE_TYPES, dequantizeRow, interleaveQ4, repackedSize } from "./repack.js";
+import { NATIVE_TYPES, dequantizeRow, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
 import type { WasmGlobal } from "./wasm_api.js";
 
 /** Types `dtype` may convert float weights to on load. */
@@ -19,6 +19,7 @@ export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
 const FLOAT_KIND: Partial<Record<WeightType, number>> = { f32: 0, bf16: 1, f16: 2 };
 const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1, q5_0: 3 };
 const Q4_0_IL = 2; // assembly/matmul_q.ts Q_Q4_0_IL
+const Q8_0_IL = 4; // assembly/matmul_q.ts Q_Q8_0_IL
 const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1, q5_k: 2 };
 /** Σq group size of the K kernels' x sums: 16 for Q6_K's sub-blocks, else 32. */
 const sumGroup = (t: WeightType): number => (t === "q6_k" ? 16 : 32);
@@ -33,12 +34,22 @@ class WasmMatrix implements Matrix {
     readonly ptr: number, // byte offset of the repacked data
     readonly scales: number, // byte offset of q8_0 / q4_0 scales (0 for other types)
     readonly bytes: number, // repacked size
-    readonly il: boolean, // q4_0 in the interleaved layout
+    readonly il: boolean, // q4_0 / q8_0 in the interleaved layout
   ) {}
+
+  /** q8_0 in the interleaved layout: reads x as i16 in its own order (quantizeQ8 `il` bit 2). */
+  get il8(): boolean {
+    return this.il && this.type === "q8_0";
+  }
+
+  /** quantizeQ8's `il` bits this matrix needs: 1 = i8 x in Q4_0_IL order, 2 = i16 x in Q8_0_IL order. */
+  get ilBits(): number {
+    return this.il ? (this.il8 ? 2 : 1) : 0;
+  }
 
   /** Kernel kind within its family (assembly/*.ts). */
   get kind(): number {
-    if (this.il) return Q4_0_IL;
+    if (this.il) return this.il8 ? Q8_0_IL : Q4_0_IL;
     return FLOAT_KIND[this.type] ?? Q_KIND[this.type] ?? K_KIND[this.type]!;
   }
 }
@@ -135,7 +146,7 @@ export class WasmBackend implements KernelBackend {
     }
     const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
     const ptr = this.heap.alloc(size);
-    const il = type === "q4_0" && interleaveQ4(this.relaxed, m.cols);
+    const il = (type === "q4_0" && interleaveQ4(this.relaxed, m.cols)) || (type === "q8_0" && interleaveQ8(m.cols));
     // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
     convertInto(m, type, this.heap.u8(ptr, size), il);
     return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size, il);
@@ -158,7 +169,7 @@ export class WasmBackend implements KernelBackend {
     } else if (qk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 32) * 4), xs = this.tmp("xs", n * (cols / 32) * 4);
       const xq8 = this.relaxed && m.type === "q4_0" ? this.tmp("xq8", n * cols) : 0;
-      this.kernels.quantizeQ8(xp, xq, xq8, m.il ? 1 : 0, xd, xs, n, cols, 32);
+      this.kernels.quantizeQ8(xp, xq, xq8, m.ilBits, xd, xs, n, cols, 32);
       this.pool.run(this.ids.matmulQ, rows, chunk, [m.kind, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
@@ -223,13 +234,20 @@ export class WasmBackend implements KernelBackend {
     const table = this.tmp("multi.table", ms.length * ENTRY_BYTES);
     const t = new Uint32Array(this.heap.u8(table, ms.length * ENTRY_BYTES).buffer, table, ms.length * (ENTRY_BYTES / 4));
     let xa = xp, xb = 0, xc = 0, xd = 0;
+    let xi = 0; // interleaved i16 x of q8_0 entries when others read the plain xa (table slot 7)
     if (family === FAMILY_Q) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 32) * 4);
       xd = this.tmp("xs", n * (cols / 32) * 4);
       xb = this.relaxed && ms.some((m) => m.type === "q4_0") ? this.tmp("xq8", n * cols) : 0;
-      // Interleaving depends only on cols (interleaveQ4), so every q4_0 matrix here agrees.
-      this.kernels.quantizeQ8(xp, xa, xb, ms.some((m) => m.il) ? 1 : 0, xc, xd, n, cols, 32);
+      // Interleaving depends only on cols (interleaveQ4 / Q8), so every q4_0 / q8_0 matrix here agrees.
+      const q4il = ms.some((m) => m.il && !m.il8) ? 1 : 0;
+      const all8 = ms.every((m) => m.il8);
+      this.kernels.quantizeQ8(xp, xa, xb, q4il | (all8 ? 2 : 0), xc, xd, n, cols, 32);
+      if (!all8 && ms.some((m) => m.il8)) {
+        xi = this.tmp("xqi", n * cols * 2);
+        this.kernels.quantizeQ8(xp, xi, 0, 2, xc, xd, n, cols, 32); // same xd / xs values again
+      }
     } else if (family === FAMILY_K) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 256) * 4);
@@ -246,7 +264,7 @@ export class WasmBackend implements KernelBackend {
         sums = this.tmp(`sums${group}`, n * (cols / 16) * 4);
         this.kernels.blockSums(xa, sums, n * cols, group);
       }
-      t.set([kind, m.ptr, m.scales, ptrs[j]!.y, ptrs[j]!.b, m.rows, first, sums], e);
+      t.set([kind, m.ptr, m.scales, ptrs[j]!.y, ptrs[j]!.b, m.rows, first, family === FAMILY_K ? sums : m.il8 ? xi : 0], e);
       first += m.rows;
     });
     const chunk = Math.max(4, Math.ceil(total / (this.threads * 8) / 4) * 4);

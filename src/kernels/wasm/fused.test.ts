@@ -48,6 +48,9 @@ describe("wasm fused matmuls on quantized weights", () => {
     ["q8_0 ×3", ["q8_0", "q8_0", "q8_0"], 96],
     ["q4_0 ×3", ["q4_0", "q4_0", "q4_0"], 96],
     ["q8_0 + q4_0", ["q8_0", "q4_0"], 64],
+    ["q8_0 ×3 interleaved", ["q8_0", "q8_0", "q8_0"], 256],
+    ["q8_0 interleaved + q5_0 (plain i16 x beside the interleaved one)", ["q8_0", "q5_0"], 128],
+    ["q4_0 + q8_0, both interleaved", ["q4_0", "q8_0"], 256],
     ["q4_k + q6_k", ["q4_k", "q6_k"], 512],
     ["bf16 + q8_0 (mixed families: unfused fallback)", ["bf16", "q8_0"], 64],
   ];

@@ -97,8 +97,9 @@ describe("wasm quantized matmul", () => {
   });
 
   for (const type of QTYPES) {
-    const cols = blockOf(type) === 32 ? 96 : 512;
-    for (const n of [1, 7]) {
+    // 256 columns: q4_0 / q8_0's interleaved layouts (with their 4-row and 2 × 4-row prefill tiles at n = 7).
+    const refWidths = type === "q4_0" || type === "q8_0" ? [96, 256] : [blockOf(type) === 32 ? 96 : 512];
+    for (const cols of refWidths) for (const n of [1, 7]) {
       test(`${type} [37, ${cols}] x n=${n} + bias matches dequantized-W × int8-x reference`, () => {
         const host = hostMatrix(type, 37, cols, seededFloats(100 + n, 37 * cols));
         const x = threaded.allocF32(n * cols);
@@ -113,8 +114,9 @@ describe("wasm quantized matmul", () => {
       });
     }
 
-    // q4_0 at 256 columns: the relaxed build's interleaved layout (cols % 128 = 0); at 64 the plain one.
-    const widths = type === "q4_0" ? [64, 256] : [blockOf(type) * 2];
+    // q4_0 / q8_0 at 256 columns: the interleaved layouts (cols % 128 = 0; q4_0's in the relaxed
+    // build, q8_0's in both); at 64 the plain ones.
+    const widths = type === "q4_0" || type === "q8_0" ? [64, 256] : [blockOf(type) * 2];
     for (const cols of widths) test(`${type} [13, ${cols}] integer math is exact: integer weights × integer activations`, () => {
       const rows = 13, n = 5;
       const host = integerMatrix(type, rows, cols, 7);
@@ -140,9 +142,11 @@ describe("wasm quantized matmul", () => {
     });
   }
 
-  for (const type of ["f32", "bf16", "f16", ...QTYPES] as const) {
-    test(`${type} threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {
-      const rows = 203, cols = 512, n = 7;
+  // q8_0 at 480 columns keeps the plain layout (480 % 128 ≠ 0); at 512 it is interleaved.
+  const batchCases = ["f32", "bf16", "f16", ...QTYPES].flatMap((type) => (type === "q8_0" ? [480, 512] : [512]).map((cols) => [type, cols] as const));
+  for (const [type, cols] of batchCases) {
+    test(`${type} [203, ${cols}] threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {
+      const rows = 203, n = 7;
       const host = hostMatrix(type, rows, cols, seededFloats(41, rows * cols));
       const x = seededFloats(42, n * cols, 2);
       const results = [threaded, single].map((be) => {
@@ -159,8 +163,8 @@ describe("wasm quantized matmul", () => {
       }
     });
 
-    test(`${type} relaxed SIMD agrees with plain SIMD`, { skip: !relaxedSimdAvailable() }, () => {
-      const rows = 64, cols = 512, n = 5;
+    test(`${type} [64, ${cols}] relaxed SIMD agrees with plain SIMD`, { skip: !relaxedSimdAvailable() }, () => {
+      const rows = 64, n = 5;
       const host = hostMatrix(type, rows, cols, seededFloats(51, rows * cols));
       const x = seededFloats(52, n * cols);
       const a = new Float32Array(n * rows), b = new Float32Array(n * rows);

@@ -33,7 +33,7 @@ export const JOB = {
 export interface KernelExports {
   readonly run: (job: number, tag: number, tid: number) => void;
   readonly heapBase: () => number;
-  readonly quantizeQ8: (x: number, xq: number, xq8: number, il: number, xd: number, xs: number, n: number, cols: number, block: number) => void;
+  readonly quantizeQ8: (x: number, xq: number, xq8: number, il: number /* 1: xq8 in Q4_0_IL order, 2: xq in Q8_0_IL order */, xd: number, xs: number, n: number, cols: number, block: number) => void;
   readonly blockSums: (xq: number, out: number, count: number, group: number) => void;
   readonly K_MATMUL_FLOAT: WasmGlobal;
   readonly K_MATMUL_Q: WasmGlobal;

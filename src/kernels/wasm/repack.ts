@@ -3,6 +3,8 @@
  * assembly/matmul_k.ts). fp16 scales become f32 (exact), so kernels never convert halves.
  *   f32 / f16 / bf16: unchanged bytes, [rows, cols]
  *   q8_0: quants [rows, cols] i8, then scales [rows, cols / 32] f32
+ *   q8_0 interleaved (`il`: cols % 128 = 0, both builds): as q8_0, but within each row every four
+ *         blocks' 128 bytes are reordered so byte 8·j + 2·b + t is byte 2·j + t of block b
  *   q4_0: nibbles [rows, cols / 2] (ggml order), then scales [rows, cols / 32] f32
  *   q4_0 interleaved (`il`: relaxed build, cols % 128 = 0): as q4_0, but within each row every four
  *         blocks' 64 nibble bytes are reordered so byte 16·j + 4·b + t is byte 4·j + t of block b
@@ -59,14 +61,24 @@ export function interleaveQ4(relaxed: boolean, cols: number): boolean {
   return relaxed && cols % 128 === 0;
 }
 
+/** Whether a q8_0 matrix of width `cols` gets the interleaved layout (assembly/matmul_q8il.ts). */
+export function interleaveQ8(cols: number): boolean {
+  return cols % 128 === 0;
+}
+
+/** Offset within a q8_0 row of quant byte `l` (< 32) of block `b`, plain or interleaved. */
+function q8At(il: boolean, b: number, l: number): number {
+  return il ? (b >> 2) * 128 + 8 * (l >> 1) + 2 * (b & 3) + (l & 1) : 32 * b + l;
+}
+
 /** Offset within a q4_0 row of nibble byte `l` (< 16) of block `b`, plain or interleaved. */
 function q4At(il: boolean, b: number, l: number): number {
   return il ? (b >> 2) * 64 + 16 * (l >> 2) + 4 * (b & 3) + (l & 3) : 16 * b + l;
 }
 
 /** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout of a `totalRows × cols`
- * matrix, `repackedSize` bytes) as its rows `r0 .. r0 + rows`; `il`: q4_0 interleaved (see the
- * module comment). */
+ * matrix, `repackedSize` bytes) as its rows `r0 .. r0 + rows`; `il`: q4_0 / q8_0 interleaved (see
+ * the module comment). */
 export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false, r0 = 0, totalRows = rows): void {
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   const b0 = (r0 * cols) / (type === "f32" || type === "f16" || type === "bf16" ? 1 : nativeBlock(type)); // first block (value for floats)
@@ -113,12 +125,13 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       for (let lb = 0; lb < nb; lb++) {
         const o = lb * (qb + 2), b = b0 + lb;
         dv.setFloat32(sOff + 4 * b, half(src, o), true);
-        if (!il || type !== "q4_0") {
+        if (!il) {
           dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
           continue;
         }
-        const rowStart = Math.floor(b / rowBlocks) * rowBlocks * 16, k = b % rowBlocks;
-        for (let l = 0; l < 16; l++) dst[rowStart + q4At(true, k, l)] = src[o + 2 + l]!;
+        const rowStart = Math.floor(b / rowBlocks) * rowBlocks * qb, k = b % rowBlocks;
+        if (type === "q4_0") for (let l = 0; l < 16; l++) dst[rowStart + q4At(true, k, l)] = src[o + 2 + l]!;
+        else for (let l = 0; l < 32; l++) dst[rowStart + q8At(true, k, l)] = src[o + 2 + l]!;
       }
       return;
     }
@@ -153,7 +166,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
 }
 
 /** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact
- * values. `il`: q4_0 interleaved. */
+ * values. `il`: q4_0 / q8_0 interleaved. */
 export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array, il = false): void {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const f = Math.fround;
@@ -208,8 +221,8 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
       for (let b = 0; b < nb; b++) {
         const d = dv.getFloat32(sOff + 4 * (row * nb + b), true);
         if (q8) {
-          const qp = ptr + row * cols + 32 * b;
-          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(qp + l));
+          const rp = ptr + row * cols;
+          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(rp + q8At(il, b, l)));
         } else {
           const rp = ptr + (row * cols) / 2;
           for (let l = 0; l < 16; l++) {

@@ -1,10 +1,12 @@
 // Q8_0 and Q4_0 weights × int8 activations (quantized per 32-block, widened to i16 once per call;
 // with relaxed SIMD, Q4_0 uses the i8 × i7 dot on the raw nibbles and an i8 copy of x instead).
 // Weights are repacked at load: quants [rows, cols] as i8 (Q8_0) or [rows, cols / 2] nibbles in
-// ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly).
+// ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly);
+// at widths that are a multiple of 128 both get an interleaved layout (Q_Q4_0_IL, Q_Q8_0_IL).
 // Per block: i32x4 integer dot, converted and scaled into an f32x4 accumulator; lanes are reduced
 // once per output, so every value is independent of tiling and threading.
 import { matmulQ50Rows } from "./matmul_q5";
+import { matmulQ8ILRows } from "./matmul_q8il";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
@@ -17,10 +19,15 @@ export const Q_Q4_0: i32 = 1;
 export const Q_Q4_0_IL: i32 = 2;
 /** Q5_0 (assembly/matmul_q5.ts; reads xq and xs only). */
 export const Q_Q5_0: i32 = 3;
+/** Q8_0 interleaved by four blocks (cols a multiple of 128; both builds): per row, each group of
+ * four blocks is 128 bytes where byte 8·j + 2·b + t is byte 2·j + t of block b (j < 16, t < 2), so
+ * one `i32x4.dot_i16x8_s` puts each block's products in its own i32 lane. The matching i16 x
+ * (quantizeQ8 with `il` bit 2): per 128 values, element 8·j + 2·b + t = x[32·b + 2·j + t]. */
+export const Q_Q8_0_IL: i32 = 4;
 
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
- * i16 and, when `xq8` is not 0, also as i8 — in Q_Q4_0_IL's interleaved order when `il` (block 32,
- * cols a multiple of 128).
+ * i16 (in Q_Q8_0_IL's interleaved order when `il & 2`) and, when `xq8` is not 0, also as i8 — in
+ * Q_Q4_0_IL's interleaved order when `il & 1` (interleaving: block 32, cols a multiple of 128).
  * x: [n, cols] f32; xq: [n, cols] i16; xq8: [n, cols] i8 or 0; xd: [n, cols / block] f32;
  * xs: [n, cols / block] i32 (Σ q). */
 export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
@@ -40,10 +47,19 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
         const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2) + 16), id)));
         sum = i32x4.add(sum, i32x4.add(q0, q1));
         const q16 = i16x8.narrow_i32x4_s(q0, q1);
-        v128.store(xq + ((base + <usize>c) << 1), q16);
+        if (il & 2) {
+          // Values c..c+7 of block b: pairs j = c / 2 .. c / 2 + 3, each at element 8·j + 2·(b % 4).
+          const grp = xq + ((<usize>i * cols + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 1) + (<usize>c << 2)) << 1);
+          v128.store32_lane(grp, q16, 0);
+          v128.store32_lane(grp + 16, q16, 1);
+          v128.store32_lane(grp + 32, q16, 2);
+          v128.store32_lane(grp + 48, q16, 3);
+        } else {
+          v128.store(xq + ((base + <usize>c) << 1), q16);
+        }
         if (xq8 != 0) {
           const q8 = i8x16.narrow_i16x8_s(q16, q16);
-          if (il != 0) {
+          if (il & 1) {
             // Values c..c+7 of block b: two 4-byte runs (j = (c % 16) / 4 and j + 1) in its group.
             const grp = xq8 + <usize>i * cols + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 2) + (c >= 16 ? 64 : 0);
             const j = (c & 15) >> 2;
@@ -260,9 +276,10 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
 
 /** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q8_0 / Q4_0 weights.
  * wq: quants (see module comment); wd: [rows, cols / 32] f32; xq/xq8/xd/xs: from quantizeQ8 with
- * block 32 (xq8, i8, only read for Q4_0 in the relaxed build); y: [n, rows] f32; bias: [rows] f32 or 0. */
+ * block 32 (xq8, i8, only read for Q4_0 in the relaxed build; xq interleaved for Q_Q8_0_IL); y: [n, rows] f32; bias: [rows] f32 or 0. */
 export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == Q_Q5_0) matmulQ50Rows(wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else if (kind == Q_Q8_0_IL) matmulQ8ILRows(wq, wd, xq, xd, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q4_0) rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else rowsOf(Q_Q4_0_IL, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);

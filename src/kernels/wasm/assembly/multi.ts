@@ -4,7 +4,8 @@
 // out = silu(gate) · up, so the element-wise pass needs no job of its own.
 //
 // Table entry j (8 u32 at table + 32·j): kind, w, scales (Q family) / 0, y, bias or 0, rows,
-// first item, x sums (K family: this entry's Σq groups) / 0.
+// first item, x sums (K family: this entry's Σq groups) / this entry's own i16 x (Q family: the
+// interleaved xq of Q_Q8_0_IL when other entries read the plain one) or 0 (use xa).
 import { matmulFloatRows } from "./matmul_float";
 import { matmulKRows } from "./matmul_k";
 import { matmulQRows } from "./matmul_q";
@@ -30,7 +31,10 @@ export function matmulMulti(family: i32, count: i32, table: usize, xa: usize, xb
     const r0 = out != 0 ? i0 : a, r1 = out != 0 ? i1 : b;
     const kind = <i32>e32(table, j, 0), w = e32(table, j, 1), y = e32(table, j, 3), bias = e32(table, j, 4);
     if (family == FAMILY_FLOAT) matmulFloatRows(kind, w, xa, y, bias, n, rows, cols, r0, r1);
-    else if (family == FAMILY_Q) matmulQRows(kind, w, e32(table, j, 2), xa, xb, xc, xd, y, bias, n, rows, cols, r0, r1);
+    else if (family == FAMILY_Q) {
+      const xq = e32(table, j, 7);
+      matmulQRows(kind, w, e32(table, j, 2), xq != 0 ? xq : xa, xb, xc, xd, y, bias, n, rows, cols, r0, r1);
+    }
     else matmulKRows(kind, w, xa, xc, e32(table, j, 7), y, bias, n, rows, cols, r0, r1);
   }
   if (out == 0) return;
