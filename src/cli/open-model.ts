@@ -18,9 +18,9 @@ export function progressReporter(label: string, stream: ProgressStream = process
   const onEvent = (e: DownloadEvent): void => {
     switch (e.kind) {
       case "plan": {
-        const todo = e.files.filter((f) => !f.cached);
-        bar = new Progress(label, todo.reduce((s, f) => s + f.size, 0), { stream });
-        const cached = e.files.length - todo.length;
+        const toFetch = e.files.filter((f) => !f.cached);
+        bar = new Progress(label, toFetch.reduce((s, f) => s + f.size, 0), { stream });
+        const cached = e.files.length - toFetch.length;
         if (cached > 0) bar.log(`${cached} of ${e.files.length} files already in the cache`);
         break;
       }

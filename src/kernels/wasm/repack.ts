@@ -101,21 +101,6 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       }
       return;
     }
-    case "q5_k": {
-      const nb = (rows * cols) / 256;
-      for (let b = 0; b < nb; b++) {
-        const o = b * 176, p = (b0 + b) * 184;
-        dv.setFloat32(p, half(src, o), true);
-        dv.setFloat32(p + 4, half(src, o + 2), true);
-        for (let j = 0; j < 8; j++) {
-          const [sc, m] = scaleMinK4(j, src, o + 4);
-          dst[p + 8 + j] = sc;
-          dst[p + 16 + j] = m;
-        }
-        dst.set(src.subarray(o + 16, o + 176), p + 24); // qh[32], qs[128]
-      }
-      return;
-    }
     case "q8_0":
     case "q4_0": {
       const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
@@ -135,10 +120,14 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       }
       return;
     }
-    case "q4_k": {
+    case "q4_k":
+    case "q5_k": {
+      // d, dmin as f32, the 8 unpacked 6-bit scales and mins, then the quants as stored
+      // (Q4_K: qs[128]; Q5_K: qh[32], qs[128]).
+      const inBytes = type === "q4_k" ? 144 : 176;
       const nb = (rows * cols) / 256;
       for (let b = 0; b < nb; b++) {
-        const o = b * 144, p = (b0 + b) * 152;
+        const o = b * inBytes, p = (b0 + b) * (inBytes + 8);
         dv.setFloat32(p, half(src, o), true);
         dv.setFloat32(p + 4, half(src, o + 2), true);
         for (let j = 0; j < 8; j++) {
@@ -146,7 +135,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
           dst[p + 8 + j] = sc;
           dst[p + 16 + j] = m;
         }
-        dst.set(src.subarray(o + 16, o + 144), p + 24);
+        dst.set(src.subarray(o + 16, o + inBytes), p + 24);
       }
       return;
     }
