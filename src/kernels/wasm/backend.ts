@@ -146,7 +146,7 @@ export class WasmBackend implements KernelBackend {
     }
     const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
     const ptr = this.heap.alloc(size);
-    const il = (type === "q4_0" && interleaveQ4(this.relaxed, m.cols)) || (type === "q8_0" && interleaveQ8(m.cols));
+    const il = (type === "q4_0" && interleaveQ4(this.relaxed, m.rows, m.cols)) || (type === "q8_0" && interleaveQ8(m.rows, m.cols));
     // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
     convertInto(m, type, this.heap.u8(ptr, size), il);
     return new WasmMatrix(this, type, m.rows, m.cols, ptr, ptr + scales, size, il);
@@ -188,7 +188,10 @@ export class WasmBackend implements KernelBackend {
     const ms = ws.map((w) => this.own(w));
     const family = ms.length > 0 ? familyOf(ms[0]!.type) : undefined;
     const cols = ms[0]?.cols ?? 0;
-    if (ms.length < 2 || ms.length > 8 || ms.some((m) => familyOf(m.type) !== family || m.cols !== cols)) {
+    // q4_0 matrices read one i8 x, interleaved or plain: a mix of layouts (rows % 4 differs) cannot share it.
+    const q4 = ms.filter((m) => m.type === "q4_0");
+    const q4Mixed = q4.some((m) => m.il) && q4.some((m) => !m.il);
+    if (ms.length < 2 || ms.length > 8 || q4Mixed || ms.some((m) => familyOf(m.type) !== family || m.cols !== cols)) {
       // Mixed kernel families or widths cannot share one prepared x: one call each (same values).
       ms.forEach((m, j) => this.matmul(m, x, n, ys[j]!, biases?.[j]));
       return;
@@ -240,7 +243,7 @@ export class WasmBackend implements KernelBackend {
       xc = this.tmp("xd", n * (cols / 32) * 4);
       xd = this.tmp("xs", n * (cols / 32) * 4);
       xb = this.relaxed && ms.some((m) => m.type === "q4_0") ? this.tmp("xq8", n * cols) : 0;
-      // Interleaving depends only on cols (interleaveQ4 / Q8), so every q4_0 / q8_0 matrix here agrees.
+      // q4_0 entries all share one layout (matmulMany); q8_0 entries may mix (xi below).
       const q4il = ms.some((m) => m.il && !m.il8) ? 1 : 0;
       const all8 = ms.every((m) => m.il8);
       this.kernels.quantizeQ8(xp, xa, xb, q4il | (all8 ? 2 : 0), xc, xd, n, cols, 32);

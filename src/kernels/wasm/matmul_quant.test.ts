@@ -99,26 +99,27 @@ describe("wasm quantized matmul", () => {
   for (const type of QTYPES) {
     // 256 columns: q4_0 / q8_0's interleaved layouts (with their 4-row and 2 × 4-row prefill tiles at n = 7).
     const refWidths = type === "q4_0" || type === "q8_0" ? [96, 256] : [blockOf(type) === 32 ? 96 : 512];
-    for (const cols of refWidths) for (const n of [1, 7]) {
-      test(`${type} [37, ${cols}] x n=${n} + bias matches dequantized-W × int8-x reference`, () => {
-        const host = hostMatrix(type, 37, cols, seededFloats(100 + n, 37 * cols));
+    // The interleaved layouts also need rows % 4 = 0 (quads): 36 rows take them, 37 do not.
+    const refRows = type === "q8_0" || type === "q4_0" ? [37, 36] : [37];
+    for (const rows of refRows) for (const cols of refWidths) for (const n of [1, 3, 7]) {
+      test(`${type} [${rows}, ${cols}] x n=${n} + bias matches dequantized-W × int8-x reference`, () => {
+        const host = hostMatrix(type, rows, cols, seededFloats(100 + n, rows * cols));
         const x = threaded.allocF32(n * cols);
         x.set(seededFloats(200 + n, n * cols, 3));
-        const bias = seededFloats(300, 37);
-        const y = threaded.allocF32(n * 37 + 2).fill(7);
+        const bias = seededFloats(300, rows);
+        const y = threaded.allocF32(n * rows + 2).fill(7);
         threaded.matmul(threaded.loadMatrix(host), x, n, y, bias);
         const { y: want, mag } = reference(host, x, n);
-        for (let i = 0; i < n; i++) for (let r = 0; r < 37; r++) want[i * 37 + r]! += bias[r]!;
-        assertNear(y.subarray(0, n * 37), want, mag, type);
-        assert.deepEqual([...y.subarray(n * 37)], [7, 7], "rows past n untouched");
+        for (let i = 0; i < n; i++) for (let r = 0; r < rows; r++) want[i * rows + r]! += bias[r]!;
+        assertNear(y.subarray(0, n * rows), want, mag, type);
+        assert.deepEqual([...y.subarray(n * rows)], [7, 7], "rows past n untouched");
       });
     }
 
     // q4_0 / q8_0 at 256 columns: the interleaved layouts (cols % 128 = 0; q4_0's in the relaxed
     // build, q8_0's in both); at 64 the plain ones.
     const widths = type === "q4_0" || type === "q8_0" ? [64, 256] : [blockOf(type) * 2];
-    for (const cols of widths) test(`${type} [13, ${cols}] integer math is exact: integer weights × integer activations`, () => {
-      const rows = 13, n = 5;
+    for (const cols of widths) for (const [rows, n] of [[13, 5], [12, 2], [12, 6]]) test(`${type} [${rows}, ${cols}] x n=${n} integer math is exact: integer weights × integer activations`, () => {
       const host = integerMatrix(type, rows, cols, 7);
       const x = new Float32Array(n * cols);
       const rnd = seededFloats(8, n * cols);
@@ -129,13 +130,13 @@ describe("wasm quantized matmul", () => {
       assert.deepEqual([...y], [...Float32Array.from(want)]);
     });
 
-    for (const cols of widths) test(`${type} [5, ${cols}] embedRow equals the format's dequantization exactly`, () => {
-      const host = hostMatrix(type, 5, cols, seededFloats(9, 5 * cols));
-      const all = new Float32Array(5 * cols);
+    for (const cols of widths) for (const rows of [5, 8]) test(`${type} [${rows}, ${cols}] embedRow equals the format's dequantization exactly`, () => {
+      const host = hostMatrix(type, rows, cols, seededFloats(9, rows * cols));
+      const all = new Float32Array(rows * cols);
       getFormat(type).dequantize(host.bytes, all, all.length);
       const m = threaded.loadMatrix(host);
       const out = new Float32Array(cols);
-      for (const r of [0, 3, 4]) {
+      for (const r of [0, 3, 4, rows - 1]) {
         threaded.embedRow(m, r, out);
         assert.deepEqual([...out], [...all.subarray(r * cols, (r + 1) * cols)]);
       }
@@ -143,10 +144,13 @@ describe("wasm quantized matmul", () => {
   }
 
   // q8_0 at 480 columns keeps the plain layout (480 % 128 ≠ 0); at 512 it is interleaved.
-  const batchCases = ["f32", "bf16", "f16", ...QTYPES].flatMap((type) => (type === "q8_0" ? [480, 512] : [512]).map((cols) => [type, cols] as const));
-  for (const [type, cols] of batchCases) {
-    test(`${type} [203, ${cols}] threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {
-      const rows = 203, n = 7;
+  // q8_0 / q4_0 [204, 512] are interleaved in quads; [203, 512] are not (rows % 4 ≠ 0).
+  const shapesOf = (type: string): [number, number][] =>
+    type === "q8_0" ? [[203, 480], [203, 512], [204, 512]] : type === "q4_0" ? [[203, 512], [204, 512]] : [[203, 512]];
+  const batchCases = ["f32", "bf16", "f16", ...QTYPES].flatMap((type) => shapesOf(type).map(([rows, cols]) => [type, rows, cols] as const));
+  for (const [type, rows, cols] of batchCases) {
+    test(`${type} [${rows}, ${cols}] threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {
+      const n = 7;
       const host = hostMatrix(type, rows, cols, seededFloats(41, rows * cols));
       const x = seededFloats(42, n * cols, 2);
       const results = [threaded, single].map((be) => {
@@ -163,7 +167,7 @@ describe("wasm quantized matmul", () => {
       }
     });
 
-    test(`${type} [64, ${cols}] relaxed SIMD agrees with plain SIMD`, { skip: !relaxedSimdAvailable() }, () => {
+    if (rows === 203) test(`${type} [64, ${cols}] relaxed SIMD agrees with plain SIMD`, { skip: !relaxedSimdAvailable() }, () => {
       const rows = 64, n = 5;
       const host = hostMatrix(type, rows, cols, seededFloats(51, rows * cols));
       const x = seededFloats(52, n * cols);
@@ -197,6 +201,24 @@ describe("wasm quantized matmul", () => {
       }
     });
   }
+
+  for (const type of ["q8_0", "q4_0"] as const) test(`matmulMany: a plain and an interleaved ${type} matrix (rows start mid-quad in the job) equal their own matmuls`, () => {
+    // 13 plain rows first, so the second matrix's rows begin at item 13 and thread chunks (multiples
+    // of 4 items) cut its quads unevenly: the q8_0 kernel's single-row edges run (q4_0 layouts read
+    // different x orders, so that pair runs unfused).
+    const cols = 256;
+    const a = hostMatrix(type, 13, cols, seededFloats(81, 13 * cols)), b = hostMatrix(type, 36, cols, seededFloats(82, 36 * cols));
+    for (const n of [1, 5]) {
+      const x = seededFloats(83 + n, n * cols);
+      const ma = threaded.loadMatrix(a), mb = threaded.loadMatrix(b);
+      const ya = new Float32Array(n * 13), yb = new Float32Array(n * 36), wantA = new Float32Array(n * 13), wantB = new Float32Array(n * 36);
+      threaded.matmulMany([ma, mb], x, n, [ya, yb]);
+      threaded.matmul(ma, x, n, wantA);
+      threaded.matmul(mb, x, n, wantB);
+      assert.deepEqual([...ya], [...wantA], `n=${n} plain`);
+      assert.deepEqual([...yb], [...wantB], `n=${n} interleaved`);
+    }
+  });
 
   test("inputs and outputs outside wasm memory give the same result as views into it", () => {
     const rows = 33, cols = 256, n = 2;

@@ -3,11 +3,13 @@
  * assembly/matmul_k.ts). fp16 scales become f32 (exact), so kernels never convert halves.
  *   f32 / f16 / bf16: unchanged bytes, [rows, cols]
  *   q8_0: quants [rows, cols] i8, then scales [rows, cols / 32] f32
- *   q8_0 interleaved (`il`: cols % 128 = 0, both builds): as q8_0, but within each row every four
- *         blocks' 128 bytes are reordered so byte 8·j + 2·b + t is byte 2·j + t of block b
+ *   q8_0 interleaved (`il`: rows % 4 = 0, cols % 128 = 0, both builds): rows in quads; per quad, each
+ *         group of four blocks is a 576-byte tile: the four rows' 128 quant bytes (byte 8·j + 2·b + t
+ *         is byte 2·j + t of block b), then their 4 × 4 f32 scales — a quad streams as one run
  *   q4_0: nibbles [rows, cols / 2] (ggml order), then scales [rows, cols / 32] f32
- *   q4_0 interleaved (`il`: relaxed build, cols % 128 = 0): as q4_0, but within each row every four
- *         blocks' 64 nibble bytes are reordered so byte 16·j + 4·b + t is byte 4·j + t of block b
+ *   q4_0 interleaved (`il`: relaxed build, rows % 4 = 0, cols % 128 = 0): as q8_0's, with 320-byte
+ *         tiles: four rows' 64 nibble bytes (byte 16·j + 4·b + t is byte 4·j + t of block b), then
+ *         their 4 × 4 f32 scales
  *   q4_k: [rows, cols / 256] × 152 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128]
  *   q6_k: [rows, cols / 256] × 212 B: f32 d, i8 sc[16], ql[128], qh[64]
  *   q5_0: quants [rows, cols / 32] × 20 B: qs[16], qh u32 (ggml order); then scales [rows, cols / 32] f32
@@ -56,24 +58,33 @@ export function repackedSize(type: WeightType, rows: number, cols: number): { by
 
 const half = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
 
-/** Whether a q4_0 matrix of width `cols` gets the interleaved layout (the relaxed build's kernel). */
-export function interleaveQ4(relaxed: boolean, cols: number): boolean {
-  return relaxed && cols % 128 === 0;
+/** Whether a `rows × cols` q4_0 matrix gets the interleaved layout (the relaxed build's kernel). */
+export function interleaveQ4(relaxed: boolean, rows: number, cols: number): boolean {
+  return relaxed && rows % 4 === 0 && cols % 128 === 0;
 }
 
-/** Whether a q8_0 matrix of width `cols` gets the interleaved layout (assembly/matmul_q8il.ts). */
-export function interleaveQ8(cols: number): boolean {
-  return cols % 128 === 0;
+/** Whether a `rows × cols` q8_0 matrix gets the interleaved layout (assembly/matmul_q8il.ts). */
+export function interleaveQ8(rows: number, cols: number): boolean {
+  return rows % 4 === 0 && cols % 128 === 0;
 }
 
-/** Offset within a q8_0 row of quant byte `l` (< 32) of block `b`, plain or interleaved. */
-function q8At(il: boolean, b: number, l: number): number {
-  return il ? (b >> 2) * 128 + 8 * (l >> 1) + 2 * (b & 3) + (l & 1) : 32 * b + l;
+/** Interleaved q8_0 / q4_0 (`qb` quant bytes per block: 32 / 16): offset of the tile holding block
+ * `b` of row `r` — a quad's four rows × 4·qb quant bytes, then their 16 f32 scales. */
+function ilTile(qb: number, r: number, cols: number, b: number): number {
+  const tile = 16 * qb + 64;
+  return (r >> 2) * (cols / 128) * tile + (b >> 2) * tile;
 }
 
-/** Offset within a q4_0 row of nibble byte `l` (< 16) of block `b`, plain or interleaved. */
-function q4At(il: boolean, b: number, l: number): number {
-  return il ? (b >> 2) * 64 + 16 * (l >> 2) + 4 * (b & 3) + (l & 3) : 16 * b + l;
+/** Interleaved layout: offset of quant byte `l` of block `b` in row `r` (q8_0: `l` < 32; q4_0:
+ * nibble byte `l` < 16). */
+function ilAt(qb: number, r: number, cols: number, b: number, l: number): number {
+  const row = ilTile(qb, r, cols, b) + (r & 3) * 4 * qb;
+  return qb === 32 ? row + 8 * (l >> 1) + 2 * (b & 3) + (l & 1) : row + 16 * (l >> 2) + 4 * (b & 3) + (l & 3);
+}
+
+/** Interleaved layout: offset of the f32 scale of block `b` in row `r`. */
+function ilScale(qb: number, r: number, cols: number, b: number): number {
+  return ilTile(qb, r, cols, b) + 16 * qb + (r & 3) * 16 + (b & 3) * 4;
 }
 
 /** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout of a `totalRows × cols`
@@ -109,14 +120,14 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       const rowBlocks = cols / 32;
       for (let lb = 0; lb < nb; lb++) {
         const o = lb * (qb + 2), b = b0 + lb;
-        dv.setFloat32(sOff + 4 * b, half(src, o), true);
-        if (!il) {
-          dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
+        const row = Math.floor(b / rowBlocks), k = b % rowBlocks;
+        if (il) {
+          dv.setFloat32(ilScale(qb, row, cols, k), half(src, o), true);
+          for (let l = 0; l < qb; l++) dst[ilAt(qb, row, cols, k, l)] = src[o + 2 + l]!;
           continue;
         }
-        const rowStart = Math.floor(b / rowBlocks) * rowBlocks * qb, k = b % rowBlocks;
-        if (type === "q4_0") for (let l = 0; l < 16; l++) dst[rowStart + q4At(true, k, l)] = src[o + 2 + l]!;
-        else for (let l = 0; l < 32; l++) dst[rowStart + q8At(true, k, l)] = src[o + 2 + l]!;
+        dv.setFloat32(sOff + 4 * b, half(src, o), true);
+        dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
       }
       return;
     }
@@ -208,14 +219,14 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
       const nb = cols / 32;
       const sOff = ptr + (q8 ? rows * cols : (rows * cols) / 2);
       for (let b = 0; b < nb; b++) {
-        const d = dv.getFloat32(sOff + 4 * (row * nb + b), true);
+        const qb = q8 ? 32 : 16;
+        const d = dv.getFloat32(il ? ptr + ilScale(qb, row, cols, b) : sOff + 4 * (row * nb + b), true);
+        const at = (l: number): number => ptr + (il ? ilAt(qb, row, cols, b, l) : row * nb * qb + qb * b + l);
         if (q8) {
-          const rp = ptr + row * cols;
-          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(rp + q8At(il, b, l)));
+          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(at(l)));
         } else {
-          const rp = ptr + (row * cols) / 2;
           for (let l = 0; l < 16; l++) {
-            const v = dv.getUint8(rp + q4At(il, b, l));
+            const v = dv.getUint8(at(l));
             out[32 * b + l] = f(((v & 15) - 8) * d);
             out[32 * b + l + 16] = f(((v >> 4) - 8) * d);
           }

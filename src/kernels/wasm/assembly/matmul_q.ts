@@ -2,27 +2,22 @@
 // with relaxed SIMD, Q4_0 uses the i8 × i7 dot on the raw nibbles and an i8 copy of x instead).
 // Weights are repacked at load: quants [rows, cols] as i8 (Q8_0) or [rows, cols / 2] nibbles in
 // ggml's per-block order (Q4_0), scales [rows, cols / 32] as f32 (the fp16 `d`, converted exactly);
-// at widths that are a multiple of 128 both get an interleaved layout (Q_Q4_0_IL, Q_Q8_0_IL).
+// at widths that are a multiple of 128 with rows in whole quads both get an interleaved layout
+// (Q_Q4_0_IL, Q_Q8_0_IL).
 // Per block: i32x4 integer dot, converted and scaled into an f32x4 accumulator; lanes are reduced
 // once per output, so every value is independent of tiling and threading.
+import { matmulQ4ILRows } from "./matmul_q4il";
 import { matmulQ50Rows } from "./matmul_q5";
 import { matmulQ8ILRows } from "./matmul_q8il";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
 export const Q_Q4_0: i32 = 1;
-/** Q4_0 interleaved by four blocks (relaxed build only, cols a multiple of 128): per row, each group
- * of four blocks is 64 bytes where byte 16·j + 4·b + t is byte 4·j + t of block b (j, t < 4), so one
- * i8 × i7 dot puts each block's products in its own i32 lane — no horizontal sums per block. The
- * matching i8 x (quantizeQ8 with `il`): per 128 values, [j][b][t] = x[32·b + 4·j + t] (low nibbles)
- * then, 64 bytes on, x[32·b + 16 + 4·j + t] (high nibbles). */
+/** Q4_0 interleaved in row quads (relaxed build only, rows % 4 = 0, cols % 128 = 0): assembly/matmul_q4il.ts. */
 export const Q_Q4_0_IL: i32 = 2;
 /** Q5_0 (assembly/matmul_q5.ts; reads xq and xs only). */
 export const Q_Q5_0: i32 = 3;
-/** Q8_0 interleaved by four blocks (cols a multiple of 128; both builds): per row, each group of
- * four blocks is 128 bytes where byte 8·j + 2·b + t is byte 2·j + t of block b (j < 16, t < 2), so
- * one `i32x4.dot_i16x8_s` puts each block's products in its own i32 lane. The matching i16 x
- * (quantizeQ8 with `il` bit 2): per 128 values, element 8·j + 2·b + t = x[32·b + 2·j + t]. */
+/** Q8_0 interleaved in row quads (rows % 4 = 0, cols % 128 = 0; both builds): assembly/matmul_q8il.ts. */
 export const Q_Q8_0_IL: i32 = 4;
 
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
@@ -92,70 +87,8 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
 @inline function nibbleDot32(wp: usize, x8: usize): v128 {
   const wv = v128.load(wp);
   const lo = v128.and(wv, i8x16.splat(15));
-  const hi = i8x16.shr_u(wv, 4);
+  const hi = v128.and(i16x8.shr_u(wv, 4), i8x16.splat(15));
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + 16), hi)));
-}
-
-/** i32x4 of four interleaved Q4_0 blocks' dots (lane b = block b, without the −8·Σx offset):
- * weights at `wp` (64 bytes), x at `xp` (128 bytes, interleaved). i16 lanes stay below
- * 8 · 2·127·15 = 30480. */
-@inline function ilDot(wp: usize, xp: usize): v128 {
-  const m = i8x16.splat(15);
-  let w = v128.load(wp);
-  let a = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 64), i8x16.shr_u(w, 4)));
-  w = v128.load(wp + 16);
-  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 16), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 80), i8x16.shr_u(w, 4))));
-  w = v128.load(wp + 32);
-  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 32), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 96), i8x16.shr_u(w, 4))));
-  w = v128.load(wp + 48);
-  a = i16x8.add(a, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 48), v128.and(w, m)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 112), i8x16.shr_u(w, 4))));
-  return i32x4.extadd_pairwise_i16x8_s(a);
-}
-
-/** One interleaved Q4_0 row × one x row: groups of four blocks, lanes = blocks, reduced at the end. */
-@inline function ilRow(wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
-  for (let g = 0; g < nb; g += 4) {
-    const o = <usize>g << 2; // 4 blocks × 4 bytes of f32 / i32
-    const d = i32x4.sub(ilDot(wq + (<usize>g << 4), x8 + (<usize>g << 5)), i32x4.shl(v128.load(xs + o), 3));
-    acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(wd + o), v128.load(xd + o)), acc);
-  }
-  return hsum(acc);
-}
-
-/** One interleaved Q4_0 row × four x rows (prefill): each 16-byte weight chunk is loaded and split
- * into nibbles once for all four rows. Integer sums are exact, so every value equals `ilRow`'s.
- * x8, xd, xs: the first x row's (rows `xrow` / `srow` bytes apart); y: the first output (rows `ys` apart). */
-@inline function ilTile4(wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
-  const m = i8x16.splat(15);
-  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
-  for (let g = 0; g < nb; g += 4) {
-    const wp = wq + (<usize>g << 4), xp = x8 + (<usize>g << 5);
-    let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
-    for (let j: usize = 0; j < 64; j += 16) {
-      const w = v128.load(wp + j);
-      const lo = v128.and(w, m), hi = i8x16.shr_u(w, 4);
-      const p = xp + j;
-      a0 = i16x8.add(a0, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 64), hi)));
-      a1 = i16x8.add(a1, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow + 64), hi)));
-      a2 = i16x8.add(a2, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow + 64), hi)));
-      a3 = i16x8.add(a3, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow + 64), hi)));
-    }
-    const o = <usize>g << 2;
-    const wv = v128.load(wd + o);
-    const d0 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a0), i32x4.shl(v128.load(xs + o), 3));
-    f0 = madd(f32x4.convert_i32x4_s(d0), f32x4.mul(wv, v128.load(xd + o)), f0);
-    const d1 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a1), i32x4.shl(v128.load(xs + srow + o), 3));
-    f1 = madd(f32x4.convert_i32x4_s(d1), f32x4.mul(wv, v128.load(xd + srow + o)), f1);
-    const d2 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a2), i32x4.shl(v128.load(xs + 2 * srow + o), 3));
-    f2 = madd(f32x4.convert_i32x4_s(d2), f32x4.mul(wv, v128.load(xd + 2 * srow + o)), f2);
-    const d3 = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a3), i32x4.shl(v128.load(xs + 3 * srow + o), 3));
-    f3 = madd(f32x4.convert_i32x4_s(d3), f32x4.mul(wv, v128.load(xd + 3 * srow + o)), f3);
-  }
-  store<f32>(y, hsum(f0) + b);
-  store<f32>(y + ys, hsum(f1) + b);
-  store<f32>(y + 2 * ys, hsum(f2) + b);
-  store<f32>(y + 3 * ys, hsum(f3) + b);
 }
 
 /** Q4_0 row × `nx` x rows with the relaxed nibble dot (x as i8: [n, cols]). */
@@ -244,17 +177,6 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
     const wdr = wd + ((<usize>r * nb) << 2);
     let i = 0;
     if (ASC_FEATURE_RELAXED_SIMD) {
-      if (kind == Q_Q4_0_IL) {
-        const srow = <usize>nb << 2;
-        for (; i + 4 <= n; i += 4) {
-          ilTile4(wqr, wdr, xq8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, y + <usize>i * ys + (<usize>r << 2), ys, b);
-        }
-        for (; i < n; i++) {
-          const xo = <usize>i * nb;
-          store<f32>(y + <usize>i * ys + (<usize>r << 2), ilRow(wqr, wdr, xq8 + <usize>i * cols, xd + (xo << 2), xs + (xo << 2), nb) + b);
-        }
-        continue;
-      }
       if (kind == Q_Q4_0) {
         for (; i + 4 <= n; i += 4) {
           rowTileNibble(4, wqr, wdr, xq8 + <usize>i * cols, xd + ((<usize>i * nb) << 2), xs + ((<usize>i * nb) << 2), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
@@ -279,8 +201,9 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
  * block 32 (xq8, i8, only read for Q4_0 in the relaxed build; xq interleaved for Q_Q8_0_IL); y: [n, rows] f32; bias: [rows] f32 or 0. */
 export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == Q_Q5_0) matmulQ50Rows(wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
-  else if (kind == Q_Q8_0_IL) matmulQ8ILRows(wq, wd, xq, xd, y, bias, n, rows, cols, r0, r1);
+  else if (kind == Q_Q8_0_IL) matmulQ8ILRows(wq, xq, xd, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q4_0) rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(Q_Q4_0_IL, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else if (ASC_FEATURE_RELAXED_SIMD) matmulQ4ILRows(wq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1); // Q_Q4_0_IL
+  else unreachable(); // the plain build never makes Q_Q4_0_IL matrices
 }

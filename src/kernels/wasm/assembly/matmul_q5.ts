@@ -36,7 +36,7 @@ export const Q5K_BYTES: i32 = 184;
     const h0 = v128.and(i8x16.eq(v128.and(i8x16.swizzle(qh, sel0), bit), bit), s16);
     const h1 = v128.and(i8x16.eq(v128.and(i8x16.swizzle(qh, sel1), bit), bit), s16);
     const lo = v128.or(v128.and(qs, m15), h0);
-    const hi = v128.or(i8x16.shr_u(qs, 4), h1);
+    const hi = v128.or(v128.and(i16x8.shr_u(qs, 4), m15), h1);
     const w0 = i16x8.extend_low_i8x16_u(lo), w1 = i16x8.extend_high_i8x16_u(lo);
     const w2 = i16x8.extend_low_i8x16_u(hi), w3 = i16x8.extend_high_i8x16_u(hi);
     const wdk = load<f32>(wd + (<usize>k << 2));

@@ -1,44 +1,85 @@
-// Q8_0 in the interleaved layout (Q_Q8_0_IL, assembly/matmul_q.ts): each group of four blocks is
-// 128 weight bytes where byte 8·j + 2·b + t is byte 2·j + t of block b, and the i16 x rows use the
-// matching order (quantizeQ8 with `il & 2`), so `i32x4.dot_i16x8_s` of 8 weights (sign-extended on
-// load) with 8 x values adds two products of block b into i32 lane b. Per group the four blocks'
-// exact integer sums are converted and scaled at once: f32x4 (w scales · x scales) × i32x4 sums.
-// Prefill runs tiles of 2 weight rows × 4 x rows (each weight chunk widened once for four x rows, each
-// x chunk loaded once for two weight rows). Lanes are reduced once per output, so every value is
-// independent of tiling and threading.
+// Q8_0 in the interleaved layout (Q_Q8_0_IL, see repack.ts). Rows go in quads (rows % 4 = 0); per
+// quad, each group of four blocks (128 columns) is one 576-byte tile: the four rows' 128 quant bytes
+// back to back, then their 4 × 4 f32 scales. Within a row's 128 bytes, byte 8·j + 2·b + t is byte
+// 2·j + t of block b, and the i16 x rows use the matching order (quantizeQ8 with `il` bit 2), so
+// `i32x4.dot_i16x8_s` of 8 weights (sign-extended on load) with 8 x values adds two products of
+// block b into i32 lane b. Per group the four blocks' exact integer sums are converted and scaled at
+// once: f32x4 (w scales · x scales) × i32x4 sums.
+//
+// A quad is one contiguous stream, so decode reads four rows per pass over x (each x chunk loaded
+// once for four rows) without splitting the hardware prefetcher's stream into 1 KiB pieces (reading
+// four row-major rows at once halves the DRAM rate). Prefill runs tiles of 2 weight rows × 4 x rows.
+// Lanes are reduced once per output in the same order everywhere, so every value is independent of
+// tiling and threading.
 import { hsum, madd } from "./simd";
 
-/** i32x4 of one group's four block dots (lane b = block b): weights at `wp` (128 i8), x at `xp`
- * (128 i16). |lane| ≤ 32 · 127 · 127 < 2^19: exact. */
-@inline function groupDot(wp: usize, xp: usize): v128 {
-  let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
-  for (let j: usize = 0; j < 128; j += 16) {
-    s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v128.load8x8_s(wp + j), v128.load(xp + (j << 1))));
-    s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v128.load8x8_s(wp + j + 8), v128.load(xp + (j << 1) + 16)));
-  }
-  return i32x4.add(s0, s1);
+/** Bytes from one 128-column group of a row to the next (the quad tile). */
+const GS: usize = 576;
+
+/** Quant bytes of row r's first group. */
+@inline function rowQ(wq: usize, r: i32, cols: i32): usize {
+  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + (<usize>(r & 3) << 7);
 }
 
-/** One interleaved Q8_0 row × one x row.
- * wq: [cols] i8 (interleaved); wd: [cols / 32] f32; xq: [cols] i16 (interleaved); xd: [cols / 32] f32. */
+/** Scales of row r's first group (4 f32). */
+@inline function rowD(wq: usize, r: i32, cols: i32): usize {
+  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + 512 + (<usize>(r & 3) << 4);
+}
+
+/** One row × one x row. wq/wd: the row's first group (rowQ/rowD); xq: [cols] i16 (interleaved);
+ * xd: [cols / 32] f32. */
 @inline function ilRow8(wq: usize, wd: usize, xq: usize, xd: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
-  for (let g = 0; g < nb; g += 4) {
-    const o = <usize>g << 2; // 4 blocks × 4 bytes of f32
-    const s = groupDot(wq + (<usize>g << 5), xq + (<usize>g << 6));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(wd + o), v128.load(xd + o)), acc);
+  let wp = wq, dp = wd;
+  for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
+    const xp = xq + (<usize>g << 6);
+    let s0 = i32x4.splat(0), s1 = i32x4.splat(0);
+    for (let j: usize = 0; j < 128; j += 16) {
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v128.load8x8_s(wp + j), v128.load(xp + (j << 1))));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v128.load8x8_s(wp + j + 8), v128.load(xp + (j << 1) + 16)));
+    }
+    acc = madd(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), f32x4.mul(v128.load(dp), v128.load(xd + (<usize>g << 2))), acc);
   }
   return hsum(acc);
 }
 
-/** One interleaved Q8_0 row × four x rows (prefill): each 8-byte weight chunk is loaded and widened
- * once for all four rows. Integer sums are exact and the float steps are ilRow8's, so every value
- * equals ilRow8's. xq, xd: the first x row's (rows `xrow` / `srow` bytes apart); y: the first
- * output (rows `ys` apart). */
+/** The four rows of a quad × one x row (decode). wq: the quad's first byte; y: row 0's output
+ * (rows 1..3 follow); bias: row 0's bias or 0. Same values as ilRow8. */
+@inline function quadRow(wq: usize, xq: usize, xd: usize, nb: i32, y: usize, bias: usize): void {
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  let wp = wq;
+  for (let g = 0; g < nb; g += 4, wp += GS) {
+    const xp = xq + (<usize>g << 6);
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    for (let j: usize = 0; j < 128; j += 8) {
+      const x = v128.load(xp + (j << 1));
+      const w = wp + j;
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(w), x));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(w + 128), x));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w + 256), x));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w + 384), x));
+    }
+    const xs = v128.load(xd + (<usize>g << 2)), dp = wp + 512;
+    f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xs), f0);
+    f1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xs), f1);
+    f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), f2);
+    f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), f3);
+  }
+  const b = bias != 0;
+  store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
+  store<f32>(y + 4, hsum(f1) + (b ? load<f32>(bias + 4) : 0));
+  store<f32>(y + 8, hsum(f2) + (b ? load<f32>(bias + 8) : 0));
+  store<f32>(y + 12, hsum(f3) + (b ? load<f32>(bias + 12) : 0));
+}
+
+/** One row × four x rows (prefill): each 8-byte weight chunk is loaded and widened once for all four
+ * rows. Same values as ilRow8. xq, xd: the first x row's (rows `xrow` / `srow` bytes apart); y: the
+ * first output (rows `ys` apart). */
 @inline function ilTile4x8(wq: usize, wd: usize, xq: usize, xrow: usize, xd: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
-  for (let g = 0; g < nb; g += 4) {
-    const wp = wq + (<usize>g << 5), xp = xq + (<usize>g << 6);
+  let wp = wq, dp = wd;
+  for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
+    const xp = xq + (<usize>g << 6);
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     for (let j: usize = 0; j < 128; j += 8) {
       const w = v128.load8x8_s(wp + j);
@@ -49,7 +90,7 @@ import { hsum, madd } from "./simd";
       a3 = i32x4.add(a3, i32x4.dot_i16x8_s(w, v128.load(p + 3 * xrow)));
     }
     const o = <usize>g << 2;
-    const wv = v128.load(wd + o);
+    const wv = v128.load(dp);
     f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(wv, v128.load(xd + o)), f0);
     f1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(wv, v128.load(xd + srow + o)), f1);
     f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(wv, v128.load(xd + 2 * srow + o)), f2);
@@ -61,18 +102,20 @@ import { hsum, madd } from "./simd";
   store<f32>(y + 3 * ys, hsum(f3) + b);
 }
 
-/** Two interleaved Q8_0 rows (`wrow` / `drow` bytes apart) × four x rows: each x chunk is loaded
- * once for both weight rows, each weight chunk once for all four x rows. Same values as ilRow8.
- * Arguments as ilTile4x8; outputs of the second weight row are 4 bytes after the first's. */
-@inline function ilTile2x4x8(wq: usize, wrow: usize, wd: usize, drow: usize, xq: usize, xrow: usize, xd: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
+/** Rows r, r + 1 of one quad (r even; wq/wd: row r's first group, row r + 1's 128 / 16 bytes on)
+ * × four x rows: each x chunk is loaded once for both weight rows, each weight chunk once for all
+ * four x rows. Same values as ilRow8. Arguments as ilTile4x8; row r + 1's outputs are 4 bytes after
+ * row r's. */
+@inline function ilTile2x4x8(wq: usize, wd: usize, xq: usize, xrow: usize, xd: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let h0 = f32x4.splat(0), h1 = f32x4.splat(0), h2 = f32x4.splat(0), h3 = f32x4.splat(0);
-  for (let g = 0; g < nb; g += 4) {
-    const wp = wq + (<usize>g << 5), xp = xq + (<usize>g << 6);
+  let wp = wq, dp = wd;
+  for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
+    const xp = xq + (<usize>g << 6);
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
     for (let j: usize = 0; j < 128; j += 8) {
-      const w = v128.load8x8_s(wp + j), v = v128.load8x8_s(wp + wrow + j);
+      const w = v128.load8x8_s(wp + j), v = v128.load8x8_s(wp + 128 + j);
       const p = xp + (j << 1);
       let x = v128.load(p);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(w, x));
@@ -88,7 +131,7 @@ import { hsum, madd } from "./simd";
       c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v, x));
     }
     const o = <usize>g << 2;
-    const wv = v128.load(wd + o), vv = v128.load(wd + drow + o);
+    const wv = v128.load(dp), vv = v128.load(dp + 16);
     let xs = v128.load(xd + o);
     f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(wv, xs), f0);
     h0 = madd(f32x4.convert_i32x4_s(c0), f32x4.mul(vv, xs), h0);
@@ -112,34 +155,45 @@ import { hsum, madd } from "./simd";
   store<f32>(y + 3 * ys + 4, hsum(h3) + b1);
 }
 
-/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for interleaved Q8_0 weights.
- * wq: [rows, cols] i8 (interleaved); wd: [rows, cols / 32] f32; xq: [n, cols] i16 (interleaved);
- * xd: [n, cols / 32] f32; y: [n, rows] f32; bias: [rows] f32 or 0. cols: a multiple of 128. */
-export function matmulQ8ILRows(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+/** Row r alone × every x row (rows outside whole quads of the range). */
+@inline function singleRow(wq: usize, xq: usize, xd: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r: i32): void {
+  const nb = cols >> 5;
+  const ys = <usize>rows << 2, xrow = <usize>cols << 1, srow = <usize>nb << 2;
+  const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+  const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) ilTile4x8(wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b);
+  for (; i < n; i++) store<f32>(yr + <usize>i * ys, ilRow8(wqr, wdr, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b);
+}
+
+/** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for interleaved Q8_0 weights (quants and scales both in
+ * the quad tiles at wq). xq: [n, cols] i16 (interleaved); xd: [n, cols / 32] f32; y: [n, rows] f32;
+ * bias: [rows] f32 or 0. cols: a multiple of 128; rows: a multiple of 4. */
+export function matmulQ8ILRows(wq: usize, xq: usize, xd: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
   const ys = <usize>rows << 2;
   const xrow = <usize>cols << 1, srow = <usize>nb << 2;
   let r = r0;
-  if (n >= 4) {
+  for (; r < r1 && (r & 3) != 0; r++) singleRow(wq, xq, xd, y, bias, n, rows, cols, r);
+  if (n < 4) {
+    // Decode and small batches: the four rows of a quad per pass over each x row.
+    for (; r + 4 <= r1; r += 4) {
+      const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
+      const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+      for (let i = 0; i < n; i++) quadRow(wqr, xq + <usize>i * xrow, xd + <usize>i * srow, nb, yr + <usize>i * ys, br);
+    }
+  } else {
     for (; r + 2 <= r1; r += 2) {
       const b0: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
       const b1: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
-      const wqr = wq + <usize>r * cols, wdr = wd + <usize>r * srow, yr = y + (<usize>r << 2);
+      const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
       let i = 0;
-      for (; i + 4 <= n; i += 4) ilTile2x4x8(wqr, <usize>cols, wdr, srow, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
+      for (; i + 4 <= n; i += 4) ilTile2x4x8(wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
       for (; i < n; i++) {
         store<f32>(yr + <usize>i * ys, ilRow8(wqr, wdr, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b0);
-        store<f32>(yr + <usize>i * ys + 4, ilRow8(wqr + <usize>cols, wdr + srow, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b1);
+        store<f32>(yr + <usize>i * ys + 4, ilRow8(wqr + 128, wdr + 16, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b1);
       }
     }
   }
-  for (; r < r1; r++) {
-    const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
-    const wqr = wq + <usize>r * cols;
-    const wdr = wd + <usize>r * srow;
-    const yr = y + (<usize>r << 2);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) ilTile4x8(wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b);
-    for (; i < n; i++) store<f32>(yr + <usize>i * ys, ilRow8(wqr, wdr, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b);
-  }
+  for (; r < r1; r++) singleRow(wq, xq, xd, y, bias, n, rows, cols, r);
 }
