@@ -3,7 +3,7 @@
  * trials) and, with --profile, time per kernel call kind (matmul by shape, attention, norms, rope,
  * LM head) and the JS time between kernel calls.
  *
- *   node --import tsx bench/decode-profile.ts .bench/qwen3-0.6b --dtype q8_0 --threads 2 --tokens 32 --trials 3 [--profile]
+ *   node --import tsx bench/decode-profile.ts .bench/qwen3-0.6b --dtype q8_0 --threads 2 --tokens 32 --trials 3 [--kv f16|f32] [--profile]
  */
 import { parseArgs } from "node:util";
 import { createWasmBackend, type WasmDtype } from "../src/kernels/wasm/index.js";
@@ -14,6 +14,7 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     dtype: { type: "string" },
+    kv: { type: "string", default: "f16" },
     threads: { type: "string", default: "2" },
     tokens: { type: "string", default: "32" },
     prompt: { type: "string", default: "16" },
@@ -26,7 +27,8 @@ if (dir === undefined) throw new Error("usage: decode-profile.ts <model dir> [--
 const dtype = values.dtype as WasmDtype | undefined;
 const tokens = Number(values.tokens), promptLen = Number(values.prompt), trials = Number(values.trials);
 
-const raw = await createWasmBackend({ threads: Number(values.threads), dtype });
+if (values.kv !== "f16" && values.kv !== "f32") throw new Error(`--kv must be f16 or f32, got "${values.kv}"`);
+const raw = await createWasmBackend({ threads: Number(values.threads), dtype, kv: values.kv });
 const timings = new Map<string, { ms: number; calls: number }>();
 let backend: KernelBackend = raw;
 let lastEnd = 0;
@@ -66,16 +68,20 @@ if (values.profile) {
 }
 const t0 = performance.now();
 const model = await loadModel(dir, { backend });
-console.log(`loaded ${dir} (${dtype ?? "native"}, ${raw.name}, threads ${raw.threads}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`loaded ${dir} (${dtype ?? "native"}, ${raw.name}, threads ${raw.threads}, KV ${raw.kvType}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const results: number[] = [];
 const prefill: number[] = [];
+let prefillTimings = new Map<string, { ms: number; calls: number }>();
 for (let trial = 0; trial < trials; trial++) {
   const seq = model.newSequence(promptLen + tokens + 8);
   const prompt = Int32Array.from({ length: promptLen }, (_, i) => (i * 7919 + trial * 31) % model.config.vocabSize);
+  timings.clear();
+  lastEnd = 0;
   const p0 = performance.now();
   let [logits] = model.forward([{ seq, ids: prompt }]);
   prefill.push(promptLen / ((performance.now() - p0) / 1000));
+  prefillTimings = new Map(timings);
   timings.clear();
   lastEnd = 0;
   const s = performance.now();
@@ -95,6 +101,9 @@ prefill.sort((a, b) => a - b);
 console.log(`prefill pp${promptLen}: median ${prefill[Math.floor(prefill.length / 2)]!.toFixed(1)} tok/s (first trial includes warm-up)`);
 console.log(`decode tg${tokens}: median ${results[Math.floor(results.length / 2)]!.toFixed(2)} tok/s, best ${results[results.length - 1]!.toFixed(2)} (trials: ${results.map((r) => r.toFixed(2)).join(", ")})`);
 if (values.profile) {
+  const ptotal = [...prefillTimings.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`prefill pp${promptLen} (last trial), total ${ptotal.toFixed(1)} ms:`);
+  for (const [k, e] of [...prefillTimings.entries()].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(5)} calls  ${k}`);
   const total = [...timings.values()].reduce((a, e) => a + e.ms, 0);
   const rows = [...timings.entries()].sort((a, b) => b[1].ms - a[1].ms);
   console.log(`per decode step (last trial), total ${(total / tokens).toFixed(2)} ms:`);

@@ -34,7 +34,7 @@ export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec 
 export { synthesize, type SynthOptions } from "./engine/synth.js";
 export { createRefBackend } from "./kernels/ref/index.js";
 export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";
-export type { KernelBackend } from "./kernels/types.js";
+export type { KernelBackend, KvBuffer, KvType } from "./kernels/types.js";
 export { readGguf } from "./formats/gguf/read.js";
 export { convertHfToGguf } from "./formats/gguf/convert.js";
 export { pullModel, resolveModel, parseModelRef } from "./hub/ref.js";

@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly model: string;
   readonly backend: "ref" | "wasm";
   readonly dtype?: BenchDtype;
+  /** KV cache type of the wasm backend (default f16, as llama.cpp's). */
+  readonly kv?: "f16" | "f32";
   readonly threads: number;
   readonly pp: number;
   readonly tg: number;
@@ -59,8 +61,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const roof = Math.max(...Object.values(bandwidth));
 
   const rows: BenchRow[] = [];
-  o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}`);
-  const qwenrtJob: EngineJob = { engine: "qwenrt", model: o.model, backend: o.backend, threads: o.threads, shape, ...(o.dtype !== undefined ? { dtype: o.dtype } : {}) };
+  o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.kv !== undefined ? `${o.kv} KV, ` : ""}${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}`);
+  const qwenrtJob: EngineJob = { engine: "qwenrt", model: o.model, backend: o.backend, threads: o.threads, shape, ...(o.dtype !== undefined ? { dtype: o.dtype } : {}), ...(o.kv !== undefined ? { kv: o.kv } : {}) };
   rows.push(toRow(await runEngine(qwenrtJob), o.pp, o.tg, roof));
   if (peer !== undefined) {
     o.log(`llama.cpp: ${peer.path}`);

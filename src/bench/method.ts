@@ -11,6 +11,7 @@ export type EngineJob =
       readonly model: string; // model directory or .gguf file
       readonly backend: "ref" | "wasm";
       readonly dtype?: "q8_0" | "q4_0" | "q4_k";
+      readonly kv?: "f16" | "f32"; // KV cache type (wasm; default f16)
       readonly threads: number;
       readonly shape: TrialShape;
     }

@@ -84,7 +84,7 @@ function runTrial(model: Model, ids: Int32Array, tg: number): Trial {
 async function makeBackend(job: QwenrtJob): Promise<KernelBackend> {
   if (job.backend === "ref") return createRefBackend();
   const { createWasmBackend } = await import("../kernels/wasm/index.js");
-  return createWasmBackend({ threads: job.threads, ...(job.dtype !== undefined ? { dtype: job.dtype } : {}) });
+  return createWasmBackend({ threads: job.threads, ...(job.dtype !== undefined ? { dtype: job.dtype } : {}), ...(job.kv !== undefined ? { kv: job.kv } : {}) });
 }
 
 /**
@@ -117,7 +117,7 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
     return {
       kind: "result",
       engine: "qwenrt",
-      detail: `${backend.name}, ${threads} thread${threads === 1 ? "" : "s"}`,
+      detail: `${backend.name}, ${threads} thread${threads === 1 ? "" : "s"}, ${backend.kvType} KV`,
       type: backend.name === "ref" ? "f32" : [...counts.types].sort().join("+"),
       loadSeconds,
       trials,

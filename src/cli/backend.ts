@@ -1,10 +1,10 @@
 /**
- * The compute flags every model-running command shares (`--backend`, `--threads`, `--dtype`) and
+ * The compute flags every model-running command shares (`--backend`, `--threads`, `--dtype`, `--kv-type`) and
  * the kernel backend they select. The WASM backend is the default; `ref` is the float32 oracle.
  */
 import { availableParallelism } from "node:os";
 import { createRefBackend } from "../kernels/ref/index.js";
-import type { KernelBackend } from "../kernels/types.js";
+import type { KernelBackend, KvType } from "../kernels/types.js";
 import { createWasmBackend, type WasmDtype } from "../kernels/wasm/index.js";
 import { QwenrtError } from "../util/errors.js";
 import { numberFlag } from "./args.js";
@@ -14,22 +14,25 @@ export const backendFlagOptions = {
   backend: { type: "string" },
   threads: { type: "string" },
   dtype: { type: "string" },
+  "kv-type": { type: "string" },
 } as const;
 
 /** Usage text for the compute flags. */
 export const backendFlagUsage = `  --backend wasm|ref        kernels: WebAssembly SIMD on a worker pool (default) or the float32 reference
   --threads N               compute threads (default: all cores, ${availableParallelism()} here)
-  --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type)`;
+  --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type)
+  --kv-type f16|f32         KV cache element type (wasm only; default f16, half the memory of f32)`;
 
 /** What the compute flags asked for. */
 export interface BackendChoice {
   readonly kind: "wasm" | "ref";
   readonly threads: number;
   readonly dtype?: WasmDtype;
+  readonly kv?: KvType;
 }
 
 /** Validate the compute flags, naming the flag at fault. */
-export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string }): BackendChoice {
+export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string; "kv-type"?: string }): BackendChoice {
   const kind = v.backend ?? "wasm";
   if (kind !== "wasm" && kind !== "ref") throw new QwenrtError("--backend", `must be "wasm" or "ref", got "${kind}"`, { code: "invalid_flag" });
   const threads = numberFlag("threads", v.threads, { integer: true, min: 1, max: 256 }) ?? availableParallelism();
@@ -38,11 +41,14 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
     throw new QwenrtError("--dtype", `must be q8_0, q4_0 or q4_k, got "${dtype}"`, { code: "invalid_flag" });
   }
   if (dtype !== undefined && kind === "ref") throw new QwenrtError("--dtype", "needs --backend wasm (the reference backend computes in float32)", { code: "invalid_flag" });
-  return dtype === undefined ? { kind, threads } : { kind, threads, dtype };
+  const kv = v["kv-type"];
+  if (kv !== undefined && kv !== "f16" && kv !== "f32") throw new QwenrtError("--kv-type", `must be f16 or f32, got "${kv}"`, { code: "invalid_flag" });
+  if (kv === "f16" && kind === "ref") throw new QwenrtError("--kv-type", "f16 needs --backend wasm (the reference backend's cache is float32)", { code: "invalid_flag" });
+  return { kind, threads, ...(dtype === undefined ? {} : { dtype }), ...(kv === undefined ? {} : { kv }) };
 }
 
 /** Create the backend the flags chose. */
 export async function createBackend(choice: BackendChoice): Promise<KernelBackend> {
   if (choice.kind === "ref") return createRefBackend();
-  return createWasmBackend({ threads: choice.threads, ...(choice.dtype === undefined ? {} : { dtype: choice.dtype }) });
+  return createWasmBackend({ threads: choice.threads, ...(choice.dtype === undefined ? {} : { dtype: choice.dtype }), ...(choice.kv === undefined ? {} : { kv: choice.kv }) });
 }

@@ -29,14 +29,14 @@ test("summarizeModel: parameters counted from the tensors, weights from the file
 });
 
 test("formatModelSummary: one line, dtype left out when the config does not say", () => {
-  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 229_376 };
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 229_376, kvType: "f32" } as const;
   assert.equal(
     formatModelSummary({ ...s, dtype: "bf16" }),
-    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · wasm backend, 8 threads · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens",
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · bf16 · wasm backend, 8 threads · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens (f32)",
   );
   assert.equal(
     formatModelSummary({ ...s, threads: 1 }),
-    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 1 thread · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens",
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 1 thread · context 40,960 · weights 1.50 GB · KV 229 MB/1k tokens (f32)",
   );
   assert.equal(formatParams(4_900_000), "4.9M");
   assert.equal(formatParams(30_532_122_624), "30.53B");
@@ -44,10 +44,10 @@ test("formatModelSummary: one line, dtype left out when the config does not say"
 });
 
 test("formatModelSummary: weights as held in memory, with the conversion when there was one", () => {
-  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, dtype: "bf16", backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688 };
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, dtype: "bf16", backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688, kvType: "f16" } as const;
   assert.equal(
     formatModelSummary({ ...s, weightMemory: { bytes: 633_000_000, stored: "bf16", held: "q8_0" } }),
-    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 633 MB (bf16 → q8_0) · KV 115 MB/1k tokens",
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 633 MB (bf16 → q8_0) · KV 115 MB/1k tokens (f16)",
   );
   assert.match(formatModelSummary({ ...s, weightMemory: { bytes: 1_192_000_000, stored: "bf16", held: "bf16" } }), / · weights 1\.19 GB \(bf16\) · KV /);
 });
@@ -57,9 +57,10 @@ test("summarizeModel: memory the loader measured and KV bytes per token", async 
   const model = await loadModel(dir);
   const s = summarizeModel(dir, model);
   const c = model.config;
-  assert.equal(s.kvBytesPerToken, c.numLayers * 2 * c.numKvHeads * c.headDim * 4);
+  assert.equal(s.kvBytesPerToken, c.numLayers * 2 * c.numKvHeads * c.headDim * 4); // ref: float32 cache
+  assert.equal(s.kvType, "f32");
   assert.deepEqual(s.weightMemory, { bytes: s.params * 4, stored: "bf16", held: "f32" }); // ref widens to float32
-  assert.match(formatModelSummary(s), / · weights [\d.]+ MB \(bf16 → f32\) · KV [\d.]+ kB\/1k tokens$/);
+  assert.match(formatModelSummary(s), / · weights [\d.]+ MB \(bf16 → f32\) · KV [\d.]+ kB\/1k tokens \(f32\)$/);
 });
 
 test("withLoadingLine: a status line on a terminal, erased after; nothing on a pipe", async () => {

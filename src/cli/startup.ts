@@ -1,11 +1,12 @@
 /**
  * The start-up lines of interactive commands (`chat`, `serve`, `generate` on a terminal): a progress
  * bar while the model loads (on a terminal only), then one friendly summary line:
- * `Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 229 MB/1k tokens`.
+ * `Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 115 MB/1k tokens (f16)`.
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, join, resolve, sep } from "node:path";
 import { mainTypes, weightMemoryOf, type LoadProgressEvent, type LoadProgressListener } from "../models/load_info.js";
+import type { KvType } from "../kernels/types.js";
 import type { Model } from "../models/model.js";
 import { getArchitecture } from "../models/registry.js";
 import { isObject, readJsonFile } from "../util/json.js";
@@ -34,8 +35,10 @@ export interface ModelSummary {
     /** Main type(s) in memory: differs from `stored` after `--dtype` or on the f32 reference backend. */
     readonly held: string;
   };
-  /** KV cache bytes per token of context (all layers, keys and values, float32). */
+  /** KV cache bytes per token of context (all layers, keys and values, in `kvType`). */
   readonly kvBytesPerToken: number;
+  /** The KV cache's element type. */
+  readonly kvType: KvType;
 }
 
 /**
@@ -90,7 +93,8 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     contextLength: c.maxPositionEmbeddings,
     weightBytes: weightFileBytes(dir),
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
-    kvBytesPerToken: c.numLayers * 2 * model.kvWidth * Float32Array.BYTES_PER_ELEMENT,
+    kvBytesPerToken: model.kvBytesPerToken,
+    kvType: model.backend.kvType,
   };
 }
 
@@ -106,7 +110,7 @@ export function formatParams(n: number): string {
  * their type (`bf16 → q8_0` when converted on load); otherwise the checkpoint dtype and file size.
  *
  * @example
- * formatModelSummary(summary); // "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 229 MB/1k tokens"
+ * formatModelSummary(summary); // "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 115 MB/1k tokens (f16)"
  */
 export function formatModelSummary(s: ModelSummary): string {
   const m = s.weightMemory;
@@ -119,7 +123,7 @@ export function formatModelSummary(s: ModelSummary): string {
     `${s.backend} backend, ${s.threads} thread${s.threads === 1 ? "" : "s"}`,
     `context ${s.contextLength.toLocaleString("en-US")}`,
     weights,
-    `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens`,
+    `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens (${s.kvType})`,
   ].join(" · ");
 }
 

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { f16ToF32, f32ToF16 } from "../formats/quant/float.js";
 import { getFormat, rowBytes } from "../formats/quant/index.js";
 import { createRefBackend } from "./ref/index.js";
 import type { HostMatrix, KernelBackend, WeightType } from "./types.js";
@@ -227,5 +228,28 @@ export function kernelCases(name: string, make: () => KernelBackend, tol: CaseTo
         assertClose(out, want, tol.atol, tol.rtol, "attention");
       });
     }
+
+    test(`writeKv into an allocKv cache (${be.kvType}), then attention, matches ref on the values as stored`, () => {
+      const [heads, kvHeads, headDim, n, start, capacity] = [4, 2, 24, 3, 5, 11];
+      const k = be.allocKv(kvHeads * capacity * headDim), v = be.allocKv(kvHeads * capacity * headDim);
+      const kf = ref.allocKv(k.length), vf = ref.allocKv(v.length);
+      // Two segments (positions 0..start-1, then start..start+n-1), as the model appends them.
+      for (const [from, rows] of [[0, start], [start, n]] as const) {
+        const kr = seededFloats(from + 1, rows * kvHeads * headDim, 2), vr = seededFloats(from + 2, rows * kvHeads * headDim, 2);
+        be.writeKv(kr, rows, kvHeads, headDim, k, capacity, from);
+        be.writeKv(vr, rows, kvHeads, headDim, v, capacity, from);
+        // The oracle's cache holds what `be` stores: float32, or each value rounded to a half.
+        const asStored = (x: Float32Array): Float32Array => (be.kvType === "f16" ? x.map((y) => f16ToF32(f32ToF16(y))) : x);
+        ref.writeKv(asStored(kr), rows, kvHeads, headDim, kf, capacity, from);
+        ref.writeKv(asStored(vr), rows, kvHeads, headDim, vf, capacity, from);
+      }
+      const q = seededFloats(9, n * heads * headDim, 2);
+      const out = be.allocF32(q.length), want = new Float32Array(q.length);
+      ref.attention(q, kf, vf, n, start, capacity, heads, kvHeads, headDim, 0.3, want);
+      be.attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, 0.3, out);
+      assertClose(out, want, tol.atol, tol.rtol, "attention over writeKv");
+      be.freeKv(k);
+      be.freeKv(v);
+    });
   });
 }

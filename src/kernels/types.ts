@@ -25,16 +25,36 @@ export interface Matrix {
   readonly cols: number;
 }
 
+/** Element type of a KV cache: float32, or IEEE half (as llama.cpp's default `-ctk f16 -ctv f16`). */
+export type KvType = "f32" | "f16";
+
+/** A KV cache buffer from `allocKv`: float32 values, or IEEE half bit patterns for kvType "f16". */
+export type KvBuffer = Float32Array | Uint16Array;
+
 export interface KernelBackend {
   readonly name: string;
   readonly threads: number;
+  /** What `allocKv` hands out: "f32" (Float32Array) or "f16" (Uint16Array of half bits). */
+  readonly kvType: KvType;
 
-  /** Allocate a zeroed float32 buffer the backend can use without copying (activations, KV cache). */
+  /** Allocate a zeroed float32 buffer the backend can use without copying (activations, scratch). */
   allocF32(length: number): Float32Array;
 
   /** Return a buffer `allocF32` handed out (the whole buffer, not a subarray) for reuse. The buffer
    * must not be used afterwards. A no-op where memory is garbage-collected (`ref`). */
   freeF32(buf: Float32Array): void;
+
+  /** Allocate a KV cache buffer of `length` values of `kvType` (a position's values are defined once
+   * `writeKv` wrote them). */
+  allocKv(length: number): KvBuffer;
+
+  /** Return a buffer `allocKv` handed out (the whole buffer) for reuse; it must not be used afterwards. */
+  freeKv(buf: KvBuffer): void;
+
+  /** Append new k or v rows to a cache: `src` [rows, kvHeads, headDim] float32 → `dst`
+   * [kvHeads, capacity, headDim] at positions `start .. start + rows - 1`, converted to `dst`'s
+   * element type (f32 → f16 rounds to nearest even, as ggml's `GGML_FP32_TO_FP16`). */
+  writeKv(src: Float32Array, rows: number, kvHeads: number, headDim: number, dst: KvBuffer, capacity: number, start: number): void;
 
   /** Take a weight matrix. The backend may convert it (ref → f32) or copy it into its own memory;
    * the caller may drop `m.bytes` afterwards. */
@@ -69,11 +89,12 @@ export interface KernelBackend {
   /** Causal grouped-query attention of `n` new queries over a sequence's KV cache.
    * `q`: [n, heads, headDim]; `k`, `v`: [kvHeads, capacity, headDim] (head-major, so one head's
    * positions are contiguous) holding positions `0 .. start + n - 1`, `capacity ≥ start + n`;
-   * query `i` (position `start + i`) attends to keys `0 .. start + i`. `out`: [n, heads, headDim]. */
+   * query `i` (position `start + i`) attends to keys `0 .. start + i`. `out`: [n, heads, headDim].
+   * `k` and `v` are of one element type; the ref backend takes only float32. */
   attention(
     q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
+    k: KvBuffer,
+    v: KvBuffer,
     n: number,
     start: number,
     capacity: number,

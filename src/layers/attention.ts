@@ -103,14 +103,10 @@ export class Attention {
       const keys = s.keys[this.layer]!;
       const values = s.values[this.layer]!;
       // k, v rows [rows, kvHeads, headDim] → cache [kvHeads, capacity, headDim] at s.start.
-      for (let r = 0; r < s.rows; r++) {
-        const src = (s.rowStart + r) * kvw;
-        for (let h = 0; h < kvHeads; h++) {
-          const dst = (h * s.capacity + s.start + r) * headDim;
-          keys.set(k.subarray(src + h * headDim, src + (h + 1) * headDim), dst);
-          values.set(v.subarray(src + h * headDim, src + (h + 1) * headDim), dst);
-        }
-      }
+      const rowsK = k.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw);
+      const rowsV = v.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw);
+      be.writeKv(rowsK, s.rows, kvHeads, headDim, keys, s.capacity, s.start);
+      be.writeKv(rowsV, s.rows, kvHeads, headDim, values, s.capacity, s.start);
       be.attention(
         q.subarray(s.rowStart * qw, (s.rowStart + s.rows) * qw),
         keys,

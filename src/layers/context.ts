@@ -2,7 +2,7 @@
  * What a layer's forward call gets: the backend, the batch's rows and positions, and grow-only
  * scratch buffers (allocated through the backend so a WASM backend can use them without copying).
  */
-import type { KernelBackend, Matrix } from "../kernels/types.js";
+import type { KernelBackend, KvBuffer, Matrix } from "../kernels/types.js";
 
 /** Named grow-only float32 buffers, reused across forward calls (no per-call allocation). A buffer
  * that grows returns the old one to the backend: views from `get` are valid until the next `get`
@@ -30,8 +30,8 @@ export interface SegmentView {
   readonly rows: number; // number of new tokens
   readonly start: number; // position of the first new token (= cached length)
   readonly capacity: number; // positions each cache buffer holds
-  readonly keys: readonly Float32Array[]; // per layer [kvHeads, capacity, headDim]
-  readonly values: readonly Float32Array[]; // per layer [kvHeads, capacity, headDim]
+  readonly keys: readonly KvBuffer[]; // per layer [kvHeads, capacity, headDim]
+  readonly values: readonly KvBuffer[]; // per layer [kvHeads, capacity, headDim]
 }
 
 /** Everything a layer needs about the batch being run. */

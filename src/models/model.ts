@@ -3,7 +3,8 @@
  * segments from possibly different sequences (continuous batching): all rows share the matmuls,
  * attention runs per segment over its own cache, positions continue from each sequence's length.
  */
-import type { KernelBackend, Matrix } from "../kernels/types.js";
+import { kvElementBytes } from "../kernels/kv.js";
+import type { KernelBackend, KvBuffer, Matrix } from "../kernels/types.js";
 import { Scratch, type BatchContext, type SegmentView } from "../layers/context.js";
 import { createRopeTable, type RopeTable } from "../layers/rope.js";
 import { QwenrtError } from "../util/errors.js";
@@ -17,10 +18,10 @@ export class Sequence {
   length = 0;
   /** Positions the cache can hold before it grows. */
   capacity: number;
-  /** Per layer [kvHeads, capacity, headDim]: one head's positions are contiguous. */
-  keys: Float32Array[];
+  /** Per layer [kvHeads, capacity, headDim] of the backend's `kvType`: one head's positions are contiguous. */
+  keys: KvBuffer[];
   /** Per layer [kvHeads, capacity, headDim]. */
-  values: Float32Array[];
+  values: KvBuffer[];
   /** Set by `Model.release`: the cache went back to the backend and the sequence is unusable. */
   released = false;
 
@@ -31,8 +32,8 @@ export class Sequence {
   ) {
     this.capacity = capacity;
     const size = capacity * model.kvWidth;
-    this.keys = Array.from({ length: model.config.numLayers }, () => model.backend.allocF32(size));
-    this.values = Array.from({ length: model.config.numLayers }, () => model.backend.allocF32(size));
+    this.keys = Array.from({ length: model.config.numLayers }, () => model.backend.allocKv(size));
+    this.values = Array.from({ length: model.config.numLayers }, () => model.backend.allocKv(size));
   }
 }
 
@@ -72,8 +73,10 @@ export class Model {
   readonly config: ModelConfig;
   readonly generation: GenerationConfig;
   readonly backend: KernelBackend;
-  /** kvHeads * headDim: floats per cached position per layer. */
+  /** kvHeads * headDim: values per cached position per layer (keys or values). */
   readonly kvWidth: number;
+  /** Bytes of KV cache one token takes: all layers, keys and values, in the backend's `kvType`. */
+  readonly kvBytesPerToken: number;
   private readonly parts: ModelParts;
   private readonly rope: RopeTable;
   private readonly scratch: Scratch;
@@ -84,6 +87,7 @@ export class Model {
     this.generation = parts.generation;
     this.backend = parts.backend;
     this.kvWidth = parts.config.numKvHeads * parts.config.headDim;
+    this.kvBytesPerToken = parts.config.numLayers * 2 * this.kvWidth * kvElementBytes(parts.backend.kvType);
     this.rope = createRopeTable(parts.config.ropeTheta, parts.config.headDim, parts.config.ropeScaling);
     this.scratch = new Scratch(parts.backend);
   }
@@ -107,8 +111,8 @@ export class Model {
   release(seq: Sequence): void {
     if (seq.model !== this) throw new QwenrtError("sequence", "belongs to another model");
     if (seq.released) return;
-    for (const b of seq.keys) this.backend.freeF32(b);
-    for (const b of seq.values) this.backend.freeF32(b);
+    for (const b of seq.keys) this.backend.freeKv(b);
+    for (const b of seq.values) this.backend.freeKv(b);
     seq.keys = [];
     seq.values = [];
     seq.capacity = 0;
@@ -196,10 +200,10 @@ export class Model {
   private ensureCapacity(seq: Sequence, need: number): void {
     if (need <= seq.capacity) return;
     const capacity = Math.max(need, seq.capacity * 2);
-    const grow = (old: Float32Array): Float32Array => {
-      const b = this.backend.allocF32(capacity * this.kvWidth);
+    const grow = (old: KvBuffer): KvBuffer => {
+      const b = this.backend.allocKv(capacity * this.kvWidth);
       this.copyCache(old, seq.capacity, b, capacity, seq.length);
-      this.backend.freeF32(old);
+      this.backend.freeKv(old);
       return b;
     };
     seq.keys = seq.keys.map(grow);
@@ -208,8 +212,10 @@ export class Model {
   }
 
   /** Copy positions `0 .. used` of each head between caches of capacities `fromCap` and `toCap`
-   * (`from`, `to`: [kvHeads, capacity, headDim]). */
-  private copyCache(from: Float32Array, fromCap: number, to: Float32Array, toCap: number, used: number): void {
+   * (`from`, `to`: [kvHeads, capacity, headDim], both from this backend's `allocKv`). Raw element
+   * copies: f16 half bits move unchanged. */
+  private copyCache(from: KvBuffer, fromCap: number, to: KvBuffer, toCap: number, used: number): void {
+    if (from.constructor !== to.constructor) throw new Error("unreachable: KV caches of two element types");
     const hd = this.config.headDim;
     for (let h = 0; h < this.config.numKvHeads; h++) {
       to.set(from.subarray(h * fromCap * hd, (h * fromCap + used) * hd), h * toCap * hd);

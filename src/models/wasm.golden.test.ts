@@ -49,7 +49,7 @@ for (const name of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
   describe(`${name} on wasm (float, 2 threads) matches the transformers reference`, async () => {
     const dir = join(fixtures, name);
     const ref = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as Reference;
-    const be = await createWasmBackend({ threads: 2 });
+    const be = await createWasmBackend({ threads: 2, kv: "f32" }); // tight tolerances: the f16 cache has its own test
     after(() => be.dispose());
     const model = await loadModel(dir, { backend: be });
 
@@ -66,7 +66,7 @@ for (const name of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
       });
     }
     test("q8_0: greedy top-1 agreement with the float path (diagnostic: most fixture matrices stay float)", async (t) => {
-      const qbe = await createWasmBackend({ threads: 2, dtype: "q8_0" });
+      const qbe = await createWasmBackend({ threads: 2, dtype: "q8_0", kv: "f32" });
       try {
         const qmodel = await loadModel(dir, { backend: qbe });
         let agree = 0, total = 0;
@@ -102,7 +102,7 @@ describe("synthesized qwen3 (hidden 256, tied, bf16) on wasm", async () => {
   const dir = join(tmp, "wide");
   synthesizeCheckpoint(dir, wide, { seed: 5 });
   const refModel = await loadModel(dir, { backend: createRefBackend() });
-  const be = await createWasmBackend({ threads: 2 });
+  const be = await createWasmBackend({ threads: 2, kv: "f32" });
   after(() => be.dispose());
   const model = await loadModel(dir, { backend: be });
   const prompt = ids(3, 24, wide.vocab_size);
@@ -118,7 +118,7 @@ describe("synthesized qwen3 (hidden 256, tied, bf16) on wasm", async () => {
 
   for (const [dtype, floor] of [["q8_0", 0.9], ["q4_0", 0.8]] as [WasmDtype, number][]) {
     test(`${dtype}: teacher-forced top-1 agreement with the float path ≥ ${floor * 100}%`, async (t) => {
-      const qbe = await createWasmBackend({ threads: 2, dtype });
+      const qbe = await createWasmBackend({ threads: 2, dtype, kv: "f32" });
       try {
         const qmodel = await loadModel(dir, { backend: qbe });
         let agree = 0, total = 0;

@@ -69,7 +69,7 @@ test("qwenrt bench prints the table and rejects an unknown peer", async () => {
   const r = await qwenrt(["bench", model, ...shape, "--backend", "ref"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^engine +type +pp8 tok\/s +tg4 tok\/s +TTFT +peak RSS +GB\/token +GB\/s +% roofline$/m);
-  assert.match(r.stdout, /^qwenrt \(ref, 1 thread\) +f32 /m);
+  assert.match(r.stdout, /^qwenrt \(ref, 1 thread, f32 KV\) +f32 /m);
   assert.match(r.stdout, /memory read bandwidth: [\d.]+ GB\/s \(1 thread\)/);
   const bad = await qwenrt(["bench", model, "--vs", "vllm"]);
   assert.equal(bad.code, 1);

@@ -23,6 +23,7 @@ in its own child process, one after the other, so each peak RSS is its own.
                      checkpoints, q8_0, q4_0, q4_k_m for --dtype q4_k) and cached
   --backend B        wasm (default) | ref
   --dtype T          quantize float weights on load: q8_0 | q4_0 | q4_k (wasm backend)
+  --kv-type T        KV cache: f16 (default, as llama.cpp's) | f32 (wasm backend)
   --threads N        threads for both engines (default: the machine's cores, ${availableParallelism()})
   --pp N             prompt tokens (default 512)
   --tg N             generated tokens (default 128)
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     vs: { type: "string" },
     backend: { type: "string" },
     dtype: { type: "string" },
+    "kv-type": { type: "string" },
     threads: { type: "string" },
     pp: { type: "string" },
     tg: { type: "string" },
@@ -57,6 +59,9 @@ export async function run(argv: string[]): Promise<number> {
   if (backend !== "wasm" && backend !== "ref") throw new QwenrtError("--backend", `must be wasm or ref, got "${backend}"`, { code: "invalid_flag" });
   if (v.dtype !== undefined && !isDtype(v.dtype)) throw new QwenrtError("--dtype", `must be q8_0, q4_0 or q4_k, got "${v.dtype}"`, { code: "invalid_flag" });
   if (v.dtype !== undefined && backend === "ref") throw new QwenrtError("--dtype", "quantize-on-load needs --backend wasm (ref computes in float32)", { code: "invalid_flag" });
+  const kv = v["kv-type"];
+  if (kv !== undefined && kv !== "f16" && kv !== "f32") throw new QwenrtError("--kv-type", `must be f16 or f32, got "${kv}"`, { code: "invalid_flag" });
+  if (kv === "f16" && backend === "ref") throw new QwenrtError("--kv-type", "f16 needs --backend wasm (the reference backend's cache is float32)", { code: "invalid_flag" });
   if (v.gguf !== undefined && v.vs === undefined) throw new QwenrtError("--gguf", "only applies with --vs llama.cpp", { code: "invalid_flag" });
   const threads = numberFlag("threads", v.threads, { integer: true, min: 1, max: 256 }) ?? availableParallelism();
   if (backend === "ref" && threads !== 1) {
@@ -66,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     model,
     backend,
     ...(v.dtype !== undefined ? { dtype: v.dtype } : {}),
+    ...(kv !== undefined ? { kv } : {}),
     threads,
     pp: numberFlag("pp", v.pp, { integer: true, min: 1 }) ?? 512,
     tg: numberFlag("tg", v.tg, { integer: true, min: 1 }) ?? 128,

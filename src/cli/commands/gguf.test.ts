@@ -29,7 +29,7 @@ test("qwenrt logits <file.gguf> prints the reference top-k at every position", (
     prompts: { chat: { ids: number[]; topk_ids: number[][]; topk_logits: number[][]; logsumexp: number[] } };
   };
   const p = ref.prompts.chat;
-  const r = qwenrt(["logits", gguf, "--ids", "-", "--top-k", "4"], JSON.stringify(p.ids));
+  const r = qwenrt(["logits", gguf, "--ids", "-", "--top-k", "4", "--kv-type", "f32"], JSON.stringify(p.ids)); // f32 KV: 1e-4 tolerance
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { pos: number; topk_ids: number[]; topk_logits: number[]; logsumexp: number });
   assert.equal(lines.length, p.ids.length);

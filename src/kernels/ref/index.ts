@@ -6,7 +6,8 @@
  */
 import { dequantizeAll, rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
-import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js";
+import { f32Cache, writeKvF32 } from "../kv.js";
+import type { HostMatrix, KernelBackend, KvBuffer, Matrix, WeightType } from "../types.js";
 
 /** A weight matrix dequantized to float32. */
 class RefMatrix implements Matrix {
@@ -41,6 +42,7 @@ export function createRefBackend(): KernelBackend {
   return {
     name: "ref",
     threads: 1,
+    kvType: "f32",
 
     allocF32(length: number): Float32Array {
       return new Float32Array(length);
@@ -48,6 +50,18 @@ export function createRefBackend(): KernelBackend {
 
     freeF32(): void {
       // Garbage-collected: nothing to return.
+    },
+
+    allocKv(length: number): KvBuffer {
+      return new Float32Array(length);
+    },
+
+    freeKv(): void {
+      // Garbage-collected: nothing to return.
+    },
+
+    writeKv(src, rows, kvHeads, headDim, dst, capacity, start): void {
+      writeKvF32(src, rows, kvHeads, headDim, f32Cache("writeKv", dst), capacity, start);
     },
 
     loadMatrix(m: HostMatrix): Matrix {
@@ -147,7 +161,8 @@ export function createRefBackend(): KernelBackend {
       }
     },
 
-    attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, scale, out): void {
+    attention(q, kb, vb, n, start, capacity, heads, kvHeads, headDim, scale, out): void {
+      const k = f32Cache("attention", kb), v = f32Cache("attention", vb);
       const group = heads / kvHeads;
       const headStride = capacity * headDim; // k, v: [kvHeads, capacity, headDim]
       if (scores.length < start + n) scores = new Float64Array(Math.max(start + n, scores.length * 2));

@@ -5,13 +5,13 @@
  */
 import { rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
-import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../types.js";
+import { checkKvWrite, writeKvF32 } from "../kv.js";
+import type { HostMatrix, KernelBackend, KvBuffer, KvType, Matrix, WeightType } from "../types.js";
 import { WasmHeap } from "./memory.js";
 import type { JobArg, Pool } from "./pool.js";
 import { CONVERTED, convertInto, storedType } from "./load_convert.js";
-import type { KernelExports } from "./protocol.js";
+import { kernelIds, type KernelExports, type KernelIds } from "./protocol.js";
 import { NATIVE_TYPES, dequantizeRow, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
-import type { WasmGlobal } from "./wasm_api.js";
 
 /** Types `dtype` may convert float weights to on load. */
 export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
@@ -54,16 +54,6 @@ class WasmMatrix implements Matrix {
   }
 }
 
-interface Ids {
-  readonly matmulFloat: number;
-  readonly matmulQ: number;
-  readonly matmulK: number;
-  readonly rmsNorm: number;
-  readonly rope: number;
-  readonly siluMul: number;
-  readonly attention: number;
-  readonly matmulMulti: number;
-}
 
 /** Kernel families of assembly/multi.ts (matrices of one family share the prepared x). */
 const FAMILY_FLOAT = 0, FAMILY_Q = 1, FAMILY_K = 2;
@@ -76,11 +66,13 @@ function familyOf(t: WeightType): number | undefined {
 const ENTRY_BYTES = 32; // one assembly/multi.ts table entry
 /** Query positions per attention work item (assembly/attention.ts): each key row is loaded once per tile. */
 export const ATTENTION_QTILE = 8;
+/** Most bytes of f32 copies of f16 K/V rows that prefill attention keeps (beyond it: read halves directly). */
+const ATTENTION_WIDE_MAX = 64 << 20;
 
 export class WasmBackend implements KernelBackend {
   readonly name: string;
   readonly threads: number;
-  private readonly ids: Ids;
+  private readonly ids: KernelIds;
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
   private readonly announced = new Set<WeightType>(); // source types whose conversion was logged
   private disposed = false;
@@ -92,20 +84,11 @@ export class WasmBackend implements KernelBackend {
     private readonly dtype: WasmDtype | undefined,
     private readonly relaxed: boolean,
     private readonly log: (line: string) => void,
+    readonly kvType: KvType,
   ) {
     this.threads = pool.threads;
     this.name = relaxed ? "wasm-relaxed" : "wasm";
-    const id = (g: WasmGlobal): number => Number(g.value);
-    this.ids = {
-      matmulFloat: id(kernels.K_MATMUL_FLOAT),
-      matmulQ: id(kernels.K_MATMUL_Q),
-      matmulK: id(kernels.K_MATMUL_K),
-      rmsNorm: id(kernels.K_RMSNORM),
-      rope: id(kernels.K_ROPE),
-      siluMul: id(kernels.K_SILUMUL),
-      attention: id(kernels.K_ATTENTION),
-      matmulMulti: id(kernels.K_MATMUL_MULTI),
-    };
+    this.ids = kernelIds(kernels);
   }
 
   /** Bytes of wasm memory in use (weights, activations, scratch; freed blocks excluded). */
@@ -124,9 +107,26 @@ export class WasmBackend implements KernelBackend {
   }
 
   freeF32(buf: Float32Array): void {
+    this.freeKv(buf);
+  }
+
+  allocKv(length: number): KvBuffer {
     this.live();
-    if (!this.heap.owns(buf)) throw new QwenrtError("freeF32", "buffer was not allocated by this backend");
+    return this.kvType === "f16" ? this.heap.u16(this.heap.alloc(length * 2), length) : this.allocF32(length);
+  }
+
+  freeKv(buf: KvBuffer): void {
+    this.live();
+    if (!this.heap.owns(buf)) throw new QwenrtError("free", "buffer was not allocated by this backend");
     this.heap.release(buf.byteOffset);
+  }
+
+  writeKv(src: Float32Array, rows: number, kvHeads: number, headDim: number, dst: KvBuffer, capacity: number, start: number): void {
+    if (dst instanceof Float32Array) return writeKvF32(src, rows, kvHeads, headDim, dst, capacity, start);
+    checkKvWrite(src, rows, kvHeads, headDim, dst, capacity, start);
+    if (!this.heap.owns(dst)) throw new QwenrtError("writeKv", "an f16 cache must come from this backend's allocKv");
+    // One call per segment and layer: the conversion runs in wasm on the calling thread.
+    this.kernels.writeKvF16(this.input("kv", src, rows * kvHeads * headDim), dst.byteOffset, rows, kvHeads, headDim, capacity, start);
   }
 
   loadMatrix(m: HostMatrix): Matrix {
@@ -315,7 +315,7 @@ export class WasmBackend implements KernelBackend {
     this.copyOut(out, op, length);
   }
 
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
+  attention(q: Float32Array, k: KvBuffer, v: KvBuffer, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, out: Float32Array): void {
     if (kvHeads <= 0 || heads % kvHeads !== 0) throw new QwenrtError("attention", `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
     if (capacity < start + n) throw new QwenrtError("attention", `capacity ${capacity} cannot hold ${start + n} positions`);
     const qLen = n * heads * headDim, kvLen = kvHeads * capacity * headDim; // k, v: [kvHeads, capacity, headDim]
@@ -323,13 +323,16 @@ export class WasmBackend implements KernelBackend {
     need("k", k, kvLen);
     need("v", v, kvLen);
     need("out", out, qLen);
+    if (k.constructor !== v.constructor) throw new QwenrtError("attention", "k and v caches must have one element type");
     const qp = this.input("q", q, qLen), kp = this.input("k", k, kvLen), vp = this.input("v", v, kvLen);
     const op = this.output("out", out, qLen);
     const stride = Math.ceil((start + n) / 4) * 16;
     const qtile = Math.min(n, ATTENTION_QTILE);
     const sp = this.tmp("scores", stride * qtile * (heads / kvHeads) * this.threads); // [threads, qtile · group, stride]
     const items = Math.ceil(n / qtile) * kvHeads;
-    this.pool.run(this.ids.attention, items, 1, [qp, kp, vp, op, sp, stride, start, n, heads, kvHeads, headDim, capacity, qtile, { f32: scale }] satisfies JobArg[]);
+    const f16 = k instanceof Uint16Array, wideBytes = this.threads * 2 * (start + n) * headDim * 4; // [threads, 2, start + n, headDim]
+    const wide = f16 && n > 1 && wideBytes <= ATTENTION_WIDE_MAX ? this.tmp("attn.wide", wideBytes) : 0;
+    this.pool.run(this.ids.attention, items, 1, [qp, kp, vp, op, sp, stride, start, n, heads, kvHeads, headDim, capacity, qtile, { f32: scale }, f16 ? 1 : 0, wide] satisfies JobArg[]);
     this.copyOut(out, op, qLen);
   }
 
@@ -366,10 +369,11 @@ export class WasmBackend implements KernelBackend {
   }
 
   /** Address of `a[0..len)`: itself when in wasm memory, else a scratch copy. */
-  private input(name: string, a: Float32Array, len: number): number {
+  private input(name: string, a: Float32Array | Uint16Array, len: number): number {
     if (this.heap.owns(a)) return a.byteOffset;
-    const p = this.tmp(`in:${name}`, len * 4);
-    this.heap.f32(p, len).set(a.subarray(0, len));
+    const bytes = len * a.BYTES_PER_ELEMENT;
+    const p = this.tmp(`in:${name}`, bytes);
+    this.heap.u8(p, bytes).set(new Uint8Array(a.buffer, a.byteOffset, bytes));
     return p;
   }
 
@@ -386,6 +390,6 @@ export class WasmBackend implements KernelBackend {
   }
 }
 
-function need(name: string, a: Float32Array, len: number): void {
+function need(name: string, a: ArrayLike<number>, len: number): void {
   if (a.length < len) throw new QwenrtError(name, `needs at least ${len} values, got ${a.length}`);
 }

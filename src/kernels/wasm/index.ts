@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { QwenrtError } from "../../util/errors.js";
-import type { KernelBackend } from "../types.js";
+import type { KernelBackend, KvType } from "../types.js";
 import { WasmBackend, type WasmDtype } from "./backend.js";
 import { MAX_PAGES, WasmHeap } from "./memory.js";
 import { loadKernelModule } from "./module.js";
@@ -12,7 +12,7 @@ import { Pool } from "./pool.js";
 import { JOB, instantiateKernels } from "./protocol.js";
 import { wasmApi } from "./wasm_api.js";
 
-export type { WasmDtype };
+export type { KvType, WasmDtype };
 
 /** Options of {@link createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -21,6 +21,9 @@ export interface WasmBackendOptions {
   /** Quantize f32/f16/bf16 matrices to this type on load (matrices whose `cols` is not a multiple
    * of the type's block size keep their float type). */
   readonly dtype?: WasmDtype;
+  /** KV cache element type: `"f16"` (default; half the memory and attention reads, as llama.cpp's
+   * default `-ctk f16 -ctv f16`) or `"f32"`. */
+  readonly kv?: KvType;
   /** Relaxed SIMD (fused multiply-add): `"auto"` (default) where the runtime supports it. */
   readonly relaxed?: boolean | "auto";
   /** Hears one line per weight type converted on load for want of a kernel (q4_1, q5_1, q2_k → q8_0;
@@ -32,7 +35,7 @@ export interface WasmBackendOptions {
  * Create the wasm backend. Call `dispose()` to stop its threads (they never keep the process alive).
  *
  * @example
- * const be = await createWasmBackend({ threads: 2, dtype: "q8_0" });
+ * const be = await createWasmBackend({ threads: 2, dtype: "q8_0", kv: "f16" });
  * const w = be.loadMatrix({ type: "bf16", rows: 1024, cols: 1024, bytes });
  * be.matmul(w, x, 1, y);
  * be.dispose();
@@ -45,6 +48,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (options.dtype !== undefined && !["q8_0", "q4_0", "q4_k"].includes(options.dtype)) {
     throw new QwenrtError("dtype", `must be "q8_0", "q4_0" or "q4_k", got ${JSON.stringify(options.dtype)}`);
   }
+  const kv = options.kv ?? "f16";
+  if (kv !== "f16" && kv !== "f32") throw new QwenrtError("kv", `must be "f16" or "f32", got ${JSON.stringify(kv)}`);
   const { module, relaxed } = await loadKernelModule(options.relaxed ?? "auto");
   const memory = new wasmApi.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   const kernels = instantiateKernels(module, memory);
@@ -52,5 +57,5 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const job = heap.alloc(JOB.bytes, 64);
   const pool = await Pool.create(module, memory, kernels, job, threads);
   const log = options.log ?? ((line: string): void => void process.stderr.write(`${line}\n`));
-  return new WasmBackend(heap, kernels, pool, options.dtype, relaxed, log);
+  return new WasmBackend(heap, kernels, pool, options.dtype, relaxed, log, kv);
 }

@@ -111,6 +111,11 @@ export class WasmHeap {
     return new Float32Array(this.current(), ptr, length);
   }
 
+  /** A 16-bit view of `length` values at byte offset `ptr` (the f16 KV cache's half bit patterns). */
+  u16(ptr: number, length: number): Uint16Array {
+    return new Uint16Array(this.current(), ptr, length);
+  }
+
   /** A byte view of `length` bytes at `ptr`. */
   u8(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.current(), ptr, length);

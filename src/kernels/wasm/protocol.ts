@@ -35,6 +35,8 @@ export interface KernelExports {
   readonly heapBase: () => number;
   readonly quantizeQ8: (x: number, xq: number, xq8: number, il: number /* 1: xq8 in Q4_0_IL order, 2: xq in Q8_0_IL order */, xd: number, xs: number, n: number, cols: number, block: number) => void;
   readonly blockSums: (xq: number, out: number, count: number, group: number) => void;
+  /** src [rows, kvHeads, hd] f32 → dst [kvHeads, capacity, hd] halves at positions start.. (assembly/half.ts). */
+  readonly writeKvF16: (src: number, dst: number, rows: number, kvHeads: number, hd: number, capacity: number, start: number) => void;
   readonly K_MATMUL_FLOAT: WasmGlobal;
   readonly K_MATMUL_Q: WasmGlobal;
   readonly K_MATMUL_K: WasmGlobal;
@@ -44,6 +46,16 @@ export interface KernelExports {
   readonly K_ATTENTION: WasmGlobal;
   readonly K_MATMUL_MULTI: WasmGlobal;
 }
+
+/** Ids of the kernels `run` executes (assembly/index.ts K_*). */
+export function kernelIds(k: KernelExports) {
+  const id = (g: WasmGlobal): number => Number(g.value);
+  return {
+    matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
+    rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION),
+  } as const;
+}
+export type KernelIds = ReturnType<typeof kernelIds>;
 
 /** Main → worker, as `workerData`. */
 export interface WorkerInit {
@@ -62,7 +74,7 @@ export type WorkerReply = { readonly kind: "ready"; readonly tid: number } | { r
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new wasmApi.Instance(module, { env: { memory } });
   const e = instance.exports;
-  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums"]) {
+  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums", "writeKvF16"]) {
     if (typeof e[name] !== "function") throw new Error(`kernel module lacks export ${name}`);
   }
   return e as unknown as KernelExports; // checked above; WebAssembly.Exports is untyped

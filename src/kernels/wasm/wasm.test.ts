@@ -4,6 +4,6 @@ import { kernelCases } from "../cases.js";
 import { createWasmBackend } from "./index.js";
 
 const threaded = await createWasmBackend({ threads: 2 });
-const single = await createWasmBackend({ threads: 1, relaxed: false });
+const single = await createWasmBackend({ threads: 1, relaxed: false, kv: "f32" }); // `threaded` has the default f16 cache
 kernelCases(`${threaded.name} threads=2`, () => threaded);
 kernelCases(`${single.name} threads=1`, () => single);

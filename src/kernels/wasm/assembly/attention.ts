@@ -1,12 +1,18 @@
 // Causal grouped-query attention over a head-major KV cache ([kvHeads, capacity, hd]: one head's
 // positions are contiguous, so a head's keys stream without the 4 KiB-apart rows of a
-// position-major cache). A work item is a tile of up to `qtile` query positions × the `heads /
-// kvHeads` query heads sharing one kv head: every key row is loaded once per tile and dotted with
-// all of the tile's query rows, and a tile's V rows are reused from cache by all of its rows.
+// position-major cache). The cache holds f32 or IEEE halves (the f16 KV cache): every function is
+// generic over the element type T (f32 or u16), compiled once for each, so the f32 path carries no
+// conversion. A work item is a tile of up to `qtile` query positions × the `heads / kvHeads` query
+// heads sharing one kv head: every key row is loaded once per 4 of the tile's query rows, and every
+// value row once per position for all of that position's group rows (decode with GQA reads and
+// converts K and V once, not once per query head). A prefill tile over halves widens its head's
+// rows to f32 once first (`items`).
 //
 // Every output value is computed in an order that does not depend on the tiling: a score is one
-// two-accumulator dot over hd (the 4-row and 1-row dots agree), softmax runs per row over its own
-// causal length, and each output lane sums p_t · v_t over t in order.
+// two-accumulator dot over hd (the 4-, 2- and 1-row dots agree), softmax runs per row over its own
+// causal length, and each output lane sums p_t · v_t over t in order (lanes hd & ~3 .. hd in scalar,
+// whichever many-row weighted sum runs).
+import { HALF_REBIAS, halfBitsX4 } from "./half";
 import { hsum, madd } from "./simd";
 
 /** e^x on four lanes for x ≤ 0 (softmax arguments): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a
@@ -52,102 +58,270 @@ export function softmax(p: usize, len: i32): void {
   for (; t < len; t++) store<f32>(p + (<usize>t << 2), load<f32>(p + (<usize>t << 2)) * f32x4.extract_lane(inv, 0));
 }
 
+
+/** Four cache values of the row at `p` from dim `c` as f32; halves (T = u16) as their 2^-112-scaled
+ * bits, without the multiply: the weighted sums take weights × 2^112 (`prepareWeights`) — the same
+ * real products p · v, so the same rounded results — and the dots a scale × 2^112 (`items`), their
+ * raw partial sums being 2^-112 times the true ones (only values below 2^-14 lose bits, ~2^-38
+ * absolutely, far under a score's own rounding). One multiply fewer per four values. */
+@inline function vRaw4<T>(p: usize, c: i32): v128 {
+  if (isInteger<T>()) return halfBitsX4(p + (<usize>c << 1));
+  return v128.load(p + (<usize>c << 2));
+}
+
+/** The scalar lane of `vRaw4`. */
+@inline function vRaw1<T>(p: usize, c: i32): f32 {
+  if (isInteger<T>()) return reinterpret<f32>((<i32>load<i16>(p + (<usize>c << 1)) << 13) & <i32>0x8fffe000);
+  return load<f32>(p + (<usize>c << 2));
+}
+
+/** Softmax of score row `sp` over `len` keys, then (`raw`: values as half bits) × 2^112 for `vRaw4`
+ * (exact: a power of two). */
+@inline function prepareWeights(sp: usize, len: i32, raw: bool): void {
+  softmax(sp, len);
+  if (raw) {
+    const s = f32x4.splat(HALF_REBIAS);
+    let t = 0;
+    for (; t + 4 <= len; t += 4) v128.store(sp + (<usize>t << 2), f32x4.mul(v128.load(sp + (<usize>t << 2)), s));
+    for (; t < len; t++) store<f32>(sp + (<usize>t << 2), load<f32>(sp + (<usize>t << 2)) * HALF_REBIAS);
+  }
+}
+
 /** Scalar tail of a dot over dims body .. hd. */
-@inline function tail(a: usize, b: usize, body: i32, hd: i32): f32 {
+@inline function tail<T>(a: usize, kp: usize, body: i32, hd: i32): f32 {
   let s: f32 = 0;
-  for (let c = body; c < hd; c++) s += load<f32>(a + (<usize>c << 2)) * load<f32>(b + (<usize>c << 2));
+  for (let c = body; c < hd; c++) s += load<f32>(a + (<usize>c << 2)) * vRaw1<T>(kp, c);
   return s;
 }
 
-/** One score: q row at `qa` · key row `kp` (hd f32) · scale, stored at `dst`. Two accumulators over
- * alternate 4-dim slices, then the scalar tail — the same order as `dot4Rows`. */
-@inline function dotRow(qa: usize, kp: usize, hd: i32, scale: f32, dst: usize): void {
+/** One score: q row at `qa` · key row `kp` · scale, stored at `dst`. Two accumulators over
+ * alternate 4-dim slices, then the scalar tail — the same order as `dot2Rows` and `dot4Rows`. */
+@inline function dotRow<T>(qa: usize, kp: usize, hd: i32, scale: f32, dst: usize): void {
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
-    a0 = madd(v128.load(qa + o), v128.load(kp + o), a0);
-    a1 = madd(v128.load(qa + o + 16), v128.load(kp + o + 16), a1);
+    a0 = madd(v128.load(qa + o), vRaw4<T>(kp, c), a0);
+    a1 = madd(v128.load(qa + o + 16), vRaw4<T>(kp, c + 4), a1);
   }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail(qa, kp, body, hd)) * scale);
+  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
+}
+
+/** Two scores sharing key row `kp` (loaded once): q rows at qa, qb, stored `stride` bytes apart from `dst`. */
+@inline function dot2Rows<T>(qa: usize, qb: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+  const body = hd & ~7;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  for (let c = 0; c < body; c += 8) {
+    const o = <usize>c << 2;
+    const k0 = vRaw4<T>(kp, c), k1 = vRaw4<T>(kp, c + 4);
+    a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
+    b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
+  }
+  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
+  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
 }
 
 /** Four scores sharing key row `kp` (loaded once): q rows at qa..qd, stored `stride` bytes apart from `dst`. */
-@inline function dot4Rows(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+@inline function dot4Rows<T>(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
-    const k0 = v128.load(kp + o), k1 = v128.load(kp + o + 16);
+    const k0 = vRaw4<T>(kp, c), k1 = vRaw4<T>(kp, c + 4);
     a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
     b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
     c0 = madd(v128.load(qc + o), k0, c0); c1 = madd(v128.load(qc + o + 16), k1, c1);
     d0 = madd(v128.load(qd + o), k0, d0); d1 = madd(v128.load(qd + o + 16), k1, d1);
   }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail(qa, kp, body, hd)) * scale);
-  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail(qb, kp, body, hd)) * scale);
-  store<f32>(dst + 2 * stride, (hsum(f32x4.add(c0, c1)) + tail(qc, kp, body, hd)) * scale);
-  store<f32>(dst + 3 * stride, (hsum(f32x4.add(d0, d1)) + tail(qd, kp, body, hd)) * scale);
+  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
+  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
+  store<f32>(dst + 2 * stride, (hsum(f32x4.add(c0, c1)) + tail<T>(qc, kp, body, hd)) * scale);
+  store<f32>(dst + 3 * stride, (hsum(f32x4.add(d0, d1)) + tail<T>(qd, kp, body, hd)) * scale);
 }
 
-/** out row at `op` = Σ_t p[t] · v row t for t < len (p: f32 at `sp`; v rows hd f32, contiguous from `vh`). */
-@inline function weightedSum(sp: usize, vh: usize, len: i32, hd: i32, op: usize): void {
-  const vs = <usize>hd << 2;
-  // Slices of 32 dims held in eight registers across all t (no per-t stores).
+/** Scalar lanes hd & ~3 .. hd of a weighted sum: out row at `op` = Σ_t p[t] · v row t. */
+@inline function sumTail<T>(sp: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize): void {
+  for (let c = hd & ~3; c < hd; c++) {
+    let acc: f32 = 0;
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) acc += load<f32>(sp + (<usize>t << 2)) * vRaw1<T>(vp, c);
+    store<f32>(op + (<usize>c << 2), acc);
+  }
+}
+
+/** out row at `op` = Σ_t p[t] · v row t for t < len (p: weights at `sp`; v rows `vs` bytes apart
+ * from `vh`). Slices of 32 dims held in eight registers across all t (no per-t stores). */
+@inline function weightedSum1<T>(sp: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize): void {
   let c = 0;
   for (; c + 32 <= hd; c += 32) {
     let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
     let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
-    let vp = vh + (<usize>c << 2);
+    let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
-      const ps = f32x4.splat(load<f32>(sp + (<usize>t << 2)));
-      o0 = madd(ps, v128.load(vp), o0); o1 = madd(ps, v128.load(vp + 16), o1);
-      o2 = madd(ps, v128.load(vp + 32), o2); o3 = madd(ps, v128.load(vp + 48), o3);
-      o4 = madd(ps, v128.load(vp + 64), o4); o5 = madd(ps, v128.load(vp + 80), o5);
-      o6 = madd(ps, v128.load(vp + 96), o6); o7 = madd(ps, v128.load(vp + 112), o7);
+      const ps = v128.load32_splat(sp + (<usize>t << 2));
+      o0 = madd(ps, vRaw4<T>(vp, c), o0); o1 = madd(ps, vRaw4<T>(vp, c + 4), o1);
+      o2 = madd(ps, vRaw4<T>(vp, c + 8), o2); o3 = madd(ps, vRaw4<T>(vp, c + 12), o3);
+      o4 = madd(ps, vRaw4<T>(vp, c + 16), o4); o5 = madd(ps, vRaw4<T>(vp, c + 20), o5);
+      o6 = madd(ps, vRaw4<T>(vp, c + 24), o6); o7 = madd(ps, vRaw4<T>(vp, c + 28), o7);
     }
     const dst = op + (<usize>c << 2);
     v128.store(dst, o0); v128.store(dst + 16, o1); v128.store(dst + 32, o2); v128.store(dst + 48, o3);
     v128.store(dst + 64, o4); v128.store(dst + 80, o5); v128.store(dst + 96, o6); v128.store(dst + 112, o7);
   }
-  for (; c < hd; c++) {
-    let acc: f32 = 0;
-    for (let t = 0; t < len; t++) acc += load<f32>(sp + (<usize>t << 2)) * load<f32>(vh + <usize>t * vs + (<usize>c << 2));
-    store<f32>(op + (<usize>c << 2), acc);
+  for (; c + 4 <= hd; c += 4) {
+    let o0 = f32x4.splat(0);
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) o0 = madd(v128.load32_splat(sp + (<usize>t << 2)), vRaw4<T>(vp, c), o0);
+    v128.store(op + (<usize>c << 2), o0);
+  }
+  sumTail<T>(sp, vh, vs, len, hd, op);
+}
+
+/** `weightedSum1` for two rows of one position (weights `ss` bytes apart, outputs `os` apart) over
+ * the same value rows, each loaded once: slices of 16 dims, four registers per row. */
+@inline function weightedSum2<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+  let c = 0;
+  for (; c + 16 <= hd; c += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) {
+      const pa = v128.load32_splat(sp + (<usize>t << 2)), pb = v128.load32_splat(sp + ss + (<usize>t << 2));
+      const v0 = vRaw4<T>(vp, c), v1 = vRaw4<T>(vp, c + 4), v2 = vRaw4<T>(vp, c + 8), v3 = vRaw4<T>(vp, c + 12);
+      a0 = madd(pa, v0, a0); a1 = madd(pa, v1, a1); a2 = madd(pa, v2, a2); a3 = madd(pa, v3, a3);
+      b0 = madd(pb, v0, b0); b1 = madd(pb, v1, b1); b2 = madd(pb, v2, b2); b3 = madd(pb, v3, b3);
+    }
+    const da = op + (<usize>c << 2), db = da + os;
+    v128.store(da, a0); v128.store(da + 16, a1); v128.store(da + 32, a2); v128.store(da + 48, a3);
+    v128.store(db, b0); v128.store(db + 16, b1); v128.store(db + 32, b2); v128.store(db + 48, b3);
+  }
+  for (; c + 4 <= hd; c += 4) {
+    let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) {
+      const v0 = vRaw4<T>(vp, c);
+      a0 = madd(v128.load32_splat(sp + (<usize>t << 2)), v0, a0);
+      b0 = madd(v128.load32_splat(sp + ss + (<usize>t << 2)), v0, b0);
+    }
+    v128.store(op + (<usize>c << 2), a0);
+    v128.store(op + os + (<usize>c << 2), b0);
+  }
+  sumTail<T>(sp, vh, vs, len, hd, op);
+  sumTail<T>(sp + ss, vh, vs, len, hd, op + os);
+}
+
+/** `weightedSum1` for four rows of one position over the same value rows, each loaded once: slices
+ * of 8 dims, two registers per row. */
+@inline function weightedSum4<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+  let c = 0;
+  for (; c + 8 <= hd; c += 8) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) {
+      const w = sp + (<usize>t << 2);
+      const v0 = vRaw4<T>(vp, c), v1 = vRaw4<T>(vp, c + 4);
+      const pa = v128.load32_splat(w), pb = v128.load32_splat(w + ss);
+      a0 = madd(pa, v0, a0); a1 = madd(pa, v1, a1); b0 = madd(pb, v0, b0); b1 = madd(pb, v1, b1);
+      const pc = v128.load32_splat(w + 2 * ss), pd = v128.load32_splat(w + 3 * ss);
+      c0 = madd(pc, v0, c0); c1 = madd(pc, v1, c1); d0 = madd(pd, v0, d0); d1 = madd(pd, v1, d1);
+    }
+    const d = op + (<usize>c << 2);
+    v128.store(d, a0); v128.store(d + 16, a1); v128.store(d + os, b0); v128.store(d + os + 16, b1);
+    v128.store(d + 2 * os, c0); v128.store(d + 2 * os + 16, c1); v128.store(d + 3 * os, d0); v128.store(d + 3 * os + 16, d1);
+  }
+  for (; c + 4 <= hd; c += 4) {
+    let a0 = f32x4.splat(0), b0 = f32x4.splat(0), c0 = f32x4.splat(0), d0 = f32x4.splat(0);
+    let vp = vh;
+    for (let t = 0; t < len; t++, vp += vs) {
+      const w = sp + (<usize>t << 2);
+      const v0 = vRaw4<T>(vp, c);
+      a0 = madd(v128.load32_splat(w), v0, a0); b0 = madd(v128.load32_splat(w + ss), v0, b0);
+      c0 = madd(v128.load32_splat(w + 2 * ss), v0, c0); d0 = madd(v128.load32_splat(w + 3 * ss), v0, d0);
+    }
+    const d = op + (<usize>c << 2);
+    v128.store(d, a0); v128.store(d + os, b0); v128.store(d + 2 * os, c0); v128.store(d + 3 * os, d0);
+  }
+  for (let j = 0; j < 4; j++) sumTail<T>(sp + <usize>j * ss, vh, vs, len, hd, op + <usize>j * os);
+}
+
+/** One work item: query positions ia .. ib - 1 × the `group` heads of kv head g, over that head's
+ * key rows at `kh` and value rows at `vh` (`ks` bytes apart, element T). `raw`: the rows hold halves'
+ * 2^-112-scaled bits (`vRaw4`), so the weights get × 2^112 (and `scale` came × 2^112). */
+function tile<T>(q: usize, out: usize, scratch: usize, stride: usize, start: i32, ia: i32, ib: i32, heads: i32, g: i32, group: i32, hd: i32, kh: usize, vh: usize, ks: usize, scale: f32, raw: bool): void {
+  const rs = <usize>hd << 2; // bytes per q / out row
+  const m = (ib - ia) * group; // score rows: r = (i - ia) · group + j
+  const tlen = start + ib; // keys any row of the tile sees
+  const qh = q + <usize>(ia * heads + g * group) * rs; // row r's q: qh + qOff(r)
+  const qs = <usize>heads * rs; // bytes between positions
+  for (let t = 0; t < tlen; t++) {
+    const kp = kh + <usize>t * ks;
+    const dst = scratch + (<usize>t << 2);
+    let r = 0;
+    for (; r + 4 <= m; r += 4) {
+      dot4Rows<T>(qh + qOff(r, group, qs, rs), qh + qOff(r + 1, group, qs, rs), qh + qOff(r + 2, group, qs, rs), qh + qOff(r + 3, group, qs, rs), kp, hd, scale, dst + <usize>r * stride, stride);
+    }
+    if (r + 2 <= m) {
+      dot2Rows<T>(qh + qOff(r, group, qs, rs), qh + qOff(r + 1, group, qs, rs), kp, hd, scale, dst + <usize>r * stride, stride);
+      r += 2;
+    }
+    for (; r < m; r++) dotRow<T>(qh + qOff(r, group, qs, rs), kp, hd, scale, dst + <usize>r * stride);
+  }
+  // Per position: its group rows share their causal length, so they share each value row's load.
+  for (let i = ia; i < ib; i++) {
+    const len = start + i + 1;
+    const sp = scratch + <usize>((i - ia) * group) * stride;
+    const op = out + <usize>(i * heads + g * group) * rs;
+    for (let j = 0; j < group; j++) prepareWeights(sp + <usize>j * stride, len, raw);
+    let j = 0;
+    for (; j + 4 <= group; j += 4) weightedSum4<T>(sp + <usize>j * stride, stride, vh, ks, len, hd, op + <usize>j * rs, rs);
+    if (j + 2 <= group) {
+      weightedSum2<T>(sp + <usize>j * stride, stride, vh, ks, len, hd, op + <usize>j * rs, rs);
+      j += 2;
+    }
+    for (; j < group; j++) weightedSum1<T>(sp + <usize>j * stride, vh, ks, len, hd, op + <usize>j * rs);
+  }
+}
+
+/** `count` halves at `src` → their 2^-112-scaled bits as f32 at `dst` (what `vRaw4<u16>` reads). */
+@inline function widen(src: usize, dst: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), halfBitsX4(src + (<usize>i << 1)));
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), vRaw1<u16>(src, i));
+}
+
+/** Items i0..i1 of the [ceil(n / qtile), kvHeads] grid with cache element T. A prefill tile over an
+ * f16 cache first widens its head's key and value rows into `wide` (this thread's 2 · (start + n) ·
+ * hd f32; 0: not allocated) — once per tile instead of once per 4 query rows (keys) and per position
+ * (values) — and runs the f32 code on them: the same values, so the same bits. */
+function items<T>(q: usize, k: usize, v: usize, out: usize, scratch: usize, stride: usize, start: i32, n: i32, heads: i32, kvHeads: i32, hd: i32, capacity: i32, qtile: i32, scale: f32, wide: usize, i0: i32, i1: i32): void {
+  const group = heads / kvHeads;
+  const ks = <usize>hd * sizeof<T>(); // bytes per cache row
+  const kscale = isInteger<T>() ? scale * HALF_REBIAS : scale; // raw half bits: see vRaw4
+  for (let it = i0; it < i1; it++) {
+    const g = it % kvHeads;
+    const ia = (it / kvHeads) * qtile, ib = min(n, ia + qtile);
+    const kh = k + <usize>g * <usize>capacity * ks, vh = v + <usize>g * <usize>capacity * ks;
+    if (isInteger<T>() && wide != 0 && ib - ia > 1) {
+      const count = (start + ib) * hd; // one head's rows are contiguous
+      const wk = wide, wv = wide + (<usize>count << 2);
+      widen(kh, wk, count);
+      widen(vh, wv, count);
+      tile<f32>(q, out, scratch, stride, start, ia, ib, heads, g, group, hd, wk, wv, <usize>hd << 2, kscale, true);
+    } else {
+      tile<T>(q, out, scratch, stride, start, ia, ib, heads, g, group, hd, kh, vh, ks, kscale, isInteger<T>());
+    }
   }
 }
 
 /** Items i0..i1 of the [ceil(n / qtile), kvHeads] grid. q, out: [n, heads, hd] f32; k, v:
- * [kvHeads, capacity, hd] f32; scratch: this thread's [qtile · heads / kvHeads, stride / 4] f32
- * (stride ≥ 4·(start + n) bytes), one score row per (query position, head of the group). */
-export function attentionItems(q: usize, k: usize, v: usize, out: usize, scratch: usize, stride: usize, start: i32, n: i32, heads: i32, kvHeads: i32, hd: i32, capacity: i32, qtile: i32, scale: f32, i0: i32, i1: i32): void {
-  const group = heads / kvHeads;
-  const rs = <usize>hd << 2; // bytes per q / out / cache row
-  for (let it = i0; it < i1; it++) {
-    const g = it % kvHeads;
-    const ia = (it / kvHeads) * qtile, ib = min(n, ia + qtile);
-    const m = (ib - ia) * group; // score rows: r = (i - ia) · group + j
-    const tlen = start + ib; // keys any row of the tile sees
-    const kh = k + <usize>g * <usize>capacity * rs, vh = v + <usize>g * <usize>capacity * rs;
-    const qh = q + <usize>(ia * heads + g * group) * rs; // row r's q: qh + qoff(r)
-    const qs = <usize>heads * rs; // bytes between positions
-    for (let t = 0; t < tlen; t++) {
-      const kp = kh + <usize>t * rs;
-      const dst = scratch + (<usize>t << 2);
-      let r = 0;
-      for (; r + 4 <= m; r += 4) {
-        dot4Rows(qh + qOff(r, group, qs, rs), qh + qOff(r + 1, group, qs, rs), qh + qOff(r + 2, group, qs, rs), qh + qOff(r + 3, group, qs, rs), kp, hd, scale, dst + <usize>r * stride, stride);
-      }
-      for (; r < m; r++) dotRow(qh + qOff(r, group, qs, rs), kp, hd, scale, dst + <usize>r * stride);
-    }
-    for (let r = 0; r < m; r++) {
-      const sp = scratch + <usize>r * stride;
-      const len = start + ia + r / group + 1;
-      softmax(sp, len);
-      weightedSum(sp, vh, len, hd, out + <usize>(ia * heads + g * group) * rs + qOff(r, group, qs, rs));
-    }
-  }
+ * [kvHeads, capacity, hd], f32 or (f16 ≠ 0) IEEE halves; scratch: this thread's
+ * [qtile · heads / kvHeads, stride / 4] f32 (stride ≥ 4·(start + n) bytes), one score row per
+ * (query position, head of the group); wide: see `items`. */
+export function attentionItems(q: usize, k: usize, v: usize, out: usize, scratch: usize, stride: usize, start: i32, n: i32, heads: i32, kvHeads: i32, hd: i32, capacity: i32, qtile: i32, scale: f32, f16: i32, wide: usize, i0: i32, i1: i32): void {
+  if (f16 != 0) items<u16>(q, k, v, out, scratch, stride, start, n, heads, kvHeads, hd, capacity, qtile, scale, wide, i0, i1);
+  else items<f32>(q, k, v, out, scratch, stride, start, n, heads, kvHeads, hd, capacity, qtile, scale, 0, i0, i1);
 }
 
 /** Byte offset of score row r's query (and output) row from the tile's first: position r / group,

@@ -9,9 +9,10 @@ import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
 import { matmulMulti } from "./multi";
 import { attentionItems } from "./attention";
+import { writeKvF16 } from "./half";
 import { rmsNormRows, ropeItems, siluMulRange } from "./ops";
 
-export { blockSums, quantizeQ8 };
+export { blockSums, quantizeQ8, writeKvF16 };
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;
@@ -54,9 +55,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
     case K_SILUMUL: // gate, up, out
       siluMulRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
       break;
-    case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, n, heads, kvHeads, hd, capacity, qtile, scale
-      // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes
-      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * u(job, 12) * (u(job, 8) / u(job, 9)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), f(job, 13), i0, i1);
+    case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, n, heads, kvHeads, hd, capacity, qtile, scale, f16, wide
+      // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes; wide (0: none): per thread 2 · (start + n) · hd f32
+      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * u(job, 12) * (u(job, 8) / u(job, 9)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), f(job, 13), u(job, 14), u(job, 15) == 0 ? 0 : u(job, 15) + <u32>tid * (u(job, 6) + u(job, 7)) * u(job, 10) * 8, i0, i1);
       break;
     case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
       matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
