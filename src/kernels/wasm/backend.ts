@@ -54,7 +54,6 @@ class WasmMatrix implements Matrix {
   }
 }
 
-
 /** Kernel families of assembly/multi.ts (matrices of one family share the prepared x). */
 const FAMILY_FLOAT = 0, FAMILY_Q = 1, FAMILY_K = 2;
 function familyOf(t: WeightType): number | undefined {
@@ -169,12 +168,12 @@ export class WasmBackend implements KernelBackend {
     } else if (qk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 32) * 4), xs = this.tmp("xs", n * (cols / 32) * 4);
       const xq8 = this.relaxed && m.type === "q4_0" ? this.tmp("xq8", n * cols) : 0;
-      this.kernels.quantizeQ8(xp, xq, xq8, m.ilBits, xd, xs, n, cols, 32);
+      this.quantizeX(xp, xq, xq8, m.ilBits, xd, xs, n, cols, 32);
       this.pool.run(this.ids.matmulQ, rows, chunk, [m.kind, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
-      this.kernels.quantizeQ8(xp, xq, 0, 0, xd, xs, n, cols, 256);
+      this.quantizeX(xp, xq, 0, 0, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, sumGroup(m.type));
       this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
     } else {
@@ -246,16 +245,16 @@ export class WasmBackend implements KernelBackend {
       // q4_0 entries all share one layout (matmulMany); q8_0 entries may mix (xi below).
       const q4il = ms.some((m) => m.il && !m.il8) ? 1 : 0;
       const all8 = ms.every((m) => m.il8);
-      this.kernels.quantizeQ8(xp, xa, xb, q4il | (all8 ? 2 : 0), xc, xd, n, cols, 32);
+      this.quantizeX(xp, xa, xb, q4il | (all8 ? 2 : 0), xc, xd, n, cols, 32);
       if (!all8 && ms.some((m) => m.il8)) {
         xi = this.tmp("xqi", n * cols * 2);
-        this.kernels.quantizeQ8(xp, xi, 0, 2, xc, xd, n, cols, 32); // same xd / xs values again
+        this.quantizeX(xp, xi, 0, 2, xc, xd, n, cols, 32); // same xd / xs values again
       }
     } else if (family === FAMILY_K) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 256) * 4);
       const xs = this.tmp("xs", n * (cols / 256) * 4);
-      this.kernels.quantizeQ8(xp, xa, 0, 0, xc, xs, n, cols, 256);
+      this.quantizeX(xp, xa, 0, 0, xc, xs, n, cols, 256);
     }
     let first = 0;
     ms.forEach((m, j) => {
@@ -272,6 +271,12 @@ export class WasmBackend implements KernelBackend {
     });
     const chunk = Math.max(4, Math.ceil(total / (this.threads * 8) / 4) * 4);
     this.pool.run(this.ids.matmulMulti, total, chunk, [family, ms.length, table, xa, xb, xc, xd, n, cols, out]);
+  }
+
+  /** quantizeQ8 of n x rows; prefill-sized batches split by rows over the pool (the same bytes). */
+  private quantizeX(x: number, xq: number, xq8: number, il: number, xd: number, xs: number, n: number, cols: number, block: number): void {
+    if (n < 16 || this.threads === 1) this.kernels.quantizeQ8(x, xq, xq8, il, xd, xs, n, cols, block);
+    else this.pool.run(this.ids.quantize, n, Math.ceil(n / (this.threads * 4)), [x, xq, xq8, il, xd, xs, cols, block]);
   }
 
   embedRow(w: Matrix, row: number, out: Float32Array): void {

@@ -150,7 +150,7 @@ describe("wasm quantized matmul", () => {
   const batchCases = ["f32", "bf16", "f16", ...QTYPES].flatMap((type) => shapesOf(type).map(([rows, cols]) => [type, rows, cols] as const));
   for (const [type, rows, cols] of batchCases) {
     test(`${type} [${rows}, ${cols}] threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {
-      const n = 7;
+      const n = 37; // ≥ 16: x is quantized by rows over the pool
       const host = hostMatrix(type, rows, cols, seededFloats(41, rows * cols));
       const x = seededFloats(42, n * cols, 2);
       const results = [threaded, single].map((be) => {
@@ -160,7 +160,7 @@ describe("wasm quantized matmul", () => {
       });
       assert.deepEqual(results[0], results[1]);
       const m = threaded.loadMatrix(host);
-      for (const i of [0, 4, 6]) {
+      for (const i of [0, 4, 6, 36]) {
         const y1 = threaded.allocF32(rows);
         threaded.matmul(m, x.subarray(i * cols, (i + 1) * cols), 1, y1);
         assert.deepEqual([...y1], [...results[0]!.subarray(i * rows, (i + 1) * rows)], `row ${i}`);

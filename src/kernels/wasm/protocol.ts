@@ -45,6 +45,7 @@ export interface KernelExports {
   readonly K_SILUMUL: WasmGlobal;
   readonly K_ATTENTION: WasmGlobal;
   readonly K_MATMUL_MULTI: WasmGlobal;
+  readonly K_QUANTIZE: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -52,7 +53,7 @@ export function kernelIds(k: KernelExports) {
   const id = (g: WasmGlobal): number => Number(g.value);
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
-    rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION),
+    rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;

@@ -22,6 +22,7 @@ export const K_ROPE: i32 = 5;
 export const K_SILUMUL: i32 = 6;
 export const K_ATTENTION: i32 = 7;
 export const K_MATMUL_MULTI: i32 = 8;
+export const K_QUANTIZE: i32 = 9;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -62,6 +63,12 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
     case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
       matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
       break;
+    case K_QUANTIZE: { // x, xq, xq8, il, xd, xs, cols, block: rows i0..i1 of quantizeQ8 (rows are independent)
+      const cols = <usize>u(job, 6), sb = (cols / <usize>u(job, 7)) << 2, xq8 = u(job, 2);
+      const r = <usize>i0;
+      quantizeQ8(u(job, 0) + r * (cols << 2), u(job, 1) + r * (cols << 1), xq8 == 0 ? 0 : xq8 + r * cols, u(job, 3), u(job, 4) + r * sb, u(job, 5) + r * sb, i1 - i0, <i32>cols, u(job, 7));
+      break;
+    }
     default:
       unreachable();
   }
