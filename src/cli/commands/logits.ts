@@ -19,7 +19,8 @@ Reads a JSON array of token ids (from FILE, or stdin with "-") and prints one JS
   --ids FILE|-   token ids as a JSON array of integers (required)
   --top-k K      entries per position (default 8)
   --chunk N      positions per forward step (default 64; bounds memory, not results)
-${backendFlagUsage}`;
+${backendFlagUsage}
+This command checks exactness, so its KV cache defaults to f32 (pass --kv-type f16 to see f16's).`;
 
 /** Parse and check a JSON array of token ids; errors name `where`, the index and the value. */
 export function parseIds(text: string, where: string, vocabSize?: number): Int32Array {
@@ -48,7 +49,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const dir = requireModelArg("logits", positionals);
   if (values.ids === undefined) throw new QwenrtError("--ids", "is required (a file with a JSON array of ids, or - for stdin)");
-  const choice = parseBackendFlags(values);
+  const parsed = parseBackendFlags(values);
+  const choice = parsed.kind === "wasm" && parsed.kv === undefined ? { ...parsed, kv: "f32" as const } : parsed;
   const k = numberFlag("top-k", values["top-k"], { integer: true, min: 1 }) ?? 8;
   const chunk = numberFlag("chunk", values.chunk, { integer: true, min: 1 }) ?? 64;
   const where = values.ids === "-" ? "stdin" : values.ids;
