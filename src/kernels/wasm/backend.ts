@@ -333,7 +333,7 @@ export class WasmBackend implements KernelBackend {
     const op = this.output("out", out, qLen);
     const stride = Math.ceil((start + n) / 4) * 16;
     const qtile = Math.min(n, ATTENTION_QTILE);
-    const sp = this.tmp("scores", stride * qtile * (heads / kvHeads) * this.threads); // [threads, qtile · group, stride]
+    const sp = this.tmp("scores", (stride + headDim * 4) * qtile * (heads / kvHeads) * this.threads); // [threads, qtile · group, stride + q row]
     const items = Math.ceil(n / qtile) * kvHeads;
     const f16 = k instanceof Uint16Array, wideBytes = this.threads * 2 * (start + n) * headDim * 4; // [threads, 2, start + n, headDim]
     const wide = f16 && n > 1 && wideBytes <= ATTENTION_WIDE_MAX ? this.tmp("attn.wide", wideBytes) : 0;

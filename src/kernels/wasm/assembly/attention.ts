@@ -249,24 +249,28 @@ export function softmax(p: usize, len: i32): void {
 /** One work item: query positions ia .. ib - 1 × the `group` heads of kv head g, over that head's
  * key rows at `kh` and value rows at `vh` (`ks` bytes apart, element T). `raw`: the rows hold halves'
  * 2^-112-scaled bits (`vRaw4`), so the weights get × 2^112 (and `scale` came × 2^112). */
-function tile<T>(q: usize, out: usize, scratch: usize, stride: usize, start: i32, ia: i32, ib: i32, heads: i32, g: i32, group: i32, hd: i32, kh: usize, vh: usize, ks: usize, scale: f32, raw: bool): void {
+function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usize, start: i32, ia: i32, ib: i32, heads: i32, g: i32, group: i32, hd: i32, kh: usize, vh: usize, ks: usize, scale: f32, raw: bool): void {
   const rs = <usize>hd << 2; // bytes per q / out row
   const m = (ib - ia) * group; // score rows: r = (i - ia) · group + j
   const tlen = start + ib; // keys any row of the tile sees
   const qh = q + <usize>(ia * heads + g * group) * rs; // row r's q: qh + qOff(r)
   const qs = <usize>heads * rs; // bytes between positions
+  // The tile's q rows, packed: in q they sit `heads · hd · 4` bytes apart per position — a multiple
+  // of 4 KiB for common shapes, so the rows of a tile would share L1 sets and evict each other.
+  for (let r = 0; r < m; r++) memory.copy(qpack + <usize>r * rs, qh + qOff(r, group, qs, rs), rs);
   for (let t = 0; t < tlen; t++) {
     const kp = kh + <usize>t * ks;
     const dst = scratch + (<usize>t << 2);
     let r = 0;
     for (; r + 4 <= m; r += 4) {
-      dot4Rows<T>(qh + qOff(r, group, qs, rs), qh + qOff(r + 1, group, qs, rs), qh + qOff(r + 2, group, qs, rs), qh + qOff(r + 3, group, qs, rs), kp, hd, scale, dst + <usize>r * stride, stride);
+      const qa = qpack + <usize>r * rs;
+      dot4Rows<T>(qa, qa + rs, qa + 2 * rs, qa + 3 * rs, kp, hd, scale, dst + <usize>r * stride, stride);
     }
     if (r + 2 <= m) {
-      dot2Rows<T>(qh + qOff(r, group, qs, rs), qh + qOff(r + 1, group, qs, rs), kp, hd, scale, dst + <usize>r * stride, stride);
+      dot2Rows<T>(qpack + <usize>r * rs, qpack + <usize>(r + 1) * rs, kp, hd, scale, dst + <usize>r * stride, stride);
       r += 2;
     }
-    for (; r < m; r++) dotRow<T>(qh + qOff(r, group, qs, rs), kp, hd, scale, dst + <usize>r * stride);
+    for (; r < m; r++) dotRow<T>(qpack + <usize>r * rs, kp, hd, scale, dst + <usize>r * stride);
   }
   // Per position: its group rows share their causal length, so they share each value row's load.
   for (let i = ia; i < ib; i++) {
@@ -299,6 +303,7 @@ function items<T>(q: usize, k: usize, v: usize, out: usize, scratch: usize, stri
   const group = heads / kvHeads;
   const ks = <usize>hd * sizeof<T>(); // bytes per cache row
   const kscale = isInteger<T>() ? scale * HALF_REBIAS : scale; // raw half bits: see vRaw4
+  const qpack = scratch + <usize>(qtile * group) * stride; // this thread's packed q rows
   for (let it = i0; it < i1; it++) {
     const g = it % kvHeads;
     const ia = (it / kvHeads) * qtile, ib = min(n, ia + qtile);
@@ -308,9 +313,9 @@ function items<T>(q: usize, k: usize, v: usize, out: usize, scratch: usize, stri
       const wk = wide, wv = wide + (<usize>count << 2);
       widen(kh, wk, count);
       widen(vh, wv, count);
-      tile<f32>(q, out, scratch, stride, start, ia, ib, heads, g, group, hd, wk, wv, <usize>hd << 2, kscale, true);
+      tile<f32>(q, out, scratch, qpack, stride, start, ia, ib, heads, g, group, hd, wk, wv, <usize>hd << 2, kscale, true);
     } else {
-      tile<T>(q, out, scratch, stride, start, ia, ib, heads, g, group, hd, kh, vh, ks, kscale, isInteger<T>());
+      tile<T>(q, out, scratch, qpack, stride, start, ia, ib, heads, g, group, hd, kh, vh, ks, kscale, isInteger<T>());
     }
   }
 }

@@ -57,8 +57,8 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       siluMulRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
       break;
     case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, n, heads, kvHeads, hd, capacity, qtile, scale, f16, wide
-      // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes; wide (0: none): per thread 2 · (start + n) · hd f32
-      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * u(job, 5) * u(job, 12) * (u(job, 8) / u(job, 9)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), f(job, 13), u(job, 14), u(job, 15) == 0 ? 0 : u(job, 15) + <u32>tid * (u(job, 6) + u(job, 7)) * u(job, 10) * 8, i0, i1);
+      // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes, then as many packed q rows of hd f32; wide (0: none): per thread 2 · (start + n) · hd f32
+      attentionItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4) + <u32>tid * (u(job, 5) + (u(job, 10) << 2)) * u(job, 12) * (u(job, 8) / u(job, 9)), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), f(job, 13), u(job, 14), u(job, 15) == 0 ? 0 : u(job, 15) + <u32>tid * (u(job, 6) + u(job, 7)) * u(job, 10) * 8, i0, i1);
       break;
     case K_MATMUL_MULTI: // family, count, table, xa, xb, xc, xd, n, cols, out
       matmulMulti(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
