@@ -69,16 +69,20 @@ function argmax(logits: Float32Array): number {
 /** Prefill `ids`, then `tg` greedy steps; returns the timings. */
 function runTrial(model: Model, ids: Int32Array, tg: number): Trial {
   const seq = model.newSequence(ids.length + tg + 1);
-  const t0 = performance.now();
-  let tok = argmax(model.forward([{ seq, ids }])[0]!);
-  const t1 = performance.now();
-  const one = new Int32Array(1);
-  for (let i = 0; i < tg; i++) {
-    one[0] = tok;
-    tok = argmax(model.forward([{ seq, ids: one }])[0]!);
+  try {
+    const t0 = performance.now();
+    let tok = argmax(model.forward([{ seq, ids }])[0]!);
+    const t1 = performance.now();
+    const one = new Int32Array(1);
+    for (let i = 0; i < tg; i++) {
+      one[0] = tok;
+      tok = argmax(model.forward([{ seq, ids: one }])[0]!);
+    }
+    const t2 = performance.now();
+    return { ttftSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000 };
+  } finally {
+    model.release(seq); // its KV cache back to the heap: trials must not add up in peak RSS
   }
-  const t2 = performance.now();
-  return { ttftSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000 };
 }
 
 async function makeBackend(job: QwenrtJob): Promise<KernelBackend> {
@@ -110,6 +114,7 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
     counts.counting = true;
     model.forward([{ seq, ids: Int32Array.of(1) }]);
     counts.counting = false;
+    model.release(seq);
 
     const trials: Trial[] = [];
     for (let t = 0; t < shape.trials; t++) trials.push(runTrial(model, promptIds(shape.seed, t, shape.pp, vocab), shape.tg));
