@@ -171,11 +171,11 @@ export class WasmBackend implements KernelBackend {
       this.quantizeX(xp, xq, xq8, m.ilBits, xd, xs, n, cols, 32);
       this.pool.run(this.ids.matmulQ, rows, chunk, [m.kind, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
-      const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4);
-      const xs = this.tmp("xs", n * (cols / 256) * 4), sums = this.tmp("sums", n * (cols / 16) * 4);
-      this.quantizeX(xp, xq, 0, 0, xd, xs, n, cols, 256);
+      const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4), xs = this.tmp("xs", n * (cols / 256) * 4);
+      const sums = this.tmp("sums", n * (cols / 16) * 4), xq8 = this.relaxed && m.type === "q4_k" ? this.tmp("xq8", n * cols) : 0;
+      this.quantizeX(xp, xq, xq8, 0, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, sumGroup(m.type));
-      this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xd, sums, yp, bp, n, rows, cols]);
+      this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xq8, xd, sums, yp, bp, n, rows, cols]);
     } else {
       throw new Error(`unreachable: no kernel for ${m.type}`);
     }
@@ -188,8 +188,7 @@ export class WasmBackend implements KernelBackend {
     const family = ms.length > 0 ? familyOf(ms[0]!.type) : undefined;
     const cols = ms[0]?.cols ?? 0;
     // q4_0 matrices read one i8 x, interleaved or plain: a mix of layouts (rows % 4 differs) cannot share it.
-    const q4 = ms.filter((m) => m.type === "q4_0");
-    const q4Mixed = q4.some((m) => m.il) && q4.some((m) => !m.il);
+    const q4 = ms.filter((m) => m.type === "q4_0"), q4Mixed = q4.some((m) => m.il) && q4.some((m) => !m.il);
     if (ms.length < 2 || ms.length > 8 || q4Mixed || ms.some((m) => familyOf(m.type) !== family || m.cols !== cols)) {
       // Mixed kernel families or widths cannot share one prepared x: one call each (same values).
       ms.forEach((m, j) => this.matmul(m, x, n, ys[j]!, biases?.[j]));
@@ -253,8 +252,9 @@ export class WasmBackend implements KernelBackend {
     } else if (family === FAMILY_K) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 256) * 4);
-      const xs = this.tmp("xs", n * (cols / 256) * 4);
-      this.quantizeX(xp, xa, 0, 0, xc, xs, n, cols, 256);
+      const xs = this.tmp("xs", n * (cols / 256) * 4); // xb: Q4_K's i8 copy of x (relaxed build)
+      xb = this.relaxed && ms.some((m) => m.type === "q4_k") ? this.tmp("xq8", n * cols) : 0;
+      this.quantizeX(xp, xa, xb, 0, xc, xs, n, cols, 256);
     }
     let first = 0;
     ms.forEach((m, j) => {

@@ -44,8 +44,8 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
     case K_MATMUL_Q: // kind, wq, wsc, xq, xq8, xd, xs, y, bias, n, rows, cols
       matmulQRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), i0, i1);
       break;
-    case K_MATMUL_K: // kind, w, xq, xd, sums, y, bias, n, rows, cols
-      matmulKRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
+    case K_MATMUL_K: // kind, w, xq, x8, xd, sums, y, bias, n, rows, cols
+      matmulKRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), i0, i1);
       break;
     case K_RMSNORM: // x, w, out, dim, eps
       rmsNormRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), f(job, 4), i0, i1);

@@ -99,6 +99,68 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   }
 }
 
+/** Relaxed build: one Q4_K 64-value pair of sub-blocks × 64 i8 activations at `xp`, scaled:
+ * sc_A · Σ(low nibbles · x) + sc_B · Σ(high nibbles · x) in i32 lanes. The i8 × i7 dots (nibbles
+ * < 128) give i16 pair sums ≤ 2·127·15; two of them ≤ 7620; × sc (< 64) by the i16 dot: exact. */
+@inline function q4kPairR(xp: usize, loA: v128, loB: v128, hiA: v128, hiB: v128, scA: v128, scB: v128): v128 {
+  const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), loA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 16), loB));
+  const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 32), hiA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 48), hiB));
+  return i32x4.add(i32x4.dot_i16x8_s(lo, scA), i32x4.dot_i16x8_s(hi, scB));
+}
+
+/** q4kTile for the relaxed build: 16 nibble bytes per i8 × i7 dot instead of widened i16 quants
+ * (x8: the i8 copy of x, [n, cols]). The same integer sums per super-block (lanes hold other
+ * partial sums), then the same float steps. */
+@inline function q4kTileR(nx: i32, w: usize, x8: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+  const xrow = <usize>cols;
+  const drow = <usize>nb << 2;
+  const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
+  const mask = i8x16.splat(15);
+  for (let k = 0; k < nb; k++) {
+    const blk = w + <usize>k * Q4K_BYTES;
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let p = 0; p < 4; p++) {
+      const q = blk + 24 + (<usize>p << 5);
+      const wA = v128.load(q), wB = v128.load(q + 16);
+      const loA = v128.and(wA, mask), loB = v128.and(wB, mask);
+      const hiA = v128.and(i16x8.shr_u(wA, 4), mask), hiB = v128.and(i16x8.shr_u(wB, 4), mask);
+      const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
+      const xp = x8 + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
+      i0 = i32x4.add(i0, q4kPairR(xp, loA, loB, hiA, hiB, scA, scB));
+      if (nx == 4) {
+        i1 = i32x4.add(i1, q4kPairR(xp + xrow, loA, loB, hiA, hiB, scA, scB));
+        i2 = i32x4.add(i2, q4kPairR(xp + 2 * xrow, loA, loB, hiA, hiB, scA, scB));
+        i3 = i32x4.add(i3, q4kPairR(xp + 3 * xrow, loA, loB, hiA, hiB, scA, scB));
+      }
+    }
+    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+    const ko = <usize>k << 2;
+    const so = <usize>k << 4; // 8 sums × 2 bytes
+    let dx = load<f32>(xd + ko);
+    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
+    m0 += dmin * dx * <f32>q4kMins(blk, s32 + so);
+    if (nx == 4) {
+      dx = load<f32>(xd + drow + ko);
+      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
+      m1 += dmin * dx * <f32>q4kMins(blk, s32 + srow + so);
+      dx = load<f32>(xd + 2 * drow + ko);
+      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
+      m2 += dmin * dx * <f32>q4kMins(blk, s32 + 2 * srow + so);
+      dx = load<f32>(xd + 3 * drow + ko);
+      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
+      m3 += dmin * dx * <f32>q4kMins(blk, s32 + 3 * srow + so);
+    }
+  }
+  store<f32>(y, hsum(a0) - m0 + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) - m1 + b);
+    store<f32>(y + 2 * ys, hsum(a2) - m2 + b);
+    store<f32>(y + 3 * ys, hsum(a3) - m3 + b);
+  }
+}
+
 /** One 8-value group of a Q6_K half: the four 6-bit quants for l, l + 32, l + 64, l + 96. */
 @inline function q6kTile(nx: i32, w: usize, xq: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -162,7 +224,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   }
 }
 
-@inline function rowsOf(kind: i32, w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+@inline function rowsOf(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 8;
   const wrow = <usize>nb * (kind == K_Q4_K ? Q4K_BYTES : Q6K_BYTES);
   const ys = <usize>rows << 2;
@@ -172,23 +234,26 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const xo = <usize>i * cols;
-      if (kind == K_Q4_K) q4kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTileR(4, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
     for (; i < n; i++) {
       const xo = <usize>i * cols;
-      if (kind == K_Q4_K) q4kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTileR(1, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
   }
 }
 
 /** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q4_K / Q5_K / Q6_K weights.
- * w: [rows, cols / 256] repacked super-blocks; xq: [n, cols] i16; xd: [n, cols / 256] f32;
+ * w: [rows, cols / 256] repacked super-blocks; xq: [n, cols] i16; x8: the same quants as i8 (read
+ * by Q4_K in the relaxed build) or 0; xd: [n, cols / 256] f32;
  * sums: blockSums of xq — Q4_K / Q5_K: [n, cols / 32] i16, Q6_K: [n, cols / 16] i16; y: [n, rows] f32;
  * bias: [rows] f32 or 0. */
-export function matmulKRows(kind: i32, w: usize, xq: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+export function matmulKRows(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == K_Q5_K) matmulQ5KRows(w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
-  else if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(K_Q6_K, w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(K_Q6_K, w, xq, 0, xd, sums, y, bias, n, rows, cols, r0, r1);
 }
