@@ -47,30 +47,51 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   ));
 }
 
-@inline function q4kTile(nx: i32, w: usize, xq: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+/** One Q4_K row × `nx` (1 or 4) x rows. x: the widened i16 quants, or (`relaxed`, relaxed build) their
+ * i8 copy for the i8 × i7 nibble dot (`q4kPairR`). Either way the same integer sums per super-block
+ * (lanes hold different partial sums), then the same float steps. */
+@inline function q4kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
-  const xrow = <usize>cols << 1;
+  const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
-  const mask = i16x8.splat(15);
   for (let k = 0; k < nb; k++) {
     const blk = w + <usize>k * Q4K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    const xo = <usize>k << 9; // 256 values × 2 bytes
-    for (let p = 0; p < 4; p++) {
-      const q = blk + 24 + (<usize>p << 5);
-      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
-      const lo0 = v128.and(l0, mask), lo1 = v128.and(l1, mask), lo2 = v128.and(l2, mask), lo3 = v128.and(l3, mask);
-      const hi0 = i16x8.shr_u(l0, 4), hi1 = i16x8.shr_u(l1, 4), hi2 = i16x8.shr_u(l2, 4), hi3 = i16x8.shr_u(l3, 4);
-      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
-      const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
-      const po = xo + (<usize>p << 7); // 64 values × 2 bytes
-      i0 = i32x4.add(i0, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + po + 64), scB)));
-      if (nx == 4) {
-        i1 = i32x4.add(i1, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + xrow + po + 64), scB)));
-        i2 = i32x4.add(i2, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + 2 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + 2 * xrow + po + 64), scB)));
-        i3 = i32x4.add(i3, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, xq + 3 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, xq + 3 * xrow + po + 64), scB)));
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      const mask = i8x16.splat(15);
+      for (let p = 0; p < 4; p++) {
+        const q = blk + 24 + (<usize>p << 5);
+        const wA = v128.load(q), wB = v128.load(q + 16);
+        const loA = v128.and(wA, mask), loB = v128.and(wB, mask);
+        const hiA = v128.and(i16x8.shr_u(wA, 4), mask), hiB = v128.and(i16x8.shr_u(wB, 4), mask);
+        const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
+        const xp = x + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
+        i0 = i32x4.add(i0, q4kPairR(xp, loA, loB, hiA, hiB, scA, scB));
+        if (nx == 4) {
+          i1 = i32x4.add(i1, q4kPairR(xp + xrow, loA, loB, hiA, hiB, scA, scB));
+          i2 = i32x4.add(i2, q4kPairR(xp + 2 * xrow, loA, loB, hiA, hiB, scA, scB));
+          i3 = i32x4.add(i3, q4kPairR(xp + 3 * xrow, loA, loB, hiA, hiB, scA, scB));
+        }
+      }
+    } else {
+      const mask = i16x8.splat(15);
+      const xo = <usize>k << 9; // 256 values × 2 bytes
+      for (let p = 0; p < 4; p++) {
+        const q = blk + 24 + (<usize>p << 5);
+        const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+        const lo0 = v128.and(l0, mask), lo1 = v128.and(l1, mask), lo2 = v128.and(l2, mask), lo3 = v128.and(l3, mask);
+        const hi0 = i16x8.shr_u(l0, 4), hi1 = i16x8.shr_u(l1, 4), hi2 = i16x8.shr_u(l2, 4), hi3 = i16x8.shr_u(l3, 4);
+        const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
+        const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+        const po = xo + (<usize>p << 7); // 64 values × 2 bytes
+        i0 = i32x4.add(i0, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, x + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, x + po + 64), scB)));
+        if (nx == 4) {
+          i1 = i32x4.add(i1, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, x + xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, x + xrow + po + 64), scB)));
+          i2 = i32x4.add(i2, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, x + 2 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, x + 2 * xrow + po + 64), scB)));
+          i3 = i32x4.add(i3, i32x4.add(i32x4.mul(d4(lo0, lo1, lo2, lo3, x + 3 * xrow + po), scA), i32x4.mul(d4(hi0, hi1, hi2, hi3, x + 3 * xrow + po + 64), scB)));
+        }
       }
     }
     const d = load<f32>(blk), dmin = load<f32>(blk + 4);
@@ -106,59 +127,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), loA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 16), loB));
   const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 32), hiA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 48), hiB));
   return i32x4.add(i32x4.dot_i16x8_s(lo, scA), i32x4.dot_i16x8_s(hi, scB));
-}
-
-/** q4kTile for the relaxed build: 16 nibble bytes per i8 × i7 dot instead of widened i16 quants
- * (x8: the i8 copy of x, [n, cols]). The same integer sums per super-block (lanes hold other
- * partial sums), then the same float steps. */
-@inline function q4kTileR(nx: i32, w: usize, x8: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
-  const xrow = <usize>cols;
-  const drow = <usize>nb << 2;
-  const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
-  const mask = i8x16.splat(15);
-  for (let k = 0; k < nb; k++) {
-    const blk = w + <usize>k * Q4K_BYTES;
-    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    for (let p = 0; p < 4; p++) {
-      const q = blk + 24 + (<usize>p << 5);
-      const wA = v128.load(q), wB = v128.load(q + 16);
-      const loA = v128.and(wA, mask), loB = v128.and(wB, mask);
-      const hiA = v128.and(i16x8.shr_u(wA, 4), mask), hiB = v128.and(i16x8.shr_u(wB, 4), mask);
-      const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
-      const xp = x8 + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
-      i0 = i32x4.add(i0, q4kPairR(xp, loA, loB, hiA, hiB, scA, scB));
-      if (nx == 4) {
-        i1 = i32x4.add(i1, q4kPairR(xp + xrow, loA, loB, hiA, hiB, scA, scB));
-        i2 = i32x4.add(i2, q4kPairR(xp + 2 * xrow, loA, loB, hiA, hiB, scA, scB));
-        i3 = i32x4.add(i3, q4kPairR(xp + 3 * xrow, loA, loB, hiA, hiB, scA, scB));
-      }
-    }
-    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
-    const ko = <usize>k << 2;
-    const so = <usize>k << 4; // 8 sums × 2 bytes
-    let dx = load<f32>(xd + ko);
-    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
-    m0 += dmin * dx * <f32>q4kMins(blk, s32 + so);
-    if (nx == 4) {
-      dx = load<f32>(xd + drow + ko);
-      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
-      m1 += dmin * dx * <f32>q4kMins(blk, s32 + srow + so);
-      dx = load<f32>(xd + 2 * drow + ko);
-      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
-      m2 += dmin * dx * <f32>q4kMins(blk, s32 + 2 * srow + so);
-      dx = load<f32>(xd + 3 * drow + ko);
-      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
-      m3 += dmin * dx * <f32>q4kMins(blk, s32 + 3 * srow + so);
-    }
-  }
-  store<f32>(y, hsum(a0) - m0 + b);
-  if (nx == 4) {
-    store<f32>(y + ys, hsum(a1) - m1 + b);
-    store<f32>(y + 2 * ys, hsum(a2) - m2 + b);
-    store<f32>(y + 3 * ys, hsum(a3) - m3 + b);
-  }
 }
 
 /** One 8-value group of a Q6_K half: the four 6-bit quants for l, l + 32, l + 64, l + 96. */
@@ -234,14 +202,14 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const xo = <usize>i * cols;
-      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTileR(4, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else if (kind == K_Q4_K) q4kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(4, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(4, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
     for (; i < n; i++) {
       const xo = <usize>i * cols;
-      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTileR(1, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else if (kind == K_Q4_K) q4kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(1, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(1, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
   }
