@@ -172,7 +172,7 @@ export class WasmBackend implements KernelBackend {
       this.pool.run(this.ids.matmulQ, rows, chunk, [m.kind, m.ptr, m.scales, xq, xq8, xd, xs, yp, bp, n, rows, cols]);
     } else if (kk !== undefined) {
       const xq = this.tmp("xq", n * cols * 2), xd = this.tmp("xd", n * (cols / 256) * 4), xs = this.tmp("xs", n * (cols / 256) * 4);
-      const sums = this.tmp("sums", n * (cols / 16) * 4), xq8 = this.relaxed && m.type === "q4_k" ? this.tmp("xq8", n * cols) : 0;
+      const sums = this.tmp("sums", n * (cols / 16) * 4), xq8 = this.relaxed && m.type !== "q5_k" ? this.tmp("xq8", n * cols) : 0;
       this.quantizeX(xp, xq, xq8, 0, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, sumGroup(m.type));
       this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xq8, xd, sums, yp, bp, n, rows, cols]);
@@ -252,8 +252,8 @@ export class WasmBackend implements KernelBackend {
     } else if (family === FAMILY_K) {
       xa = this.tmp("xq", n * cols * 2);
       xc = this.tmp("xd", n * (cols / 256) * 4);
-      const xs = this.tmp("xs", n * (cols / 256) * 4); // xb: Q4_K's i8 copy of x (relaxed build)
-      xb = this.relaxed && ms.some((m) => m.type === "q4_k") ? this.tmp("xq8", n * cols) : 0;
+      const xs = this.tmp("xs", n * (cols / 256) * 4); // xb: Q4_K / Q6_K's i8 copy of x (relaxed build)
+      xb = this.relaxed && ms.some((m) => m.type !== "q5_k") ? this.tmp("xq8", n * cols) : 0;
       this.quantizeX(xp, xa, xb, 0, xc, xs, n, cols, 256);
     }
     let first = 0;

@@ -129,40 +129,74 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   return i32x4.add(i32x4.dot_i16x8_s(lo, scA), i32x4.dot_i16x8_s(hi, scB));
 }
 
-/** One 8-value group of a Q6_K half: the four 6-bit quants for l, l + 32, l + 64, l + 96. */
-@inline function q6kTile(nx: i32, w: usize, xq: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+/** Relaxed build: one 16-value chunk of 6-bit quants q (< 64) × 16 i8 activations at `xp`, times
+ * the chunk's scale: i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
+@inline function q6kChunkR(xp: usize, q: v128, sc: usize): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), i16x8.splat(<i16>load<i8>(sc)));
+}
+
+/** One Q6_K row × `nx` (1 or 4) x rows. x: the widened i16 quants (8-value groups), or (`relaxed`,
+ * relaxed build) their i8 copy, 16 quants per i8 × i7 dot. The same integer sums per super-block,
+ * then the same float steps. */
+@inline function q6kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let o0: f32 = 0, o1: f32 = 0, o2: f32 = 0, o3: f32 = 0;
-  const xrow = <usize>cols << 1;
+  const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 4) << 1; // i16 sums per 16
   const m15 = i16x8.splat(15), m3 = i16x8.splat(3);
   for (let k = 0; k < nb; k++) {
     const blk = w + <usize>k * Q6K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    const xo = <usize>k << 9;
-    for (let h = 0; h < 2; h++) {
-      const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
-      for (let g = 0; g < 4; g++) {
-        const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
-        const is = <usize>(g >> 1);
-        const s1 = i32x4.splat(<i32>load<i8>(sc + is)), s2 = i32x4.splat(<i32>load<i8>(sc + is + 2));
-        const s3 = i32x4.splat(<i32>load<i8>(sc + is + 4)), s4 = i32x4.splat(<i32>load<i8>(sc + is + 6));
-        const po = xo + (<usize>h << 8) + (<usize>g << 4); // (128h + 8g) values × 2 bytes
-        for (let j = 0; j < nx; j++) {
-          const xp = xq + <usize>j * xrow + po;
-          const t = i32x4.add(
-            i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), s1), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), s2)),
-            i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), s3), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), s4)),
-          );
-          if (j == 0) i0 = i32x4.add(i0, t);
-          else if (j == 1) i1 = i32x4.add(i1, t);
-          else if (j == 2) i2 = i32x4.add(i2, t);
-          else i3 = i32x4.add(i3, t);
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      const b15 = i8x16.splat(15), b48 = i8x16.splat(0x30);
+      for (let h = 0; h < 2; h++) {
+        const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
+        for (let c = 0; c < 2; c++) {
+          // Values 128h + 32j + 16c + t: low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh
+          // (bits 2j..2j+1 of byte 16c + t). 16-bit shifts move bits within each byte here (masked after).
+          const A = v128.load(ql + (<usize>c << 4)), B = v128.load(ql + 32 + (<usize>c << 4)), H = v128.load(qh + (<usize>c << 4));
+          const q1 = v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48));
+          const q2 = v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48));
+          const q3 = v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48));
+          const q4 = v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48));
+          const s = sc + <usize>c;
+          const xp = x + (<usize>k << 8) + (<usize>h << 7) + (<usize>c << 4);
+          for (let j = 0; j < nx; j++) {
+            const xj = xp + <usize>j * xrow;
+            const t = i32x4.add(i32x4.add(q6kChunkR(xj, q1, s), q6kChunkR(xj + 32, q2, s + 2)), i32x4.add(q6kChunkR(xj + 64, q3, s + 4), q6kChunkR(xj + 96, q4, s + 6)));
+            if (j == 0) i0 = i32x4.add(i0, t);
+            else if (j == 1) i1 = i32x4.add(i1, t);
+            else if (j == 2) i2 = i32x4.add(i2, t);
+            else i3 = i32x4.add(i3, t);
+          }
+        }
+      }
+    } else {
+      const xo = <usize>k << 9;
+      for (let h = 0; h < 2; h++) {
+        const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
+        for (let g = 0; g < 4; g++) {
+          const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
+          const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
+          const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
+          const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
+          const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+          const is = <usize>(g >> 1);
+          const s1 = i32x4.splat(<i32>load<i8>(sc + is)), s2 = i32x4.splat(<i32>load<i8>(sc + is + 2));
+          const s3 = i32x4.splat(<i32>load<i8>(sc + is + 4)), s4 = i32x4.splat(<i32>load<i8>(sc + is + 6));
+          const po = xo + (<usize>h << 8) + (<usize>g << 4); // (128h + 8g) values × 2 bytes
+          for (let j = 0; j < nx; j++) {
+            const xp = x + <usize>j * xrow + po;
+            const t = i32x4.add(
+              i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), s1), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), s2)),
+              i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), s3), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), s4)),
+            );
+            if (j == 0) i0 = i32x4.add(i0, t);
+            else if (j == 1) i1 = i32x4.add(i1, t);
+            else if (j == 2) i2 = i32x4.add(i2, t);
+            else i3 = i32x4.add(i3, t);
+          }
         }
       }
     }
@@ -204,24 +238,26 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
       const xo = <usize>i * cols;
       if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(4, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else if (kind == K_Q4_K) q4kTile(4, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else q6kTile(4, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (ASC_FEATURE_RELAXED_SIMD && x8 != 0) q6kTile(4, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else q6kTile(4, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
     for (; i < n; i++) {
       const xo = <usize>i * cols;
       if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(1, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else if (kind == K_Q4_K) q4kTile(1, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else q6kTile(1, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (ASC_FEATURE_RELAXED_SIMD && x8 != 0) q6kTile(1, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else q6kTile(1, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
   }
 }
 
 /** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q4_K / Q5_K / Q6_K weights.
  * w: [rows, cols / 256] repacked super-blocks; xq: [n, cols] i16; x8: the same quants as i8 (read
- * by Q4_K in the relaxed build) or 0; xd: [n, cols / 256] f32;
+ * by Q4_K / Q6_K in the relaxed build) or 0; xd: [n, cols / 256] f32;
  * sums: blockSums of xq — Q4_K / Q5_K: [n, cols / 32] i16, Q6_K: [n, cols / 16] i16; y: [n, rows] f32;
  * bias: [rows] f32 or 0. */
 export function matmulKRows(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == K_Q5_K) matmulQ5KRows(w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
   else if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(K_Q6_K, w, xq, 0, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else rowsOf(K_Q6_K, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
 }

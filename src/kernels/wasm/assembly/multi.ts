@@ -19,7 +19,7 @@ export const FAMILY_K: i32 = 2;
 }
 
 /** Items i0..i1 of a multi-matrix job. x arguments by family — float: xa = x; Q: xa = xq (i16),
- * xb = xq8 (i8 or 0), xc = xd, xd = xs; K: xa = xq, xb = xq8 (i8 copy, Q4_K in the relaxed build) or 0, xc = xd. n: x rows; cols: shared width;
+ * xb = xq8 (i8 or 0), xc = xd, xd = xs; K: xa = xq, xb = xq8 (i8 copy, Q4_K / Q6_K in the relaxed build) or 0, xc = xd. n: x rows; cols: shared width;
  * out: SwiGLU output [n, rows] f32, or 0 for plain products. */
 export function matmulMulti(family: i32, count: i32, table: usize, xa: usize, xb: usize, xc: usize, xd: usize, n: i32, cols: i32, out: usize, i0: i32, i1: i32): void {
   for (let j = 0; j < count; j++) {
