@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { argmax, checkGreedy, checkLastLogits, checkPrompt, type Reference } from "../../test/helpers/golden.js";
+import { ids } from "../../test/helpers/differential.js";
 import { synthesizeCheckpoint } from "../../test/helpers/random-checkpoint.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import { createWasmBackend, type WasmDtype } from "../kernels/wasm/index.js";
@@ -18,16 +19,6 @@ import type { Model } from "./model.js";
 const fixtures = fileURLToPath(new URL("../../test/fixtures/models/", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "qwenrt-wasm-golden-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function ids(seed: number, n: number, vocab: number): Int32Array {
-  const out = new Int32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    out[i] = s % vocab;
-  }
-  return out;
-}
 
 /** Greedy-decode `steps` tokens after `prompt`; returns the tokens and the logits row of each step. */
 function greedy(model: Model, prompt: Int32Array, steps: number): { tokens: number[]; rows: Float32Array[] } {
