@@ -2,8 +2,12 @@
  * The one kernel interface. `ref` (plain TypeScript, float32) is the oracle; every faster backend
  * (`wasm`, later `webgpu`) implements the same calls and passes the same case suite against `ref`.
  *
- * Calls are synchronous: a threaded backend blocks the calling thread (Atomics.wait) while its worker
- * pool runs, so the model code stays a plain sequence of calls.
+ * Activations, norm weights, biases and KV caches are backend-owned buffers (`Tensor`, `KvBuffer`):
+ * model code only passes them from kernel to kernel, takes views with `view`, and moves data across
+ * the host boundary with `write` / `read` — so a device backend keeps every activation on its device
+ * for a whole step. Host backends (`ref`, `wasm`) hand out `Float32Array`s; a GPU backend hands out
+ * regions of device buffers. Kernel calls are enqueued in order; only `read` waits for them
+ * (asynchronously — a GPU readback is), and host backends also offer `readSync`.
  */
 import type { WeightType } from "../formats/quant/types.js";
 
@@ -18,31 +22,81 @@ export interface HostMatrix {
   readonly bytes: Uint8Array; // [rows, rowBytes(type, cols)]
 }
 
-/** A backend-owned weight matrix. Opaque outside the backend that made it. */
+/** A backend-owned weight matrix. Opaque outside the backend that made it; it reports what the
+ * backend actually holds (after any conversion on load), not what the file had. */
 export interface Matrix {
+  /** The layout the backend holds (ref: "f32"; wasm: the file's type, or the converted one). */
   readonly type: WeightType;
   readonly rows: number;
   readonly cols: number;
+  /** Bytes of backend memory the matrix occupies. */
+  readonly bytes: number;
+}
+
+/**
+ * A backend-owned buffer of float32 values (activations, scratch, norm weights, biases). Opaque
+ * outside the backend that made it except for its length in elements. Host backends use
+ * `Float32Array` (any host `Float32Array` is accepted by them as input too).
+ */
+export interface Tensor {
+  readonly length: number;
 }
 
 /** Element type of a KV cache: float32, or IEEE half (as llama.cpp's default `-ctk f16 -ctv f16`). */
 export type KvType = "f32" | "f16";
 
-/** A KV cache buffer from `allocKv`: float32 values, or IEEE half bit patterns for kvType "f16". */
-export type KvBuffer = Float32Array | Uint16Array;
+/** A KV cache buffer from `allocKv`, of the backend's `kvType` (host backends: `Float32Array`, or a
+ * `Uint16Array` of half bits). Opaque outside the backend except for its length in elements. */
+export interface KvBuffer {
+  readonly length: number;
+}
+
+/** One expert of a sparse MoE block: a SwiGLU feed-forward. */
+export interface ExpertWeights {
+  readonly gate: Matrix; // [inter, hidden]
+  readonly up: Matrix; // [inter, hidden]
+  readonly down: Matrix; // [hidden, inter]
+}
+
+/** A sparse MoE feed-forward's weights and routing rule. */
+export interface MoeWeights {
+  readonly router: Matrix; // [experts, hidden]
+  readonly experts: readonly ExpertWeights[]; // [experts]
+  /** Experts per token. */
+  readonly topK: number;
+  /** Renormalise the top-k probabilities to sum to 1 (`norm_topk_prob`). */
+  readonly normalize: boolean;
+}
 
 export interface KernelBackend {
   readonly name: string;
   readonly threads: number;
-  /** What `allocKv` hands out: "f32" (Float32Array) or "f16" (Uint16Array of half bits). */
+  /** What `allocKv` hands out: "f32" or "f16". */
   readonly kvType: KvType;
 
-  /** Allocate a zeroed float32 buffer the backend can use without copying (activations, scratch). */
-  allocF32(length: number): Float32Array;
+  // ---- memory ----
 
-  /** Return a buffer `allocF32` handed out (the whole buffer, not a subarray) for reuse. The buffer
-   * must not be used afterwards. A no-op where memory is garbage-collected (`ref`). */
-  freeF32(buf: Float32Array): void;
+  /** Allocate a zeroed float32 tensor of `length` values. */
+  allocF32(length: number): Tensor;
+
+  /** Return a tensor `allocF32` handed out (the whole tensor, not a view) for reuse. It must not be
+   * used afterwards. A no-op where memory is garbage-collected (`ref`). */
+  freeF32(buf: Tensor): void;
+
+  /** Values `offset .. offset + length - 1` of `t` as a tensor sharing its storage. */
+  view(t: Tensor, offset: number, length: number): Tensor;
+
+  /** Copy host values into `t` at `offset` (default 0). */
+  write(t: Tensor, data: Float32Array, offset?: number): void;
+
+  /** A host copy of `t`'s values once every kernel enqueued before has run. */
+  read(t: Tensor): Promise<Float32Array>;
+
+  /** `read` without waiting: present on backends whose memory is host memory (`ref`, `wasm`). */
+  readonly readSync?: (t: Tensor) => Float32Array;
+
+  /** A weight vector (norm weight, bias) in backend memory; the caller may drop `v` afterwards. */
+  loadVector(v: Float32Array): Tensor;
 
   /** Allocate a KV cache buffer of `length` values of `kvType` (a position's values are defined once
    * `writeKv` wrote them). */
@@ -51,48 +105,73 @@ export interface KernelBackend {
   /** Return a buffer `allocKv` handed out (the whole buffer) for reuse; it must not be used afterwards. */
   freeKv(buf: KvBuffer): void;
 
+  /** Copy `length` raw elements `src[srcOffset ..]` → `dst[dstOffset ..]` (both from `allocKv`; f16
+   * half bits move unchanged). Growing and forking a cache use it. */
+  copyKv(src: KvBuffer, srcOffset: number, dst: KvBuffer, dstOffset: number, length: number): void;
+
   /** Append new k or v rows to a cache: `src` [rows, kvHeads, headDim] float32 → `dst`
    * [kvHeads, capacity, headDim] at positions `start .. start + rows - 1`, converted to `dst`'s
    * element type (f32 → f16 rounds to nearest even, as ggml's `GGML_FP32_TO_FP16`). */
-  writeKv(src: Float32Array, rows: number, kvHeads: number, headDim: number, dst: KvBuffer, capacity: number, start: number): void;
+  writeKv(src: Tensor, rows: number, kvHeads: number, headDim: number, dst: KvBuffer, capacity: number, start: number): void;
+
+  // ---- weights ----
 
   /** Take a weight matrix. The backend may convert it (ref → f32) or copy it into its own memory;
    * the caller may drop `m.bytes` afterwards. */
   loadMatrix(m: HostMatrix): Matrix;
 
+  // ---- kernels ----
+
   /** `y[n, rows] = x[n, cols] · Wᵀ (+ bias[rows])`. */
-  matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void;
+  matmul(w: Matrix, x: Tensor, n: number, y: Tensor, bias?: Tensor): void;
 
   /** `ys[j][n, ws[j].rows] = x[n, cols] · ws[j]ᵀ (+ biases[j])` for matrices of one width `cols`
    * (q/k/v projections): the same values as `ws.length` `matmul` calls, with `x` read (and
    * quantized) once and one dispatch. */
-  matmulMany(ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]): void;
+  matmulMany(ws: readonly Matrix[], x: Tensor, n: number, ys: readonly Tensor[], biases?: readonly (Tensor | undefined)[]): void;
 
   /** SwiGLU's first half: `out[n, inter] = silu(x · gateᵀ) * (x · upᵀ)` (gate, up: [inter, cols]);
    * the same values as two `matmul` calls and `siluMul`. `out` must not alias `x`. */
-  swiGlu(gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array): void;
+  swiGlu(gate: Matrix, up: Matrix, x: Tensor, n: number, out: Tensor): void;
 
-  /** Copy row `row` of `w`, dequantized, into `out[cols]` (embedding lookup). */
-  embedRow(w: Matrix, row: number, out: Float32Array): void;
+  /** Copy row `row` of `w`, dequantized, into `out[cols]` (embedding lookup of one token). */
+  embedRow(w: Matrix, row: number, out: Tensor): void;
+
+  /** `out[i, cols]` = row `ids[i]` of `w`, dequantized, for each of the `ids.length` tokens. */
+  embed(w: Matrix, ids: Int32Array, out: Tensor): void;
 
   /** RMSNorm over each of `rows` rows of length `dim`: `out = x / sqrt(mean(x²) + eps) * weight`.
    * `out` may alias `x`. */
-  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void;
+  rmsNorm(x: Tensor, weight: Tensor, eps: number, rows: number, dim: number, out: Tensor): void;
+
+  /** `out[i] = a[i] + b[i]` for `i < length` (residual connections). `out` may alias `a` or `b`. */
+  add(a: Tensor, b: Tensor, out: Tensor, length: number): void;
+
+  /** `dst[i] = src[i]` for `i < src.length` (`dst` at least as long; take views for row ranges). */
+  copy(src: Tensor, dst: Tensor): void;
 
   /** Rotary embedding in place, Hugging Face "rotate_half" layout (pairs `i` and `i + headDim/2`).
    * `x`: [n, heads, headDim]; `cos`, `sin`: [n, headDim/2] for each row's position. */
-  rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void;
+  rope(x: Tensor, n: number, heads: number, headDim: number, cos: Tensor, sin: Tensor): void;
 
   /** `out[i] = silu(gate[i]) * up[i]` for `i < length`. `out` may alias `gate`. */
-  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void;
+  siluMul(gate: Tensor, up: Tensor, out: Tensor, length: number): void;
+
+  /**
+   * Sparse mixture-of-experts feed-forward: per row of `x[n, hidden]`, router logits, softmax over
+   * all experts (float32 probabilities), the `topK` largest (ties → lower index), optionally
+   * renormalised; `out[n, hidden]` = Σ weight × expert SwiGLU(x). Routing happens inside the
+   * backend (host backends group rows by expert and run one matmul per used expert).
+   */
+  moe(w: MoeWeights, x: Tensor, n: number, out: Tensor): void;
 
   /** Causal grouped-query attention of `n` new queries over a sequence's KV cache.
    * `q`: [n, heads, headDim]; `k`, `v`: [kvHeads, capacity, headDim] (head-major, so one head's
    * positions are contiguous) holding positions `0 .. start + n - 1`, `capacity ≥ start + n`;
    * query `i` (position `start + i`) attends to keys `0 .. start + i`. `out`: [n, heads, headDim].
-   * `k` and `v` are of one element type; the ref backend takes only float32. */
+   * `k` and `v` are of one element type. */
   attention(
-    q: Float32Array,
+    q: Tensor,
     k: KvBuffer,
     v: KvBuffer,
     n: number,
@@ -102,9 +181,19 @@ export interface KernelBackend {
     kvHeads: number,
     headDim: number,
     scale: number,
-    out: Float32Array,
+    out: Tensor,
   ): void;
 
   /** Release threads and memory. */
   dispose(): void;
+}
+
+/** A backend whose memory is host memory (`ref`, `wasm`): tensors are `Float32Array`s, reads are
+ * synchronous, and host `Float32Array`s are accepted wherever a tensor is. */
+export interface HostKernelBackend extends KernelBackend {
+  allocF32(length: number): Float32Array;
+  view(t: Tensor, offset: number, length: number): Float32Array;
+  loadVector(v: Float32Array): Float32Array;
+  allocKv(length: number): Float32Array | Uint16Array;
+  readonly readSync: (t: Tensor) => Float32Array;
 }
