@@ -6,17 +6,23 @@
  */
 import { dequantizeAll, rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
+import { addLoop, hostCopy, hostCopyKv, hostF32, hostView, hostWrite } from "../host.js";
+import { HostMoe } from "../host_moe.js";
 import { f32Cache, writeKvF32 } from "../kv.js";
-import type { HostMatrix, KernelBackend, KvBuffer, Matrix, WeightType } from "../types.js";
+import type { HostKernelBackend, HostMatrix, Matrix, MoeWeights, Tensor } from "../types.js";
 
-/** A weight matrix dequantized to float32. */
+/** A weight matrix dequantized to float32 (so it reports "f32", whatever the file held). */
 class RefMatrix implements Matrix {
+  readonly type = "f32";
   constructor(
-    readonly type: WeightType,
     readonly rows: number,
     readonly cols: number,
     readonly data: Float32Array, // [rows, cols]
   ) {}
+
+  get bytes(): number {
+    return this.data.byteLength;
+  }
 }
 
 function own(w: Matrix): RefMatrix {
@@ -34,12 +40,14 @@ const ROW_BLOCK = 4;
  * const be = createRefBackend();
  * const w = be.loadMatrix({ type: "f32", rows: 2, cols: 2, bytes });
  */
-export function createRefBackend(): KernelBackend {
+export function createRefBackend(): HostKernelBackend {
   let scores = new Float64Array(256); // [keys] attention probabilities, grown on demand
   let upBuf = new Float32Array(0); // [n, inter] swiGlu's up projection
   let accBuf = new Float64Array(256); // [headDim] attention output accumulator
 
-  return {
+  let moe: HostMoe | undefined;
+
+  const be: HostKernelBackend = {
     name: "ref",
     threads: 1,
     kvType: "f32",
@@ -52,7 +60,22 @@ export function createRefBackend(): KernelBackend {
       // Garbage-collected: nothing to return.
     },
 
-    allocKv(length: number): KvBuffer {
+    view: hostView,
+    write: hostWrite,
+
+    read(t: Tensor): Promise<Float32Array> {
+      return Promise.resolve(hostF32(t, "read").slice());
+    },
+
+    readSync(t: Tensor): Float32Array {
+      return hostF32(t, "readSync").slice();
+    },
+
+    loadVector(v: Float32Array): Float32Array {
+      return v.slice();
+    },
+
+    allocKv(length: number): Float32Array {
       return new Float32Array(length);
     },
 
@@ -60,8 +83,10 @@ export function createRefBackend(): KernelBackend {
       // Garbage-collected: nothing to return.
     },
 
+    copyKv: hostCopyKv,
+
     writeKv(src, rows, kvHeads, headDim, dst, capacity, start): void {
-      writeKvF32(src, rows, kvHeads, headDim, f32Cache("writeKv", dst), capacity, start);
+      writeKvF32(hostF32(src, "writeKv src"), rows, kvHeads, headDim, f32Cache("writeKv", dst), capacity, start);
     },
 
     loadMatrix(m: HostMatrix): Matrix {
@@ -69,11 +94,12 @@ export function createRefBackend(): KernelBackend {
       if (m.bytes.byteLength !== need) {
         throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
       }
-      return new RefMatrix(m.type, m.rows, m.cols, dequantizeAll(m.type, m.bytes, m.rows * m.cols));
+      return new RefMatrix(m.rows, m.cols, dequantizeAll(m.type, m.bytes, m.rows * m.cols));
     },
 
-    matmul(w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array): void {
+    matmul(w: Matrix, xt: Tensor, n: number, yt: Tensor, biast?: Tensor): void {
       const { rows, cols, data } = own(w);
+      const x = hostF32(xt, "x"), y = hostF32(yt, "y"), bias = biast === undefined ? undefined : hostF32(biast, "bias");
       let i = 0;
       for (; i + ROW_BLOCK <= n; i += ROW_BLOCK) {
         const x0 = i * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
@@ -106,12 +132,12 @@ export function createRefBackend(): KernelBackend {
       }
     },
 
-    matmulMany(ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]): void {
+    matmulMany(ws: readonly Matrix[], x: Tensor, n: number, ys: readonly Tensor[], biases?: readonly (Tensor | undefined)[]): void {
       if (ys.length !== ws.length) throw new QwenrtError("matmulMany", `${ws.length} matrices but ${ys.length} outputs`);
       ws.forEach((w, j) => this.matmul(w, x, n, ys[j]!, biases?.[j]));
     },
 
-    swiGlu(gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array): void {
+    swiGlu(gate: Matrix, up: Matrix, x: Tensor, n: number, out: Tensor): void {
       const len = n * own(up).rows;
       if (upBuf.length < len) upBuf = new Float32Array(len);
       this.matmul(gate, x, n, out);
@@ -119,15 +145,21 @@ export function createRefBackend(): KernelBackend {
       this.siluMul(out, upBuf, out, len);
     },
 
-    embedRow(w: Matrix, row: number, out: Float32Array): void {
+    embedRow(w: Matrix, row: number, out: Tensor): void {
       const m = own(w);
       if (!Number.isInteger(row) || row < 0 || row >= m.rows) {
         throw new QwenrtError("ids", `token id ${row} is out of range [0, ${m.rows})`);
       }
-      out.set(m.data.subarray(row * m.cols, (row + 1) * m.cols));
+      hostF32(out, "out").set(m.data.subarray(row * m.cols, (row + 1) * m.cols));
     },
 
-    rmsNorm(x: Float32Array, weight: Float32Array, eps: number, rows: number, dim: number, out: Float32Array): void {
+    embed(w: Matrix, ids: Int32Array, out: Tensor): void {
+      const cols = own(w).cols;
+      for (let i = 0; i < ids.length; i++) this.embedRow(w, ids[i]!, hostView(out, i * cols, cols));
+    },
+
+    rmsNorm(xt: Tensor, wt: Tensor, eps: number, rows: number, dim: number, outt: Tensor): void {
+      const x = hostF32(xt, "x"), weight = hostF32(wt, "weight"), out = hostF32(outt, "out");
       for (let r = 0; r < rows; r++) {
         const o = r * dim;
         let ss = 0;
@@ -138,7 +170,14 @@ export function createRefBackend(): KernelBackend {
       }
     },
 
-    rope(x: Float32Array, n: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+    add(a: Tensor, b: Tensor, out: Tensor, length: number): void {
+      addLoop(hostF32(a, "a"), hostF32(b, "b"), hostF32(out, "out"), length);
+    },
+
+    copy: hostCopy,
+
+    rope(xt: Tensor, n: number, heads: number, headDim: number, cost: Tensor, sint: Tensor): void {
+      const x = hostF32(xt, "x"), cos = hostF32(cost, "cos"), sin = hostF32(sint, "sin");
       const half = headDim >> 1;
       for (let t = 0; t < n; t++) {
         const co = t * half;
@@ -154,15 +193,22 @@ export function createRefBackend(): KernelBackend {
       }
     },
 
-    siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, length: number): void {
+    siluMul(gatet: Tensor, upt: Tensor, outt: Tensor, length: number): void {
+      const gate = hostF32(gatet, "gate"), up = hostF32(upt, "up"), out = hostF32(outt, "out");
       for (let i = 0; i < length; i++) {
         const g = gate[i]!;
         out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
       }
     },
 
-    attention(q, kb, vb, n, start, capacity, heads, kvHeads, headDim, scale, out): void {
+    moe(w: MoeWeights, x: Tensor, n: number, out: Tensor): void {
+      moe ??= new HostMoe(be);
+      moe.forward(w, x, n, out);
+    },
+
+    attention(qt, kb, vb, n, start, capacity, heads, kvHeads, headDim, scale, outt): void {
       const k = f32Cache("attention", kb), v = f32Cache("attention", vb);
+      const q = hostF32(qt, "q"), out = hostF32(outt, "out");
       const group = heads / kvHeads;
       const headStride = capacity * headDim; // k, v: [kvHeads, capacity, headDim]
       if (scores.length < start + n) scores = new Float64Array(Math.max(start + n, scores.length * 2));
@@ -204,6 +250,8 @@ export function createRefBackend(): KernelBackend {
     dispose(): void {
       scores = new Float64Array(0);
       upBuf = new Float32Array(0);
+      moe = undefined;
     },
   };
+  return be;
 }
