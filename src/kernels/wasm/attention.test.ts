@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { assertClose, seededFloats } from "../cases.js";
 import { createRefBackend } from "../ref/index.js";
-import type { KernelBackend } from "../types.js";
+import type { HostKernelBackend } from "../types.js";
 import { createWasmBackend } from "./index.js";
 
 interface Case {
@@ -17,7 +17,7 @@ interface Case {
 }
 
 /** Random q [n, heads, hd] and a cache [kvHeads, capacity, hd] with spare capacity, in `be`'s memory. */
-function inputs(be: KernelBackend, c: Case, seed: number): { q: Float32Array; k: Float32Array; v: Float32Array; capacity: number } {
+function inputs(be: HostKernelBackend, c: Case, seed: number): { q: Float32Array; k: Float32Array; v: Float32Array; capacity: number } {
   const capacity = c.start + c.n + 3;
   const q = be.allocF32(c.n * c.heads * c.headDim);
   q.set(seededFloats(seed, q.length, 2));
@@ -28,7 +28,7 @@ function inputs(be: KernelBackend, c: Case, seed: number): { q: Float32Array; k:
   return { q, k, v, capacity };
 }
 
-function run(be: KernelBackend, c: Case, seed: number): Float32Array {
+function run(be: HostKernelBackend, c: Case, seed: number): Float32Array {
   const { q, k, v, capacity } = inputs(be, c, seed);
   const out = be.allocF32(c.n * c.heads * c.headDim);
   be.attention(q, k, v, c.n, c.start, capacity, c.heads, c.kvHeads, c.headDim, 1 / Math.sqrt(c.headDim), out);
@@ -36,7 +36,7 @@ function run(be: KernelBackend, c: Case, seed: number): Float32Array {
 }
 
 /** The same queries one position at a time (n = 1, start + i): no query tiles at all. */
-function runRows(be: KernelBackend, c: Case, seed: number): Float32Array {
+function runRows(be: HostKernelBackend, c: Case, seed: number): Float32Array {
   const { q, k, v, capacity } = inputs(be, c, seed);
   const w = c.heads * c.headDim;
   const all = new Float32Array(c.n * w);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { hostMatrix, seededFloats } from "../cases.js";
-import type { KernelBackend, WeightType } from "../types.js";
+import type { HostKernelBackend, WeightType } from "../types.js";
 import { createWasmBackend } from "./index.js";
 import { relaxedSimdAvailable } from "./module.js";
 
@@ -12,7 +12,7 @@ const threaded = await createWasmBackend({ threads: 2 });
 const single = await createWasmBackend({ threads: 1 });
 const plain = await createWasmBackend({ threads: 2, relaxed: false });
 
-function run(be: KernelBackend, types: readonly WeightType[], cols: number, n: number): { many: number[][]; one: number[][]; swi: number[]; unfused: number[] } {
+function run(be: HostKernelBackend, types: readonly WeightType[], cols: number, n: number): { many: number[][]; one: number[][]; swi: number[]; unfused: number[] } {
   const hosts = types.map((t, j) => hostMatrix(t, 20 + 8 * j, cols, seededFloats(40 + j, (20 + 8 * j) * cols)));
   const ws = hosts.map((h) => be.loadMatrix(h));
   const x = be.allocF32(n * cols);

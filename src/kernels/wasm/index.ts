@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { QwenrtError } from "../../util/errors.js";
-import type { KernelBackend, KvType } from "../types.js";
+import type { HostKernelBackend, KvType } from "../types.js";
 import { WasmBackend, type WasmDtype } from "./backend.js";
 import { MAX_PAGES, WasmHeap } from "./memory.js";
 import { loadKernelModule } from "./module.js";
@@ -40,7 +40,7 @@ export interface WasmBackendOptions {
  * be.matmul(w, x, 1, y);
  * be.dispose();
  */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<KernelBackend> {
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<HostKernelBackend> {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new QwenrtError("threads", `must be an integer in 1..256, got ${threads}`);

@@ -7,18 +7,18 @@ import { after, describe, test } from "node:test";
 import { f16ToF32, f32ToF16 } from "../../formats/quant/float.js";
 import { assertClose, seededFloats } from "../cases.js";
 import { createRefBackend } from "../ref/index.js";
-import type { KernelBackend } from "../types.js";
+import type { HostKernelBackend } from "../types.js";
 import { createWasmBackend } from "./index.js";
 
 /** An f16 cache buffer of `be`. */
-function halfCache(be: KernelBackend, length: number): Uint16Array {
+function halfCache(be: HostKernelBackend, length: number): Uint16Array {
   const b = be.allocKv(length);
   assert.ok(b instanceof Uint16Array, `${be.name} allocKv gives half bits`);
   return b;
 }
 
 /** Halves of `bits` (f32 bit patterns) through `writeKv` as one row of one head. */
-function convert(be: KernelBackend, bits: Uint32Array): Uint16Array {
+function convert(be: HostKernelBackend, bits: Uint32Array): Uint16Array {
   const src = be.allocF32(bits.length);
   new Uint32Array(src.buffer, src.byteOffset, bits.length).set(bits); // keeps NaN payloads and signs
   const dst = halfCache(be, bits.length);
@@ -128,7 +128,7 @@ describe("wasm f16 KV cache", async () => {
   ];
 
   /** Random q, and k/v rows written into an f16 cache of `be` (and their rounded float32 copy). */
-  function inputs(be: KernelBackend, c: Case, seed: number) {
+  function inputs(be: HostKernelBackend, c: Case, seed: number) {
     const capacity = c.start + c.n + 3;
     const len = c.kvHeads * capacity * c.headDim;
     const q = be.allocF32(c.n * c.heads * c.headDim);
@@ -141,7 +141,7 @@ describe("wasm f16 KV cache", async () => {
     return { q, k, v, k32, v32, capacity };
   }
 
-  function run(be: KernelBackend, c: Case, seed: number, rowByRow = false): Float32Array {
+  function run(be: HostKernelBackend, c: Case, seed: number, rowByRow = false): Float32Array {
     const { q, k, v, capacity } = inputs(be, c, seed);
     const w = c.heads * c.headDim, scale = 1 / Math.sqrt(c.headDim);
     const out = be.allocF32(c.n * w);

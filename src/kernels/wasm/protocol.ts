@@ -37,6 +37,8 @@ export interface KernelExports {
   readonly blockSums: (xq: number, out: number, count: number, group: number) => void;
   /** src [rows, kvHeads, hd] f32 → dst [kvHeads, capacity, hd] halves at positions start.. (assembly/half.ts). */
   readonly writeKvF16: (src: number, dst: number, rows: number, kvHeads: number, hd: number, capacity: number, start: number) => void;
+  /** out[i] = a[i] + b[i] for i < length, on the calling thread (assembly/ops.ts). */
+  readonly addF32: (a: number, b: number, out: number, length: number) => void;
   readonly K_MATMUL_FLOAT: WasmGlobal;
   readonly K_MATMUL_Q: WasmGlobal;
   readonly K_MATMUL_K: WasmGlobal;
@@ -46,6 +48,7 @@ export interface KernelExports {
   readonly K_ATTENTION: WasmGlobal;
   readonly K_MATMUL_MULTI: WasmGlobal;
   readonly K_QUANTIZE: WasmGlobal;
+  readonly K_ADD: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -53,7 +56,7 @@ export function kernelIds(k: KernelExports) {
   const id = (g: WasmGlobal): number => Number(g.value);
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
-    rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE),
+    rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;
@@ -75,7 +78,7 @@ export type WorkerReply = { readonly kind: "ready"; readonly tid: number } | { r
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new wasmApi.Instance(module, { env: { memory } });
   const e = instance.exports;
-  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums", "writeKvF16"]) {
+  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums", "writeKvF16", "addF32"]) {
     if (typeof e[name] !== "function") throw new Error(`kernel module lacks export ${name}`);
   }
   return e as unknown as KernelExports; // checked above; WebAssembly.Exports is untyped

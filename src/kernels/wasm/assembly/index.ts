@@ -10,9 +10,9 @@ import { blockSums, matmulKRows } from "./matmul_k";
 import { matmulMulti } from "./multi";
 import { attentionItems } from "./attention";
 import { writeKvF16 } from "./half";
-import { rmsNormRows, ropeItems, siluMulRange } from "./ops";
+import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
 
-export { blockSums, quantizeQ8, writeKvF16 };
+export { addF32, blockSums, quantizeQ8, writeKvF16 };
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;
@@ -23,6 +23,7 @@ export const K_SILUMUL: i32 = 6;
 export const K_ATTENTION: i32 = 7;
 export const K_MATMUL_MULTI: i32 = 8;
 export const K_QUANTIZE: i32 = 9;
+export const K_ADD: i32 = 10;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -55,6 +56,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_SILUMUL: // gate, up, out
       siluMulRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
+      break;
+    case K_ADD: // a, b, out
+      addRange(u(job, 0), u(job, 1), u(job, 2), i0, i1);
       break;
     case K_ATTENTION: // q, k, v, out, scratch, scratchStride(bytes), start, n, heads, kvHeads, hd, capacity, qtile, scale, f16, wide
       // scratch: per thread qtile · (heads / kvHeads) rows of scratchStride bytes, then as many packed q rows of hd f32; wide (0: none): per thread 2 · (start + n) · hd f32

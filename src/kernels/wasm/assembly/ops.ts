@@ -58,3 +58,24 @@ export function siluMulRange(gate: usize, up: usize, out: usize, i0: i32, i1: i3
     store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));
   }
 }
+
+/** out[i] = a[i] + b[i] for i in i0..i1 (out may alias a or b). All [length] f32. */
+export function addRange(a: usize, b: usize, out: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const o = <usize>i << 2;
+    const s0 = f32x4.add(v128.load(a + o), v128.load(b + o));
+    const s1 = f32x4.add(v128.load(a + o + 16), v128.load(b + o + 16));
+    v128.store(out + o, s0);
+    v128.store(out + o + 16, s1);
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** `addRange` over the whole `length`, called directly by the host for short vectors (no job). */
+export function addF32(a: usize, b: usize, out: usize, length: i32): void {
+  addRange(a, b, out, 0, length);
+}
