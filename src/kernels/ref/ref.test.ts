@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QwenrtError } from "../../util/errors.js";
-import { assertClose, hostMatrix, kernelCases } from "../cases.js";
+import { assertClose, hostMatrix, kernelCases, seededFloats } from "../cases.js";
+import { routeTopK } from "../host_moe.js";
+import type { MoeWeights } from "../types.js";
 import { createRefBackend } from "./index.js";
 
 kernelCases("ref", createRefBackend, { atol: 0, rtol: 0 });
@@ -85,4 +87,44 @@ test("ref embedRow rejects an out-of-range row naming the id", () => {
 
 test("ref loadMatrix rejects a byte length that does not match the shape", () => {
   assert.throws(() => be.loadMatrix({ type: "bf16", rows: 2, cols: 2, bytes: new Uint8Array(6) }), QwenrtError);
+});
+
+test("ref loadMatrix holds float32: a matrix reports f32 and 4 bytes per value whatever the file's type", () => {
+  for (const type of ["f32", "bf16", "q8_0", "q4_k"] as const) {
+    const m = be.loadMatrix(hostMatrix(type, 3, 256, seededFloats(1, 3 * 256)));
+    assert.equal(m.type, "f32");
+    assert.equal(m.bytes, 3 * 256 * 4);
+  }
+});
+
+test("ref moe equals a row-at-a-time reference: router, softmax, top-k, SwiGLU experts summed in expert order", () => {
+  const [E, hidden, inter, n] = [5, 16, 8, 7];
+  const mat = (rows: number, cols: number, seed: number) => be.loadMatrix(hostMatrix("f32", rows, cols, seededFloats(seed, rows * cols)));
+  for (const [topK, normalize] of [[1, false], [2, true], [3, false]] as const) {
+    const w: MoeWeights = {
+      router: mat(E, hidden, 1),
+      experts: Array.from({ length: E }, (_, e) => ({ gate: mat(inter, hidden, 10 + e), up: mat(inter, hidden, 20 + e), down: mat(hidden, inter, 30 + e) })),
+      topK,
+      normalize,
+    };
+    const x = seededFloats(2, n * hidden, 2);
+    const got = new Float32Array(n * hidden);
+    be.moe(w, x, n, got);
+    const want = new Float32Array(n * hidden);
+    const logits = new Float32Array(E), ids = new Int32Array(topK), wts = new Float32Array(topK);
+    const g = new Float32Array(inter), y = new Float32Array(hidden);
+    for (let r = 0; r < n; r++) {
+      const xr = x.subarray(r * hidden, (r + 1) * hidden);
+      be.matmul(w.router, xr, 1, logits);
+      routeTopK(logits, 1, E, topK, normalize, ids, wts);
+      const order = [...ids.keys()].sort((a, b) => ids[a]! - ids[b]!); // experts ascending, as the grouped kernel adds them
+      for (const j of order) {
+        const ex = w.experts[ids[j]!]!;
+        be.swiGlu(ex.gate, ex.up, xr, 1, g);
+        be.matmul(ex.down, g, 1, y);
+        for (let d = 0; d < hidden; d++) want[r * hidden + d] += wts[j]! * y[d]!;
+      }
+    }
+    assert.deepEqual(got, want, `topK ${topK}`);
+  }
 });

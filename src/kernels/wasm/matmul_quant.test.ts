@@ -1,6 +1,8 @@
-// Quantized matmul, embedRow and quantize-on-load of the wasm backend, against plain-TS references
-// ("dequantize W + quantize x to int8 + float dot"), plus differential checks: threaded vs single,
-// batched vs single-row, relaxed vs plain, wasm-memory vs ordinary arrays.
+// Quantized matmul and quantize-on-load of the wasm backend, against plain-TS references
+// ("dequantize W + quantize x to int8 + float dot": the kernels' own integer math, tighter than the
+// shared suite's bound against ref), plus differential checks: threaded vs single, batched vs
+// single-row, relaxed vs plain, wasm-memory vs ordinary arrays. The shared suite (../cases_quant.ts)
+// checks every type's matmul, matmulMany, swiGlu, embedRow and embed against ref.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { getFormat, rowBytes } from "../../formats/quant/index.js";
@@ -8,6 +10,7 @@ import { assertClose, hostMatrix, seededFloats } from "../cases.js";
 import type { HostMatrix, WeightType } from "../types.js";
 import { createWasmBackend } from "./index.js";
 import { relaxedSimdAvailable } from "./module.js";
+import { repackedSize } from "./repack.js";
 
 const QTYPES = ["q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"] as const;
 const blockOf = (t: WeightType): number => (t === "q8_0" || t === "q4_0" || t === "q5_0" ? 32 : 256);
@@ -129,18 +132,6 @@ describe("wasm quantized matmul", () => {
       const { y: want } = reference(host, x, n);
       assert.deepEqual([...y], [...Float32Array.from(want)]);
     });
-
-    for (const cols of widths) for (const rows of [5, 8]) test(`${type} [${rows}, ${cols}] embedRow equals the format's dequantization exactly`, () => {
-      const host = hostMatrix(type, rows, cols, seededFloats(9, rows * cols));
-      const all = new Float32Array(rows * cols);
-      getFormat(type).dequantize(host.bytes, all, all.length);
-      const m = threaded.loadMatrix(host);
-      const out = new Float32Array(cols);
-      for (const r of [0, 3, 4, rows - 1]) {
-        threaded.embedRow(m, r, out);
-        assert.deepEqual([...out], [...all.subarray(r * cols, (r + 1) * cols)]);
-      }
-    });
   }
 
   // q8_0 at 480 columns keeps the plain layout (480 % 128 ≠ 0); at 512 it is interleaved.
@@ -201,6 +192,15 @@ describe("wasm quantized matmul", () => {
       }
     });
   }
+
+  test("a loaded matrix reports the type it is stored as and its repacked bytes", () => {
+    for (const type of ["f32", "bf16", "f16", ...QTYPES] as const) {
+      const [rows, cols] = [8, 256];
+      const m = threaded.loadMatrix(hostMatrix(type, rows, cols, seededFloats(3, rows * cols)));
+      assert.equal(m.type, type);
+      assert.equal(m.bytes, repackedSize(type, rows, cols).bytes, type);
+    }
+  });
 
   for (const type of ["q8_0", "q4_0"] as const) test(`matmulMany: a plain and an interleaved ${type} matrix (rows start mid-quad in the job) equal their own matmuls`, () => {
     // 13 plain rows first, so the second matrix's rows begin at item 13 and thread chunks (multiples
