@@ -9,7 +9,7 @@ import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
 import { HostMoe } from "../host_moe.js";
 import { checkKvWrite, writeKvF32 } from "../kv.js";
-import type { HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MoeWeights, Tensor, WeightType } from "../types.js";
+import type { HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MoeWeights, Tensor } from "../types.js";
 import { MatmulDispatch } from "./dispatch.js";
 import { loadWasmMatrix, WasmMatrix, type LoadContext, type WasmDtype } from "./matrix.js";
 import type { WasmHeap } from "./memory.js";
@@ -46,11 +46,7 @@ export class WasmBackend implements HostKernelBackend {
     this.staging = new Staging(heap);
     this.dispatch = new MatmulDispatch(kernels, ids, pool, this.staging, relaxed);
     this.jobs = new KernelJobs(kernels, ids, pool, this.staging);
-    const announced = new Set<WeightType>(); // source types whose conversion was logged
-    const announce = (type: WeightType, line: string): void => {
-      if (!announced.has(type)) (announced.add(type), log(line));
-    };
-    this.loading = { heap, relaxed, dtype, announce };
+    this.loading = { heap, relaxed, dtype, log, announced: new Set() };
   }
 
   /** Bytes of wasm memory in use (weights, activations, scratch; freed blocks excluded). */

@@ -63,8 +63,10 @@ export interface LoadContext {
   readonly heap: WasmHeap;
   readonly relaxed: boolean;
   readonly dtype: WasmDtype | undefined;
-  /** Called once per source type converted for want of a kernel. */
-  readonly announce: (type: WeightType, line: string) => void;
+  /** Hears one line per source type converted for want of a kernel. */
+  readonly log: (line: string) => void;
+  /** Source types whose conversion was logged. */
+  readonly announced: Set<WeightType>;
 }
 
 /** Copy `m` into wasm memory in the layout its kernel reads (converting types without a kernel). */
@@ -78,8 +80,9 @@ export function loadWasmMatrix(ctx: LoadContext, m: HostMatrix): WasmMatrix {
     throw new QwenrtError("weights", `the wasm backend has no kernel for "${type}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
   }
   const conv = CONVERTED[m.type];
-  if (conv !== undefined) {
-    ctx.announce(m.type, `wasm backend: no ${m.type} kernel; converting ${m.type} matrices to ${conv.to} on load (${conv.exact ? "exact" : "lossy, ~8-bit"})`);
+  if (conv !== undefined && !ctx.announced.has(m.type)) {
+    ctx.announced.add(m.type);
+    ctx.log(`wasm backend: no ${m.type} kernel; converting ${m.type} matrices to ${conv.to} on load (${conv.exact ? "exact" : "lossy, ~8-bit"})`);
   }
   const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
   const ptr = ctx.heap.alloc(size);
