@@ -2,16 +2,18 @@
  * Continuous batching without a scheduler thread: every running generation calls `forward` for its
  * own sequence; calls that arrive in the same turn of the event loop are merged into one model
  * forward (shared matmuls, attention per sequence), so N concurrent streams cost far less than N
- * separate steps. One BatchingModel owns the model: forwards never overlap.
+ * separate steps. One BatchingModel owns the model: forwards never overlap (a step is awaited —
+ * a device backend's readback is asynchronous — before the next merged step starts).
  */
-import type { ForwardSegment, GenerationDefaults, LogitsModel, SequenceLike } from "./types.js";
+import { stepModel, type ForwardSegment, type GenerationDefaults, type LogitsModel, type SequenceLike } from "./types.js";
 
-/** A model whose forward is synchronous (models/Model). */
-export interface SyncModel<S extends SequenceLike> {
+/** The model a BatchingModel drives (models/Model): sync `forward` and/or `forwardAsync`. */
+export interface StepModel<S extends SequenceLike> {
   readonly config: LogitsModel<S>["config"];
   readonly generation?: GenerationDefaults;
   newSequence(): S;
-  forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[];
+  forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[] | Promise<readonly Float32Array[]>;
+  forwardAsync?(segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]>;
 }
 
 interface Pending<S extends SequenceLike> {
@@ -45,9 +47,10 @@ export class BatchingModel<S extends SequenceLike> implements LogitsModel<S> {
   readonly stats: BatchStats = { steps: 0, segments: 0, tokens: 0, maxBatch: 0, busyMs: 0 };
   private pending: Pending<S>[] = [];
   private scheduled = false;
+  private running = false;
 
   constructor(
-    readonly inner: SyncModel<S>,
+    readonly inner: StepModel<S>,
     private readonly opts: { maxBatchTokens?: number } = {},
   ) {}
 
@@ -67,16 +70,29 @@ export class BatchingModel<S extends SequenceLike> implements LogitsModel<S> {
   forward(segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]> {
     return new Promise((resolve, reject) => {
       this.pending.push({ segments, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate: let every generation whose step just resolved queue its next call first.
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
   }
 
-  private flush(): void {
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate: let every generation whose step just resolved queue its next call first.
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
     this.scheduled = false;
+    this.running = true;
+    try {
+      await this.runOnce();
+    } finally {
+      this.running = false;
+      if (this.pending.length > 0) this.schedule();
+    }
+  }
+
+  private async runOnce(): Promise<void> {
     const budget = this.opts.maxBatchTokens ?? 1024;
     const take: Pending<S>[] = [];
     let tokens = 0;
@@ -88,14 +104,10 @@ export class BatchingModel<S extends SequenceLike> implements LogitsModel<S> {
       tokens += n;
       this.pending.shift();
     }
-    if (this.pending.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
     if (take.length === 0) return;
     const t0 = performance.now();
     try {
-      const rows = this.inner.forward(take.flatMap((p) => p.segments));
+      const rows = await stepModel(this.inner, take.flatMap((p) => p.segments));
       this.record(take, tokens, t0);
       let at = 0;
       for (const p of take) {
@@ -111,7 +123,7 @@ export class BatchingModel<S extends SequenceLike> implements LogitsModel<S> {
       // nothing to the caches, since Model validates a batch before touching them).
       for (const p of take) {
         try {
-          p.resolve(this.inner.forward(p.segments));
+          p.resolve(await stepModel(this.inner, p.segments));
         } catch (err) {
           p.reject(err);
         }

@@ -10,7 +10,7 @@ import { createRng, randomSeed } from "./rng.js";
 import { makeSampler, validateSamplingParams, type SamplingParams } from "./sampler.js";
 import { StopStringMatcher } from "./stop.js";
 import { StreamDetokenizer, type Tokenizer } from "../tokenizer/index.js";
-import type { DetokenizerSource, LogitsConstraint, LogitsModel, SequenceLike, TokenInterceptor } from "./types.js";
+import { stepModel, type DetokenizerSource, type LogitsConstraint, type LogitsModel, type SequenceLike, type TokenInterceptor } from "./types.js";
 
 /** Options of one generation; unset sampling fields come from the model's `generation_config.json`. */
 export interface GenerateOptions extends SamplingParams {
@@ -211,7 +211,7 @@ export async function* generate<S extends SequenceLike>(
   let logits: Float32Array | undefined;
   for (let at = start?.cached ?? 0; at < prompt.length; at += chunk) {
     signal?.throwIfAborted();
-    logits = (await model.forward([{ seq, ids: prompt.subarray(at, at + chunk) }]))[0];
+    logits = (await stepModel(model, [{ seq, ids: prompt.subarray(at, at + chunk) }]))[0];
   }
 
   // Forced ids (interceptor) are output like sampled ones: emitted, counted, appended to `next` for
@@ -234,7 +234,7 @@ export async function* generate<S extends SequenceLike>(
     const next: number[] = [];
     if (yield* emitForced(opening, next)) return finish();
     signal?.throwIfAborted();
-    logits = (await model.forward([{ seq, ids: Int32Array.from(next) }]))[0];
+    logits = (await stepModel(model, [{ seq, ids: Int32Array.from(next) }]))[0];
   }
 
   for (;;) {
@@ -263,7 +263,7 @@ export async function* generate<S extends SequenceLike>(
     if (constraint?.isComplete() === true && constraint.endsGeneration) return finishConstrained();
     if (yield* emitForced(opts.interceptor?.afterToken(token) ?? [], next)) return finish();
     signal?.throwIfAborted();
-    logits = (await model.forward([{ seq, ids: Int32Array.from(next) }]))[0];
+    logits = (await stepModel(model, [{ seq, ids: Int32Array.from(next) }]))[0];
   }
 }
 

@@ -39,6 +39,13 @@ export interface LogitsModel<S extends SequenceLike = SequenceLike> {
   newSequence(): S;
   /** Logits row (`[vocabSize]`) after each segment's last id; sync or async. */
   forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[] | Promise<readonly Float32Array[]>;
+  /** The same, awaiting the backend's readback (a GPU's is asynchronous); used when present. */
+  forwardAsync?(segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]>;
+}
+
+/** One model step for `segments`: `forwardAsync` where the model has it, else `forward`. */
+export async function stepModel<S extends SequenceLike>(model: LogitsModel<S>, segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]> {
+  return model.forwardAsync !== undefined ? model.forwardAsync(segments) : model.forward(segments);
 }
 
 /** Incremental detokenizer: text for each new id, holding back incomplete UTF-8 until it resolves. */

@@ -3,8 +3,9 @@
  * biases (Qwen2: q/k/v; Qwen3 with `attention_bias`: q/k/v/o). Rows of all segments share the
  * projections; attention runs per segment over that segment's own KV cache.
  */
-import type { Matrix } from "../kernels/types.js";
-import type { BatchContext, WeightSpec, Weights } from "./context.js";
+import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
+import type { BatchContext, CacheSlot, Mixer, WeightSpec, Weights } from "./context.js";
+import { KvSlot } from "./kv_cache.js";
 
 /** Shape and variant of one attention block. */
 export interface AttentionOptions {
@@ -45,21 +46,23 @@ export function attentionWeightSpecs(prefix: string, o: AttentionOptions): Weigh
   return specs;
 }
 
-/** A loaded attention block. */
-export class Attention {
+/** A loaded attention block; its cache slot is a `KvSlot`. */
+export class Attention implements Mixer {
   private readonly wq: Matrix; // [heads * headDim, hidden]
   private readonly wk: Matrix; // [kvHeads * headDim, hidden]
   private readonly wv: Matrix; // [kvHeads * headDim, hidden]
   private readonly wo: Matrix; // [hidden, heads * headDim]
-  private readonly bq?: Float32Array; // [heads * headDim]
-  private readonly bk?: Float32Array; // [kvHeads * headDim]
-  private readonly bv?: Float32Array; // [kvHeads * headDim]
-  private readonly bo?: Float32Array; // [hidden]
-  private readonly qNorm?: Float32Array; // [headDim]
-  private readonly kNorm?: Float32Array; // [headDim]
+  private readonly bq?: Tensor; // [heads * headDim]
+  private readonly bk?: Tensor; // [kvHeads * headDim]
+  private readonly bv?: Tensor; // [kvHeads * headDim]
+  private readonly bo?: Tensor; // [hidden]
+  private readonly qNorm?: Tensor; // [headDim]
+  private readonly kNorm?: Tensor; // [headDim]
   private readonly scale: number;
+  readonly bytesPerToken: number;
 
   constructor(
+    private readonly backend: KernelBackend,
     w: Weights,
     prefix: string,
     private readonly o: AttentionOptions,
@@ -80,10 +83,15 @@ export class Attention {
       this.kNorm = w.vector(`${prefix}.k_norm.weight`);
     }
     this.scale = 1 / Math.sqrt(o.headDim);
+    this.bytesPerToken = KvSlot.bytesPerToken(backend, o.kvHeads, o.headDim);
+  }
+
+  newSlot(capacity: number): CacheSlot {
+    return new KvSlot(this.backend, this.o.kvHeads, this.o.headDim, capacity);
   }
 
   /** `out[n, hidden]` = attention of the batch rows `x[n, hidden]`; appends k/v to each segment's cache. */
-  forward(ctx: BatchContext, x: Float32Array, out: Float32Array): void {
+  forward(ctx: BatchContext, x: Tensor, out: Tensor): void {
     const { backend: be, scratch, rows: n } = ctx;
     const { heads, kvHeads, headDim } = this.o;
     const qw = heads * headDim;
@@ -100,26 +108,13 @@ export class Attention {
     be.rope(q, n, heads, headDim, ctx.cos, ctx.sin);
     be.rope(k, n, kvHeads, headDim, ctx.cos, ctx.sin);
     for (const s of ctx.segments) {
-      const keys = s.keys[this.layer]!;
-      const values = s.values[this.layer]!;
+      const slot = s.slots[this.layer];
+      if (!(slot instanceof KvSlot)) throw new Error(`internal: layer ${this.layer} has no KV cache slot`);
+      const rows = (t: Tensor, width: number): Tensor => (s.rows === n ? t : be.view(t, s.rowStart * width, s.rows * width));
       // k, v rows [rows, kvHeads, headDim] → cache [kvHeads, capacity, headDim] at s.start.
-      const rowsK = k.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw);
-      const rowsV = v.subarray(s.rowStart * kvw, (s.rowStart + s.rows) * kvw);
-      be.writeKv(rowsK, s.rows, kvHeads, headDim, keys, s.capacity, s.start);
-      be.writeKv(rowsV, s.rows, kvHeads, headDim, values, s.capacity, s.start);
-      be.attention(
-        q.subarray(s.rowStart * qw, (s.rowStart + s.rows) * qw),
-        keys,
-        values,
-        s.rows,
-        s.start,
-        s.capacity,
-        heads,
-        kvHeads,
-        headDim,
-        this.scale,
-        att.subarray(s.rowStart * qw, (s.rowStart + s.rows) * qw),
-      );
+      be.writeKv(rows(k, kvw), s.rows, kvHeads, headDim, slot.keys, slot.capacity, s.start);
+      be.writeKv(rows(v, kvw), s.rows, kvHeads, headDim, slot.values, slot.capacity, s.start);
+      be.attention(rows(q, qw), slot.keys, slot.values, s.rows, s.start, slot.capacity, heads, kvHeads, headDim, this.scale, rows(att, qw));
     }
     be.matmul(this.wo, att, n, out, this.bo);
   }

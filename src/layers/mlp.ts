@@ -1,5 +1,5 @@
-/** SwiGLU feed-forward: `down(silu(gate(x)) * up(x))`, the dense MLP and each MoE expert. */
-import type { Matrix } from "../kernels/types.js";
+/** SwiGLU feed-forward: `down(silu(gate(x)) * up(x))`, the dense MLP. */
+import type { Matrix, Tensor } from "../kernels/types.js";
 import type { BatchContext, FeedForward, WeightSpec, Weights } from "./context.js";
 
 /** Declared tensors of a SwiGLU block under `prefix` (e.g. `model.layers.0.mlp`). */
@@ -13,9 +13,9 @@ export function swigluWeightSpecs(prefix: string, hidden: number, inter: number)
 
 /** A loaded SwiGLU block. */
 export class SwiGlu implements FeedForward {
-  private readonly gate: Matrix; // [inter, hidden]
-  private readonly up: Matrix; // [inter, hidden]
-  private readonly down: Matrix; // [hidden, inter]
+  readonly gate: Matrix; // [inter, hidden]
+  readonly up: Matrix; // [inter, hidden]
+  readonly down: Matrix; // [hidden, inter]
   private readonly inter: number;
 
   constructor(w: Weights, prefix: string) {
@@ -26,7 +26,7 @@ export class SwiGlu implements FeedForward {
   }
 
   /** `out[n, hidden]` from `x[n, hidden]`. */
-  forward(ctx: BatchContext, x: Float32Array, n: number, out: Float32Array): void {
+  forward(ctx: BatchContext, x: Tensor, n: number, out: Tensor): void {
     const { backend: be, scratch } = ctx;
     const g = scratch.get("mlp.gate", n * this.inter); // [n, inter] silu(gate) · up
     be.swiGlu(this.gate, this.up, x, n, g); // one job: both projections and the product

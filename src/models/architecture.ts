@@ -1,26 +1,22 @@
 /**
- * The contract every architecture module (`qwen3.ts`, `qwen3_moe.ts`, `qwen2.ts`) exports, and the
- * decoder-stack helpers they are built from: the weight-name table and the builder are both derived
- * from one per-layer plan, so the names the loader checks are exactly the names the builder takes.
+ * The contract every architecture module (`qwen3.ts`, `qwen3_moe.ts`, `qwen2.ts`) exports. An
+ * architecture owns its blocks: it declares their tensors and builds them (mixer + feed-forward +
+ * norms, with the residual wiring in the architecture's own file), so a hybrid architecture can
+ * build another block (another mixer, another cache slot) without touching `Model`.
  */
-import { Attention, attentionWeightSpecs, type AttentionOptions } from "../layers/attention.js";
-import type { FeedForward, WeightSpec, Weights } from "../layers/context.js";
-import { SwiGlu, swigluWeightSpecs } from "../layers/mlp.js";
-import { SparseMoe, moeWeightSpecs } from "../layers/moe.js";
+import type { KernelBackend } from "../kernels/types.js";
+import type { AttentionOptions } from "../layers/attention.js";
+import type { Block, WeightSpec, Weights } from "../layers/context.js";
 import type { ConfigRules, ModelConfig } from "./config.js";
 
-/** What one decoder layer is made of. */
-export interface LayerPlan {
-  readonly attention: AttentionOptions;
-  readonly ffn: "dense" | "moe";
-}
+/** Where a checkpoint keeps its decoder tensors: `"model."` for a plain causal LM,
+ * `"model.language_model."` for the text part of a vision-language wrapper. */
+export type WeightRoot = "model." | "model.language_model.";
 
-/** One loaded decoder layer: pre-norm attention and pre-norm feed-forward, each with a residual. */
-export interface DecoderLayer {
-  readonly inputNorm: Float32Array; // [hidden]
-  readonly attention: Attention;
-  readonly postAttentionNorm: Float32Array; // [hidden]
-  readonly ffn: FeedForward;
+/** The weight root of a checkpoint from its tensor names. */
+export function detectWeightRoot(names: Iterable<string>): WeightRoot {
+  for (const n of names) if (n.startsWith("model.language_model.")) return "model.language_model.";
+  return "model.";
 }
 
 /** An architecture, keyed by `config.json`'s `model_type` in `registry.ts`. */
@@ -31,16 +27,16 @@ export interface Architecture {
   /** Architecture-specific config checks; throw `QwenrtError("config.json", …)`. */
   checkConfig(c: ModelConfig): void;
   /** Every tensor the checkpoint must hold, by checkpoint name, with its shape. */
-  weightTable(c: ModelConfig): WeightSpec[];
-  /** Build the decoder layers from loaded weights (embedding, final norm and LM head are shared). */
-  build(c: ModelConfig, w: Weights): DecoderLayer[];
+  weightTable(c: ModelConfig, root?: WeightRoot): WeightSpec[];
+  /** Build the decoder blocks from loaded weights (embedding, final norm and LM head are shared). */
+  build(c: ModelConfig, w: Weights, backend: KernelBackend, root?: WeightRoot): Block[];
 }
 
 /** Tensors outside the decoder layers: embedding, final norm, LM head unless tied. */
-export function commonWeightSpecs(c: ModelConfig): WeightSpec[] {
+export function commonWeightSpecs(c: ModelConfig, root: WeightRoot = "model."): WeightSpec[] {
   const specs: WeightSpec[] = [
-    { name: "model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize], kind: "matrix" },
-    { name: "model.norm.weight", shape: [c.hiddenSize], kind: "vector" },
+    { name: `${root}embed_tokens.weight`, shape: [c.vocabSize, c.hiddenSize], kind: "matrix" },
+    { name: `${root}norm.weight`, shape: [c.hiddenSize], kind: "vector" },
   ];
   if (!c.tieWordEmbeddings) specs.push({ name: "lm_head.weight", shape: [c.vocabSize, c.hiddenSize], kind: "matrix" });
   return specs;
@@ -61,55 +57,32 @@ export function attentionOptions(
   };
 }
 
-/** The full weight table of a decoder stack described by `plan`. */
-export function decoderWeightTable(c: ModelConfig, plan: (layer: number) => LayerPlan): WeightSpec[] {
-  const specs = commonWeightSpecs(c);
-  for (let i = 0; i < c.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    const lp = plan(i);
-    specs.push(
-      { name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], kind: "vector" },
-      { name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], kind: "vector" },
-      ...attentionWeightSpecs(`${p}.self_attn`, lp.attention),
-      ...(lp.ffn === "moe"
-        ? moeWeightSpecs(`${p}.mlp`, c.hiddenSize, c.moeIntermediateSize, c.numExperts)
-        : swigluWeightSpecs(`${p}.mlp`, c.hiddenSize, c.intermediateSize)),
-    );
-  }
-  return specs;
+/** One decoder layer as an architecture declares it: its tensors under `prefix` (e.g.
+ * `model.layers.3`) and the block built from them. The two must name the same tensors (the loader
+ * rejects missing and unused ones; `assembleModel` rejects declared ones the builder never took). */
+export interface LayerDefinition {
+  weights(c: ModelConfig, prefix: string, layer: number): WeightSpec[];
+  block(c: ModelConfig, w: Weights, backend: KernelBackend, prefix: string, layer: number): Block;
 }
 
-/** Build the decoder layers described by `plan`. */
-export function buildDecoderLayers(c: ModelConfig, w: Weights, plan: (layer: number) => LayerPlan): DecoderLayer[] {
-  const layers: DecoderLayer[] = [];
-  for (let i = 0; i < c.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    const lp = plan(i);
-    layers.push({
-      inputNorm: w.vector(`${p}.input_layernorm.weight`),
-      attention: new Attention(w, `${p}.self_attn`, lp.attention, i),
-      postAttentionNorm: w.vector(`${p}.post_attention_layernorm.weight`),
-      ffn:
-        lp.ffn === "moe"
-          ? new SparseMoe(w, `${p}.mlp`, c.numExperts, c.numExpertsPerTok, c.normTopkProb)
-          : new SwiGlu(w, `${p}.mlp`),
-    });
-  }
-  return layers;
-}
-
-/** An architecture from a per-layer plan. Each architecture module is this call plus its checks. */
+/** An architecture from its config rules and its layer definition. */
 export function defineArchitecture(def: {
   modelType: string;
   configRules: ConfigRules;
   checkConfig?: (c: ModelConfig) => void;
-  plan: (c: ModelConfig, layer: number) => LayerPlan;
+  layer: LayerDefinition;
 }): Architecture {
   return Object.freeze({
     modelType: def.modelType,
     configRules: def.configRules,
     checkConfig: def.checkConfig ?? ((): void => undefined),
-    weightTable: (c: ModelConfig) => decoderWeightTable(c, (i) => def.plan(c, i)),
-    build: (c: ModelConfig, w: Weights) => buildDecoderLayers(c, w, (i) => def.plan(c, i)),
+    weightTable(c: ModelConfig, root: WeightRoot = "model."): WeightSpec[] {
+      const specs = commonWeightSpecs(c, root);
+      for (let i = 0; i < c.numLayers; i++) specs.push(...def.layer.weights(c, `${root}layers.${i}`, i));
+      return specs;
+    },
+    build(c: ModelConfig, w: Weights, backend: KernelBackend, root: WeightRoot = "model."): Block[] {
+      return Array.from({ length: c.numLayers }, (_, i) => def.layer.block(c, w, backend, `${root}layers.${i}`, i));
+    },
   });
 }

@@ -3,7 +3,7 @@
  * and wire embedding, final norm and LM head into a `Model`.
  */
 import type { KernelBackend } from "../kernels/types.js";
-import type { Architecture } from "./architecture.js";
+import type { Architecture, WeightRoot } from "./architecture.js";
 import type { ModelConfig } from "./config.js";
 import type { GenerationConfig } from "./generation_config.js";
 import { recordWeightMemory } from "./load_info.js";
@@ -11,7 +11,7 @@ import { Model } from "./model.js";
 import type { LoadedWeights } from "./weights.js";
 
 /**
- * Assemble a `Model` from strictly loaded weights.
+ * Assemble a `Model` from strictly loaded weights (decoder tensors under `root`).
  *
  * @example
  * const model = assembleModel(arch, config, generation, await loadWeights(tensors, arch.weightTable(config), backend, where), backend);
@@ -22,14 +22,15 @@ export function assembleModel(
   generation: GenerationConfig,
   weights: LoadedWeights,
   backend: KernelBackend,
+  root: WeightRoot = "model.",
 ): Model {
-  const layers = arch.build(config, weights);
-  const embed = weights.matrix("model.embed_tokens.weight");
+  const blocks = arch.build(config, weights, backend, root);
+  const embed = weights.matrix(`${root}embed_tokens.weight`);
   const lmHead = config.tieWordEmbeddings ? embed : weights.matrix("lm_head.weight");
-  const finalNorm = weights.vector("model.norm.weight");
+  const finalNorm = weights.vector(`${root}norm.weight`);
   const unused = weights.unused();
   if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
-  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, layers });
+  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, blocks });
   recordWeightMemory(model, weights.memory);
   return model;
 }

@@ -12,6 +12,7 @@ import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
+import { detectWeightRoot } from "./architecture.js";
 import { loadGgufModel } from "./load_gguf.js";
 import type { LoadProgressListener } from "./load_info.js";
 import type { Model } from "./model.js";
@@ -52,6 +53,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const arch = getArchitecture(config.modelType, configPath);
   const { tensors, where } = await readSafetensorsDirIndex(dir);
   const backend = opts.backend ?? createRefBackend();
-  const weights = await loadWeights(tensors, arch.weightTable(config), backend, where, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend);
+  const root = detectWeightRoot(tensors.keys());
+  const weights = await loadWeights(tensors, arch.weightTable(config, root), backend, where, { onProgress: opts.onProgress });
+  return assembleModel(arch, config, generation, weights, backend, root);
 }

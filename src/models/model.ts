@@ -1,39 +1,33 @@
 /**
- * A loaded model and its forward pass with a per-sequence KV cache. `forward` takes a batch of
+ * A loaded model and its forward pass over per-sequence cache slots. `forward` takes a batch of
  * segments from possibly different sequences (continuous batching): all rows share the matmuls,
- * attention runs per segment over its own cache, positions continue from each sequence's length.
+ * each block's mixer runs per segment over that sequence's own slot of its layer, positions
+ * continue from each sequence's length. Activations stay in the backend from the embedding to the
+ * logits: the host sees only token ids going in and the requested rows coming out.
  */
-import { kvElementBytes } from "../kernels/kv.js";
-import type { KernelBackend, KvBuffer, Matrix } from "../kernels/types.js";
-import { Scratch, type BatchContext, type SegmentView } from "../layers/context.js";
+import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
+import { Scratch, type BatchContext, type Block, type CacheSlot, type SegmentView } from "../layers/context.js";
 import { createRopeTable, type RopeTable } from "../layers/rope.js";
 import { QwenrtError } from "../util/errors.js";
-import type { DecoderLayer } from "./architecture.js";
 import type { ModelConfig } from "./config.js";
 import type { GenerationConfig } from "./generation_config.js";
 
-/** One sequence's state: its KV cache and how many positions it holds. Created by `Model.newSequence`. */
+/** One sequence's state: a cache slot per layer (KV cache, recurrent state, or none) and how many
+ * positions it holds. Created by `Model.newSequence`. */
 export class Sequence {
   /** Positions cached so far; the next token is at position `length`. */
   length = 0;
-  /** Positions the cache can hold before it grows. */
-  capacity: number;
-  /** Per layer [kvHeads, capacity, headDim] of the backend's `kvType`: one head's positions are contiguous. */
-  keys: KvBuffer[];
-  /** Per layer [kvHeads, capacity, headDim]. */
-  values: KvBuffer[];
+  /** Per layer: what that layer keeps for this sequence. */
+  slots: (CacheSlot | undefined)[];
   /** Set by `Model.release`: the cache went back to the backend and the sequence is unusable. */
   released = false;
 
   /** @internal use `Model.newSequence` */
   constructor(
     readonly model: Model,
-    capacity: number,
+    slots: (CacheSlot | undefined)[],
   ) {
-    this.capacity = capacity;
-    const size = capacity * model.kvWidth;
-    this.keys = Array.from({ length: model.config.numLayers }, () => model.backend.allocKv(size));
-    this.values = Array.from({ length: model.config.numLayers }, () => model.backend.allocKv(size));
+    this.slots = slots;
   }
 }
 
@@ -52,6 +46,9 @@ export interface ForwardOptions {
   readonly logits?: LogitRows;
   /** Split longer segments into chunks of at most this many tokens (same logits as whole prefill). */
   readonly maxChunk?: number;
+  /** "logits" (default): `[rows, vocab]` from the LM head; "hidden": the final-normed hidden states
+   * `[rows, hidden]` (embeddings and classifier heads read them). */
+  readonly output?: "logits" | "hidden";
 }
 
 /** Rows per forward step when the caller does not say (bounds activation scratch). */
@@ -63,9 +60,26 @@ export interface ModelParts {
   readonly generation: GenerationConfig;
   readonly backend: KernelBackend;
   readonly embed: Matrix; // [vocab, hidden]
-  readonly finalNorm: Float32Array; // [hidden]
+  readonly finalNorm: Tensor; // [hidden]
   readonly lmHead: Matrix; // [vocab, hidden] (the embedding when tied)
-  readonly layers: readonly DecoderLayer[];
+  readonly blocks: readonly Block[];
+}
+
+/** One chunk of one segment in a forward round. */
+interface Part {
+  readonly index: number; // segment index in the batch
+  readonly seq: Sequence;
+  readonly ids: Int32Array; // [tokens]
+  readonly rowsOut: number; // output rows it asks for (its last rows)
+  readonly outOffset: number; // where they go in the segment's result
+}
+
+/** A planned forward call: its rounds of parts and the results they fill. */
+interface ForwardPlan {
+  readonly rounds: Part[][];
+  readonly results: Float32Array[];
+  readonly width: number; // values per output row
+  readonly output: "logits" | "hidden";
 }
 
 /** A loaded decoder-only model. Create with `loadModel` (models/load.ts). */
@@ -73,13 +87,15 @@ export class Model {
   readonly config: ModelConfig;
   readonly generation: GenerationConfig;
   readonly backend: KernelBackend;
-  /** kvHeads * headDim: values per cached position per layer (keys or values). */
+  /** numKvHeads * headDim: values per cached position of an attention layer (keys or values). */
   readonly kvWidth: number;
-  /** Bytes of KV cache one token takes: all layers, keys and values, in the backend's `kvType`. */
+  /** Bytes of cache one token takes: every layer's slot (keys and values of attention layers). */
   readonly kvBytesPerToken: number;
   private readonly parts: ModelParts;
   private readonly rope: RopeTable;
   private readonly scratch: Scratch;
+  private cosHost = new Float32Array(0); // [n, headDim/2] host rope tables, uploaded each step
+  private sinHost = new Float32Array(0);
 
   constructor(parts: ModelParts) {
     this.parts = parts;
@@ -87,19 +103,19 @@ export class Model {
     this.generation = parts.generation;
     this.backend = parts.backend;
     this.kvWidth = parts.config.numKvHeads * parts.config.headDim;
-    this.kvBytesPerToken = parts.config.numLayers * 2 * this.kvWidth * kvElementBytes(parts.backend.kvType);
+    this.kvBytesPerToken = parts.blocks.reduce((a, b) => a + b.mixer.bytesPerToken, 0);
     this.rope = createRopeTable(parts.config.ropeTheta, parts.config.headDim, parts.config.ropeScaling);
     this.scratch = new Scratch(parts.backend);
   }
 
-  /** A new empty sequence whose cache starts with room for `capacity` positions (it grows as needed). */
+  /** A new empty sequence whose caches start with room for `capacity` positions (they grow as needed). */
   newSequence(capacity = 256): Sequence {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new QwenrtError("capacity", `must be a positive integer, got ${capacity}`);
-    return new Sequence(this, capacity);
+    return new Sequence(this, this.parts.blocks.map((b) => b.mixer.newSlot(capacity)));
   }
 
   /**
-   * Give `seq`'s KV cache back to the backend (a long-running server creates sequences without
+   * Give `seq`'s caches back to the backend (a long-running server creates sequences without
    * end; the wasm heap is bounded). The sequence must not be used afterwards; releasing twice is
    * a no-op.
    *
@@ -111,11 +127,8 @@ export class Model {
   release(seq: Sequence): void {
     if (seq.model !== this) throw new QwenrtError("sequence", "belongs to another model");
     if (seq.released) return;
-    for (const b of seq.keys) this.backend.freeKv(b);
-    for (const b of seq.values) this.backend.freeKv(b);
-    seq.keys = [];
-    seq.values = [];
-    seq.capacity = 0;
+    for (const s of seq.slots) s?.release();
+    seq.slots = [];
     seq.length = 0;
     seq.released = true;
   }
@@ -126,61 +139,81 @@ export class Model {
     if (!Number.isSafeInteger(len) || len < 0 || len > seq.length) {
       throw new QwenrtError("truncate", `length must be in [0, ${seq.length}], got ${len}`);
     }
+    for (const s of seq.slots) s?.truncate(len);
     seq.length = len;
   }
 
   /** A new sequence holding a copy of `seq`'s cached prefix (the two then evolve independently). */
   fork(seq: Sequence): Sequence {
     this.own(seq);
-    const copy = new Sequence(this, Math.max(seq.capacity, 1));
-    for (let l = 0; l < this.config.numLayers; l++) {
-      this.copyCache(seq.keys[l]!, seq.capacity, copy.keys[l]!, copy.capacity, seq.length);
-      this.copyCache(seq.values[l]!, seq.capacity, copy.values[l]!, copy.capacity, seq.length);
-    }
+    const copy = new Sequence(this, seq.slots.map((s) => s?.fork(seq.length)));
     copy.length = seq.length;
     return copy;
   }
 
   /**
    * Run new tokens through the model, appending them to each segment's sequence. Returns, per
-   * segment, the logits `[rows, vocab]` that `opts.logits` asks for (`[1, vocab]` for "last").
+   * segment, the rows that `opts.logits` asks for (`[1, vocab]` for "last"), of logits or, with
+   * `output: "hidden"`, of final hidden states. Needs a backend that reads synchronously (`ref`,
+   * `wasm`); `forwardAsync` works with every backend.
    *
    * @example
    * const seq = model.newSequence();
    * const [logits] = model.forward([{ seq, ids: Int32Array.from(promptIds) }]); // [1, vocab]
    */
   forward(batch: readonly Segment[], opts: ForwardOptions = {}): Float32Array[] {
-    const mode = opts.logits ?? "last";
-    const maxChunk = opts.maxChunk ?? DEFAULT_MAX_CHUNK;
-    if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new QwenrtError("maxChunk", `must be a positive integer, got ${maxChunk}`);
-    this.validate(batch);
-    const vocab = this.config.vocabSize;
-    const results = batch.map((s) => new Float32Array((mode === "all" ? s.ids.length : mode === "last" ? 1 : 0) * vocab));
-    // Rounds: every segment contributes its next chunk; a segment with nothing left drops out.
-    const longest = Math.max(0, ...batch.map((s) => s.ids.length));
-    for (let from = 0; from < longest; from += maxChunk) {
-      const parts: { index: number; ids: Int32Array; rowsOut: number; outOffset: number }[] = [];
-      batch.forEach((s, index) => {
-        if (from >= s.ids.length) return;
-        const ids = s.ids.subarray(from, Math.min(from + maxChunk, s.ids.length));
-        const isLast = from + ids.length === s.ids.length;
-        const rowsOut = mode === "all" ? ids.length : mode === "last" && isLast ? 1 : 0;
-        parts.push({ index, ids, rowsOut, outOffset: mode === "all" ? from * vocab : 0 });
-      });
-      const logits = this.step(parts.map((p) => ({ seq: batch[p.index]!.seq, ids: p.ids, rowsOut: p.rowsOut })));
-      let at = 0;
-      for (const p of parts) {
-        const n = p.rowsOut * vocab;
-        results[p.index]!.set(logits.subarray(at, at + n), p.outOffset);
-        at += n;
-      }
-    }
-    return results;
+    const read = this.backend.readSync;
+    if (read === undefined) throw new QwenrtError("forward", `the ${this.backend.name} backend reads asynchronously: use forwardAsync`);
+    const plan = this.plan(batch, opts);
+    for (const round of plan.rounds) this.collect(plan, round, read(this.step(round, plan.output)));
+    return plan.results;
+  }
+
+  /** `forward` for every backend: awaits each step's readback (a GPU's is asynchronous). */
+  async forwardAsync(batch: readonly Segment[], opts: ForwardOptions = {}): Promise<Float32Array[]> {
+    const plan = this.plan(batch, opts);
+    for (const round of plan.rounds) this.collect(plan, round, await this.backend.read(this.step(round, plan.output)));
+    return plan.results;
   }
 
   private own(seq: Sequence): void {
     if (seq.model !== this) throw new QwenrtError("sequence", "belongs to another model");
     if (seq.released) throw new QwenrtError("sequence", "was released (Model.release) and cannot be used");
+  }
+
+  /** Validate the batch and split it into rounds: every segment contributes its next chunk. */
+  private plan(batch: readonly Segment[], opts: ForwardOptions): ForwardPlan {
+    const mode = opts.logits ?? "last";
+    const output = opts.output ?? "logits";
+    const maxChunk = opts.maxChunk ?? DEFAULT_MAX_CHUNK;
+    if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new QwenrtError("maxChunk", `must be a positive integer, got ${maxChunk}`);
+    this.validate(batch);
+    const width = output === "hidden" ? this.config.hiddenSize : this.config.vocabSize;
+    const results = batch.map((s) => new Float32Array((mode === "all" ? s.ids.length : mode === "last" ? 1 : 0) * width));
+    const rounds: Part[][] = [];
+    const longest = Math.max(0, ...batch.map((s) => s.ids.length));
+    for (let from = 0; from < longest; from += maxChunk) {
+      const round: Part[] = [];
+      batch.forEach((s, index) => {
+        if (from >= s.ids.length) return;
+        const ids = s.ids.subarray(from, Math.min(from + maxChunk, s.ids.length));
+        const isLast = from + ids.length === s.ids.length;
+        const rowsOut = mode === "all" ? ids.length : mode === "last" && isLast ? 1 : 0;
+        round.push({ index, seq: s.seq, ids, rowsOut, outOffset: mode === "all" ? from * width : 0 });
+      });
+      rounds.push(round);
+    }
+    return { rounds, results, width, output };
+  }
+
+  /** Copy a round's output rows (back to back in `rows`) into the results. */
+  private collect(plan: ForwardPlan, round: readonly Part[], rows: Float32Array): void {
+    let at = 0;
+    for (const p of round) {
+      const n = p.rowsOut * plan.width;
+      plan.results[p.index]!.set(rows.subarray(at, at + n), p.outOffset);
+      at += n;
+    }
   }
 
   private validate(batch: readonly Segment[]): void {
@@ -197,67 +230,48 @@ export class Model {
     });
   }
 
-  private ensureCapacity(seq: Sequence, need: number): void {
-    if (need <= seq.capacity) return;
-    const capacity = Math.max(need, seq.capacity * 2);
-    const grow = (old: KvBuffer): KvBuffer => {
-      const b = this.backend.allocKv(capacity * this.kvWidth);
-      this.copyCache(old, seq.capacity, b, capacity, seq.length);
-      this.backend.freeKv(old);
-      return b;
-    };
-    seq.keys = seq.keys.map(grow);
-    seq.values = seq.values.map(grow);
-    seq.capacity = capacity;
-  }
-
-  /** Copy positions `0 .. used` of each head between caches of capacities `fromCap` and `toCap`
-   * (`from`, `to`: [kvHeads, capacity, headDim], both from this backend's `allocKv`). Raw element
-   * copies: f16 half bits move unchanged. */
-  private copyCache(from: KvBuffer, fromCap: number, to: KvBuffer, toCap: number, used: number): void {
-    if (from.constructor !== to.constructor) throw new Error("unreachable: KV caches of two element types");
-    const hd = this.config.headDim;
-    for (let h = 0; h < this.config.numKvHeads; h++) {
-      to.set(from.subarray(h * fromCap * hd, (h * fromCap + used) * hd), h * toCap * hd);
+  /** Upload the rope tables of `positions` into scratch tensors. */
+  private ropeTables(positions: Int32Array): { cos: Tensor; sin: Tensor } {
+    const n = positions.length;
+    const half = this.config.headDim / 2;
+    if (this.cosHost.length < n * half) {
+      this.cosHost = new Float32Array(n * half * 2);
+      this.sinHost = new Float32Array(n * half * 2);
     }
+    const cosH = this.cosHost.subarray(0, n * half);
+    const sinH = this.sinHost.subarray(0, n * half);
+    this.rope.fill(positions, n, cosH, sinH);
+    const cos = this.scratch.get("rope.cos", n * half); // [n, headDim/2]
+    const sin = this.scratch.get("rope.sin", n * half); // [n, headDim/2]
+    this.backend.write(cos, cosH);
+    this.backend.write(sin, sinH);
+    return { cos, sin };
   }
 
-  /** One pass over the concatenated rows; returns the requested rows' logits back to back. */
-  private step(parts: readonly { seq: Sequence; ids: Int32Array; rowsOut: number }[]): Float32Array {
+  /** One pass over the concatenated rows; returns the requested rows' logits (or hidden states)
+   * back to back, as a backend tensor. */
+  private step(parts: readonly Part[], output: "logits" | "hidden"): Tensor {
     const { config: c, backend: be, scratch } = this;
-    const { embed, finalNorm, lmHead, layers } = this.parts;
+    const { embed, finalNorm, lmHead, blocks } = this.parts;
     const hidden = c.hiddenSize;
     const n = parts.reduce((a, p) => a + p.ids.length, 0);
     const positions = new Int32Array(n); // [n]
+    const ids = new Int32Array(n); // [n]
     const segments: SegmentView[] = [];
     let row = 0;
     for (const p of parts) {
-      this.ensureCapacity(p.seq, p.seq.length + p.ids.length);
+      for (const slot of p.seq.slots) slot?.reserve(p.seq.length + p.ids.length, p.seq.length);
       for (let j = 0; j < p.ids.length; j++) positions[row + j] = p.seq.length + j;
-      segments.push({ rowStart: row, rows: p.ids.length, start: p.seq.length, capacity: p.seq.capacity, keys: p.seq.keys, values: p.seq.values });
+      ids.set(p.ids, row);
+      segments.push({ rowStart: row, rows: p.ids.length, start: p.seq.length, slots: p.seq.slots });
       row += p.ids.length;
     }
-    const half = c.headDim / 2;
-    const cos = scratch.get("rope.cos", n * half); // [n, headDim/2]
-    const sin = scratch.get("rope.sin", n * half); // [n, headDim/2]
-    this.rope.fill(positions, n, cos, sin);
+    const { cos, sin } = this.ropeTables(positions);
     const ctx: BatchContext = { backend: be, scratch, rows: n, cos, sin, segments };
 
     const h = scratch.get("h", n * hidden); // [n, hidden] residual stream
-    const xn = scratch.get("xn", n * hidden); // [n, hidden] normed input of a block
-    const tmp = scratch.get("blockOut", n * hidden); // [n, hidden] output of a block
-    row = 0;
-    for (const p of parts) {
-      for (let j = 0; j < p.ids.length; j++, row++) be.embedRow(embed, p.ids[j]!, h.subarray(row * hidden, (row + 1) * hidden));
-    }
-    for (const layer of layers) {
-      be.rmsNorm(h, layer.inputNorm, c.rmsNormEps, n, hidden, xn);
-      layer.attention.forward(ctx, xn, tmp);
-      for (let i = 0; i < n * hidden; i++) h[i] += tmp[i]!;
-      be.rmsNorm(h, layer.postAttentionNorm, c.rmsNormEps, n, hidden, xn);
-      layer.ffn.forward(ctx, xn, n, tmp);
-      for (let i = 0; i < n * hidden; i++) h[i] += tmp[i]!;
-    }
+    be.embed(embed, ids, h);
+    for (const block of blocks) block.forward(ctx, h);
     for (const p of parts) p.seq.length += p.ids.length;
 
     // Only the requested rows go through the final norm and the LM head.
@@ -267,15 +281,14 @@ export class Model {
     let dst = 0;
     for (const p of parts) {
       const first = src + p.ids.length - p.rowsOut;
-      sel.set(h.subarray(first * hidden, (first + p.rowsOut) * hidden), dst * hidden);
+      if (p.rowsOut > 0) be.copy(be.view(h, first * hidden, p.rowsOut * hidden), be.view(sel, dst * hidden, p.rowsOut * hidden));
       src += p.ids.length;
       dst += p.rowsOut;
     }
+    if (m > 0) be.rmsNorm(sel, finalNorm, c.rmsNormEps, m, hidden, sel);
+    if (output === "hidden") return sel;
     const logits = scratch.get("logits", m * c.vocabSize); // [m, vocab]
-    if (m > 0) {
-      be.rmsNorm(sel, finalNorm, c.rmsNormEps, m, hidden, sel);
-      be.matmul(lmHead, sel, m, logits);
-    }
+    if (m > 0) be.matmul(lmHead, sel, m, logits);
     return logits;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Strict weight loading against an architecture's declared table: every declared tensor must be
  * present with the declared shape, and every tensor in the checkpoint must be declared. Matrices go
- * through `backend.loadMatrix`; norm weights and biases are dequantized to Float32Array. Tensors
+ * through `backend.loadMatrix`; norm weights and biases are dequantized and go through
+ * `backend.loadVector`. Tensors
  * still on disk (`FileTensor`, formats/tensor_source.ts) are read one at a time into one scratch
  * buffer sized to the largest, which is reused: `loadMatrix` copies (wasm) or converts (ref) what it is given and keeps
  * no reference to it (see `KernelBackend.loadMatrix`), so host memory holds one tensor, not the file.
@@ -9,7 +10,7 @@
 import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
 import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
-import type { KernelBackend, Matrix } from "../kernels/types.js";
+import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
 import type { WeightSpec, Weights } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
 import type { LoadProgressListener, WeightMemory } from "./load_info.js";
@@ -32,10 +33,6 @@ export interface LoadWeightsOptions {
   /** Yield to the event loop after about this many source bytes (default 64 MiB). */
   readonly yieldBytes?: number;
 }
-
-/** Backends whose matrices hold float32 whatever `Matrix.type` says (the reference backend dequantizes
- * on load, see `KernelBackend.loadMatrix`). */
-const float32Backends: ReadonlySet<string> = new Set(["ref"]);
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -81,7 +78,7 @@ export async function loadWeights(
   }
 
   const matrices = new Map<string, Matrix>();
-  const vectors = new Map<string, Float32Array>();
+  const vectors = new Map<string, Tensor>();
   const held = new Map<WeightType, number>();
   const stored = new Map<WeightType, number>();
   let bytes = 0;
@@ -104,14 +101,15 @@ export async function loadWeights(
         const cols = s.shape[1]!;
         const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: data });
         matrices.set(s.name, m);
-        const type = float32Backends.has(backend.name) ? "f32" : m.type;
-        const n = rows * rowBytes(type, cols);
-        addBytes(held, type, n);
+        // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
+        // counted at the type's nominal size (a backend's repacked layout may pad it).
+        const n = rows * rowBytes(m.type, cols);
+        addBytes(held, m.type, n);
         addBytes(stored, t.type, data.byteLength);
         bytes += n;
       } else {
         const v = dequantizeAll(t.type, data, s.shape[0]!);
-        vectors.set(s.name, v);
+        vectors.set(s.name, backend.loadVector(v));
         bytes += v.byteLength;
       }
       done += data.byteLength;
