@@ -65,6 +65,10 @@ export class ThinkingSteer implements TokenInterceptor {
     return this.forced(this.budget?.start?.());
   }
 
+  observe(token: number, forced: boolean): void {
+    this.budget?.observe?.(token, forced);
+  }
+
   afterToken(token: number): readonly number[] | undefined {
     if (this.open) {
       if (token === this.endThinkId) this.open = false;
