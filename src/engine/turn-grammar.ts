@@ -58,7 +58,13 @@ export function turnGrammar(
   return undefined;
 }
 
-/** Grammars compiled for one model's vocabulary, cached by spec (at most `limit`, oldest out first). */
+/**
+ * Grammars compiled for one model's vocabulary, cached by spec (at most `limit`, oldest out first).
+ *
+ * @example
+ * const grammars = new GrammarCache(tokenizer, model);
+ * const constraint = grammars.compile({ kind: "json_object" }).start();
+ */
 export class GrammarCache {
   private vocab: PreparedVocab | undefined;
   private readonly compiled = new Map<string, CompiledConstraint>();

@@ -50,6 +50,11 @@ export class TurnSteer implements TokenInterceptor {
 /**
  * A grammar that applies only after the thought: while `thought` is open nothing is masked and the
  * tokens are not the grammar's; from the first step after it closes, `inner` constrains the output.
+ *
+ * @example
+ * const thought = Thought.of(tokenizer, true);
+ * const constraint = new AfterThought(compiled.start(), thought, true);
+ * generate(model, tokenizer, ids, { interceptor: new TurnSteer(thought, 256, earlyStopIds), constraint });
  */
 export class AfterThought implements LogitsConstraint {
   // Whether this step's token belongs to the grammar: decided when the step's logits are masked,
