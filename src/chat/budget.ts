@@ -29,11 +29,56 @@ const OPEN = "<think>";
 const CLOSE = "</think>";
 
 /**
- * Drives the budget from the generate loop: call `start()` before the first token (a budget of 0
+ * Whether a thought is still open, judged from generated text alone: for vocabularies without a
+ * `</think>` token (the engine's `Thought` uses the token id where there is one). Feed each
+ * generated token's text, special tokens included; `</think>` split across tokens is seen.
+ *
+ * @example
+ * const t = new ThoughtText(true);
+ * t.push("<think>"); // false: a leading <think> is not a thinking token
+ * t.push("Hmm");     // true
+ * t.push("</thi");   // true
+ * t.push("nk>");     // false, and t.open is now false
+ */
+export class ThoughtText {
+  private openNow: boolean;
+  private first = true;
+  private tail = ""; // last few characters, to see "</think>" split across tokens
+
+  constructor(open: boolean) {
+    this.openNow = open;
+  }
+
+  /** True until `</think>` has been seen (false from the start when the prompt closed the thought). */
+  get open(): boolean {
+    return this.openNow;
+  }
+
+  /**
+   * Record one token's text; returns whether it is a thinking token: inside the thought, not a
+   * leading `<think>`, and not the one completing `</think>`.
+   */
+  push(text: string): boolean {
+    const first = this.first;
+    this.first = false;
+    if (!this.openNow) return false;
+    const seen = this.tail + text;
+    if (seen.includes(CLOSE)) {
+      this.openNow = false;
+      return false;
+    }
+    this.tail = seen.slice(-(CLOSE.length - 1));
+    return !(first && text === OPEN);
+  }
+}
+
+/**
+ * Drives the budget from generated text: call `start()` before the first token (a budget of 0
  * forces at once), then `onToken(text)` with each generated token's text. When an action is
  * `force`, tokenize `text`, append those tokens to the sequence (they count as generated output and
  * should also be fed to the output parsers), and keep going; the budget then stays quiet.
  * A leading `<think>` token is not counted; `</think>` from the model ends the thought.
+ * (The engine's turn pipeline applies the same rule by token id: engine/turn-steer.ts.)
  *
  * @example
  * const b = new ThinkingBudget({ budget: 2, thinkingEnabled: true });
@@ -45,8 +90,7 @@ const CLOSE = "</think>";
 export class ThinkingBudget {
   private phaseNow: BudgetPhase;
   private count = 0;
-  private tokens = 0;
-  private tail = ""; // last few characters, to see "</think>" split across tokens
+  private readonly thought: ThoughtText;
   private readonly budget: number;
 
   constructor(opts: { budget: number; thinkingEnabled: boolean }) {
@@ -54,6 +98,7 @@ export class ThinkingBudget {
       throw new RangeError(`thinking budget must be a non-negative integer, got ${opts.budget}`);
     }
     this.budget = opts.budget;
+    this.thought = new ThoughtText(opts.thinkingEnabled);
     this.phaseNow = opts.thinkingEnabled ? "thinking" : "done";
   }
 
@@ -74,15 +119,12 @@ export class ThinkingBudget {
 
   /** Record one generated token's text; says whether to force the thought to end now. */
   onToken(text: string): BudgetAction {
-    const first = this.tokens++ === 0;
     if (this.phaseNow !== "thinking") return CONTINUE;
-    const seen = this.tail + text;
-    if (seen.includes(CLOSE)) {
+    if (this.thought.push(text)) this.count++;
+    if (!this.thought.open) {
       this.phaseNow = "done";
       return CONTINUE;
     }
-    this.tail = seen.slice(-(CLOSE.length - 1));
-    if (!(first && text === OPEN)) this.count++;
     return this.check();
   }
 

@@ -172,3 +172,11 @@ test("promptThinkingEnabled reads the last turn of the rendered prompt", () => {
   assert.equal(promptThinkingEnabled(qwen.render({ messages, enable_thinking: false })), false);
   assert.equal(promptThinkingEnabled("<|im_start|>assistant\n<think>\n"), true);
 });
+
+test("ChatTemplate.mentions searches every variant's source (whether a model writes </think> at all)", () => {
+  assert.equal(qwen.mentions("</think>"), true);
+  const plain = new ChatTemplate({ template: "{{ messages[0].content }}", where: "t" });
+  assert.equal(plain.mentions("</think>"), false);
+  const variants = new ChatTemplate({ template: [{ name: "default", template: "a" }, { name: "tool_use", template: "<think></think>" }], where: "t" });
+  assert.equal(variants.mentions("</think>"), true);
+});

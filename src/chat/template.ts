@@ -43,10 +43,12 @@ export class ChatTemplate {
   private readonly variants: Map<string, JinjaTemplate>;
   private readonly where: string;
   private readonly globals: Record<string, unknown>;
+  private readonly sources: readonly string[];
 
   constructor(source: ChatTemplateSource) {
     this.where = source.where;
     const list = typeof source.template === "string" ? [{ name: "default", template: source.template }] : source.template;
+    this.sources = list.map((v) => v.template);
     this.variants = new Map();
     for (const { name, template } of list) {
       const where = list.length === 1 ? this.where : `${this.where}[${JSON.stringify(name)}]`;
@@ -69,6 +71,14 @@ export class ChatTemplate {
    */
   render(body: unknown): string {
     return this.renderRequest(parseChatRequest(body));
+  }
+
+  /**
+   * Whether the template's source contains `text` (in any variant), e.g. whether it writes `</think>`
+   * at all: a thinking model's template does even where the tag is not one token.
+   */
+  mentions(text: string): boolean {
+    return this.sources.some((s) => s.includes(text));
   }
 
   /** Render an already-validated request. */

@@ -102,7 +102,7 @@ function asSource(t: Tokenizer | DetokenizerSource): DetokenizerSource {
 }
 
 /** EOS ids: generation_config.json's (else config.json's) plus the tokenizer's. */
-export function eosIdsOf(model: LogitsModel, tokenizer: DetokenizerSource): Set<number> {
+export function eosIdsOf(model: Pick<LogitsModel, "config" | "generation">, tokenizer: DetokenizerSource): Set<number> {
   const fromModel = model.generation?.eosTokenIds.length ? model.generation.eosTokenIds : model.config.eosTokenIds;
   return new Set([...(fromModel ?? []), ...tokenizer.eosTokenIds]);
 }
@@ -220,6 +220,7 @@ export async function* generate<S extends SequenceLike>(
     for (const f of ids.slice(0, maxTokens - generated.length)) {
       generated.push(f);
       next.push(f);
+      opts.interceptor?.observe?.(f, true);
       let fp = textOf(f);
       if (stoppedBy === undefined && generated.length >= maxTokens) fp += drain();
       text += fp;
@@ -246,6 +247,7 @@ export async function* generate<S extends SequenceLike>(
     constraint?.accept(token);
     const lp = opts.logprobs === undefined ? undefined : stepLogprobs(logits, token, opts.logprobs);
     generated.push(token);
+    opts.interceptor?.observe?.(token, false);
     if (eos.has(token)) {
       const tail = drain(); // the EOS itself is not text; a stop string in the held tail still cuts it
       stoppedBy ??= token;

@@ -1,12 +1,20 @@
 /**
- * The chat layer's thinking budget (`chat/budget.ts`) as a generate-loop interceptor: it watches each
- * sampled token's text and, when the reasoning inside `<think>` reaches the budget, forces Qwen's
- * early-stop text (tokenized) into the output so the model goes on to answer.
+ * A thinking budget for a bare `generate` call (outside a chat turn, e.g. `qwenrt generate --prompt`
+ * with a hand-written prompt): the turn pipeline's steer (engine/turn-steer.ts) over a fresh
+ * `Thought`. When the reasoning inside `<think>` reaches the budget, Qwen's early-stop text
+ * (tokenized) is forced into the output so the model goes on to answer.
  */
-import { ThinkingBudget, type BudgetAction } from "../chat/budget.js";
-import { StreamDetokenizer, type Tokenizer } from "../tokenizer/index.js";
+import { THINKING_EARLY_STOP } from "../chat/budget.js";
+import type { Tokenizer } from "../tokenizer/index.js";
 import { QwenrtError } from "../util/errors.js";
+import { Thought } from "./thought.js";
+import { TurnSteer } from "./turn-steer.js";
 import type { TokenInterceptor } from "./types.js";
+
+/** Qwen's early-stop text as ids of `tokenizer`. */
+export function earlyStopIds(tokenizer: Tokenizer): number[] {
+  return tokenizer.encode(THINKING_EARLY_STOP, { addSpecialTokens: false });
+}
 
 /**
  * An interceptor enforcing a thinking budget of `budget` tokens. `thinkingEnabled` says whether the
@@ -24,13 +32,5 @@ export function thinkingBudgetInterceptor(
   if (!Number.isInteger(opts.budget) || opts.budget < 0) {
     throw new QwenrtError(opts.where ?? "thinking_budget", `must be an integer >= 0, got ${opts.budget}`, { code: "invalid_request" });
   }
-  const budget = new ThinkingBudget({ budget: opts.budget, thinkingEnabled: opts.thinkingEnabled });
-  // Its own detokenizer, special tokens kept: the budget must see `<think>` / `</think>` as text.
-  const stream = new StreamDetokenizer(tokenizer, { skipSpecialTokens: false });
-  const force = (a: BudgetAction): readonly number[] | undefined =>
-    a.kind === "force" ? tokenizer.encode(a.text, { addSpecialTokens: false }) : undefined;
-  return {
-    start: () => force(budget.start()),
-    afterToken: (token) => force(budget.onToken(stream.push(token))),
-  };
+  return new TurnSteer(Thought.of(tokenizer, opts.thinkingEnabled), opts.budget, earlyStopIds(tokenizer));
 }

@@ -64,14 +64,19 @@ export interface DetokenizerSource {
 }
 
 /**
- * Hook point for steering generation (e.g. the chat layer's thinking budget): sees every accepted
- * token and may answer with ids to force in next (they are fed to the model, emitted and counted
- * as completion tokens, but not sampled).
+ * Hook point for steering generation (e.g. the thinking budget): sees every accepted token and may
+ * answer with ids to force in next (they are fed to the model, emitted and counted as completion
+ * tokens, but not sampled).
  */
 export interface TokenInterceptor {
   /** Before the first sampled token (after the prompt): ids to force in first, if any. */
   start?(): readonly number[] | undefined;
-  /** After each sampled token: ids to force in next, if any. */
+  /**
+   * Every token appended to the output, in order: sampled ones (after the constraint accepted them;
+   * the last one and an EOS included) and forced ones (`forced` true).
+   */
+  observe?(token: number, forced: boolean): void;
+  /** After each sampled token that does not end the generation: ids to force in next, if any. */
   afterToken(token: number): readonly number[] | undefined;
 }
 

@@ -4,14 +4,12 @@
  * then the finish reason, then usage when asked).
  */
 import { randomUUID } from "node:crypto";
-import { parseReasoning, ReasoningStream } from "../chat/reasoning.js";
-import { ToolCallStream } from "../chat/tools-stream.js";
-import { parseToolCalls, type ToolCall } from "../chat/tools.js";
-import type { GenerateResult, GenerateStep } from "../engine/generate.js";
 import type { StepLogprobs } from "../engine/logprobs.js";
+import type { TurnPart } from "../engine/turn-output.js";
+import type { TurnStep } from "../engine/turn.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { ChatPlan } from "./chat-plan.js";
-import type { Runtime } from "./runtime.js";
+import type { FinishedTurn, Runtime } from "./runtime.js";
 
 type FinishReason = "stop" | "length" | "tool_calls";
 
@@ -34,62 +32,58 @@ function usage(promptTokens: number, cached: number, completion: number, reasoni
   };
 }
 
-function finishReason(r: GenerateResult, calls: number): FinishReason {
+function finishReason(t: FinishedTurn, calls: number): FinishReason {
   if (calls > 0) return "tool_calls";
-  return r.finishReason;
+  return t.finishReason;
 }
 
 interface ChoiceDone {
-  result: GenerateResult;
-  cached: number;
-  reasoningTokens: number;
+  turn: FinishedTurn;
   logprobs: Record<string, unknown>[];
 }
 
-async function runChoice(rt: Runtime, plan: ChatPlan, i: number, signal: AbortSignal, onStep?: (s: GenerateStep) => void): Promise<ChoiceDone> {
-  const { opts, steer } = plan.optionsFor(i);
+async function runChoice(rt: Runtime, plan: ChatPlan, i: number, signal: AbortSignal, onStep?: (s: TurnStep) => void): Promise<ChoiceDone> {
   const logprobs: Record<string, unknown>[] = [];
-  const gen = rt.run(plan.promptIds, { ...opts, signal });
-  for (;;) {
-    const r = await gen.next();
-    if (r.done === true) return { result: r.value.result, cached: r.value.cachedTokens, reasoningTokens: steer.reasoningTokens, logprobs };
-    if (r.value.logprobs !== undefined) logprobs.push(logprobEntry(rt.tokenizer, r.value.logprobs));
-    onStep?.(r.value);
-  }
+  const turn = await rt.runTurn(plan.turn, plan.optionsFor(i, signal), (step) => {
+    if (step.logprobs !== undefined) logprobs.push(logprobEntry(rt.tokenizer, step.logprobs));
+    onStep?.(step);
+  });
+  return { turn, logprobs };
+}
+
+function usageOf(plan: ChatPlan, done: readonly ChoiceDone[]): Record<string, unknown> {
+  const completion = done.reduce((a, d) => a + d.turn.ids.length, 0);
+  const reasoning = done.reduce((a, d) => a + d.turn.reasoningTokens, 0);
+  return usage(plan.turn.promptIds.length, done[0]?.turn.cachedTokens ?? 0, completion, reasoning);
 }
 
 /** Non-streaming response body. */
 export async function completeChat(rt: Runtime, plan: ChatPlan, modelId: string, signal: AbortSignal): Promise<Record<string, unknown>> {
   const done = await Promise.all(Array.from({ length: plan.n }, (_, i) => runChoice(rt, plan, i, signal)));
   const choices = done.map((d, index) => {
-    const split = plan.thinking ? parseReasoning(d.result.text, { thinkingEnabled: true }) : { reasoning: "", content: d.result.text };
-    let content: string | null = split.content;
-    let calls: ToolCall[] = [];
-    if (plan.parseTools) {
-      const parsed = parseToolCalls(split.content);
-      calls = parsed.toolCalls;
-      content = calls.length > 0 && parsed.content.trim() === "" ? null : parsed.content;
-    }
+    const m = d.turn.message;
+    const content = m.toolCalls.length > 0 && m.content.trim() === "" ? null : m.content;
     const message: Record<string, unknown> = { role: "assistant", content };
-    if (plan.thinking) message.reasoning_content = split.reasoning;
-    if (calls.length > 0) {
-      message.tool_calls = calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
+    if (plan.turn.thinking) message.reasoning_content = m.reasoning;
+    if (m.toolCalls.length > 0) {
+      message.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
     }
     return {
       index,
       message,
       logprobs: plan.logprobs === undefined ? null : { content: d.logprobs },
-      finish_reason: finishReason(d.result, calls.length),
+      finish_reason: finishReason(d.turn, m.toolCalls.length),
+      ...(plan.returnTokenIds ? { token_ids: d.turn.ids } : {}),
     };
   });
-  const completion = done.reduce((a, d) => a + d.result.completionTokens, 0);
   return {
     id: `chatcmpl-${randomUUID()}`,
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model: modelId,
     choices,
-    usage: usage(plan.promptIds.length, done[0]?.cached ?? 0, completion, done.reduce((a, d) => a + d.reasoningTokens, 0)),
+    usage: usageOf(plan, done),
+    ...(plan.returnTokenIds ? { prompt_token_ids: plan.turn.promptIds } : {}),
   };
 }
 
@@ -111,18 +105,10 @@ export async function streamChat(
 
   const runOne = async (index: number): Promise<ChoiceDone> => {
     chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
-    const reasoning = plan.thinking ? new ReasoningStream({ thinkingEnabled: true }) : undefined;
-    const tools = plan.parseTools ? new ToolCallStream() : undefined;
     let calls = 0;
-    const emit = (r: string, c: string, lp?: Record<string, unknown>): void => {
-      const deltas: Record<string, unknown>[] = [];
-      if (r !== "") deltas.push({ reasoning_content: r });
-      if (c !== "") {
-        if (tools === undefined) deltas.push({ content: c });
-        else {
-          for (const ev of tools.push(c)) deltas.push(toolDelta(ev, () => calls++));
-        }
-      }
+    // One chunk per part (reasoning, content, tool-call header or arguments); logprobs ride on the first.
+    const emit = (parts: readonly TurnPart[], lp?: Record<string, unknown>): void => {
+      const deltas = parts.map((p) => partDelta(p, () => calls++));
       if (deltas.length === 0 && lp !== undefined) deltas.push({});
       deltas.forEach((delta, k) => {
         const withLp = k === 0 && lp !== undefined ? { content: [lp] } : null;
@@ -132,32 +118,26 @@ export async function streamChat(
     const d = await runChoice(rt, plan, index, signal, (step) => {
       const lp = step.logprobs === undefined ? undefined : logprobEntry(rt.tokenizer, step.logprobs);
       if (step.text === "" && lp === undefined) return;
-      const split = reasoning?.push(step.text) ?? { reasoning: "", content: step.text };
-      emit(split.reasoning, split.content, lp);
+      emit(step.parts, lp);
     });
-    const tail = reasoning?.finish() ?? { reasoning: "", content: "" };
-    emit(tail.reasoning, tail.content);
-    if (tools !== undefined) {
-      for (const ev of tools.finish()) chunk([{ index, delta: toolDelta(ev, () => calls++), logprobs: null, finish_reason: null }]);
-    }
-    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.result, calls) }]);
+    emit(d.turn.tail);
+    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls) }]);
     return d;
   };
   const done = await Promise.all(Array.from({ length: plan.n }, (_, i) => runOne(i)));
-  if (plan.includeUsage) {
-    const completion = done.reduce((a, d) => a + d.result.completionTokens, 0);
-    chunk([], { usage: usage(plan.promptIds.length, done[0]?.cached ?? 0, completion, done.reduce((a, d) => a + d.reasoningTokens, 0)) });
-  }
+  if (plan.includeUsage) chunk([], { usage: usageOf(plan, done) });
 }
 
-function toolDelta(ev: ReturnType<ToolCallStream["push"]>[number], onCall: () => void): Record<string, unknown> {
-  switch (ev.type) {
+function partDelta(part: TurnPart, onCall: () => void): Record<string, unknown> {
+  switch (part.type) {
+    case "reasoning":
+      return { reasoning_content: part.text };
     case "content":
-      return { content: ev.text };
+      return { content: part.text };
     case "toolCall":
       onCall();
-      return { tool_calls: [{ index: ev.index, id: ev.id, type: "function", function: { name: ev.name, arguments: "" } }] };
+      return { tool_calls: [{ index: part.index, id: part.id, type: "function", function: { name: part.name, arguments: "" } }] };
     case "arguments":
-      return { tool_calls: [{ index: ev.index, function: { arguments: ev.text } }] };
+      return { tool_calls: [{ index: part.index, function: { arguments: part.text } }] };
   }
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { GenerateOptions, GenerateResult } from "../engine/generate.js";
+import type { GenerateOptions } from "../engine/generate.js";
 import { ApiError } from "./errors.js";
 import { generateOptions, parseOrThrow, samplingSchema } from "./params.js";
 import type { Runtime } from "./runtime.js";
@@ -86,24 +86,17 @@ export async function runCompletion(
   const choices = await Promise.all(
     jobs.map(async ({ p, k }, index) => {
       const opts = { ...plan.opts, signal, ...(plan.opts.seed === undefined ? {} : { seed: Number(plan.opts.seed) + k }) };
-      const gen = rt.run(p.ids, opts);
       const steps: { token: number; logprob: number; top: { token: number; logprob: number }[] }[] = [];
       let text = plan.echo ? p.text : "";
       if (send !== undefined && plan.echo) send({ id, object: "text_completion", created, model: modelId, choices: [{ index, text: p.text, logprobs: null, finish_reason: null }] });
-      let result: GenerateResult;
-      for (;;) {
-        const r = await gen.next();
-        if (r.done === true) {
-          result = r.value.result;
-          break;
+      const { result } = await rt.run(p.ids, opts, (step) => {
+        if (step.logprobs !== undefined) steps.push({ token: step.token, logprob: step.logprobs.logprob, top: [...step.logprobs.top] });
+        text += step.text;
+        if (send !== undefined && (step.text !== "" || step.logprobs !== undefined)) {
+          const lp = step.logprobs === undefined ? null : logprobsBlock(rt, steps.slice(-1), text.length - step.text.length);
+          send({ id, object: "text_completion", created, model: modelId, choices: [{ index, text: step.text, logprobs: lp, finish_reason: null }] });
         }
-        if (r.value.logprobs !== undefined) steps.push({ token: r.value.token, logprob: r.value.logprobs.logprob, top: [...r.value.logprobs.top] });
-        text += r.value.text;
-        if (send !== undefined && (r.value.text !== "" || r.value.logprobs !== undefined)) {
-          const lp = r.value.logprobs === undefined ? null : logprobsBlock(rt, steps.slice(-1), text.length - r.value.text.length);
-          send({ id, object: "text_completion", created, model: modelId, choices: [{ index, text: r.value.text, logprobs: lp, finish_reason: null }] });
-        }
-      }
+      });
       promptTokens += k === 0 ? p.ids.length : 0;
       completionTokens += result.completionTokens;
       if (send !== undefined) {

@@ -1,12 +1,11 @@
 /**
- * What the server serves: one model behind one batching engine loop, its tokenizer and chat template,
- * a prefix cache shared by all requests, admission control (bounded running + waiting), and counters.
- * HTTP handlers only call `run` and stream what it yields.
+ * What the server serves: one model behind the engine's turn pipeline (its batching engine loop,
+ * prefix cache shared by all requests, grammar cache), its tokenizer and chat template, admission
+ * control (bounded running + waiting), and counters. HTTP handlers only call `runTurn` / `run` and
+ * stream what they report.
  */
-import { BatchingModel } from "../engine/batcher.js";
-import { generate, type GenerateOptions, type GenerateResult, type GenerateStep } from "../engine/generate.js";
-import { PrefixCache } from "../engine/prefix-cache.js";
-import { compileConstraint, prepareVocab, type CompiledConstraint, type ConstraintSpec, type PreparedVocab } from "../engine/constrain/index.js";
+import type { GenerateOptions, GenerateResult, GenerateStep } from "../engine/generate.js";
+import { TurnRunner, type PreparedTurn, type TurnGenerateOptions, type TurnOutcome, type TurnStep } from "../engine/turn.js";
 import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -46,25 +45,24 @@ export function defaultPrefixCacheTokens(model: Model): number {
   return Math.max(1024, Math.floor(2 ** 30 / model.kvBytesPerToken));
 }
 
-/** The outcome of one choice. */
+/** The outcome of one text completion. */
 export interface ChoiceOutcome {
   readonly result: GenerateResult;
   /** Prompt tokens served from the prefix cache. */
   readonly cachedTokens: number;
 }
 
+/** A chat turn that ran to its end (a request whose client went away throws instead). */
+export type FinishedTurn = TurnOutcome & { readonly finishReason: GenerateResult["finishReason"] };
+
 /** A loaded, ready-to-serve model. */
 export class Runtime {
-  readonly engine: BatchingModel<Sequence>;
-  readonly prefixCache: PrefixCache<Sequence>;
+  /** The turn pipeline; its engine loop and prefix cache are shared by every request. */
+  readonly turns: TurnRunner<Sequence>;
   readonly contextLength: number;
   readonly counters: Counters = { requests: new Map(), promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, aborted: 0 };
   readonly created = Math.floor(Date.now() / 1000);
-  /** Whether the model emits `<think>` blocks (its vocabulary has the tags). */
-  readonly thinks: boolean;
   private running = 0;
-  private vocab: PreparedVocab | undefined;
-  private readonly grammars = new Map<string, CompiledConstraint>();
   private readonly waiting: Array<() => void> = [];
 
   constructor(
@@ -73,10 +71,20 @@ export class Runtime {
     readonly template: ChatTemplate,
     readonly opts: ServeOptions,
   ) {
-    this.engine = new BatchingModel(model, { maxBatchTokens: opts.maxBatchTokens ?? 512 });
-    this.prefixCache = new PrefixCache(model, { maxTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model) });
+    this.turns = new TurnRunner(model, tokenizer, template, {
+      prefixCacheTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model),
+      maxBatchTokens: opts.maxBatchTokens ?? 512,
+    });
     this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);
-    this.thinks = tokenizer.tokenToId("<think>") !== undefined && tokenizer.tokenToId("</think>") !== undefined;
+  }
+
+  /** The batching engine loop (its counters are exported at `/metrics`). */
+  get engine(): TurnRunner<Sequence>["engine"] {
+    return this.turns.engine;
+  }
+
+  get prefixCache(): TurnRunner<Sequence>["prefixCache"] {
+    return this.turns.prefixCache;
   }
 
   get runningCount(): number {
@@ -86,24 +94,6 @@ export class Runtime {
   get waitingCount(): number {
     return this.waiting.length;
   }
-
-  /** Compile a grammar for this model's vocabulary (cached by spec: repeated schemas cost nothing). */
-  compileConstraint(spec: ConstraintSpec): CompiledConstraint {
-    const key = JSON.stringify(spec);
-    const hit = this.grammars.get(key);
-    if (hit !== undefined) return hit;
-    this.vocab ??= prepareVocab({
-      tokenStrings: Array.from({ length: this.tokenizer.vocabSize }, (_, id) => this.tokenizer.tokenBytes(id) ?? new Uint8Array(0)),
-      specialIds: this.tokenizer.addedTokenIds(),
-      eosIds: [...new Set([...(this.model.generation.eosTokenIds ?? []), ...(this.tokenizer.eosTokenId === undefined ? [] : [this.tokenizer.eosTokenId])])],
-      vocabSize: this.model.config.vocabSize,
-    });
-    const compiled = compileConstraint(spec, this.vocab);
-    if (this.grammars.size >= 64) this.grammars.delete(this.grammars.keys().next().value as string);
-    this.grammars.set(key, compiled);
-    return compiled;
-  }
-
   /** Count a finished HTTP request for `/metrics`. */
   countRequest(endpoint: string, status: number): void {
     const key = `${endpoint} ${status}`;
@@ -158,32 +148,36 @@ export class Runtime {
   }
 
   /**
-   * Generate one choice for `promptIds`, starting from the longest cached prefix and returning the
-   * sequence to the cache afterwards (also when the client went away). Yields each step.
+   * Run one choice of a chat turn through the engine's pipeline, counting its tokens. When the
+   * client goes away (`opts.signal` fires) it throws the signal's reason, as `generate` does.
    */
-  async *run(promptIds: readonly number[], opts: GenerateOptions): AsyncGenerator<GenerateStep, ChoiceOutcome, undefined> {
-    const { seq, cached } = this.prefixCache.acquire(promptIds);
-    const held = [...promptIds];
+  async runTurn(turn: PreparedTurn, opts: TurnGenerateOptions, onStep?: (step: TurnStep) => void): Promise<FinishedTurn> {
+    return this.counted(async () => {
+      const o = await this.turns.run(turn, opts, onStep);
+      if (o.finishReason === "interrupted") throw opts.signal?.reason ?? new Error("aborted");
+      return { outcome: { ...o, finishReason: o.finishReason }, prompt: o.promptTokens, cached: o.cachedTokens, completion: o.ids.length };
+    });
+  }
+
+  /** Generate one text completion of `promptIds` from the longest cached prefix, counting its tokens. */
+  async run(promptIds: readonly number[], opts: GenerateOptions, onStep?: (step: GenerateStep) => void): Promise<ChoiceOutcome> {
+    return this.counted(async () => {
+      const o = await this.turns.generate(promptIds, opts, onStep);
+      return { outcome: o, prompt: promptIds.length, cached: o.cachedTokens, completion: o.result.completionTokens };
+    });
+  }
+
+  private async counted<T>(work: () => Promise<{ outcome: T; prompt: number; cached: number; completion: number }>): Promise<T> {
     let done = false;
     try {
-      const gen = generate(this.engine, this.tokenizer, promptIds, { prefillChunk: 256, ...opts, sequence: { seq, cached } });
-      for (;;) {
-        const r = await gen.next();
-        if (r.done === true) {
-          done = true;
-          this.counters.promptTokens += promptIds.length;
-          this.counters.cachedPromptTokens += cached;
-          this.counters.completionTokens += r.value.completionTokens;
-          return { result: r.value, cachedTokens: cached };
-        }
-        held.push(r.value.token);
-        yield r.value;
-      }
+      const r = await work();
+      done = true;
+      this.counters.promptTokens += r.prompt;
+      this.counters.cachedPromptTokens += r.cached;
+      this.counters.completionTokens += r.completion;
+      return r.outcome;
     } finally {
       if (!done) this.counters.aborted++;
-      // The cache holds every fed token: the prompt and all generated tokens but the last.
-      if (seq.length <= held.length) this.prefixCache.release(seq, held.slice(0, seq.length));
-      else this.model.release(seq); // cannot name what it holds: free it rather than cache it
     }
   }
 }

@@ -20,6 +20,8 @@ export interface ReplIo {
   readonly terminal: boolean;
   /** Dim reasoning and styled prompts (stdout is a colour terminal). */
   readonly color: boolean;
+  /** After each answer, print the prompt's and the answer's token ids (`--show-ids`). */
+  readonly showIds?: boolean;
 }
 
 /** Generation options fixed for the whole chat (per-turn ones come from the session). */
@@ -198,6 +200,7 @@ export async function runChatRepl(engine: ChatEngine, session: ChatSession, gen:
           session.addAssistant(r.content, r.reasoning);
           printer.end(r.stats);
         }
+        if (io.showIds === true) printer.ids(r.promptIds, r.ids);
       } catch (e) {
         session.dropPendingUser();
         if (!(e instanceof QwenrtError)) throw e;

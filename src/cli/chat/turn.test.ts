@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadChatTemplate } from "../../chat/template.js";
-import { PrefixCache } from "../../engine/prefix-cache.js";
+import { TurnRunner } from "../../engine/turn.js";
 import { loadModel } from "../../models/load.js";
 import { Tokenizer } from "../../tokenizer/index.js";
 import { ChatSession } from "./session.js";
@@ -14,7 +14,7 @@ const template = loadChatTemplate(dir);
 
 async function engine(): Promise<ChatEngine> {
   const model = await loadModel(dir);
-  return { model, tokenizer, template, cache: new PrefixCache(model, { maxTokens: 4096 }) };
+  return new TurnRunner(model, tokenizer, template, { prefixCacheTokens: 4096 });
 }
 
 const sink = { reasoning: (): void => {}, content: (): void => {} };

@@ -1,26 +1,18 @@
 /**
- * One chat turn: render the conversation, reuse the KV cache of the previous turns through a
- * `PrefixCache` (only the new part of the prompt is computed), stream the answer split into
- * reasoning and content, and hand the sequence back to the cache for the next turn.
+ * One `qwenrt chat` turn on the engine's turn pipeline (engine/turn.ts): the conversation is
+ * rendered and encoded there, the KV cache of the previous turns is reused through its prefix
+ * cache (only the new part of the prompt is computed), and the answer streams to the sink split
+ * into reasoning and content. This file adds what the terminal shows: the stats line's numbers.
  */
-import { setImmediate as nextMacrotask } from "node:timers/promises";
-import { ReasoningStream } from "../../chat/reasoning.js";
-import { promptThinkingEnabled, type ChatTemplate } from "../../chat/template.js";
-import { generate, type GenerateOptions } from "../../engine/generate.js";
-import type { PrefixCache } from "../../engine/prefix-cache.js";
+import { parseChatRequest } from "../../chat/messages.js";
 import type { SamplingParams } from "../../engine/sampler.js";
-import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
-import type { Model, Sequence } from "../../models/model.js";
-import type { Tokenizer } from "../../tokenizer/index.js";
+import type { TurnGenerateOptions, TurnRunner } from "../../engine/turn.js";
+import type { TurnPart } from "../../engine/turn-output.js";
+import type { Sequence } from "../../models/model.js";
 import type { TurnStats } from "./view.js";
 
 /** What a turn runs on; lives as long as the chat. */
-export interface ChatEngine {
-  readonly model: Model;
-  readonly tokenizer: Tokenizer;
-  readonly template: ChatTemplate;
-  readonly cache: PrefixCache<Sequence>;
-}
+export type ChatEngine = TurnRunner<Sequence>;
 
 /** Per-turn generation options. */
 export interface TurnOptions {
@@ -45,72 +37,51 @@ export interface TurnResult {
   readonly reasoning: string;
   readonly content: string;
   readonly stats: TurnStats;
+  /** The rendered prompt's ids and the answer's (forced ones included). */
+  readonly promptIds: readonly number[];
+  readonly ids: readonly number[];
 }
 
 /**
- * Run one answer for `request` (a chat request body for the template).
+ * Run one answer for `request` (a chat request body for the template, validated here).
  *
  * @example
  * const r = await runTurn(engine, session.request(), { sampling: {}, ignoreEos: false, budget: null, signal }, printer);
  * session.addAssistant(r.content, r.reasoning);
  */
 export async function runTurn(engine: ChatEngine, request: unknown, opts: TurnOptions, sink: AnswerSink): Promise<TurnResult> {
-  const { model, tokenizer, template, cache } = engine;
-  const prompt = template.render(request);
-  const promptIds = tokenizer.encode(prompt, { addSpecialTokens: false });
-  const thinking = promptThinkingEnabled(prompt);
-  const split = new ReasoningStream({ thinkingEnabled: thinking });
-  const generated: number[] = [];
+  const turn = engine.prepare({ chat: parseChatRequest(request), ...(opts.budget === null ? {} : { thinkingBudget: opts.budget }) });
+  const gen: TurnGenerateOptions = { ...opts.sampling, ignoreEos: opts.ignoreEos, signal: opts.signal };
+  if (opts.maxTokens !== undefined) gen.maxTokens = opts.maxTokens;
+  if (opts.seed !== undefined) gen.seed = opts.seed;
   let reasoning = "";
   let content = "";
-  const take = (r: { reasoning: string; content: string }): void => {
-    reasoning += r.reasoning;
-    content += r.content;
-    sink.reasoning(r.reasoning);
-    sink.content(r.content);
+  const take = (parts: readonly TurnPart[]): void => {
+    for (const p of parts) {
+      if (p.type === "reasoning") {
+        reasoning += p.text;
+        sink.reasoning(p.text);
+      } else if (p.type === "content") {
+        content += p.text;
+        sink.content(p.text);
+      }
+    }
   };
-
-  const genOpts: GenerateOptions = { ...opts.sampling, ignoreEos: opts.ignoreEos, signal: opts.signal };
-  if (opts.maxTokens !== undefined) genOpts.maxTokens = opts.maxTokens;
-  if (opts.seed !== undefined) genOpts.seed = opts.seed;
-  if (opts.budget !== null) genOpts.interceptor = thinkingBudgetInterceptor(tokenizer, { budget: opts.budget, thinkingEnabled: thinking });
-
-  const { seq, cached } = cache.acquire(promptIds);
   const t0 = performance.now();
   let tFirst: number | undefined;
-  let finish: TurnStats["finish"] = "length";
-  try {
-    const gen = generate(model, tokenizer, promptIds, { ...genOpts, sequence: { seq, cached } });
-    for (;;) {
-      // The reference kernels compute synchronously: give the event loop a turn so Ctrl-C lands.
-      await nextMacrotask();
-      const r = await gen.next();
-      if (r.done === true) {
-        finish = r.value.finishReason;
-        break;
-      }
-      tFirst ??= performance.now();
-      generated.push(r.value.token);
-      take(split.push(r.value.text));
-    }
-  } catch (e) {
-    if (!opts.signal.aborted) throw e;
-    finish = "interrupted";
-  } finally {
-    // The cache now holds the prompt and the generated ids it was fed (all but the last, or fewer
-    // when interrupted): hand exactly those back for the next turn.
-    const held = [...promptIds, ...generated].slice(0, seq.length);
-    cache.release(seq, held);
-  }
-  take(split.finish());
+  const out = await engine.run(turn, gen, (step) => {
+    tFirst ??= performance.now();
+    take(step.parts);
+  });
+  take(out.tail);
   const tEnd = performance.now();
   const stats: TurnStats = {
-    tokens: generated.length,
+    tokens: out.ids.length,
     decodeSeconds: tFirst === undefined ? 0 : (tEnd - tFirst) / 1000,
-    promptTokens: promptIds.length,
-    reusedTokens: cached,
+    promptTokens: out.promptTokens,
+    reusedTokens: out.cachedTokens,
     promptSeconds: ((tFirst ?? tEnd) - t0) / 1000,
-    finish,
+    finish: out.finishReason,
   };
-  return { reasoning, content, stats };
+  return { reasoning, content, stats, promptIds: turn.promptIds, ids: out.ids };
 }

@@ -67,3 +67,8 @@ test("promptText: >>> or ... for continuation, bold only with colour", () => {
   assert.equal(promptText(true, false), "... ");
   assert.equal(promptText(false, true), "\x1b[1m>>> \x1b[0m");
 });
+
+test("AnswerPrinter.ids: one JSON line of prompt and answer ids, marked when plain, dim in colour", () => {
+  assert.equal(collect(false, (p) => p.ids([1, 2], [3])), '[ids] {"prompt_ids":[1,2],"ids":[3]}\n');
+  assert.equal(collect(true, (p) => p.ids([1], [])), '\x1b[2m{"prompt_ids":[1],"ids":[]}\x1b[0m\n');
+});

@@ -112,6 +112,12 @@ export class AnswerPrinter {
     this.write(this.color ? `${DIM}${line}${RESET}\n` : `[stats] ${line}\n`, "\n");
   }
 
+  /** The turn's token ids, one JSON line `{"prompt_ids", "ids"}` (`[ids] ` first when plain). */
+  ids(promptIds: readonly number[], ids: readonly number[]): void {
+    const line = JSON.stringify({ prompt_ids: promptIds, ids });
+    this.write(this.color ? `${DIM}${line}${RESET}\n` : `[ids] ${line}\n`, "\n");
+  }
+
   private closeReasoning(): void {
     if (!this.atLineStart) this.write("\n");
     this.write(this.color ? "\n" : "[/thinking]\n");

@@ -4,7 +4,7 @@
  * a terminal), with a stats line after each; the KV cache of earlier turns is reused. The loop lives
  * in `cli/chat/`.
  */
-import { PrefixCache } from "../../engine/prefix-cache.js";
+import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
@@ -26,6 +26,8 @@ generation_config.json defaults.
 ${samplingFlagUsage}
   --seed S                  RNG seed (turn i uses S + i)
   --ignore-eos              keep generating past end-of-sequence tokens (testing, benchmarks)
+  --show-ids                after each answer, print {"prompt_ids", "ids"}: the token ids of the
+                            rendered prompt and of the answer (checking templates and caching)
 
 Input: end a line with \\ to continue it, or wrap lines in """ ... """. Ctrl-C stops an answer;
 Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.
@@ -42,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     ...samplingFlagOptions,
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
+    "show-ids": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("chat", positionals);
@@ -57,8 +60,8 @@ export async function run(argv: string[]): Promise<number> {
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
     // One conversation at a time: the cache holds at most a context's worth of tokens.
-    const cache = new PrefixCache(model, { maxTokens: model.config.maxPositionEmbeddings });
-    return { model, tokenizer, template, cache, path: source.path };
+    const runner = new TurnRunner(model, tokenizer, template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
+    return { model, runner, path: source.path };
   });
   // no-color.org: NO_COLOR set to a non-empty value turns colour off.
   const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "";
@@ -69,10 +72,10 @@ export async function run(argv: string[]): Promise<number> {
   const session = new ChatSession({ system: v.system ?? null, enableThinking: v["no-think"] !== true, budget: budget ?? null });
   try {
     return await runChatRepl(
-      engine,
+      engine.runner,
       session,
       { sampling, ignoreEos: v["ignore-eos"] === true, ...(maxTokens === undefined ? {} : { maxTokens }), ...(seed === undefined ? {} : { seed }) },
-      { input: process.stdin, output: process.stdout, errors: process.stderr, terminal, color },
+      { input: process.stdin, output: process.stdout, errors: process.stderr, terminal, color, showIds: v["show-ids"] === true },
     );
   } finally {
     engine.model.backend.dispose();

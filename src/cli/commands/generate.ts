@@ -1,12 +1,16 @@
 /**
  * `qwenrt generate <model> (--prompt TEXT | --ids FILE|-) [...]`: continue a prompt, streaming the
  * text to stdout as it is generated, or printing one JSON object `{"ids","text","finish_reason"}`
- * (ids = generated ids) with `--json`.
+ * (ids = generated ids) with `--json`. With `--chat` the prompt is one user message run through the
+ * engine's chat-turn pipeline (engine/turn.ts), as `qwenrt chat` and the server run it, and the
+ * JSON also carries the rendered prompt's `prompt_ids`.
  */
 import { readFileSync } from "node:fs";
-import { promptThinkingEnabled } from "../../chat/template.js";
-import { generate, type GenerateOptions, type GenerateResult } from "../../engine/generate.js";
+import { parseChatRequest } from "../../chat/messages.js";
+import { promptThinkingEnabled, type ChatTemplate } from "../../chat/template.js";
+import { generateAll, type GenerateOptions, type GenerateStep } from "../../engine/generate.js";
 import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
+import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
@@ -33,9 +37,15 @@ ${samplingFlagUsage}
   --seed S                  RNG seed (same seed, same tokens)
   --ignore-eos              keep generating past end-of-sequence tokens
   --json                    print {"ids", "text", "finish_reason"} instead of streaming text
+                            (with --chat also "prompt_ids": the rendered prompt's token ids)
 ${backendFlagUsage}`;
 
 const DEFAULT_MAX_TOKENS = 256;
+
+/** What to continue: one user message through the chat template, or a prompt already in ids. */
+type Job =
+  | { readonly kind: "chat"; readonly template: ChatTemplate; readonly user: string }
+  | { readonly kind: "plain"; readonly ids: ArrayLike<number>; readonly text: string };
 
 /** Run the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -76,20 +86,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const source = await openModelForCli(dir);
   const tokenizer = source.tokenizer();
-  let promptIds: ArrayLike<number>;
-  let promptText = "";
-  if (v.prompt !== undefined) {
-    if (v.chat === true) {
-      promptText = source.chatTemplate().render({
-        messages: [{ role: "user", content: v.prompt }],
-        chat_template_kwargs: { enable_thinking: v["no-think"] !== true },
-      });
-      promptIds = tokenizer.encode(promptText, { addSpecialTokens: false });
-    } else {
-      promptText = v.prompt;
-      promptIds = tokenizer.encode(v.prompt);
-    }
-  } else promptIds = parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize);
+  // A chat turn (the template is read now: a model without one fails before the load) or plain ids.
+  const job: Job =
+    v.chat === true && v.prompt !== undefined
+      ? { kind: "chat", template: source.chatTemplate(), user: v.prompt }
+      : v.prompt !== undefined
+        ? { kind: "plain", ids: tokenizer.encode(v.prompt), text: v.prompt }
+        : { kind: "plain", ids: parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize), text: "" };
 
   const backend = await createBackend(choice);
   // A progress bar on stderr when it is a terminal; nothing otherwise (stdout carries the text).
@@ -99,33 +102,41 @@ export async function run(argv: string[]): Promise<number> {
   process.once("SIGINT", onSigint);
   const opts: GenerateOptions = { ...sampling, maxTokens, stop, ignoreEos: v["ignore-eos"] === true, signal: ac.signal };
   if (seed !== undefined) opts.seed = seed;
-  if (thinkingBudget !== undefined) {
-    const thinkingEnabled = promptThinkingEnabled(promptText);
-    opts.interceptor = thinkingBudgetInterceptor(tokenizer, { budget: thinkingBudget, thinkingEnabled, where: "--thinking-budget" });
-  }
   const json = v.json === true;
-  let result: GenerateResult;
+  const onStep = (step: GenerateStep): void => {
+    if (!json && step.text !== "") process.stdout.write(step.text);
+  };
+  let out: { promptIds?: readonly number[]; ids: readonly number[]; text: string; finishReason: string } | undefined;
   try {
-    const gen = generate(model, tokenizer, promptIds, opts);
-    for (;;) {
-      const r = await gen.next();
-      if (r.done === true) {
-        result = r.value;
-        break;
+    if (job.kind === "chat") {
+      // The chat turn pipeline, as `qwenrt chat` and the server run it.
+      const runner = new TurnRunner(model, tokenizer, job.template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
+      const turn = runner.prepare({
+        chat: parseChatRequest({ messages: [{ role: "user", content: job.user }], chat_template_kwargs: { enable_thinking: v["no-think"] !== true } }),
+        ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
+      });
+      const o = await runner.run(turn, opts, onStep);
+      if (o.finishReason !== "interrupted") out = { promptIds: turn.promptIds, ids: o.ids, text: o.text, finishReason: o.finishReason };
+    } else {
+      if (thinkingBudget !== undefined) {
+        const thinkingEnabled = promptThinkingEnabled(job.text);
+        opts.interceptor = thinkingBudgetInterceptor(tokenizer, { budget: thinkingBudget, thinkingEnabled, where: "--thinking-budget" });
       }
-      if (!json && r.value.text !== "") process.stdout.write(r.value.text);
+      const r = await generateAll(model, tokenizer, job.ids, opts, onStep);
+      out = { ids: r.ids, text: r.text, finishReason: r.finishReason };
     }
   } catch (e) {
-    if (ac.signal.aborted) {
-      process.stderr.write("\nqwenrt: generate interrupted\n");
-      return 130;
-    }
-    throw e;
+    if (!ac.signal.aborted) throw e;
   } finally {
     process.off("SIGINT", onSigint);
   }
+  if (out === undefined) {
+    process.stderr.write("\nqwenrt: generate interrupted\n");
+    return 130;
+  }
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ids: result.ids, text: result.text, finish_reason: result.finishReason })}\n`);
+    const ids = { ...(out.promptIds === undefined ? {} : { prompt_ids: out.promptIds }), ids: out.ids };
+    process.stdout.write(`${JSON.stringify({ ...ids, text: out.text, finish_reason: out.finishReason })}\n`);
   } else if (process.stdout.isTTY) process.stdout.write("\n");
   return 0;
 }

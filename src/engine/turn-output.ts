@@ -1,0 +1,82 @@
+/**
+ * What a chat turn's output means: the text split into reasoning and content (chat/reasoning.ts)
+ * and, where tools are in play, Hermes tool calls taken out of the content (chat/tools*.ts), both
+ * streaming (parts per step) and at once (the whole answer).
+ */
+import { parseReasoning, ReasoningStream } from "../chat/reasoning.js";
+import { ToolCallStream, type ToolStreamEvent } from "../chat/tools-stream.js";
+import { parseToolCalls, type ToolCall } from "../chat/tools.js";
+
+/** One parsed piece of output, in order: reasoning text, content text, or a tool-call event. */
+export type TurnPart = { readonly type: "reasoning"; readonly text: string } | ToolStreamEvent;
+
+/** How to read a turn's output. */
+export interface OutputShape {
+  /** The output starts inside a thought: split reasoning off. */
+  readonly thinking: boolean;
+  /** Look for tool calls in the content. */
+  readonly tools: boolean;
+}
+
+/** A finished answer: reasoning, content without call blocks, and the calls. */
+export interface TurnMessage {
+  readonly reasoning: string;
+  readonly content: string;
+  readonly toolCalls: readonly ToolCall[];
+}
+
+/**
+ * Parse a complete output.
+ *
+ * @example
+ * parseTurnOutput("<think>\nHm.\n</think>\n\nHi", { thinking: true, tools: false });
+ * // { reasoning: "Hm.", content: "Hi", toolCalls: [] }
+ */
+export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
+  const split = shape.thinking ? parseReasoning(text, { thinkingEnabled: true }) : { reasoning: "", content: text };
+  if (!shape.tools) return { ...split, toolCalls: [] };
+  const calls = parseToolCalls(split.content);
+  return { reasoning: split.reasoning, content: calls.content, toolCalls: calls.toolCalls };
+}
+
+/**
+ * Streaming parser of a turn's output: `push` each step's text, `finish` once at the end. The parts
+ * of reasoning concatenate to `parseTurnOutput`'s reasoning; content and call events to its content
+ * and calls (chat/tools-stream.ts names the one case a stream cannot match).
+ *
+ * @example
+ * const out = new TurnOutput({ thinking: true, tools: false });
+ * out.push("<think>\nok</think>\n\nHi"); // [{ type: "reasoning", text: "ok" }, { type: "content", text: "Hi" }]
+ */
+export class TurnOutput {
+  private readonly reasoning: ReasoningStream | undefined;
+  private readonly tools: ToolCallStream | undefined;
+
+  constructor(shape: OutputShape) {
+    this.reasoning = shape.thinking ? new ReasoningStream({ thinkingEnabled: true }) : undefined;
+    this.tools = shape.tools ? new ToolCallStream() : undefined;
+  }
+
+  /** Parts released by one step's text. */
+  push(text: string): TurnPart[] {
+    if (text === "") return [];
+    return this.parts(this.reasoning?.push(text) ?? { reasoning: "", content: text });
+  }
+
+  /** Parts held back until the end (partial tags, trailing whitespace, an open call block). */
+  finish(): TurnPart[] {
+    const out = this.parts(this.reasoning?.finish() ?? { reasoning: "", content: "" });
+    if (this.tools !== undefined) out.push(...this.tools.finish());
+    return out;
+  }
+
+  private parts(split: { reasoning: string; content: string }): TurnPart[] {
+    const out: TurnPart[] = [];
+    if (split.reasoning !== "") out.push({ type: "reasoning", text: split.reasoning });
+    if (split.content !== "") {
+      if (this.tools === undefined) out.push({ type: "content", text: split.content });
+      else out.push(...this.tools.push(split.content));
+    }
+    return out;
+  }
+}
