@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { convertHfToGguf } from "../../src/formats/gguf/convert.js";
+import { convertHfToGguf } from "../../src/tools/convert.js";
 import type { ConvertType } from "../../src/formats/gguf/quant_mix.js";
 
 /** Root of the committed fixtures. */

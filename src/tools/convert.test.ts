@@ -3,17 +3,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseModelConfig } from "../../models/registry.js";
-import { readJsonFile } from "../../util/json.js";
-import { dequantizeAll } from "../quant/index.js";
-import { readSafetensorsDir } from "../safetensors.js";
-import { ggufTensorsAsHf, ggufToHfConfig } from "./arch.js";
+import { ggufTensorsAsHf, ggufToHfConfig } from "../formats/gguf/arch.js";
+import { readGguf } from "../formats/gguf/read.js";
+import { ggufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
+import { encodeGguf } from "../formats/gguf/write.js";
+import { dequantizeAll } from "../formats/quant/index.js";
+import { readSafetensorsDir } from "../formats/safetensors.js";
+import { parseModelConfig } from "../models/registry.js";
+import { readJsonFile } from "../util/json.js";
 import { convertHfToGguf } from "./convert.js";
-import { readGguf } from "./read.js";
-import { ggufTokenizerData } from "./tokenizer_meta.js";
-import { encodeGguf } from "./write.js";
 
-const fixtures = new URL("../../../test/fixtures/", import.meta.url).pathname;
+const fixtures = new URL("../../test/fixtures/", import.meta.url).pathname;
 const tokenizerDir = join(fixtures, "qwen3-tokenizer");
 const out = mkdtempSync(join(tmpdir(), "qwenrt-convert-"));
 

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type Llama } from "node-llama-cpp";
+import type { ConvertType } from "../formats/gguf/quant_mix.js";
 import { convertHfToGguf } from "./convert.js";
-import type { ConvertType } from "./quant_mix.js";
 
-const fixtures = new URL("../../../test/fixtures/", import.meta.url).pathname;
+const fixtures = new URL("../../test/fixtures/", import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), "qwenrt-llamacpp-"));
 let llama: Llama | undefined;
 let unavailable = "";
