@@ -7,6 +7,7 @@ import { parseGguf } from "../formats/gguf/read.js";
 import { ggufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
 import type { GgufValue } from "../formats/gguf/types.js";
 import { encodeGguf } from "../formats/gguf/write.js";
+import { isFileTensor } from "../formats/tensor_source.js";
 import { parseModelConfig } from "./registry.js";
 
 test("GGUF metadata becomes a config.json the HF config parser accepts, experts sliced per expert", () => {
@@ -53,6 +54,7 @@ test("GGUF metadata becomes a config.json the HF config parser accepts, experts 
   assert.deepEqual(c.eosTokenIds, [2]);
   const hf = ggufTensorsAsHf(g);
   const e2 = hf.get("model.layers.0.mlp.experts.2.up_proj.weight")!;
+  assert.ok(!isFileTensor(e2), "an in-memory GGUF's tensors are in memory");
   assert.deepEqual(e2.shape, [32, 32]);
   assert.deepEqual([...e2.bytes.subarray(0, 4)], [...exps.subarray(2 * 4096, 2 * 4096 + 4)]);
   const tok = ggufTokenizerData(g);
