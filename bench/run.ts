@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { runBench } from "../src/bench/compare.js";
 import { type BenchReport, formatReport } from "../src/bench/report.js";
 import type { BenchDtype } from "../src/bench/weights.js";
-import { synthesize } from "../src/engine/synth.js";
+import { synthesize } from "../src/tools/synth.js";
 import { errorMessage } from "../src/util/errors.js";
 
 const { values: v } = parseArgs({

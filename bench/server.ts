@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { createBackend, parseBackendFlags } from "../src/cli/backend.js";
-import { synthesize } from "../src/engine/synth.js";
+import { synthesize } from "../src/tools/synth.js";
 import { startServer } from "../src/server/test-server.js";
 
 const { values: v } = parseArgs({

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with Node's own test runner (TypeScript through tsx).
-// Usage: npm test [-- path-filter ...]   e.g. `npm test -- tokenizer` runs files whose path contains "tokenizer".
+// Type-checks src/, test/ and bench/ (tests included), then runs every *.test.ts under src/ and test/
+// with Node's own test runner (TypeScript through tsx; tsx does not check types, hence tsc first).
+// Usage: npm test [-- path-filter ...]   e.g. `npm test -- tokenizer` runs files whose path contains
+// "tokenizer", without the type check (run `npm run typecheck` for that alone).
+import { createRequire } from "node:module";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -24,6 +27,15 @@ const files = [...walk(join(root, "src"), []), ...walk(join(root, "test"), [])]
 if (files.length === 0) {
   console.error(`no test files match ${JSON.stringify(filters)}`);
   process.exit(1);
+}
+if (filters.length === 0) {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  console.log("# type check: tsc --noEmit -p tsconfig.json");
+  const t = spawnSync(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  if (t.status !== 0) {
+    console.error("type check failed (tsc --noEmit -p tsconfig.json); no tests run");
+    process.exit(t.status ?? 1);
+  }
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
 const r = spawnSync(

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { wasmApi } from "../kernels/wasm/wasm_api.js";
 import { readLoopModule } from "./bandwidth.js";
 import { median, promptIds, summarize } from "./method.js";
 
@@ -18,9 +19,9 @@ test("median and summarize take the middle trial", () => {
   assert.deepEqual(s, { ppTokensPerSecond: 256, tgTokensPerSecond: 64, ttftSeconds: 2 });
 });
 
-test("the hand-encoded read loop validates and XORs every 16-byte lane", () => {
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const { read } = new WebAssembly.Instance(new WebAssembly.Module(readLoopModule()), { env: { memory } }).exports as { read: (p: number, n: number) => number };
+test("the hand-encoded read loop validates and XORs every 16-byte lane", async () => {
+  const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: false });
+  const { read } = new wasmApi.Instance(await wasmApi.compile(readLoopModule()), { env: { memory } }).exports as { read: (p: number, n: number) => number };
   const words = new Int32Array(memory.buffer, 0, 64); // 256 bytes = 4 iterations
   words.fill(0);
   words[0] = 5; // lane 0 of accumulator a, first iteration

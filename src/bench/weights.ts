@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { convertHfToGguf } from "../formats/gguf/convert.js";
+import { convertHfToGguf } from "../tools/convert.js";
 import type { ConvertType } from "../formats/gguf/quant_mix.js";
 import { ggufMetaInt, readGguf } from "../formats/gguf/read.js";
 import { QwenrtError } from "../util/errors.js";

@@ -144,7 +144,9 @@ test("generate: sampling defaults come from generation_config, explicit options 
 test("generate: an aborted signal stops generation with the signal's reason", async () => {
   const ac = new AbortController();
   const gen = generate(new FakeModel([1, 2, 3, 4], 3), new FakeTokenizer(), [1, 2, 3], { temperature: 0, signal: ac.signal });
-  assert.equal((await gen.next()).value.token, 1);
+  const first = await gen.next();
+  assert.ok(first.done !== true);
+  assert.equal(first.value.token, 1);
   ac.abort(new Error("client went away"));
   await assert.rejects(() => gen.next(), /client went away/);
 });

@@ -210,6 +210,7 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
     await assert.rejects(pullModel(gatedRepo.repo, { env: freshEnv() }), /gated.*HF_TOKEN/);
     const from = hub.requests.length;
     const m = await pullModel(gatedRepo.repo, { env: freshEnv({ HF_TOKEN: "hf_secret_token" }) });
+    assert.ok(m.source !== "local");
     assert.equal(m.commit, gatedRepo.commit);
     const seen = hub.requests.slice(from);
     assert.ok(seen.filter((r) => r.server === "hub").every((r) => r.authorization === "Bearer hf_secret_token"));
@@ -249,6 +250,7 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
   test("a split GGUF in a subfolder downloads every part and resolves to part 1", async () => {
     const env = freshEnv();
     const m = await pullModel(`${ggufRepo.repo}:q8_0`, { env });
+    assert.ok(m.source !== "local");
     const snap = join(repoDir(env, ggufRepo.repo), "snapshots", GGUF_COMMIT);
     assert.equal(m.path, join(snap, "Q8_0", "Tiny-Qwen-Q8_0-00001-of-00002.gguf"));
     assert.deepEqual(m.files, ["Q8_0/Tiny-Qwen-Q8_0-00001-of-00002.gguf", "Q8_0/Tiny-Qwen-Q8_0-00002-of-00002.gguf"]);
@@ -263,6 +265,7 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
     await pullModel(denseRepo.repo, { env });
     const from = hub.requests.length;
     const m = await pullModel(`${denseRepo.repo}@${COMMIT}`, { env });
+    assert.ok(m.source !== "local");
     assert.equal(m.commit, COMMIT);
     assert.deepEqual(hub.requests.slice(from).filter((r) => r.path.includes("/resolve/") || r.server === "cdn"), []);
     assert.equal(existsSync(join(repoDir(env, denseRepo.repo), "refs", COMMIT)), false, "no ref file for a commit hash");

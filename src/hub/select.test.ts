@@ -55,7 +55,7 @@ test("quant tags match case-insensitively and only whole tags", () => {
     files: ["Qwen3-8B-Q4_K_M.gguf"],
     entry: "Qwen3-8B-Q4_K_M.gguf",
   });
-  assert.equal(selectModelFiles(gguf, "r/x", "Q4_K_S").entry === "Qwen3-8B-Q4_K_S.gguf", true);
+  assert.deepEqual(selectModelFiles(gguf, "r/x", "Q4_K_S"), { format: "gguf", files: ["Qwen3-8B-Q4_K_S.gguf"], entry: "Qwen3-8B-Q4_K_S.gguf" });
   assert.throws(() => selectModelFiles(gguf, "r/x", "Q4_K"), /no \.gguf file matches quant "Q4_K"; available: .*Qwen3-8B-Q4_K_M\.gguf/);
   assert.deepEqual(selectModelFiles(gguf, "r/x", "UD-Q4_K_XL").files, ["Qwen3-8B-UD-Q4_K_XL.gguf"]);
 });

@@ -4,9 +4,22 @@
  * do it: every step rounded to float32 like the PyTorch float32 tensors, so cos/sin match the
  * reference to the last bit or so (angles reach ~1e5 rad at long positions, where it matters).
  */
-import type { RopeScaling } from "../models/config.js";
-
 const f = Math.fround;
+
+/** Rotary-embedding scaling, as `models/config.ts` parses it from `rope_scaling` (`null` / absent = default). */
+export type RopeScaling =
+  | { readonly type: "default" }
+  | {
+      readonly type: "yarn";
+      readonly factor: number;
+      readonly originalMaxPositionEmbeddings: number;
+      readonly betaFast: number; // default 32
+      readonly betaSlow: number; // default 1
+      readonly mscale: number | null;
+      readonly mscaleAllDim: number | null;
+      readonly attentionFactor: number | null; // explicit override; else derived (`ropeParameters`)
+      readonly truncate: boolean; // floor/ceil the correction range (default true)
+    };
 
 /** Inverse frequencies and the cos/sin multiplier for one head size. */
 export interface RopeTable {

@@ -6,21 +6,9 @@
  */
 import { QwenrtError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
+import type { RopeScaling } from "../layers/rope.js";
 
-/** Rotary-embedding scaling as read from `rope_scaling` (`null` / absent = default). */
-export type RopeScaling =
-  | { readonly type: "default" }
-  | {
-      readonly type: "yarn";
-      readonly factor: number;
-      readonly originalMaxPositionEmbeddings: number;
-      readonly betaFast: number; // default 32
-      readonly betaSlow: number; // default 1
-      readonly mscale: number | null;
-      readonly mscaleAllDim: number | null;
-      readonly attentionFactor: number | null; // explicit override; else derived (layers/rope.ts)
-      readonly truncate: boolean; // floor/ceil the correction range (default true)
-    };
+export type { RopeScaling } from "../layers/rope.js";
 
 /** A decoder-only Qwen model's shape and hyper-parameters. Frozen. */
 export interface ModelConfig {

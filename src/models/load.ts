@@ -7,29 +7,18 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import { createRefBackend } from "../kernels/ref/index.js";
-import type { KernelBackend } from "../kernels/types.js";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
 import { detectWeightRoot } from "./architecture.js";
 import { loadGgufModel } from "./load_gguf.js";
-import type { LoadProgressListener } from "./load_info.js";
+import type { LoadOptions } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import { loadWeights } from "./weights.js";
 
-/** Options of `loadModel`. */
-export interface LoadOptions {
-  /** Kernel backend (default: the float32 reference backend). */
-  readonly backend?: KernelBackend;
-  /**
-   * Hears loading progress: `load` events, checkpoint tensor bytes read from disk and handed to the
-   * backend (weights are read tensor by tensor, so reading and loading are one phase). The loader
-   * yields to the event loop between steps, so a terminal bar can redraw.
-   */
-  readonly onProgress?: LoadProgressListener;
-}
+export type { LoadOptions } from "./load_info.js";
 
 /**
  * Load a model directory, or a `.gguf` file (the first or any part of a split model), into a

@@ -15,7 +15,7 @@ import { parseGenerationConfig, type GenerationConfig } from "./generation_confi
 import type { Model } from "./model.js";
 import { assembleModel } from "./assemble.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
-import type { LoadOptions } from "./load.js";
+import type { LoadOptions } from "./load_info.js";
 import { loadWeights } from "./weights.js";
 
 /** `config.json` fields that come from somewhere other than an `<arch>.*` key. */

@@ -4,6 +4,7 @@
  * quantizes on load, the reference backend widens everything to float32).
  */
 import type { WeightType } from "../formats/quant/types.js";
+import type { KernelBackend } from "../kernels/types.js";
 import type { Model } from "./model.js";
 
 /**
@@ -21,6 +22,18 @@ export interface LoadProgressEvent {
 
 /** Receives {@link LoadProgressEvent}s. */
 export type LoadProgressListener = (e: LoadProgressEvent) => void;
+
+/** Options of `loadModel` and `loadGgufModel` (here, so the two loaders share it without importing each other). */
+export interface LoadOptions {
+  /** Kernel backend (default: the float32 reference backend). */
+  readonly backend?: KernelBackend;
+  /**
+   * Hears loading progress: `load` events, checkpoint tensor bytes read from disk and handed to the
+   * backend (weights are read tensor by tensor, so reading and loading are one phase). The loader
+   * yields to the event loop between steps, so a terminal bar can redraw.
+   */
+  readonly onProgress?: LoadProgressListener;
+}
 
 /** Bytes of weights by type. */
 export type BytesByType = ReadonlyMap<WeightType, number>;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { buildGgufFromHf } from "../formats/gguf/convert.js";
+import { ggufContentsFromHf } from "../formats/gguf/convert.js";
 import { writeGguf, type GgufTensorToWrite } from "../formats/gguf/write.js";
 import { getFormat } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
@@ -15,6 +15,7 @@ import { createWasmBackend } from "../kernels/wasm/index.js";
 import { synthesizeCheckpoint } from "../../test/helpers/random-checkpoint.js";
 import { QWEN3_TOKENIZER_DIR } from "../../test/helpers/gguf-fixture.js";
 import { loadModel } from "./load.js";
+import { parseModelConfig } from "./registry.js";
 
 const TYPES: readonly WeightType[] = ["q5_0", "q5_k", "q4_1", "q5_1", "q2_k", "q3_k"];
 
@@ -43,7 +44,7 @@ describe("a GGUF with q5_0, q5_k, q4_1, q5_1, q2_k and q3_k matrices on wasm", (
   test("loads (one conversion line per converted type) and matches ref logits within int8-activation tolerance", async (t) => {
     const dir = join(tmp, "hf");
     synthesizeCheckpoint(dir, wide, { seed: 9 });
-    const contents = buildGgufFromHf(dir, { type: "f32", tokenizerDir: QWEN3_TOKENIZER_DIR, pure: true });
+    const contents = ggufContentsFromHf(dir, wide, parseModelConfig(wide, "wide"), { type: "f32", tokenizerDir: QWEN3_TOKENIZER_DIR, pure: true });
     let i = 0;
     const used = new Set<WeightType>();
     const tensors = contents.tensors.map((tt) => {

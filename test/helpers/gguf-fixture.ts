@@ -2,11 +2,11 @@
  * GGUF files converted from the fixture checkpoints (with the real Qwen3 tokenizer) into a temp dir,
  * once per test process and removed at exit. Tests never write GGUFs into the repository.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { convertHfToGguf } from "../../src/formats/gguf/convert.js";
+import { convertHfToGguf } from "../../src/tools/convert.js";
 import type { ConvertType } from "../../src/formats/gguf/quant_mix.js";
 
 /** Root of the committed fixtures. */
@@ -42,4 +42,18 @@ export function fixtureGguf(model: string, type: ConvertType): string {
     made.set(key, path);
   }
   return path;
+}
+
+/** The first `n` bytes of `path` written to `name` in this process's GGUF temp directory; returns its path. */
+export function truncatedCopy(path: string, n: number, name: string): string {
+  const buf = new Uint8Array(n);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, buf, 0, n, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const out = join(ggufTempDir(), name);
+  writeFileSync(out, buf);
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * Test helper: random-weight checkpoints of any config object (the `qwenrt synth` command in
- * src/engine/synth.ts works from presets), written in the Hugging Face layout
+ * src/tools/synth.ts works from presets), written in the Hugging Face layout
  * (`config.json`, `model.safetensors` or sharded with `model.safetensors.index.json`). The tensor
  * list comes from the architecture's own weight table, so a synthesized model always loads.
  */

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchReport } from "../../bench/report.js";
-import { synthesize } from "../../engine/synth.js";
+import { synthesize } from "../../tools/synth.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "qwenrt-bench-cli-"));

@@ -4,7 +4,7 @@
  * Notes (type fallbacks, skipped tensors) go to stderr, the written path to stdout.
  */
 import { parseCommandArgs, requireModelArg } from "../args.js";
-import { convertHfToGguf } from "../../formats/gguf/convert.js";
+import { convertHfToGguf } from "../../tools/convert.js";
 import { convertTypes, type ConvertType } from "../../formats/gguf/quant_mix.js";
 import { QwenrtError } from "../../util/errors.js";
 

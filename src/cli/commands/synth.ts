@@ -2,8 +2,8 @@
  * `qwenrt synth --preset NAME --out DIR [...]`: write a random-weight model directory of a real
  * shape (config.json as published, sharded bf16 safetensors, tokenizer files) for tests and benchmarks.
  */
-import { synthesize, type SynthDtype } from "../../engine/synth.js";
-import { synthPresets } from "../../engine/synth-presets.js";
+import { synthesize, type SynthDtype } from "../../tools/synth.js";
+import { synthPresets } from "../../tools/synth-presets.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 

@@ -1,11 +1,11 @@
 /**
- * Hugging Face checkpoint (config.json + safetensors + tokenizer) → GGUF with llama.cpp's names,
- * metadata and per-tensor type mix, so llama.cpp loads what we write and agrees with us.
+ * Hugging Face checkpoint (config.json + safetensors + tokenizer) → GGUF contents with llama.cpp's
+ * names, metadata and per-tensor type mix, so llama.cpp loads what we write and agrees with us.
+ * Checking the config is the model registry's job: `tools/convert.ts` parses it and calls this.
  */
 import { basename, join, resolve } from "node:path";
 import { QwenrtError } from "../../util/errors.js";
-import { isObject, readJsonFile } from "../../util/json.js";
-import { parseModelConfig } from "../../models/registry.js";
+import { isObject } from "../../util/json.js";
 import { dequantizeAll, getFormat, rowBytes, type WeightType } from "../quant/index.js";
 import { readSafetensorsDir, type SafeTensor } from "../safetensors.js";
 import { archByModelType, gv } from "./arch.js";
@@ -13,7 +13,7 @@ import { hfTokenizerMetadata } from "./hf_vocab.js";
 import { mapHfTensorName } from "./names.js";
 import { QuantMix, llamaTensorOrder, type ConvertType } from "./quant_mix.js";
 import { llamaFileTypes, type GgufValue } from "./types.js";
-import { writeGguf, type GgufContents, type GgufTensorToWrite } from "./write.js";
+import type { GgufContents, GgufTensorToWrite } from "./write.js";
 
 /** Options of `convertHfToGguf`. */
 export interface ConvertOptions {
@@ -69,17 +69,25 @@ function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof arch
   return out;
 }
 
+/** What conversion needs from the checkpoint's checked config (a `ModelConfig` has these fields). */
+export interface ConvertConfig {
+  readonly modelType: string;
+  readonly numLayers: number;
+  readonly numExperts: number;
+  readonly tieWordEmbeddings: boolean;
+}
+
 /**
- * Build the GGUF contents of an HF checkpoint in memory (tensors quantized as chosen).
+ * Build the GGUF contents of an HF checkpoint in memory (tensors quantized as chosen): `raw` is its
+ * config.json as read, `config` the same config checked and parsed.
  *
  * @example
- * const contents = buildGgufFromHf("models/Qwen3-0.6B", { type: "q8_0" });
+ * const raw = readJsonFile("models/Qwen3-0.6B/config.json");
+ * const contents = ggufContentsFromHf("models/Qwen3-0.6B", raw, parseModelConfig(raw, "config.json"), { type: "q8_0" });
  */
-export function buildGgufFromHf(modelDir: string, opts: ConvertOptions): GgufContents {
+export function ggufContentsFromHf(modelDir: string, raw: unknown, config: ConvertConfig, opts: ConvertOptions): GgufContents {
   const log = opts.log ?? ((): void => {});
   const configPath = join(modelDir, "config.json");
-  const raw = readJsonFile(configPath);
-  const config = parseModelConfig(raw, configPath);
   if (!isObject(raw)) throw new QwenrtError(configPath, "must be a JSON object");
   const arch = archByModelType(config.modelType, configPath);
   const st = readSafetensorsDir(modelDir);
@@ -150,19 +158,4 @@ export function buildGgufFromHf(modelDir: string, opts: ConvertOptions): GgufCon
     ...hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw),
   ]);
   return { metadata, tensors };
-}
-
-/**
- * Convert an HF checkpoint directory to a GGUF file.
- *
- * @example
- * convertHfToGguf("models/Qwen3-0.6B", "qwen3-0.6b-q4_k_m.gguf", { type: "q4_k_m", log: console.error });
- */
-export function convertHfToGguf(modelDir: string, outPath: string, opts: ConvertOptions): GgufContents {
-  const contents = buildGgufFromHf(modelDir, opts);
-  writeGguf(outPath, contents);
-  const counts = new Map<string, number>();
-  for (const t of contents.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
-  opts.log?.(`wrote ${outPath}: ${contents.tensors.length} tensors (${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")})`);
-  return contents;
 }

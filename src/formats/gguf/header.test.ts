@@ -1,28 +1,11 @@
 // The header-only GGUF reader (`readGgufMetadata`) against the full parse, on a GGUF converted from
 // a fixture checkpoint: same metadata and tensor layout, fewer bytes read, and it works on a file
-// whose data section is missing (so `tokenize` / `render` never need the weights).
+// whose data section is missing (so `tokenize` / `render` never need the weights; see open.test.ts).
 import assert from "node:assert/strict";
-import { openSync, closeSync, readSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { statSync } from "node:fs";
 import { test } from "node:test";
-import { fixtureGguf, ggufTempDir } from "../../../test/helpers/gguf-fixture.js";
-import { openModelSource } from "../../open.js";
-import { tokenizerFromGguf } from "../../tokenizer/gguf.js";
+import { fixtureGguf, truncatedCopy } from "../../../test/helpers/gguf-fixture.js";
 import { readGguf, readGgufAsync, readGgufMetadata } from "./read.js";
-
-/** The first `n` bytes of `path` written to a new file. */
-function truncatedCopy(path: string, n: number, name: string): string {
-  const buf = new Uint8Array(n);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, buf, 0, n, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const out = join(ggufTempDir(), name);
-  writeFileSync(out, buf);
-  return out;
-}
 
 test("readGgufMetadata: the full parse's metadata and tensor layout, from fewer bytes", () => {
   const path = fixtureGguf("qwen3-dense-tiny", "q8_0");
@@ -53,20 +36,6 @@ test("readGgufMetadata reads a GGUF whose data section is cut off; the full read
   // Cut inside the tensor infos: the header reader says where it ran out.
   const short = truncatedCopy(path, h.dataStart - h.alignment, "short.gguf");
   assert.throws(() => readGgufMetadata(short), /short\.gguf: truncated: file ends at byte \d+ while reading/);
-});
-
-test("openModelSource on a .gguf reads only the header for the tokenizer and template", async () => {
-  const path = fixtureGguf("qwen3-dense-tiny", "q8_0");
-  // Without its data section the file cannot be fully read, so these succeed only from the header.
-  const cut = truncatedCopy(path, readGgufMetadata(path).dataStart, "open-header-only.gguf");
-  const src = await openModelSource(cut);
-  const whole = await openModelSource(path);
-  const text = "Hello, world! 你好";
-  assert.deepEqual(src.tokenizer().encode(text), tokenizerFromGguf(readGguf(path)).encode(text));
-  assert.equal(src.hasChatTemplate(), true);
-  const req = { messages: [{ role: "user" as const, content: "hi" }] };
-  assert.equal(src.chatTemplate().render(req), whole.chatTemplate().render(req));
-  await assert.rejects(src.loadModel(), /lies beyond the end of the file/);
 });
 
 test("readGgufAsync: the same file as readGguf, with read progress to the file size", async () => {

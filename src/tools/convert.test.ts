@@ -3,17 +3,18 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseModelConfig } from "../../models/registry.js";
-import { readJsonFile } from "../../util/json.js";
-import { dequantizeAll } from "../quant/index.js";
-import { readSafetensorsDir } from "../safetensors.js";
-import { ggufTensorsAsHf, ggufToHfConfig } from "./arch.js";
+import { ggufTensorsAsHf, ggufToHfConfig } from "../formats/gguf/arch.js";
+import { readGguf } from "../formats/gguf/read.js";
+import { ggufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
+import { encodeGguf } from "../formats/gguf/write.js";
+import { dequantizeAll } from "../formats/quant/index.js";
+import { readSafetensorsDir } from "../formats/safetensors.js";
+import { isFileTensor } from "../formats/tensor_source.js";
+import { parseModelConfig } from "../models/registry.js";
+import { readJsonFile } from "../util/json.js";
 import { convertHfToGguf } from "./convert.js";
-import { readGguf } from "./read.js";
-import { ggufTokenizerData } from "./tokenizer_meta.js";
-import { encodeGguf } from "./write.js";
 
-const fixtures = new URL("../../../test/fixtures/", import.meta.url).pathname;
+const fixtures = new URL("../../test/fixtures/", import.meta.url).pathname;
 const tokenizerDir = join(fixtures, "qwen3-tokenizer");
 const out = mkdtempSync(join(tmpdir(), "qwenrt-convert-"));
 
@@ -43,6 +44,7 @@ for (const model of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
     for (const [name, t] of st) {
       const h = hf.get(name);
       if (h === undefined) continue;
+      assert.ok(!isFileTensor(h), name);
       assert.deepEqual(h.shape, t.shape, name);
       const n = t.shape.reduce((a, b) => a * b, 1);
       assert.deepEqual(dequantizeAll(h.type, h.bytes, n), dequantizeAll(t.type, t.bytes, n), name);
@@ -80,6 +82,7 @@ test("F16 GGUF holds the bf16 checkpoint's weights to half precision (exact abov
   const hf = ggufTensorsAsHf(g);
   for (const [name, t] of readSafetensorsDir(join(fixtures, "models", "qwen3-dense-tiny")).tensors) {
     const h = hf.get(name)!;
+    assert.ok(!isFileTensor(h), name);
     const n = t.shape.reduce((a, b) => a * b, 1);
     assert.equal(h.type, t.shape.length === 1 ? "f32" : "f16", name);
     const got = dequantizeAll(h.type, h.bytes, n);

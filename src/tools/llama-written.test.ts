@@ -6,22 +6,22 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { getLlama, type Llama } from "node-llama-cpp";
-import { FIXTURES, QWEN3_TOKENIZER_DIR } from "../../../test/helpers/gguf-fixture.js";
-import { LLAMA_GGUF_TYPES, llamaGguf } from "../../../test/helpers/llama-gguf-fixture.js";
-import { createRefBackend } from "../../kernels/ref/index.js";
-import type { KernelBackend, Matrix } from "../../kernels/types.js";
-import { loadModel } from "../../models/load.js";
-import { parseModelConfig } from "../../models/registry.js";
-import { tokenizerFromGguf } from "../../tokenizer/gguf.js";
-import { Tokenizer } from "../../tokenizer/tokenizer.js";
-import { readJsonFile } from "../../util/json.js";
-import { dequantizeAll, getFormat, type WeightType } from "../quant/index.js";
-import { ggufToHfConfig } from "./arch.js";
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type Token } from "node-llama-cpp";
+import { FIXTURES, QWEN3_TOKENIZER_DIR } from "../../test/helpers/gguf-fixture.js";
+import { LLAMA_GGUF_TYPES, llamaGguf } from "../../test/helpers/llama-gguf-fixture.js";
+import { ggufToHfConfig } from "../formats/gguf/arch.js";
+import { readGguf } from "../formats/gguf/read.js";
+import { llamaFileTypes } from "../formats/gguf/types.js";
+import type { GgufContents } from "../formats/gguf/write.js";
+import { dequantizeAll, getFormat, type WeightType } from "../formats/quant/index.js";
+import { createRefBackend } from "../kernels/ref/index.js";
+import type { KernelBackend, Matrix } from "../kernels/types.js";
+import { loadModel } from "../models/load.js";
+import { parseModelConfig } from "../models/registry.js";
+import { tokenizerFromGguf } from "../tokenizer/gguf.js";
+import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { readJsonFile } from "../util/json.js";
 import { buildGgufFromHf } from "./convert.js";
-import { readGguf } from "./read.js";
-import { llamaFileTypes } from "./types.js";
-import type { GgufContents } from "./write.js";
 
 const MODELS = ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"] as const;
 const f32Cache = new Map<string, GgufContents>();
@@ -98,7 +98,7 @@ let llama: Llama | undefined;
 let unavailable = "";
 before(async () => {
   try {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   } catch (e) {
     unavailable = `node-llama-cpp's prebuilt binary cannot load here: ${(e as Error).message}`;
     console.log(`# skipping llama.cpp logit comparisons: ${unavailable}`);
@@ -114,7 +114,9 @@ async function llamaLogits(l: Llama, path: string, ids: readonly number[], vocab
   // float32 KV cache and no flash attention, as llama_cpp.test.ts: only the matmuls differ from ours
   const ctx = await m.createContext({ contextSize: 256, batchSize: 256, threads: 1, flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
   try {
-    const res = await ctx.getSequence().controlledEvaluate(ids.map((t) => [t, { generateNext: { logits: true } }] as const));
+    // node-llama-cpp's Token is a branded number: our ids are the same numbers.
+    const input = ids.map((t): ControlledEvaluateInputItem => [t as Token, { generateNext: { logits: true } }]);
+    const res = await ctx.getSequence().controlledEvaluate(input);
     return ids.map((_, pos) => {
       const map = res[pos]?.next?.logits;
       assert.ok(map !== undefined && map.size === vocab, `llama.cpp returned ${vocab} logits at position ${pos}`);

@@ -8,11 +8,11 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRng, deriveSeed } from "../engine/rng.js";
 import { f32ToF16 } from "../formats/quant/float.js";
 import type { WeightSpec } from "../layers/context.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
 import { QwenrtError } from "../util/errors.js";
-import { createRng, deriveSeed } from "./rng.js";
 import { synthPresets, type JsonObject, type JsonValue } from "./synth-presets.js";
 
 /** Element type of the written weights. */

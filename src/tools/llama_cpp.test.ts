@@ -5,18 +5,18 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getLlama, type Llama } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type Token } from "node-llama-cpp";
+import type { ConvertType } from "../formats/gguf/quant_mix.js";
 import { convertHfToGguf } from "./convert.js";
-import type { ConvertType } from "./quant_mix.js";
 
-const fixtures = new URL("../../../test/fixtures/", import.meta.url).pathname;
+const fixtures = new URL("../../test/fixtures/", import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), "qwenrt-llamacpp-"));
 let llama: Llama | undefined;
 let unavailable = "";
 
 before(async () => {
   try {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
+    llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   } catch (e) {
     unavailable = `node-llama-cpp's prebuilt binary cannot load here: ${(e as Error).message}`;
     console.log(`# skipping llama.cpp cross-checks: ${unavailable}`);
@@ -40,8 +40,9 @@ async function lastLogitError(model: string, type: ConvertType, prompt: string):
   // float32 KV cache and no flash attention: llama.cpp's default F16 cache alone costs ~3e-3
   const ctx = await m.createContext({ contextSize: 1024, batchSize: 1024, threads: 1, flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
   try {
-    const input = ids.map((t, i) => (i === ids.length - 1 ? ([t, { generateNext: { logits: true } }] as const) : t));
-    const res = await ctx.getSequence().controlledEvaluate(input.map((x) => (typeof x === "number" ? x : [x[0], { generateNext: { logits: true } }])));
+    // node-llama-cpp's Token is a branded number: our ids are the same numbers.
+    const input = ids.map((t, i): ControlledEvaluateInputItem => (i === ids.length - 1 ? [t as Token, { generateNext: { logits: true } }] : (t as Token)));
+    const res = await ctx.getSequence().controlledEvaluate(input);
     const logits = res[ids.length - 1]?.next?.logits;
     assert.ok(logits !== undefined, "llama.cpp returned logits for the last position");
     assert.equal(logits.size, expected.length);
