@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { rowBytes } from "../src/formats/quant/index.js";
 import { f32ToBf16 } from "../src/formats/quant/float.js";
 import { createRefBackend } from "../src/kernels/ref/index.js";
-import type { HostMatrix, KernelBackend, Matrix, WeightType } from "../src/kernels/types.js";
+import type { HostKernelBackend, HostMatrix, Matrix, WeightType } from "../src/kernels/types.js";
 import { createWasmBackend } from "../src/kernels/wasm/index.js";
 
 const args = process.argv.slice(2);
@@ -64,7 +64,7 @@ function time(copies: number, fn: (copy: number) => void): number {
   return median(ts);
 }
 
-function matvecGBs(be: KernelBackend, host: HostMatrix): number {
+function matvecGBs(be: HostKernelBackend, host: HostMatrix): number {
   const bytes = host.bytes.length;
   const copies = Math.max(1, Math.ceil(ROTATE_BYTES / bytes));
   const ms: Matrix[] = [];
@@ -73,7 +73,7 @@ function matvecGBs(be: KernelBackend, host: HostMatrix): number {
   return bytes / time(copies, (i) => be.matmul(ms[i]!, x, 1, y)) / 1e9;
 }
 
-function gemmGFlops(be: KernelBackend, host: HostMatrix, n: number): number {
+function gemmGFlops(be: HostKernelBackend, host: HostMatrix, n: number): number {
   const m = be.loadMatrix(host);
   const x = be.allocF32(n * host.cols).fill(0.25), y = be.allocF32(n * host.rows);
   return (2 * host.rows * host.cols * n) / time(1, () => be.matmul(m, x, n, y)) / 1e9;

@@ -9,7 +9,7 @@
 import type { ChatRequest } from "../chat/messages.js";
 import { promptThinkingEnabled, type ChatTemplate } from "../chat/template.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { BatchingModel, type SyncModel } from "./batcher.js";
+import { BatchingModel, type StepModel } from "./batcher.js";
 import type { CompiledConstraint } from "./constrain/index.js";
 import { generate, type GenerateOptions, type GenerateResult, type GenerateStep } from "./generate.js";
 import { PrefixCache, type ForkableModel } from "./prefix-cache.js";
@@ -76,7 +76,7 @@ export interface TurnOutcome {
 }
 
 /** A model the runner can batch and cache (models/ `Model`, or a test fake). */
-export type TurnModel<S extends SequenceLike> = SyncModel<S> & ForkableModel<S>;
+export type TurnModel<S extends SequenceLike> = StepModel<S> & ForkableModel<S>;
 
 /** Sizes of the runner's engine loop and cache. */
 export interface TurnRunnerOptions {
