@@ -90,7 +90,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     ...(dtype === undefined ? {} : { dtype }),
     backend: model.backend.name,
     threads: model.backend.threads,
-    contextLength: c.maxPositionEmbeddings,
+    contextLength: model.contextLength,
     weightBytes: weightFileBytes(dir),
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
     kvBytesPerToken: model.kvBytesPerToken,

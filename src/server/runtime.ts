@@ -75,7 +75,7 @@ export class Runtime {
       prefixCacheTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model),
       maxBatchTokens: opts.maxBatchTokens ?? 512,
     });
-    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);
+    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.contextLength);
   }
 
   /** The batching engine loop (its counters are exported at `/metrics`). */

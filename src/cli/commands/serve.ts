@@ -6,7 +6,7 @@ import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
@@ -16,7 +16,6 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
   --model-id NAME           model name clients use (default: the directory name)
-  --ctx N                   context window (default: the model's max_position_embeddings)
   --max-running N           sequences generating at once (default 16)
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
@@ -28,7 +27,6 @@ export async function run(argv: string[]): Promise<number> {
     host: { type: "string" },
     port: { type: "string" },
     "model-id": { type: "string" },
-    ctx: { type: "string" },
     "max-running": { type: "string" },
     "max-waiting": { type: "string" },
     "thinking-budget": { type: "string" },
@@ -45,13 +43,12 @@ export async function run(argv: string[]): Promise<number> {
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) });
     return { tokenizer, template, model, path: source.path };
   });
   const { model, tokenizer, template } = loaded;
   const rt = new Runtime(model, tokenizer, template, {
     modelId: v["model-id"] ?? name,
-    ...(v.ctx === undefined ? {} : { contextLength: opt("ctx", v.ctx, 16) }),
     ...(v["max-running"] === undefined ? {} : { maxRunning: opt("max-running", v["max-running"], 1) }),
     ...(v["max-waiting"] === undefined ? {} : { maxWaiting: opt("max-waiting", v["max-waiting"], 0) }),
     ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
