@@ -8,8 +8,10 @@ import { streamSSE } from "hono/streaming";
 import { planChat } from "./chat-plan.js";
 import { completeChat, streamChat } from "./chat.js";
 import { planCompletion, runCompletion } from "./completions.js";
+import { createEmbeddings } from "./embeddings.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
+import { createRerank } from "./rerank.js";
 import type { Runtime } from "./runtime.js";
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
@@ -96,6 +98,18 @@ export function createApp(rt: Runtime): Hono {
     checkModel(rt, body);
     const plan = planCompletion(rt, body);
     return serveGeneration(c, rt, plan.stream, (signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
+  });
+
+  app.post("/v1/embeddings", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createEmbeddings(rt, body, c.req.raw.signal));
+  });
+
+  app.post("/v1/rerank", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createRerank(rt, body, c.req.raw.signal));
   });
 
   return app;
