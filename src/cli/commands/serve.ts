@@ -2,6 +2,7 @@
  * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server.
  */
 import { serve as serveHttp } from "@hono/node-server";
+import { ChatTemplate } from "../../chat/template.js";
 import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
@@ -11,7 +12,9 @@ import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine }
 
 export const usage = `usage: qwenrt serve <model> [options]
 
-Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).
+Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank,
+/v1/models, /health, /metrics). A model without a chat template (e.g. Qwen3-Embedding) serves
+/v1/embeddings and /v1/rerank; its chat routes answer 400.
 
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
@@ -22,6 +25,12 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health
   --thinking-budget N       default thinking budget for requests that set none
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
 ${backendFlagUsage}`;
+
+/** A stand-in template for a model that has none: chat requests fail with a message naming the model. */
+function noChatTemplate(path: string): ChatTemplate {
+  const message = `${path} has no chat template: this model serves /v1/embeddings and /v1/rerank`;
+  return new ChatTemplate({ template: `{{ raise_exception(${JSON.stringify(message)}) }}`, where: path });
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandArgs("serve", argv, {
@@ -44,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
-    const template = source.chatTemplate();
+    const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
     return { tokenizer, template, model, path: source.path };
   });
