@@ -5,7 +5,7 @@
  * the share of trigger tokens in the prompt; the LM head reads dimension 0 into the first token of
  * " Unsafe" and dimension 1 into " Safe". So the guard says Unsafe exactly when the prompt holds a
  * trigger token: all tokens (always unsafe), none (always safe), or the tokens only the response
- * check's policy text contains (prompts pass, answers fail). Written with the real tokenizer files.
+ * check's policy text contains (prompts pass, answers fail), or chosen ids. Written with the real tokenizer files.
  */
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +17,8 @@ import { encodeValues } from "./random-checkpoint.js";
 
 const tokenizerDir = new URL("../fixtures/qwen3-tokenizer/", import.meta.url).pathname;
 
-/** Which tokens push the guard to Unsafe. */
-export type GuardTrigger = "always" | "never" | "response";
+/** Which tokens push the guard to Unsafe: all, none, those only the response check's text has, or these ids. */
+export type GuardTrigger = "always" | "never" | "response" | readonly number[];
 
 const raw = {
   architectures: ["Qwen3ForCausalLM"],
@@ -52,7 +52,7 @@ export function writeGuardCheckpoint(dir: string, trigger: GuardTrigger): string
   const tok = Tokenizer.fromDir(dir);
   const config = parseModelConfig(raw, "config");
   const h = config.hiddenSize;
-  const triggers = trigger === "response" ? responseOnlyTokens(tok) : new Set<number>();
+  const triggers = trigger === "response" ? responseOnlyTokens(tok) : new Set<number>(typeof trigger === "string" ? [] : trigger);
   const unsafe = tok.encode(" Unsafe", { addSpecialTokens: false })[0]!;
   const safe = tok.encode(" Safe", { addSpecialTokens: false })[0]!;
   const tensors = new Map<string, TensorToWrite>();
