@@ -6,6 +6,7 @@
  */
 
 import { QwenrtError } from "../util/errors.js";
+import type { ChatMessage } from "./messages.js";
 
 /** The verdicts, in the order the policy lists them. */
 export const GUARD_VERDICTS = ["Safe", "Unsafe", "Controversial"] as const;
@@ -32,6 +33,15 @@ export type GuardTarget = "prompt" | "response";
 export interface GuardMessage {
   readonly role: "system" | "user" | "assistant";
   readonly content: string;
+}
+
+/** A chat request's conversation as the guard reads it: system, user and assistant text (tool turns left out). */
+export function guardMessages(messages: readonly ChatMessage[]): GuardMessage[] {
+  const out: GuardMessage[] = [];
+  for (const { role, content } of messages) {
+    if (role === "system" || role === "user" || role === "assistant") out.push({ role, content });
+  }
+  return out;
 }
 
 /** Categories the model may name for `target`. */

@@ -3,7 +3,6 @@
  * prompts before generation, answers as they stream. Counts its verdicts for `/metrics`.
  */
 import type { GuardMessage, GuardTarget } from "../chat/guard.js";
-import type { ChatMessage } from "../chat/messages.js";
 import { moderate, type GuardVerdict } from "../engine/guard.js";
 import type { Model } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -47,15 +46,6 @@ export class Guardrail {
     const cats = v.categories.length > 0 ? v.categories.join(", ") : "unspecified";
     throw new ApiError(400, `${param}: the guard flagged this prompt as unsafe (categories: ${cats}); it was not processed`, "invalid_request_error", param, "content_policy_violation");
   }
-}
-
-/** The conversation as the guard reads it: text of system, user and assistant turns (tool turns left out). */
-export function guardMessages(messages: readonly ChatMessage[]): GuardMessage[] {
-  const out: GuardMessage[] = [];
-  for (const { role, content } of messages) {
-    if (role === "system" || role === "user" || role === "assistant") out.push({ role, content });
-  }
-  return out;
 }
 
 /** `/metrics` lines of a guard. */
