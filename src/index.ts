@@ -34,6 +34,8 @@ export { PrefixCache } from "./engine/prefix-cache.js";
 export { embed, embeddingIds, type EmbedInput, type EmbedOptions, type EmbedResult } from "./engine/embed.js";
 export { rerank, rerankerIds, type RerankOptions, type RerankResult } from "./engine/rerank.js";
 export { DEFAULT_RETRIEVAL_TASK, embeddingQuery } from "./chat/retrieval.js";
+export { moderate, type GuardVerdict, type ModerateOptions } from "./engine/guard.js";
+export { guardPrompt, parseGuardOutput, GUARD_CATEGORIES, type GuardMessage, type GuardCategory, type GuardSafety } from "./chat/guard.js";
 export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
 export { synthesize, type SynthOptions } from "./tools/synth.js";
 export { createRefBackend } from "./kernels/ref/index.js";
