@@ -28,11 +28,11 @@ after(async () => {
   }
 });
 
-async function serveWith(trigger: GuardTrigger | undefined, name: string): Promise<{ server: RunningServer; client: OpenAI }> {
+async function serveWith(trigger: GuardTrigger | undefined, name: string, policy: "block" | "flag" = "block"): Promise<{ server: RunningServer; client: OpenAI }> {
   let guard: Guardrail | undefined;
   if (trigger !== undefined) {
     const dir = writeGuardCheckpoint(join(tmp, name), trigger);
-    guard = new Guardrail(await loadModel(dir), Tokenizer.fromDir(dir), "block");
+    guard = new Guardrail(await loadModel(dir), Tokenizer.fromDir(dir), policy);
   }
   const server = await startServer(chatDir, guard === undefined ? {} : { guard });
   servers.push(server);
@@ -110,5 +110,16 @@ describe("serve --guard", () => {
     const whole = await cut.client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming);
     assert.equal(whole.choices[0]!.finish_reason, "content_filter");
     assert.equal(whole.choices[0]!.message.content, "");
+  });
+
+  test("under --guard-policy flag an unsafe prompt and answer pass unchanged and are only counted", async () => {
+    const plain = await serveWith(undefined, "plain-flag");
+    const reference = await streamed(plain.client);
+    const { server, client } = await serveWith("always", "always-flag", "flag");
+    assert.deepEqual(await streamed(client), reference);
+    const metrics = await (await fetch(server.url.replace(/\/v1$/, "/metrics"))).text();
+    assert.match(metrics, /qwenrt_guard_verdicts_total\{target="prompt",safety="Unsafe"\} 1/);
+    assert.match(metrics, /qwenrt_guard_verdicts_total\{target="response",safety="Unsafe"\} [1-9]/);
+    assert.match(metrics, /qwenrt_guard_blocked_total 0/);
   });
 });
