@@ -1,10 +1,9 @@
-// qwenrt beside llama.cpp on a Qwen3-0.6B-shaped model (or another preset's shape), F16 / Q8_0 /
-// Q4_0 (`npm run bench`).
+// qwenrt beside llama.cpp on a Qwen3-0.6B-shaped model, F16 / Q8_0 / Q4_0 (`npm run bench`).
 // Synthesizes the model into .bench/ once, converts the GGUFs once (cached), then for each type runs
 // `qwenrt bench` (each engine in its own child process, one after the other) and prints the tables
 // and a summary. Timings are noisy on shared machines: read the ratios, measured in the same run.
 //
-//   npm run bench -- [--preset qwen3-0.6b|qwen3-30b-a3b|…] [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
+//   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
 //                    [--threads N] [--backend wasm|ref] [--no-llama] [--json]
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -13,13 +12,11 @@ import { parseArgs } from "node:util";
 import { runBench } from "../src/bench/compare.js";
 import { type BenchReport, formatReport } from "../src/bench/report.js";
 import type { BenchDtype } from "../src/bench/weights.js";
-import { synthPresets } from "../src/tools/synth-presets.js";
 import { synthesize } from "../src/tools/synth.js";
 import { errorMessage } from "../src/util/errors.js";
 
 const { values: v } = parseArgs({
   options: {
-    preset: { type: "string", default: "qwen3-0.6b" },
     types: { type: "string", default: "f16,q8_0,q4_0" },
     layers: { type: "string" },
     pp: { type: "string", default: "512" },
@@ -78,12 +75,10 @@ async function main(): Promise<void> {
     types = ["f16"];
   }
 
-  const preset = v.preset;
-  if (!(preset in synthPresets)) throw new Error(`--preset: unknown preset "${preset}" (known: ${Object.keys(synthPresets).join(", ")})`);
-  const dir = join(cache, layers === undefined ? preset : `${preset}-${layers}l`);
+  const dir = join(cache, layers === undefined ? "qwen3-0.6b" : `qwen3-0.6b-${layers}l`);
   if (!existsSync(join(dir, "config.json"))) {
-    log(`synthesizing a ${preset}-shaped model${layers === undefined ? "" : ` (${layers} layers)`} into ${dir} (once)`);
-    synthesize({ preset, out: dir, seed: 0, ...(layers === undefined ? {} : { layers }) });
+    log(`synthesizing a Qwen3-0.6B-shaped model${layers === undefined ? "" : ` (${layers} layers)`} into ${dir} (once)`);
+    synthesize({ preset: "qwen3-0.6b", out: dir, seed: 0, ...(layers === undefined ? {} : { layers }) });
   }
 
   const reports: { type: string; report: BenchReport }[] = [];
