@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { FIXTURES } from "../../test/helpers/gguf-fixture.js";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import type { KernelBackend, MatrixRowReader, WeightType } from "../kernels/types.js";
-import { WasmBackend, createWasmBackend, type WasmDtype } from "../kernels/wasm/index.js";
+import { DEFAULT_BANK_BYTES, WasmBackend, createWasmBackend, type WasmDtype } from "../kernels/wasm/index.js";
 import { KvSlot } from "../layers/kv_cache.js";
 import { QwenrtError } from "../util/errors.js";
 import { assembleModel } from "./assemble.js";
@@ -48,7 +48,7 @@ for (const name of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
     const dir = join(FIXTURES, "models", name);
     for (const dtype of [undefined, "q8_0"] as const satisfies readonly (WasmDtype | undefined)[]) {
       test(`${dtype ?? "as stored"}: logits bit-identical to one bank; embedding split across banks; layers outside the home bank; KV cache in its own bank`, async () => {
-        const one = await wasm({ threads: 2, ...(dtype === undefined ? {} : { dtype }) });
+        const one = await wasm({ threads: 2, bankBytes: DEFAULT_BANK_BYTES, ...(dtype === undefined ? {} : { dtype }) }); // also under QWENRT_WASM_BANK_BYTES
         const be = await wasm({ threads: 2, bankBytes: BANK, ...(dtype === undefined ? {} : { dtype }) });
         try {
           const want = run(await loadModel(dir, { backend: one }));

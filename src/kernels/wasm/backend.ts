@@ -20,6 +20,9 @@ import { dequantizeRow } from "./repack.js";
 
 export type { WasmDtype };
 
+/** Bytes of one staged activation slot per bank (see `stagedRows`). */
+const STAGE_BYTES = 8 << 20;
+
 /** One bank as `WasmBackend.banks` reports it. */
 export interface BankInfo {
   readonly index: number;
@@ -171,6 +174,11 @@ export class WasmBackend implements HostKernelBackend {
     const { rows, cols } = m;
     const x = hostArg(xt, "x", n * cols), y = hostArg(yt, "y", n * rows), bias = biasT === undefined ? undefined : hostArg(biasT, "bias", rows);
     if (n <= 0) return;
+    const c = this.stagedRows(m.parts.every((p) => p.bank === 0), Math.max(rows, cols));
+    if (n > c) {
+      for (let i = 0; i < n; i += c) this.matmul(m, x.subarray(i * cols), Math.min(c, n - i), y.subarray(i * rows), bias);
+      return;
+    }
     if (m.parts.length === 1) {
       const p = m.parts[0]!, { staging: s, dispatch } = this.bankFor(p);
       const xp = s.input("x", x, n * cols), yp = s.output("y", y, n * rows);
@@ -203,6 +211,11 @@ export class WasmBackend implements HostKernelBackend {
     const ys = ms.map((m, j) => hostArg(yts[j]!, `ys[${j}]`, n * m.rows));
     const biases = ms.map((m, j) => (biasTs?.[j] === undefined ? undefined : hostArg(biasTs[j]!, `biases[${j}]`, m.rows)));
     if (n <= 0) return;
+    const c = this.stagedRows(ps[0]!.bank === 0, Math.max(cols, ms.reduce((a, m) => a + m.rows, 0)));
+    if (n > c) {
+      for (let i = 0; i < n; i += c) this.matmulMany(ms, x.subarray(i * cols), Math.min(c, n - i), ms.map((m, j) => ys[j]!.subarray(i * m.rows)), biases);
+      return;
+    }
     const bank = this.bankFor(ps[0]!), s = bank.staging;
     const xp = s.input("x", x, n * cols);
     const outs = ms.map((m, j) => ({ y: s.output(`y${j}`, ys[j]!, n * m.rows), b: biases[j] === undefined ? 0 : s.input(`bias${j}`, biases[j]!, m.rows) }));
@@ -224,6 +237,11 @@ export class WasmBackend implements HostKernelBackend {
       return;
     }
     if (n <= 0) return;
+    const c = this.stagedRows(ps[0]!.bank === 0, Math.max(cols, 3 * rows)); // x in; the two halves and out
+    if (n > c) {
+      for (let i = 0; i < n; i += c) this.swiGlu(g, u, x.subarray(i * cols), Math.min(c, n - i), out.subarray(i * rows));
+      return;
+    }
     const { staging: s, dispatch } = this.bankFor(ps[0]!);
     const xp = s.input("x", x, n * cols), op = s.output("out", out, n * rows);
     dispatch.swiGlu(ps[0]!, ps[1]!, xp, n, op);
@@ -312,6 +330,16 @@ export class WasmBackend implements HostKernelBackend {
 
   private bankFor(p: PackedMatrix): Bank {
     return this.memory.all[p.bank]!;
+  }
+
+  /**
+   * Rows of x a matmul runs at a time: all in the home bank, where activations already are; on
+   * another bank, at most what keeps its staging (x in, y out, the prepared x, the SwiGLU halves)
+   * near STAGE_BYTES per slot, `width` values per row at most — so a prefill chunk does not grow
+   * every bank by its activations. Rows of x are independent: the chunks give the same bits.
+   */
+  private stagedRows(home: boolean, width: number): number {
+    return home ? Infinity : Math.max(16, Math.floor(STAGE_BYTES / (4 * width)));
   }
 
   /** The matrices' only parts when each lies whole in one bank and all in the same one. */

@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { hostMatrix, seededFloats } from "../case_util.js";
 import { kernelCases } from "../cases.js";
 import type { WeightType } from "../types.js";
-import { BANK_BYTES_ENV, WasmBackend, createWasmBackend, parseByteSize } from "./index.js";
+import { BANK_BYTES_ENV, DEFAULT_BANK_BYTES, WasmBackend, createWasmBackend, parseByteSize } from "./index.js";
 
 async function wasm(opts: Parameters<typeof createWasmBackend>[0]): Promise<WasmBackend> {
   const be = await createWasmBackend(opts);
@@ -25,7 +25,7 @@ test("the case suite above ran across many banks, with matrices split between th
 });
 
 describe("a matrix larger than a bank", async () => {
-  const one = await wasm({ threads: 2 });
+  const one = await wasm({ threads: 2, bankBytes: DEFAULT_BANK_BYTES }); // one bank, also under QWENRT_WASM_BANK_BYTES
   const small = await wasm({ threads: 2, bankBytes: 64 << 10 });
   after(() => {
     one.dispose();
@@ -75,6 +75,34 @@ describe("a matrix larger than a bank", async () => {
     }
   }
 
+  test("a prefill-sized batch on a bank other than the home one runs in row chunks: same bits, staging bounded", async () => {
+    const be = await wasm({ threads: 2, bankBytes: 4 << 20 });
+    try {
+      be.loadMatrix(hostMatrix("bf16", 2000, 1024, seededFloats(1, 2000 * 1024))); // fills the home bank
+      const [rows, cols, n] = [30000, 32, 200]; // SwiGLU unchunked: three 200 × 30000 staging slots, 72 MB
+      const hosts = [1, 2].map((s) => hostMatrix("bf16", rows, cols, seededFloats(s + 10, rows * cols)));
+      const [a, b] = hosts.map((h) => be.loadMatrix(h));
+      const bank = be.placement(a!)[0]!.bank;
+      assert.ok(bank !== 0 && be.placement(a!).length === 1 && be.placement(b!)[0]!.bank === bank, "both whole, in one bank outside the home one");
+      const [a1, b1] = hosts.map((h) => one.loadMatrix(h));
+      const x = seededFloats(3, n * cols, 2);
+      for (const [label, run] of [
+        ["matmul", (e: WasmBackend, w: typeof a, _w2: typeof a, xt: ReturnType<WasmBackend["loadVector"]>, y: Float32Array) => e.matmul(w!, xt, n, y)],
+        ["swiGlu", (e: WasmBackend, w: typeof a, w2: typeof a, xt: ReturnType<WasmBackend["loadVector"]>, y: Float32Array) => e.swiGlu(w!, w2!, xt, n, y)],
+      ] as const) {
+        const y = be.allocF32(n * rows), y1 = one.allocF32(n * rows);
+        run(be, a, b, be.loadVector(x), y);
+        run(one, a1, b1, one.loadVector(x), y1);
+        assert.deepEqual(be.readSync(y), one.readSync(y1), label);
+        be.freeF32(y);
+      }
+      const info = be.banks[bank]!;
+      assert.ok(info.end - info.placed < 40 << 20, `staging in bank ${bank}: ${((info.end - info.placed) / 2 ** 20).toFixed(1)} MiB`);
+    } finally {
+      be.dispose();
+    }
+  });
+
   test("weights fill the home bank first, then further banks; a matrix that fits a bank stays whole", async () => {
     const be = await wasm({ threads: 1, bankBytes: 64 << 10 });
     try {
@@ -95,7 +123,7 @@ describe("a matrix larger than a bank", async () => {
 describe("KV caches", async () => {
   test("live in banks of their own; a layer's keys and values share one; a full bank opens another; attention there equals one bank's", async () => {
     const be = await wasm({ threads: 2, bankBytes: 64 << 10 });
-    const one = await wasm({ threads: 2 });
+    const one = await wasm({ threads: 2, bankBytes: DEFAULT_BANK_BYTES }); // one bank, also under QWENRT_WASM_BANK_BYTES
     try {
       const [kvHeads, cap, hd, heads] = [2, 256, 16, 4]; // 8192 halves = 16 KiB per buffer
       const pairs = Array.from({ length: 5 }, () => [be.allocKv(kvHeads * cap * hd), be.allocKv(kvHeads * cap * hd)] as const);

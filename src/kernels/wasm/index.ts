@@ -15,6 +15,7 @@ import { wasmApi } from "./wasm_api.js";
 
 export type { KvType, WasmDtype };
 export { WasmBackend, type BankInfo, type MatrixPlacement } from "./backend.js";
+export { DEFAULT_BANK_BYTES };
 
 /** Environment variable that sets the default `bankBytes` (bytes, or with a K, M or G suffix): CI
  * runs the whole suite on small banks with it. */
