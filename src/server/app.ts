@@ -10,7 +10,12 @@ import { completeChat, streamChat } from "./chat.js";
 import { planCompletion, runCompletion } from "./completions.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
+import type { ResponsesContext } from "./responses.js";
+import { registerResponses } from "./responses-routes.js";
 import type { Runtime } from "./runtime.js";
+
+/** What the app serves beside the runtime: the Responses API's store and hooks (see responses.ts). */
+export type AppOptions = Omit<ResponsesContext, "rt">;
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -49,7 +54,7 @@ function isAbort(e: unknown, signal: AbortSignal): boolean {
  * @example
  * serve({ fetch: createApp(rt).fetch, port: 8000, hostname: "127.0.0.1" });
  */
-export function createApp(rt: Runtime): Hono {
+export function createApp(rt: Runtime, opts: AppOptions = { store: undefined }): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -97,6 +102,8 @@ export function createApp(rt: Runtime): Hono {
     const plan = planCompletion(rt, body);
     return serveGeneration(c, rt, plan.stream, (signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
   });
+
+  registerResponses(app, { ...opts, rt }, { jsonBody, checkModel: (body) => checkModel(rt, body) });
 
   return app;
 }

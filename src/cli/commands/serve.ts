@@ -5,13 +5,16 @@ import { serve as serveHttp } from "@hono/node-server";
 import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
+import { QwenrtError } from "../../util/errors.js";
+import { defaultDataDir } from "../../server/store/data-dir.js";
+import { SqliteResponseStore } from "../../server/store/responses-store.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
 
-Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).
+Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/models, /health, /metrics).
 
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
@@ -21,6 +24,8 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
+  --data-dir DIR            where stored responses live (SQLite; default: ${defaultDataDir()})
+  --no-store                keep no responses (previous_response_id then finds none)
 ${backendFlagUsage}`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -33,9 +38,12 @@ export async function run(argv: string[]): Promise<number> {
     "max-waiting": { type: "string" },
     "thinking-budget": { type: "string" },
     "prefix-cache-tokens": { type: "string" },
+    "data-dir": { type: "string" },
+    "no-store": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
+  if (v["no-store"] === true && v["data-dir"] !== undefined) throw new QwenrtError("--no-store", "conflicts with --data-dir");
   const host = v.host ?? "127.0.0.1";
   const port = numberFlag("port", v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
   const choice = parseBackendFlags(v);
@@ -58,7 +66,10 @@ export async function run(argv: string[]): Promise<number> {
     ...(v["prefix-cache-tokens"] === undefined ? {} : { prefixCacheTokens: opt("prefix-cache-tokens", v["prefix-cache-tokens"], 0) }),
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
-  const app = createApp(rt);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const store = v["no-store"] === true ? undefined : SqliteResponseStore.open(v["data-dir"] ?? defaultDataDir(), log);
+  if (store !== undefined) log(`qwenrt: storing responses in ${store.path}`);
+  const app = createApp(rt, { store });
   await new Promise<void>((resolve, reject) => {
     const server = serveHttp({ fetch: app.fetch, hostname: host, port }, (info) => {
       process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on http://${host}:${info.port}/v1 (Ctrl-C to stop)\n`);
@@ -68,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     const stop = (): void => {
       server.close();
+      store?.close();
       model.backend.dispose();
       resolve();
     };
