@@ -2,10 +2,12 @@
  * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server.
  */
 import { serve as serveHttp } from "@hono/node-server";
+import { join } from "node:path";
 import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
 import { QwenrtError } from "../../util/errors.js";
+import { openKvSnapshots } from "../../server/kv-snapshots.js";
 import { defaultDataDir } from "../../server/store/data-dir.js";
 import { SqliteResponseStore } from "../../server/store/responses-store.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
@@ -26,6 +28,8 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
   --data-dir DIR            where stored responses live (SQLite; default: ${defaultDataDir()})
   --no-store                keep no responses (previous_response_id then finds none)
+  --kv-disk-budget SIZE     disk for KV snapshots of stored responses, in DIR/kv (bytes, or with
+                            K/M/G; default 2G; 0 = none)
 ${backendFlagUsage}`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -40,10 +44,12 @@ export async function run(argv: string[]): Promise<number> {
     "prefix-cache-tokens": { type: "string" },
     "data-dir": { type: "string" },
     "no-store": { type: "boolean" },
+    "kv-disk-budget": { type: "string" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
   if (v["no-store"] === true && v["data-dir"] !== undefined) throw new QwenrtError("--no-store", "conflicts with --data-dir");
+  const kvBudget = sizeFlag("kv-disk-budget", v["kv-disk-budget"]) ?? 2 * 2 ** 30;
   const host = v.host ?? "127.0.0.1";
   const port = numberFlag("port", v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
   const choice = parseBackendFlags(v);
@@ -67,9 +73,11 @@ export async function run(argv: string[]): Promise<number> {
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const store = v["no-store"] === true ? undefined : SqliteResponseStore.open(v["data-dir"] ?? defaultDataDir(), log);
+  const dataDir = v["data-dir"] ?? defaultDataDir();
+  const store = v["no-store"] === true ? undefined : SqliteResponseStore.open(dataDir, log);
   if (store !== undefined) log(`qwenrt: storing responses in ${store.path}`);
-  const app = createApp(rt, { store });
+  const kv = store === undefined || kvBudget === 0 ? undefined : await openKvSnapshots(rt, loaded.path, join(dataDir, "kv"), kvBudget, log);
+  const app = createApp(rt, { store, ...kv?.hooks });
   await new Promise<void>((resolve, reject) => {
     const server = serveHttp({ fetch: app.fetch, hostname: host, port }, (info) => {
       process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on http://${host}:${info.port}/v1 (Ctrl-C to stop)\n`);
@@ -87,4 +95,14 @@ export async function run(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   return 0;
+}
+
+/** A byte size flag: an integer with an optional K, M or G (powers of 1024). */
+export function sizeFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(value.trim());
+  if (m === null) throw new QwenrtError(`--${flag}`, `expected a size like 512M or 2G, got "${value}"`);
+  const u = m[2]!.toUpperCase();
+  const unit = u === "G" ? 2 ** 30 : u === "M" ? 2 ** 20 : u === "K" ? 2 ** 10 : 1;
+  return Number(m[1]) * unit;
 }
