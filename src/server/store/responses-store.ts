@@ -8,6 +8,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { errorMessage } from "../../util/errors.js";
 import type { Item } from "../responses-input.js";
 
@@ -50,12 +51,10 @@ CREATE TABLE IF NOT EXISTS input_items (
 );
 `;
 
-interface Row {
-  id: string;
-  response: string;
-  context: string;
-  output: string;
-}
+const row = z.object({ id: z.string(), response: z.string(), context: z.string(), output: z.string() });
+const itemRow = z.object({ item: z.string() });
+// What this store wrote: JSON it made from `StoredResponse`, read back as such.
+const items = (json: string): Item[] => z.array(z.custom<Item>((v) => typeof v === "object" && v !== null && "type" in v && "id" in v)).parse(JSON.parse(json));
 
 /** The SQLite-backed store: `<dir>/qwenrt.db` (WAL journal, foreign keys on). */
 export class SqliteResponseStore implements ResponseStore {
@@ -117,18 +116,13 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   get(id: string): StoredResponse | undefined {
-    const row = this.db.prepare("SELECT id, response, context, output FROM responses WHERE id = ?").get(id) as Row | undefined;
-    if (row === undefined) return undefined;
-    const input = (this.db.prepare("SELECT item FROM input_items WHERE response_id = ? ORDER BY position").all(id) as { item: string }[]).map(
-      (r) => JSON.parse(r.item) as Item,
-    );
-    return {
-      id: row.id,
-      response: JSON.parse(row.response) as Record<string, unknown>,
-      input,
-      context: JSON.parse(row.context) as Item[],
-      output: JSON.parse(row.output) as Item[],
-    };
+    const r = row.optional().parse(this.db.prepare("SELECT id, response, context, output FROM responses WHERE id = ?").get(id));
+    if (r === undefined) return undefined;
+    const input = this.db
+      .prepare("SELECT item FROM input_items WHERE response_id = ? ORDER BY position")
+      .all(id)
+      .flatMap((x) => items(`[${itemRow.parse(x).item}]`));
+    return { id: r.id, response: z.record(z.string(), z.unknown()).parse(JSON.parse(r.response)), input, context: items(r.context), output: items(r.output) };
   }
 
   delete(id: string): boolean {
