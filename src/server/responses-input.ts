@@ -137,7 +137,7 @@ function parseItem(raw: unknown, i: number): Item {
     const r = schema.safeParse(raw);
     if (r.success) return r.data;
     const issue = r.error.issues[0];
-    const path = issue === undefined ? where : `${where}.${formatPath(issue.path)}`.replace(/\.\[/g, "[");
+    const path = issue === undefined || issue.path.length === 0 ? where : `${where}.${formatPath(issue.path)}`.replace(/\.\[/g, "[");
     throw bad(path, issue?.message ?? "invalid item");
   };
   switch (type) {
