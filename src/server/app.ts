@@ -15,7 +15,12 @@ import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
 import { createModeration } from "./moderations.js";
 import { createRerank } from "./rerank.js";
+import type { ResponsesContext } from "./responses.js";
+import { registerResponses } from "./responses-routes.js";
 import type { Runtime } from "./runtime.js";
+
+/** What the app serves beside the runtime: the Responses API's store and hooks (see responses.ts). */
+export type AppOptions = Omit<ResponsesContext, "rt">;
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -54,7 +59,7 @@ function isAbort(e: unknown, signal: AbortSignal): boolean {
  * @example
  * serve({ fetch: createApp(rt).fetch, port: 8000, hostname: "127.0.0.1" });
  */
-export function createApp(rt: Runtime): Hono {
+export function createApp(rt: Runtime, opts: AppOptions = { store: undefined }): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -122,6 +127,7 @@ export function createApp(rt: Runtime): Hono {
     checkModel(rt, body);
     return c.json(await createRerank(rt, body, c.req.raw.signal));
   });
+  registerResponses(app, { ...opts, rt }, { jsonBody, checkModel: (body) => checkModel(rt, body) });
 
   return app;
 }

@@ -3,20 +3,24 @@
  */
 import { serve as serveHttp } from "@hono/node-server";
 import { ChatTemplate } from "../../chat/template.js";
+import { join } from "node:path";
 import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Guardrail } from "../../server/guardrail.js";
 import { Runtime } from "../../server/runtime.js";
 import { QwenrtError } from "../../util/errors.js";
+import { openKvSnapshots } from "../../server/kv-snapshots.js";
+import { defaultDataDir } from "../../server/store/data-dir.js";
+import { SqliteResponseStore } from "../../server/store/responses-store.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
 
-Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank,
-/v1/moderations, /v1/models, /health, /metrics). A model without a chat template (e.g. Qwen3-Embedding) serves
-/v1/embeddings and /v1/rerank; its chat routes answer 400.
+Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings,
+/v1/rerank, /v1/moderations, /v1/models, /health, /metrics). A model without a chat template (e.g.
+Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 400.
 
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
@@ -30,6 +34,10 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1
                             answers /v1/moderations (without it, the served model does)
   --guard-policy P          block (default): refuse unsafe prompts with a 400 and stop unsafe
                             answers with finish_reason "content_filter"; flag: only count verdicts
+  --data-dir DIR            where stored responses live (SQLite; default: ${defaultDataDir()})
+  --no-store                keep no responses (previous_response_id then finds none)
+  --kv-disk-budget SIZE     disk for KV snapshots of stored responses, in DIR/kv (bytes, or with
+                            K/M/G; default 2G; 0 = none)
 ${backendFlagUsage}`;
 
 /** A stand-in template for a model that has none: chat requests fail with a message naming the model. */
@@ -50,9 +58,14 @@ export async function run(argv: string[]): Promise<number> {
     "prefix-cache-tokens": { type: "string" },
     guard: { type: "string" },
     "guard-policy": { type: "string" },
+    "data-dir": { type: "string" },
+    "no-store": { type: "boolean" },
+    "kv-disk-budget": { type: "string" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
+  if (v["no-store"] === true && v["data-dir"] !== undefined) throw new QwenrtError("--no-store", "conflicts with --data-dir");
+  const kvBudget = sizeFlag("kv-disk-budget", v["kv-disk-budget"]) ?? 2 * 2 ** 30;
   const host = v.host ?? "127.0.0.1";
   const port = numberFlag("port", v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
   const choice = parseBackendFlags(v);
@@ -87,7 +100,12 @@ export async function run(argv: string[]): Promise<number> {
     ...(guard === undefined ? {} : { guard }),
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
-  const app = createApp(rt);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const dataDir = v["data-dir"] ?? defaultDataDir();
+  const store = v["no-store"] === true ? undefined : SqliteResponseStore.open(dataDir, log);
+  if (store !== undefined) log(`qwenrt: storing responses in ${store.path}`);
+  const kv = store === undefined || kvBudget === 0 ? undefined : await openKvSnapshots(rt, loaded.path, join(dataDir, "kv"), kvBudget, log);
+  const app = createApp(rt, { store, ...kv?.hooks });
   await new Promise<void>((resolve, reject) => {
     const server = serveHttp({ fetch: app.fetch, hostname: host, port }, (info) => {
       process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on http://${host}:${info.port}/v1 (Ctrl-C to stop)\n`);
@@ -97,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     const stop = (): void => {
       server.close();
+      store?.close();
       model.backend.dispose();
       guard?.model.backend.dispose();
       resolve();
@@ -105,4 +124,14 @@ export async function run(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   return 0;
+}
+
+/** A byte size flag: an integer with an optional K, M or G (powers of 1024). */
+export function sizeFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(value.trim());
+  if (m === null) throw new QwenrtError(`--${flag}`, `expected a size like 512M or 2G, got "${value}"`);
+  const u = m[2]!.toUpperCase();
+  const unit = u === "G" ? 2 ** 30 : u === "M" ? 2 ** 20 : u === "K" ? 2 ** 10 : 1;
+  return Number(m[1]) * unit;
 }
