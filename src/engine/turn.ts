@@ -98,6 +98,17 @@ export interface TurnRunnerOptions {
   readonly allowSpecialInContent?: boolean;
 }
 
+/** `prepareAsync` stopped encoding once the prompt passed `maxPromptTokens`. */
+export class PromptTooLongError extends QwenrtError {
+  constructor(
+    readonly limit: number,
+    /** Ids encoded when it stopped: the prompt has at least this many. */
+    readonly atLeast: number,
+  ) {
+    super("messages", `the prompt needs more than ${limit} tokens (at least ${atLeast}), the most this request leaves room for`, { code: "context_length_exceeded" });
+  }
+}
+
 /** Options of `TurnRunner.prepareAsync`. */
 export interface PrepareOptions {
   /** Stops the preparation (checked between slices of work). */
@@ -184,9 +195,7 @@ export class TurnRunner<S extends SequenceLike> {
       ...(limit === undefined ? {} : { limit }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });
-    if (limit !== undefined && promptIds.length > limit) {
-      throw new QwenrtError("messages", `the prompt needs more than ${limit} tokens, the most this request leaves room for`, { code: "context_length_exceeded" });
-    }
+    if (limit !== undefined && promptIds.length > limit) throw new PromptTooLongError(limit, promptIds.length);
     return this.finish(req, prompt, promptIds);
   }
 

@@ -1,21 +1,39 @@
 /**
- * The OpenAI-compatible HTTP API on hono: routing, JSON parsing, SSE framing and error mapping.
- * Handlers validate, plan and hand over to the runtime; the engine loop does the rest.
+ * The OpenAI-compatible HTTP API on hono: access control, routing, JSON parsing, SSE framing and
+ * error mapping. A generation request is validated (cheap checks only), admitted (its sequences
+ * counted against `--max-running`), prepared (rendered and tokenized, with the event loop free)
+ * and only then run — so a stream starts only once everything that can be a 4xx has been checked.
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
-import { planChat } from "./chat-plan.js";
+import { validateChat } from "./chat-plan.js";
 import { completeChat, streamChat } from "./chat.js";
-import { planCompletion, runCompletion } from "./completions.js";
+import { runCompletion, validateCompletion } from "./completions.js";
 import { ApiError, toErrorResponse } from "./errors.js";
+import { accessGuard, requireJson, type AccessOptions } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
 import type { Runtime } from "./runtime.js";
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
 
+/** The routes and their methods: other methods get a 405, other paths a 404 (and metrics label "other"). */
+const ROUTES: ReadonlyArray<{ readonly pattern: RegExp; readonly label: string; readonly methods: readonly string[] }> = [
+  { pattern: /^\/v1\/chat\/completions$/, label: "/v1/chat/completions", methods: ["POST"] },
+  { pattern: /^\/v1\/completions$/, label: "/v1/completions", methods: ["POST"] },
+  { pattern: /^\/v1\/models$/, label: "/v1/models", methods: ["GET"] },
+  { pattern: /^\/v1\/models\/[^/]+$/, label: "/v1/models/{id}", methods: ["GET"] },
+  { pattern: /^\/health$/, label: "/health", methods: ["GET"] },
+  { pattern: /^\/metrics$/, label: "/metrics", methods: ["GET"] },
+];
+
+function routeOf(path: string): (typeof ROUTES)[number] | undefined {
+  return ROUTES.find((r) => r.pattern.test(path));
+}
+
 async function jsonBody(c: Context): Promise<unknown> {
+  requireJson(c);
   const text = await c.req.text();
   if (text.trim() === "") throw new ApiError(400, "request body is empty; expected a JSON object", "invalid_request_error", null, "invalid_json");
   let body: unknown;
@@ -43,34 +61,45 @@ function isAbort(e: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (e instanceof Error && e.name === "AbortError");
 }
 
+function errorJson(c: Context, e: unknown): Response {
+  const { status, body, headers } = toErrorResponse(e);
+  return c.json(body, status as 400, headers);
+}
+
 /**
  * Build the app for one runtime.
  *
  * @example
- * serve({ fetch: createApp(rt).fetch, port: 8000, hostname: "127.0.0.1" });
+ * serve({ fetch: createApp(rt, { apiKey: "sk-local", loopbackHostsOnly: true }).fetch, port: 8000, hostname: "127.0.0.1" });
  */
-export function createApp(rt: Runtime): Hono {
+export function createApp(rt: Runtime, access: AccessOptions = {}): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
     await next();
     const path = new URL(c.req.url).pathname;
-    if (path.startsWith("/v1/")) rt.countRequest(path, c.res.status);
+    if (path.startsWith("/v1/")) rt.countRequest(routeOf(path)?.label ?? "other", c.res.status);
   });
-
+  app.use(accessGuard(access));
   app.use(
     "/v1/*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(toErrorResponse(new ApiError(413, `request body exceeds ${MAX_BODY_BYTES / 2 ** 20} MiB`, "invalid_request_error", null, "request_too_large")).body, 413),
+      onError: (c) => errorJson(c, new ApiError(413, `request body exceeds ${MAX_BODY_BYTES / 2 ** 20} MiB`, "invalid_request_error", null, "request_too_large")),
     }),
   );
 
-  app.onError((e, c) => {
-    const { status, body } = toErrorResponse(e);
-    return c.json(body, status as 400);
+  app.onError((e, c) => errorJson(c, e));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const route = routeOf(path);
+    if (route !== undefined && !route.methods.includes(c.req.method)) {
+      const e = new ApiError(405, `${c.req.method} is not allowed on ${path}; use ${route.methods.join(", ")}`, "invalid_request_error", null, "method_not_allowed");
+      const r = toErrorResponse(e);
+      return c.json(r.body, 405, { allow: route.methods.join(", ") });
+    }
+    return errorJson(c, new ApiError(404, `no route ${c.req.method} ${path}`, "invalid_request_error", null, "not_found"));
   });
-  app.notFound((c) => c.json(toErrorResponse(new ApiError(404, `no route ${c.req.method} ${new URL(c.req.url).pathname}`, "invalid_request_error", null, "not_found")).body, 404));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/metrics", (c) => c.text(renderMetrics(rt), 200, { "content-type": "text/plain; version=0.0.4" }));
@@ -85,8 +114,8 @@ export function createApp(rt: Runtime): Hono {
   app.post("/v1/chat/completions", async (c) => {
     const body = await jsonBody(c);
     checkModel(rt, body);
-    const plan = planChat(rt, body);
-    return serveGeneration(c, rt, plan.stream, (signal, send) =>
+    const request = validateChat(rt, body);
+    return serveGeneration(c, rt, request, (plan, signal, send) =>
       send === undefined ? completeChat(rt, plan, rt.opts.modelId, signal) : streamChat(rt, plan, rt.opts.modelId, signal, send).then(() => undefined),
     );
   });
@@ -94,8 +123,8 @@ export function createApp(rt: Runtime): Hono {
   app.post("/v1/completions", async (c) => {
     const body = await jsonBody(c);
     checkModel(rt, body);
-    const plan = planCompletion(rt, body);
-    return serveGeneration(c, rt, plan.stream, (signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
+    const request = validateCompletion(rt, body);
+    return serveGeneration(c, rt, request, (plan, signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
   });
 
   return app;
@@ -103,18 +132,35 @@ export function createApp(rt: Runtime): Hono {
 
 type Send = (chunk: Record<string, unknown>) => void;
 
-/** Admission, then either one JSON body or an SSE stream ending in `[DONE]`; client disconnect cancels. */
-async function serveGeneration(
+/** A validated request: whether it streams, how many sequences it runs, and its heavy preparation. */
+interface Validated<P> {
+  readonly stream: boolean;
+  readonly sequences: number;
+  prepare(signal: AbortSignal): Promise<P>;
+}
+
+/**
+ * Admission, preparation (before any byte of a stream, so its errors are plain 4xx responses), then
+ * either one JSON body or an SSE stream ending in `[DONE]`; client disconnect or shutdown cancels.
+ */
+async function serveGeneration<P>(
   c: Context,
   rt: Runtime,
-  stream: boolean,
-  work: (signal: AbortSignal, send?: Send) => Promise<Record<string, unknown> | undefined>,
+  request: Validated<P>,
+  work: (plan: P, signal: AbortSignal, send?: Send) => Promise<Record<string, unknown> | undefined>,
 ): Promise<Response> {
-  const signal = c.req.raw.signal;
-  const release = await rt.admit(signal);
-  if (!stream) {
+  const signal = AbortSignal.any([c.req.raw.signal, rt.stopSignal]);
+  const release = await rt.admit(signal, request.sequences);
+  let plan: P;
+  try {
+    plan = await request.prepare(signal);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  if (!request.stream) {
     try {
-      const body = await work(signal);
+      const body = await work(plan, signal);
       return c.json(body ?? {});
     } finally {
       release();
@@ -131,7 +177,7 @@ async function serveGeneration(
       chain = chain.then(() => sse.writeSSE({ data: JSON.stringify(chunk) })).catch(() => controller.abort(new Error("write failed")));
     };
     try {
-      await work(controller.signal, send);
+      await work(plan, controller.signal, send);
       await chain;
       await sse.writeSSE({ data: "[DONE]" });
     } catch (e) {

@@ -2,13 +2,13 @@
  * Start the real server on 127.0.0.1 (a free port) for a model directory — used by the server tests
  * and the concurrency benchmark.
  */
-import { serve, type ServerType } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
 import { loadChatTemplate } from "../chat/template.js";
 import type { KernelBackend } from "../kernels/types.js";
 import { loadModel } from "../models/load.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { createApp } from "./app.js";
+import type { AccessOptions } from "./guard.js";
+import { listen, type ListenOptions } from "./listen.js";
 import { Runtime, type ServeOptions } from "./runtime.js";
 
 /** A running server and how to stop it. */
@@ -18,22 +18,27 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Load `dir` and serve it on loopback. */
-export async function startServer(dir: string, opts: Partial<ServeOptions> & { backend?: KernelBackend } = {}): Promise<RunningServer> {
-  const { backend, ...serveOpts } = opts;
+/** What `startServer` takes: server settings, access settings, listener timeouts and a backend. */
+export type TestServerOptions = Partial<ServeOptions> & AccessOptions & Omit<Partial<ListenOptions>, "host" | "port"> & { backend?: KernelBackend };
+
+/** Load `dir` and serve it on loopback (host check on, as `qwenrt serve` does on a loopback address). */
+export async function startServer(dir: string, opts: TestServerOptions = {}): Promise<RunningServer> {
+  const { backend, apiKey, corsOrigins, loopbackHostsOnly, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, ...serveOpts } = opts;
   const model = await loadModel(dir, backend === undefined ? {} : { backend });
   const rt = new Runtime(model, Tokenizer.fromDir(dir), loadChatTemplate(dir), { modelId: "test-model", ...serveOpts });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: createApp(rt).fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const access: AccessOptions = { loopbackHostsOnly: loopbackHostsOnly ?? true, ...(apiKey === undefined ? {} : { apiKey }), ...(corsOrigins === undefined ? {} : { corsOrigins }) };
+  const timeouts = {
+    ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }),
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }),
+  };
+  const listening = await listen(createApp(rt, access), { host: "127.0.0.1", port: 0, ...timeouts });
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${listening.port}/v1`,
     runtime: rt,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+    close: async () => {
+      rt.stop();
+      await listening.close(0);
+    },
   };
 }
