@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { completeModelDir } from "../test/helpers/complete-model.js";
+import { completeModelDir } from "../../test/helpers/complete-model.js";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("../..", import.meta.url).pathname;
 
 test("generate() yields between steps: timers tick, a SIGTERM handler aborts it", { timeout: 120_000 }, async () => {
   const dir = completeModelDir("qwen3-dense-tiny");
