@@ -74,7 +74,7 @@ export function planResponse(ctx: ResponsesContext, body: unknown): ResponsePlan
     ...(responseFormat === undefined ? {} : { responseFormat }),
     ...(budget == null ? {} : { thinkingBudget: budget }),
   });
-  const options = generateOptions({ ...req, max_tokens: req.max_output_tokens }, ctx.rt.model.config.vocabSize);
+  const options = generateOptions({ ...req, max_tokens: req.max_output_tokens }, ctx.rt.model);
   ctx.rt.checkContext(turn.promptIds.length, options.maxTokens, "input");
   return { id: newId("resp"), req, input, context, turn, options, store: (req.store ?? true) && ctx.store !== undefined, stream: req.stream === true };
 }

@@ -34,6 +34,10 @@ ${samplingFlagUsage}
   --data-dir DIR            where sessions live (the server's store; default: ${defaultDataDir()})
   --show-ids                after each answer, print {"prompt_ids", "ids"}: the token ids of the
                             rendered prompt and of the answer (checking templates and caching)
+  --allow-special-in-content
+                            encode special-token text you type (<|im_start|>, <think>, <tool_call>)
+                            as control tokens; by default it is text and only the chat template's
+                            own markup is special
 
 Input: end a line with \\ to continue it, or wrap lines in """ ... """. Ctrl-C stops an answer;
 Ctrl-C twice at an empty prompt, /exit or Ctrl-D quits.
@@ -53,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     "show-ids": { type: "boolean" },
     session: { type: "string" },
     "data-dir": { type: "string" },
+    "allow-special-in-content": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("chat", positionals);
@@ -70,7 +75,10 @@ export async function run(argv: string[]): Promise<number> {
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
     // One conversation at a time: the cache holds at most a context's worth of tokens.
-    const runner = new TurnRunner(model, tokenizer, template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
+    const runner = new TurnRunner(model, tokenizer, template, {
+      prefixCacheTokens: model.config.maxPositionEmbeddings,
+      allowSpecialInContent: v["allow-special-in-content"] === true,
+    });
     return { model, runner, path: source.path };
   });
   // no-color.org: NO_COLOR set to a non-empty value turns colour off.
