@@ -3,12 +3,12 @@
  * call is recorded into the step's one command encoder and submitted when `read` needs a result.
  * Uses only the WebGPU API, so a browser build can use it as is (Node: see `node.ts`).
  */
-import { QwenrtError } from "../../util/errors.js";
+import { QwenrtError, errorMessage } from "../../util/errors.js";
 import type { HostMatrix, KernelBackend, KvBuffer, KvType, Matrix, MoeWeights, Tensor } from "../types.js";
 import { attentionGpu, copyKvGpu, writeKvGpu } from "./attention.js";
 import { Arena, GpuKv, GpuTensor } from "./buffers.js";
 import { gpuKv, gpuTensor, type GpuContext } from "./context.js";
-import { MAP_MODE_READ, Usage, mib, openDevice, type DeviceOptions } from "./device.js";
+import { MAP_MODE_READ, Usage, formatBytes, openDevice, type DeviceOptions } from "./device.js";
 import { embedGpu, gpuMatrix, loadGpuMatrix, matmulGpu } from "./matrix.js";
 import { GpuMoe } from "./moe.js";
 import { binaryGpu, copyGpu, rmsNormGpu, ropeGpu } from "./ops.js";
@@ -54,6 +54,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
   const dummy = gd.device.createBuffer({ size: 256, usage: Usage.STORAGE, label: "absent argument" });
   const ctx: GpuContext = { gd, rec, pipes: new Pipelines(gd), acts, weights, dummy };
   const moe = new GpuMoe(ctx);
+  let disposed = false;
 
   const alloc = (length: number, what: string): GpuTensor => {
     if (!Number.isInteger(length) || length < 0) throw new QwenrtError(what, `length must be a non-negative integer, got ${length}`);
@@ -98,6 +99,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     },
 
     async read(t: Tensor): Promise<Float32Array> {
+      if (disposed) throw new QwenrtError("webgpu", "the backend was disposed");
       const g = gpuTensor(t, "read");
       const bytes = g.length * 4;
       if (bytes === 0) {
@@ -107,12 +109,12 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       }
       const staging = gd.errors.guardOom("a readback buffer", bytes, () => gd.device.createBuffer({ size: bytes, usage: Usage.MAP_READ | Usage.COPY_DST, label: "readback" }));
       rec.copy(g.region.buffer, g.byteStart, staging, 0, bytes);
-      rec.submit();
+      gd.errors.guardValidation("the step's commands", () => rec.submit());
       try {
         await staging.mapAsync(MAP_MODE_READ);
       } catch (e) {
         await gd.errors.check();
-        throw new QwenrtError("webgpu", `reading ${mib(bytes)} back failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new QwenrtError("webgpu", `reading ${formatBytes(bytes)} back failed: ${errorMessage(e) || (e instanceof Error ? e.name : "mapAsync rejected")}`, { cause: e });
       }
       const out = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
@@ -206,6 +208,8 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     },
 
     dispose(): void {
+      if (disposed) return;
+      disposed = true;
       moe.dispose();
       rec.destroy();
       acts.destroy();

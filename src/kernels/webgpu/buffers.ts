@@ -5,7 +5,7 @@
  */
 import { QwenrtError } from "../../util/errors.js";
 import type { KvBuffer, KvType, Tensor } from "../types.js";
-import { mib, type GpuDevice } from "./device.js";
+import { formatBytes, type GpuDevice } from "./device.js";
 
 /** Bytes every region is aligned to (≥ any adapter's minStorageBufferOffsetAlignment). */
 export const REGION_ALIGN = 256;
@@ -67,7 +67,7 @@ export class Arena {
     this.inUse += size;
     if (size > this.pageSize) {
       if (size > this.gd.maxBuffer) {
-        throw new QwenrtError("webgpu", `${what} needs a buffer of ${mib(size)}, over the adapter's maxBufferSize of ${mib(this.gd.maxBuffer)}`, { code: "out_of_memory" });
+        throw new QwenrtError("webgpu", `${what} needs a buffer of ${formatBytes(size)}, over the adapter's maxBufferSize of ${formatBytes(this.gd.maxBuffer)}`, { code: "out_of_memory" });
       }
       const buffer = this.create(size, what);
       this.dedicated.add(buffer);
@@ -193,7 +193,7 @@ export function bindWords(gd: GpuDevice, buffer: GPUBuffer, byteStart: number, c
   const base = Math.floor(byteStart / gd.storageAlign) * gd.storageAlign;
   const size = Math.max(4, byteStart - base + count * 4);
   if (size > gd.maxBinding) {
-    throw new QwenrtError("webgpu", `${what} spans ${mib(size)}, over the adapter's maxStorageBufferBindingSize of ${mib(gd.maxBinding)}`, { code: "unsupported" });
+    throw new QwenrtError("webgpu", `${what} spans ${formatBytes(size)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(gd.maxBinding)}`, { code: "unsupported" });
   }
   return { resource: { buffer, offset: base, size }, elem: (byteStart - base) / 4 };
 }

@@ -32,10 +32,13 @@ const REQUIRED_LIMITS = {
 
 export interface DeviceOptions {
   /** The WebGPU entry point; default `globalThis.navigator.gpu`. */
-  readonly gpu?: GPU;
+  readonly gpu?: Pick<GPU, "requestAdapter">;
   /** Use `subgroups` when the adapter has it (default true); false forces the workgroup-memory path. */
   readonly subgroups?: boolean;
   readonly powerPreference?: GPUPowerPreference;
+  /** Bind at most this many bytes per storage binding (below the adapter's limit): makes weight
+   * matrices split into parts and batches into chunks sooner, as on an adapter with small limits. */
+  readonly maxBindingBytes?: number;
 }
 
 /** A device and what the kernels may use on it. */
@@ -54,14 +57,14 @@ export interface GpuDevice {
   readonly errors: ErrorLog;
 }
 
-function navigatorGpu(): GPU | undefined {
+function navigatorGpu(): Pick<GPU, "requestAdapter"> | undefined {
   const nav: unknown = Reflect.get(globalThis, "navigator");
   if (typeof nav !== "object" || nav === null) return undefined;
   const gpu: unknown = Reflect.get(nav, "gpu");
   return isGpu(gpu) ? gpu : undefined;
 }
 
-function isGpu(v: unknown): v is GPU {
+function isGpu(v: unknown): v is Pick<GPU, "requestAdapter"> {
   return typeof v === "object" && v !== null && typeof Reflect.get(v, "requestAdapter") === "function";
 }
 
@@ -79,7 +82,7 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<GpuDevice> {
   const adapter = await gpu.requestAdapter(opts.powerPreference === undefined ? {} : { powerPreference: opts.powerPreference });
   if (adapter === null) throw new QwenrtError("webgpu", "no WebGPU adapter found (no GPU, or no driver WebGPU can use)", { code: "unsupported" });
   const info = adapter.info;
-  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== "").join(" ") || "unknown adapter";
+  const adapterName = info.description || [info.vendor, info.architecture, info.device].filter((s) => s !== "").join(" ") || "unknown adapter";
   for (const [name, need] of Object.entries(REQUIRED_LIMITS)) {
     const have = Reflect.get(adapter.limits, name);
     if (typeof have !== "number" || have < need) {
@@ -106,7 +109,7 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<GpuDevice> {
     device,
     adapterName,
     features: { f16, subgroups },
-    maxBinding: device.limits.maxStorageBufferBindingSize,
+    maxBinding: Math.min(device.limits.maxStorageBufferBindingSize, opts.maxBindingBytes ?? Infinity),
     maxBuffer: device.limits.maxBufferSize,
     storageAlign: device.limits.minStorageBufferOffsetAlignment,
     uniformAlign: device.limits.minUniformBufferOffsetAlignment,
@@ -138,22 +141,35 @@ export class ErrorLog {
     const out = create();
     this.pending.push(
       this.device.popErrorScope().then((err) => {
-        if (err !== null) this.record(new QwenrtError("webgpu", `out of GPU memory allocating ${mib(bytes)} for ${what}`, { code: "out_of_memory" }));
+        if (err !== null) this.record(new QwenrtError("webgpu", `out of GPU memory allocating ${formatBytes(bytes)} for ${what}`, { code: "out_of_memory" }));
       }),
     );
     return out;
+  }
+
+  /** Run `fn` (a submit) inside a validation error scope; an error is reported at the next check. */
+  guardValidation(what: string, fn: () => void): void {
+    this.device.pushErrorScope("validation");
+    fn();
+    this.pending.push(
+      this.device.popErrorScope().then((err) => {
+        if (err !== null) this.record(new QwenrtError("webgpu", `${what} were rejected by the device: ${oneLine(err.message)}`));
+      }),
+    );
   }
 
   record(e: QwenrtError): void {
     this.first ??= e;
   }
 
-  /** Throw the first error seen so far, once every pending scope has resolved. */
+  /** Throw the first error seen since the last check, once every pending scope has resolved. */
   async check(): Promise<void> {
     const pending = this.pending;
     this.pending = [];
     await Promise.all(pending);
-    if (this.first !== undefined) throw this.first;
+    const e = this.first;
+    this.first = undefined;
+    if (e !== undefined) throw e;
   }
 
   /** The device is being destroyed on purpose: its loss is no error. */
@@ -162,9 +178,11 @@ export class ErrorLog {
   }
 }
 
-/** Bytes as MiB with one decimal, for messages. */
-export function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+/** A byte count for messages: "512 B", "4.0 KiB", "128.0 MiB", "2.5 GiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const [unit, div] = bytes < 1 << 20 ? ["KiB", 1024] : bytes < 1 << 30 ? ["MiB", 1 << 20] : ["GiB", 1 << 30];
+  return `${(bytes / div).toFixed(1)} ${unit}`;
 }
 
 function oneLine(s: string): string {

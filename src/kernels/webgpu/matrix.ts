@@ -93,7 +93,7 @@ export function matmulGpu(ctx: GpuContext, wm: GpuMatrix, xt: GpuTensor, n: numb
     if (biast !== undefined) args.push(tensorRange(biast, 0, rows, "matmul bias"));
     const plan = planBindings(ctx.gd, args);
     const [xOff, yOff, bOff] = plan.elems;
-    const tiled = (segment?.maxRows ?? m) > MATVEC_MAX_N;
+    const tiled = (segment?.maxRows ?? n) > MATVEC_MAX_N; // by the whole batch: chunking keeps the kernel
     const seg = segment !== undefined;
     const key = `matmul:${tiled ? "tiled" : sub ? "matvec-sg" : "matvec"}:${type}:${seg ? "seg" : ""}:${plan.key}`;
     const pipe = ctx.pipes.get(key, () => (tiled ? tiledShader(type, seg, plan.slots) : matvecShader(type, sub, seg, plan.slots)));
@@ -120,9 +120,9 @@ export function embedGpu(ctx: GpuContext, wm: GpuMatrix, ids: Int32Array, outt: 
   const idt = scratch(ctx, ids.length, "token ids");
   ctx.rec.upload(idt.region.buffer, idt.region.offset, new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
   const pipe = ctx.pipes.get(`embed:${type}`, () => embedShader(type));
-  const MAX_IDS = 65535;
-  for (let i0 = 0; i0 < ids.length; i0 += MAX_IDS) {
-    const m = Math.min(MAX_IDS, ids.length - i0);
+  const perChunk = Math.max(1, Math.min(65535, Math.floor((ctx.gd.maxBinding - 2 * ctx.gd.storageAlign) / (cols * 4))));
+  for (let i0 = 0; i0 < ids.length; i0 += perChunk) {
+    const m = Math.min(perChunk, ids.length - i0);
     const o = bindTensor(ctx.gd, outt, i0 * cols, m * cols, "embed out");
     const idb = bindTensor(ctx.gd, idt, i0, m, "token ids");
     for (const part of wm.parts) {

@@ -1,0 +1,108 @@
+// The shared kernel case suite against ref on the WebGPU backend: with the adapter's optional
+// features (f16 KV cache, subgroup sums) and without them (f32 cache, workgroup-memory sums); then
+// what is particular to a device: matrices split over several bindings, limits and errors. Where no
+// adapter exists the tests skip saying why, unless QWENRT_REQUIRE_WEBGPU=1 (CI) makes that a failure.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { QwenrtError, errorMessage } from "../../util/errors.js";
+import { assertClose, hostMatrix, kernelCases, seededFloats } from "../cases.js";
+import { createRefBackend } from "../ref/index.js";
+import type { WeightType } from "../types.js";
+import { createWebGpuBackend, nodeGpu, type WebGpuBackend, type WebGpuOptions } from "./index.js";
+
+async function open(opts: WebGpuOptions): Promise<WebGpuBackend | string> {
+  try {
+    return await createWebGpuBackend({ gpu: await nodeGpu(), ...opts });
+  } catch (e) {
+    return errorMessage(e);
+  }
+}
+
+const full = await open({});
+const plain = typeof full === "string" ? full : await open({ kv: "f32", subgroups: false });
+const dev = typeof full === "string" ? full : await open({});
+const small = typeof full === "string" ? full : await open({ maxBindingBytes: 4096 });
+if (typeof full === "string" || typeof plain === "string" || typeof dev === "string" || typeof small === "string") {
+  const why = [full, plain, dev, small].find((b) => typeof b === "string");
+  if (process.env.QWENRT_REQUIRE_WEBGPU === "1") test("a WebGPU adapter is available (QWENRT_REQUIRE_WEBGPU=1)", () => assert.fail(String(why)));
+  else test("webgpu kernel cases", { skip: `no WebGPU: ${String(why)}` }, () => {});
+} else {
+  kernelCases(`webgpu ${full.kvType} KV${full.features.subgroups ? ", subgroups" : ""} (${full.adapter})`, () => full);
+  kernelCases(`webgpu ${plain.kvType} KV, no subgroups`, () => plain);
+  deviceCases(dev, small); // kernelCases disposes its backends when its suite ends
+}
+
+function deviceCases(be: WebGpuBackend, small: WebGpuBackend): void {
+  describe("webgpu device specifics", () => {
+    const ref = createRefBackend();
+    after(() => {
+      be.dispose();
+      small.dispose();
+    });
+    const upload = (b: WebGpuBackend, data: Float32Array) => {
+      const t = b.allocF32(data.length);
+      b.write(t, data);
+      return t;
+    };
+
+    const types: WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"];
+    for (const type of types) {
+      for (const n of [1, 7]) {
+        test(`matmul ${type} over 4 KiB bindings (matrix in parts, x in chunks) equals the unsplit result and ref, n=${n}`, async () => {
+          const [rows, cols] = [37, 256];
+          const host = hostMatrix(type, rows, cols, seededFloats(rows + n, rows * cols));
+          const xh = seededFloats(5 + n, n * cols, 2);
+          const bias = seededFloats(6, rows);
+          const ys = await Promise.all(
+            [be, small].map((b) => {
+              const y = b.allocF32(n * rows);
+              b.matmul(b.loadMatrix(host), upload(b, xh), n, y, b.loadVector(bias));
+              return b.read(y);
+            }),
+          );
+          assert.deepEqual(ys[1], ys[0], "split vs unsplit");
+          const want = new Float32Array(n * rows);
+          ref.matmul(ref.loadMatrix(host), xh, n, want, bias);
+          assertClose(ys[0]!, want, 2e-5 * Math.sqrt(cols), 2e-5, "matmul");
+        });
+      }
+    }
+
+    test("embed across the parts of a split matrix equals ref exactly", async () => {
+      const host = hostMatrix("q6_k", 40, 256, seededFloats(3, 40 * 256));
+      const ids = Int32Array.of(39, 0, 17, 39, 21, 2);
+      const out = small.allocF32(ids.length * 256);
+      small.embed(small.loadMatrix(host), ids, out);
+      const want = new Float32Array(out.length);
+      ref.embed(ref.loadMatrix(host), ids, want);
+      assert.deepEqual(await small.read(out), want);
+    });
+
+    test("a tensor past the binding limit is a QwenrtError naming the limit, at the call", () => {
+      const a = small.allocF32(2048);
+      assert.throws(() => small.add(a, a, a, 2048), (e: unknown) => e instanceof QwenrtError && /over the adapter's maxStorageBufferBindingSize of 4\.0 KiB/.test(e.message));
+    });
+
+    test("a tensor past maxBufferSize is a QwenrtError naming the limit", () => {
+      const words = Math.floor(Number.MAX_SAFE_INTEGER / 8);
+      assert.throws(() => be.allocF32(words), (e: unknown) => e instanceof QwenrtError && /over the adapter's maxBufferSize/.test(e.message) && e.code === "out_of_memory");
+    });
+
+    test("a backend used after dispose says so", async () => {
+      const b = await createWebGpuBackend({ gpu: await nodeGpu() });
+      const t = b.allocF32(4);
+      b.dispose();
+      await assert.rejects(b.read(t), (e: unknown) => e instanceof QwenrtError && e.message === "webgpu: the backend was disposed");
+    });
+
+    test("reads are asynchronous only (no readSync), and matrices report the bytes they hold", () => {
+      assert.equal(be.readSync, undefined);
+      const m = be.loadMatrix(hostMatrix("q4_k", 3, 256, seededFloats(1, 768)));
+      assert.deepEqual([m.type, m.rows, m.cols, m.bytes], ["q4_k", 3, 256, 3 * 144]);
+    });
+
+    test("a matrix type without kernels is refused naming the types there are", () => {
+      assert.throws(() => be.loadMatrix(hostMatrix("q2_k", 1, 256, seededFloats(1, 256))), (e: unknown) => e instanceof QwenrtError && /no q2_k kernels \(it takes f32, f16, bf16, q8_0/.test(e.message));
+    });
+  });
+}
