@@ -8,7 +8,7 @@ import { QwenrtError } from "../../util/errors.js";
 import type { HostMatrix, Matrix, WeightType } from "../types.js";
 import { bindTensor, planBindings, REGION_ALIGN, tensorRange, type GpuTensor, type Region } from "./buffers.js";
 import { gpuTensor, scratch, type GpuContext } from "./context.js";
-import { MATVEC_MAX_N, TILE_N, TILE_ROWS, matvecShader, tiledShader } from "./wgsl/matmul.js";
+import { BLOCK_N, BLOCK_ROWS, MATVEC_MAX_N, TILED_MIN_COLS, TILE_N, TILE_ROWS, blockedShader, matvecShader, matvecThreadsPerRow, tiledShader } from "./wgsl/matmul.js";
 import { embedShader } from "./wgsl/ops.js";
 import { weightLoader } from "./wgsl/weights.js";
 import { grid1 } from "./pipelines.js";
@@ -77,8 +77,33 @@ export interface SegmentSource {
   readonly maxRows: number; // an upper bound of the segment's rows (picks the kernel)
 }
 
+/** The matmul kernel for rows of `cols` values and a batch of `n`: its name, the weight rows and
+ * x rows one workgroup covers (`tokens` 0: all of them, the matvec kernel loops over n ≤ 4). */
+export interface MatmulKernel {
+  readonly kind: "matvec" | "blocked" | "tiled";
+  readonly rows: number;
+  readonly tokens: number;
+  readonly tpr: number; // matvec: invocations per weight row
+}
+
+export function matmulKernel(cols: number, n: number): MatmulKernel {
+  if (n <= MATVEC_MAX_N) {
+    const tpr = matvecThreadsPerRow(cols);
+    return { kind: "matvec", rows: 64 / tpr, tokens: 0, tpr };
+  }
+  if (cols >= TILED_MIN_COLS) return { kind: "tiled", rows: TILE_ROWS, tokens: TILE_N, tpr: 0 };
+  return { kind: "blocked", rows: BLOCK_ROWS, tokens: BLOCK_N, tpr: 0 };
+}
+
+/** Workgroups along x of one matmul of `wm` over a segment of rows (the indirect grid's x). */
+export function segmentGridX(wm: GpuMatrix, k: MatmulKernel): number {
+  const x = Math.ceil(wm.rows / k.rows);
+  if (x > 65535) throw new QwenrtError("moe", `an expert matrix of ${wm.rows} rows exceeds one dispatch`, { code: "unsupported" });
+  return x;
+}
+
 /**
- * `y[n, rows] = x[n, cols] · Wᵀ (+ bias)`: matvec for n ≤ 4, the tiled kernel above; n split so
+ * `y[n, rows] = x[n, cols] · Wᵀ (+ bias)` with the kernel `matmulKernel` picks; n split so
  * each chunk of x and y fits one binding. With `segment`, the rows come from the GPU (MoE).
  */
 export function matmulGpu(ctx: GpuContext, wm: GpuMatrix, xt: GpuTensor, n: number, yt: GpuTensor, biast: GpuTensor | undefined, segment?: SegmentSource): void {
@@ -93,17 +118,19 @@ export function matmulGpu(ctx: GpuContext, wm: GpuMatrix, xt: GpuTensor, n: numb
     if (biast !== undefined) args.push(tensorRange(biast, 0, rows, "matmul bias"));
     const plan = planBindings(ctx.gd, args);
     const [xOff, yOff, bOff] = plan.elems;
-    const tiled = (segment?.maxRows ?? n) > MATVEC_MAX_N; // by the whole batch: chunking keeps the kernel
+    const k = matmulKernel(cols, segment?.maxRows ?? n); // by the whole batch: chunking keeps the kernel
     const seg = segment !== undefined;
-    const key = `matmul:${tiled ? "tiled" : sub ? "matvec-sg" : "matvec"}:${type}:${seg ? "seg" : ""}:${plan.key}`;
-    const pipe = ctx.pipes.get(key, () => (tiled ? tiledShader(type, seg, plan.slots) : matvecShader(type, sub, seg, plan.slots)));
+    const key = `matmul:${k.kind}${k.kind === "matvec" ? `${k.tpr}${sub ? "-sg" : ""}` : ""}:${type}:${seg ? "seg" : ""}:${plan.key}`;
+    const pipe = ctx.pipes.get(key, () =>
+      k.kind === "tiled" ? tiledShader(type, seg, plan.slots) : k.kind === "blocked" ? blockedShader(type, seg, plan.slots) : matvecShader(type, sub, seg, plan.slots, k.tpr),
+    );
     for (const part of wm.parts) {
       const params = [part.rows, cols, m, xOff!, yOff!, rows, part.rowStart, (bOff ?? 0) + part.rowStart, segment === undefined ? 0 : segment.segOff + 2 * segment.expert];
       const fixed = [bindPart(part, cols, type)];
       if (segment !== undefined) {
         ctx.rec.dispatch(pipe, params, [...fixed, segment.seg, ...plan.resources], { indirect: segment.args, offset: segment.argsOffset });
       } else {
-        ctx.rec.dispatch(pipe, params, [...fixed, ...plan.resources], tiled ? [Math.ceil(part.rows / TILE_ROWS), Math.ceil(m / TILE_N), 1] : grid1(part.rows));
+        ctx.rec.dispatch(pipe, params, [...fixed, ...plan.resources], k.tokens > 0 ? [Math.ceil(part.rows / k.rows), Math.ceil(m / k.tokens), 1] : grid1(Math.ceil(part.rows / k.rows)));
       }
     }
   }

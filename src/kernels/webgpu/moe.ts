@@ -9,10 +9,9 @@ import type { MoeWeights } from "../types.js";
 import { Usage } from "./device.js";
 import { bindTensor, type GpuTensor } from "./buffers.js";
 import { scratch, type GpuContext } from "./context.js";
-import { gpuMatrix, matmulGpu } from "./matrix.js";
+import { gpuMatrix, matmulGpu, matmulKernel, segmentGridX } from "./matrix.js";
 import { binaryGpu } from "./ops.js";
 import { grid1 } from "./pipelines.js";
-import { MATVEC_MAX_N } from "./wgsl/matmul.js";
 import { GATHER, GROUP, MAX_EXPERTS, ROUTE, SCATTER } from "./wgsl/moe.js";
 
 /** The MoE composite of one backend; keeps grow-only scratch between calls. */
@@ -55,10 +54,11 @@ export class GpuMoe {
     const [lb, ib, wb, ob, pb, sb] = [b(logits, n * E, "router logits"), b(ids, nk, "expert ids"), b(wts, nk, "expert weights"), b(order, nk, "expert order"), b(pos, nk, "expert slots"), b(seg, 2 * E, "expert segments")];
     const route = ctx.pipes.get("moe:route", () => ROUTE);
     ctx.rec.dispatch(route, [n, E, k, w.normalize ? 1 : 0, lb.elem, ib.elem, wb.elem], [lb.resource, ib.resource, wb.resource], grid1(Math.ceil(n / 64)));
-    const tiled = n > MATVEC_MAX_N;
+    const [gk, dk] = [matmulKernel(hidden, n), matmulKernel(inter, n)]; // gate/up read hidden columns, down inter
     const group = ctx.pipes.get("moe:group", () => GROUP);
     const argsBinding = { buffer: args, offset: 0, size: E * 24 };
-    ctx.rec.dispatch(group, [nk, E, inter, hidden, tiled ? 1 : 0, ib.elem, sb.elem, ob.elem, pb.elem], [ib.resource, sb.resource, ob.resource, pb.resource, argsBinding], [1, 1, 1]);
+    const grids = [segmentGridX(experts[0]![0], gk), gk.tokens, segmentGridX(experts[0]![2], dk), dk.tokens];
+    ctx.rec.dispatch(group, [nk, E, ...grids, ib.elem, sb.elem, ob.elem, pb.elem], [ib.resource, sb.resource, ob.resource, pb.resource, argsBinding], [1, 1, 1]);
 
     const xs = this.tensor("xs", nk * hidden), gate = this.tensor("gate", nk * inter), up = this.tensor("up", nk * inter), ys = this.tensor("ys", nk * hidden);
     const xb = b(x, n * hidden, "moe x"), xsb = b(xs, nk * hidden, "moe rows");

@@ -4,28 +4,19 @@
 // adapter exists the tests skip saying why, unless QWENRT_REQUIRE_WEBGPU=1 (CI) makes that a failure.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { QwenrtError, errorMessage } from "../../util/errors.js";
+import { openWebGpu, noWebGpu } from "../../../test/helpers/webgpu.js";
+import { QwenrtError } from "../../util/errors.js";
 import { assertClose, hostMatrix, kernelCases, seededFloats } from "../cases.js";
 import { createRefBackend } from "../ref/index.js";
 import type { WeightType } from "../types.js";
-import { createWebGpuBackend, nodeGpu, type WebGpuBackend, type WebGpuOptions } from "./index.js";
+import { createWebGpuBackend, nodeGpu, type WebGpuBackend } from "./index.js";
 
-async function open(opts: WebGpuOptions): Promise<WebGpuBackend | string> {
-  try {
-    return await createWebGpuBackend({ gpu: await nodeGpu(), ...opts });
-  } catch (e) {
-    return errorMessage(e);
-  }
-}
-
-const full = await open({});
-const plain = typeof full === "string" ? full : await open({ kv: "f32", subgroups: false });
-const dev = typeof full === "string" ? full : await open({});
-const small = typeof full === "string" ? full : await open({ maxBindingBytes: 4096 });
+const full = await openWebGpu({});
+const plain = typeof full === "string" ? full : await openWebGpu({ kv: "f32", subgroups: false });
+const dev = typeof full === "string" ? full : await openWebGpu({});
+const small = typeof full === "string" ? full : await openWebGpu({ maxBindingBytes: 4096 });
 if (typeof full === "string" || typeof plain === "string" || typeof dev === "string" || typeof small === "string") {
-  const why = [full, plain, dev, small].find((b) => typeof b === "string");
-  if (process.env.QWENRT_REQUIRE_WEBGPU === "1") test("a WebGPU adapter is available (QWENRT_REQUIRE_WEBGPU=1)", () => assert.fail(String(why)));
-  else test("webgpu kernel cases", { skip: `no WebGPU: ${String(why)}` }, () => {});
+  noWebGpu("webgpu kernel cases", String([full, plain, dev, small].find((b) => typeof b === "string")));
 } else {
   kernelCases(`webgpu ${full.kvType} KV${full.features.subgroups ? ", subgroups" : ""} (${full.adapter})`, () => full);
   kernelCases(`webgpu ${plain.kvType} KV, no subgroups`, () => plain);

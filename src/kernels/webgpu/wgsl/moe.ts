@@ -4,7 +4,6 @@
  * input row, and the weighted sum of the experts' outputs back into token rows.
  */
 import { FLAT } from "./common.js";
-import { TILE_N, TILE_ROWS } from "./matmul.js";
 
 /** Most experts the router kernel takes (its taken-set is a 1024-bit mask). */
 export const MAX_EXPERTS = 1024;
@@ -55,11 +54,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /**
  * One invocation: counting sort of the n·k choices by expert (rows ascending within an expert).
  * Writes seg[2e] (first slot), seg[2e+1] (count), order[slot] = choice, pos[choice] = slot, and per
- * expert the indirect grids of its gate/up (args[6e ..]) and down (args[6e + 3 ..]) matmuls.
- * Params: nk, experts, gateRows, downRows, tiled, iOff, sOff, orOff, pOff.
+ * expert the indirect grids of its gate/up (args[6e ..]) and down (args[6e + 3 ..]) matmuls: x as
+ * given, y the segment's rows over the kernel's x rows per workgroup (0: one workgroup covers them
+ * all), and no workgroups for an unused expert.
+ * Params: nk, experts, gateX, gateTokens, downX, downTokens, iOff, sOff, orOff, pOff.
  */
 export const GROUP = /* wgsl */ `
-struct P { nk: u32, experts: u32, gateRows: u32, downRows: u32, tiled: u32, iOff: u32, sOff: u32, orOff: u32, pOff: u32 }
+struct P { nk: u32, experts: u32, gateX: u32, gateTokens: u32, downX: u32, downTokens: u32, iOff: u32, sOff: u32, orOff: u32, pOff: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> ids: array<u32>;
 @group(0) @binding(2) var<storage, read_write> seg: array<u32>;
@@ -67,15 +68,9 @@ struct P { nk: u32, experts: u32, gateRows: u32, downRows: u32, tiled: u32, iOff
 @group(0) @binding(4) var<storage, read_write> pos: array<u32>;
 @group(0) @binding(5) var<storage, read_write> args: array<u32>;
 
-fn grid(at: u32, rows: u32, count: u32) {
-  if (count == 0u) { args[at] = 0u; args[at + 1u] = 1u; args[at + 2u] = 1u; return; }
-  if (p.tiled != 0u) {
-    args[at] = (rows + ${TILE_ROWS - 1}u) / ${TILE_ROWS}u;
-    args[at + 1u] = (count + ${TILE_N - 1}u) / ${TILE_N}u;
-  } else {
-    args[at] = min(rows, 65535u);
-    args[at + 1u] = (rows + 65534u) / 65535u;
-  }
+fn grid(at: u32, x: u32, tokens: u32, count: u32) {
+  args[at] = select(x, 0u, count == 0u);
+  args[at + 1u] = select(1u, (count + tokens - 1u) / max(tokens, 1u), tokens > 0u && count > 0u);
   args[at + 2u] = 1u;
 }
 
@@ -98,8 +93,8 @@ fn main() {
   }
   for (var e = 0u; e < p.experts; e++) {
     let count = seg[p.sOff + 2u * e + 1u];
-    grid(6u * e, p.gateRows, count);
-    grid(6u * e + 3u, p.downRows, count);
+    grid(6u * e, p.gateX, p.gateTokens, count);
+    grid(6u * e + 3u, p.downX, p.downTokens, count);
   }
 }
 `;
