@@ -7,7 +7,7 @@ import { QwenrtError, errorMessage } from "../../util/errors.js";
 import type { HostMatrix, KernelBackend, KvBuffer, KvType, Matrix, MoeWeights, Tensor } from "../types.js";
 import { attentionGpu, copyKvGpu, writeKvGpu } from "./attention.js";
 import { Arena, GpuKv, GpuTensor } from "./buffers.js";
-import { gpuKv, gpuTensor, type GpuContext } from "./context.js";
+import { gpuKv, gpuTensor, scratch, type GpuContext } from "./context.js";
 import { MAP_MODE_READ, Usage, formatBytes, openDevice, type DeviceOptions } from "./device.js";
 import { embedGpu, gpuMatrix, loadGpuMatrix, matmulGpu } from "./matrix.js";
 import { GpuMoe } from "./moe.js";
@@ -22,7 +22,7 @@ export interface WebGpuOptions extends DeviceOptions {
 
 /** A WebGPU backend, with what it runs on. */
 export interface WebGpuBackend extends KernelBackend {
-  /** The adapter, as vendor / architecture / device words (e.g. "mesa llvmpipe"). */
+  /** The adapter's description (e.g. "NVIDIA H100 80GB HBM3"), else its vendor, architecture and device. */
   readonly adapter: string;
   /** Optional features in use. */
   readonly features: { readonly f16: boolean; readonly subgroups: boolean };
@@ -51,16 +51,13 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     acts.flushRetired();
     weights.flushRetired();
   });
-  const dummy = gd.device.createBuffer({ size: 256, usage: Usage.STORAGE, label: "absent argument" });
-  const ctx: GpuContext = { gd, rec, pipes: new Pipelines(gd), acts, weights, dummy };
+  const ctx: GpuContext = { gd, rec, pipes: new Pipelines(gd), acts, weights };
   const moe = new GpuMoe(ctx);
   let disposed = false;
 
   const alloc = (length: number, what: string): GpuTensor => {
     if (!Number.isInteger(length) || length < 0) throw new QwenrtError(what, `length must be a non-negative integer, got ${length}`);
-    const a = acts.alloc(length * 4, what);
-    if (a.dirtyBytes > 0) rec.clear(a.region.buffer, a.region.offset, a.dirtyBytes);
-    return new GpuTensor(a.region, 0, length, true);
+    return scratch(ctx, length, what);
   };
 
   const binary = (op: "add" | "siluMul", a: Tensor, b: Tensor, out: Tensor, length: number): void => {
@@ -214,7 +211,6 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       rec.destroy();
       acts.destroy();
       weights.destroy();
-      dummy.destroy();
       gd.errors.markDestroyed();
       gd.device.destroy();
     },

@@ -209,7 +209,7 @@ export function bindKv(gd: GpuDevice, kv: GpuKv, what: string): Bound {
 }
 
 /** 32-bit words a KV buffer occupies. */
-export function kvWords(kv: GpuKv): number {
+function kvWords(kv: GpuKv): number {
   return kv.type === "f16" ? Math.ceil(kv.length / 2) : kv.length;
 }
 

@@ -18,8 +18,6 @@ export interface GpuContext {
   readonly acts: Arena;
   /** Weight matrices (STORAGE | COPY_DST). */
   readonly weights: Arena;
-  /** A small buffer bound where a kernel's optional argument (a bias) is absent. */
-  readonly dummy: GPUBuffer;
 }
 
 /** `t` as this backend's tensor, holding at least `length` values. */
@@ -35,7 +33,8 @@ export function gpuKv(b: KvBuffer, what: string): GpuKv {
   return b;
 }
 
-/** A raw scratch allocation of `words` 32-bit words from the activation arena, as a tensor. */
+/** A zeroed tensor of `words` 32-bit words from the activation arena (reused memory is cleared in
+ * command order, after the commands recorded before). */
 export function scratch(ctx: GpuContext, words: number, what: string): GpuTensor {
   const a = ctx.acts.alloc(Math.max(1, words) * 4, what);
   if (a.dirtyBytes > 0) ctx.rec.clear(a.region.buffer, a.region.offset, a.dirtyBytes);
