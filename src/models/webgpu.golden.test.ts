@@ -87,6 +87,16 @@ for (const name of typeof probe === "string" ? [] : ["qwen3-dense-tiny", "qwen3-
 
     // Decode (matvec) and prefill (tiled) sum in different orders: measured up to 1.1e-5 on f32, and
     // 5.7e-4 on f16 where such a difference flips the rounding of a cached half.
+    test("a prefill step and a decode step are each one command submission", async () => {
+      const seq = m32.newSequence(4); // the caches grow inside the step: copies stay in its encoder
+      for (const ids of [Int32Array.of(1, 2, 3, 4, 5, 6), Int32Array.of(7)]) {
+        const before: number = b32.submissions;
+        await m32.forwardAsync([{ seq, ids }]);
+        assert.equal(b32.submissions - before, 1, `${ids.length} tokens`);
+      }
+      m32.release(seq);
+    });
+
     differentialSuite(`${name} webgpu f32 KV`, () => m32, 12, 5e-5);
     differentialSuite(`${name} webgpu f16 KV`, () => m16, 12, 3e-3);
 

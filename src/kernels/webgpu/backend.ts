@@ -26,6 +26,8 @@ export interface WebGpuBackend extends KernelBackend {
   readonly adapter: string;
   /** Optional features in use. */
   readonly features: { readonly f16: boolean; readonly subgroups: boolean };
+  /** Command buffers submitted so far (a model step records into one). */
+  readonly submissions: number;
 }
 
 const ACT_PAGE = 64 << 20;
@@ -70,6 +72,9 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     kvType,
     adapter: gd.adapterName,
     features: gd.features,
+    get submissions(): number {
+      return rec.submissions;
+    },
 
     allocF32: (length) => alloc(length, "allocF32"),
 

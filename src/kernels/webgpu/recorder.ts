@@ -40,6 +40,8 @@ export class Recorder {
   private slot = 0; // next free slot of slabs[slab]
   private temporaries: GPUBuffer[] = [];
   private readonly afterSubmit: (() => void)[] = [];
+  /** Command buffers submitted so far. */
+  submissions = 0;
 
   constructor(private readonly gd: GpuDevice) {}
 
@@ -118,6 +120,7 @@ export class Recorder {
       if (used > 0) this.gd.device.queue.writeBuffer(s.buffer, 0, s.words.buffer, 0, used);
     }
     this.gd.device.queue.submit([commands]);
+    this.submissions++;
     this.encoder = undefined;
     this.slab = 0;
     this.slot = 0;
