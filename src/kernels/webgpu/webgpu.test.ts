@@ -36,7 +36,7 @@ function deviceCases(be: WebGpuBackend, small: WebGpuBackend): void {
       return t;
     };
 
-    const types: WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"];
+    const types: WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"];
     for (const type of types) {
       for (const n of [1, 7]) {
         test(`matmul ${type} over 4 KiB bindings (matrix in parts, x in chunks) equals the unsplit result and ref, n=${n}`, async () => {
@@ -57,6 +57,18 @@ function deviceCases(be: WebGpuBackend, small: WebGpuBackend): void {
           assertClose(ys[0]!, want, 2e-5 * Math.sqrt(cols), 2e-5, "matmul");
         });
       }
+    }
+
+    for (const type of ["q4_1", "q5_1"] as const) {
+      test(`embed ${type} (types beyond the shared suite's) equals the format's dequantization exactly`, async () => {
+        const host = hostMatrix(type, 6, 64, seededFloats(12, 6 * 64));
+        const ids = Int32Array.of(5, 0, 3);
+        const out = be.allocF32(ids.length * 64);
+        be.embed(be.loadMatrix(host), ids, out);
+        const want = new Float32Array(out.length);
+        ref.embed(ref.loadMatrix(host), ids, want);
+        assert.deepEqual(await be.read(out), want);
+      });
     }
 
     test("embed across the parts of a split matrix equals ref exactly", async () => {
