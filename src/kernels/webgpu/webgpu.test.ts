@@ -71,6 +71,25 @@ function deviceCases(be: WebGpuBackend, small: WebGpuBackend): void {
       });
     }
 
+    test("moe with 256-column experts (tiled kernels over each expert's rows, dispatched indirectly) matches ref", async () => {
+      const [E, hidden, inter, n, topK] = [4, 256, 256, 7, 2];
+      const m = (rows: number, cols: number, seed: number) => hostMatrix("q4_k", rows, cols, seededFloats(seed, rows * cols, 0.5));
+      const router = hostMatrix("f32", E, hidden, seededFloats(20, E * hidden, 0.5));
+      const experts = Array.from({ length: E }, (_, e) => ({ gate: m(inter, hidden, 30 + e), up: m(inter, hidden, 40 + e), down: m(hidden, inter, 50 + e) }));
+      const load = (b: typeof be | typeof ref) => ({
+        router: b.loadMatrix(router),
+        experts: experts.map((x) => ({ gate: b.loadMatrix(x.gate), up: b.loadMatrix(x.up), down: b.loadMatrix(x.down) })),
+        topK,
+        normalize: true,
+      });
+      const xh = seededFloats(60, n * hidden, 2);
+      const out = be.allocF32(n * hidden);
+      be.moe(load(be), upload(be, xh), n, out);
+      const want = new Float32Array(n * hidden);
+      ref.moe(load(ref), xh, n, want);
+      assertClose(await be.read(out), want, 4 * 2e-5 * Math.sqrt(hidden + inter), 1e-4, "moe");
+    });
+
     test("embed across the parts of a split matrix equals ref exactly", async () => {
       const host = hostMatrix("q6_k", 40, 256, seededFloats(3, 40 * 256));
       const ids = Int32Array.of(39, 0, 17, 39, 21, 2);
