@@ -1,7 +1,7 @@
 /**
- * The compute flags every model-running command shares (`--backend`, `--threads`, `--dtype`, `--kv-type`) and
- * the kernel backend they select. The WASM backend is the default; `ref` is the float32 oracle; `webgpu`
- * runs on the machine's GPU; `auto` takes WebGPU when an adapter is found, else wasm.
+ * The compute flags every model-running command shares (`--backend`, `--threads`, `--dtype`, `--kv-type`,
+ * `--ctx`) and the kernel backend they select. The WASM backend is the default; `ref` is the float32 oracle;
+ * `webgpu` runs on the machine's GPU; `auto` takes WebGPU when an adapter is found, else wasm.
  */
 import { availableParallelism } from "node:os";
 import { createRefBackend } from "../kernels/ref/index.js";
@@ -17,6 +17,7 @@ export const backendFlagOptions = {
   threads: { type: "string" },
   dtype: { type: "string" },
   "kv-type": { type: "string" },
+  ctx: { type: "string" },
 } as const;
 
 /** Usage text for the compute flags. */
@@ -25,7 +26,10 @@ export const backendFlagUsage = `  --backend wasm|webgpu|auto|ref
                             auto (WebGPU when an adapter is found, else wasm) or the float32 reference
   --threads N               compute threads (default: all cores, ${availableParallelism()} here)
   --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type)
-  --kv-type f16|f32         KV cache element type (wasm, webgpu; default f16, half the memory of f32)`;
+  --kv-type f16|f32         KV cache element type (wasm, webgpu; default f16, half the memory of f32)
+  --ctx N                   context window: memory is checked for it before loading and sequences
+                            stop there (default: the model's max_position_embeddings; the KV cache
+                            grows with use either way)`;
 
 const KINDS = ["wasm", "webgpu", "auto", "ref"] as const;
 
@@ -35,10 +39,12 @@ export interface BackendChoice {
   readonly threads: number;
   readonly dtype?: WasmDtype;
   readonly kv?: KvType;
+  /** `--ctx`: positions the model is loaded for. */
+  readonly ctx?: number;
 }
 
 /** Validate the compute flags, naming the flag at fault. */
-export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string; "kv-type"?: string }): BackendChoice {
+export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string; "kv-type"?: string; ctx?: string }): BackendChoice {
   const kind = KINDS.find((k) => k === (v.backend ?? "wasm"));
   if (kind === undefined) throw new QwenrtError("--backend", `must be wasm, webgpu, auto or ref, got "${v.backend}"`, { code: "invalid_flag" });
   const threads = numberFlag("threads", v.threads, { integer: true, min: 1, max: 256 }) ?? availableParallelism();
@@ -51,7 +57,13 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
   const kv = v["kv-type"];
   if (kv !== undefined && kv !== "f16" && kv !== "f32") throw new QwenrtError("--kv-type", `must be f16 or f32, got "${kv}"`, { code: "invalid_flag" });
   if (kv === "f16" && kind === "ref") throw new QwenrtError("--kv-type", "f16 needs --backend wasm (the reference backend's cache is float32)", { code: "invalid_flag" });
-  return { kind, threads, ...(dtype === undefined ? {} : { dtype }), ...(kv === undefined ? {} : { kv }) };
+  const ctx = numberFlag("ctx", v.ctx, { integer: true, min: 16 });
+  return { kind, threads, ...(dtype === undefined ? {} : { dtype }), ...(kv === undefined ? {} : { kv }), ...(ctx === undefined ? {} : { ctx }) };
+}
+
+/** The load options the compute flags set (`--ctx`). */
+export function loadOptionsOf(choice: BackendChoice): { contextLength?: number } {
+  return choice.ctx === undefined ? {} : { contextLength: choice.ctx };
 }
 
 /** What the start-up line says about a backend beyond its name: the GPU, and why `auto` chose it. */

@@ -95,7 +95,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     backend: model.backend.name,
     threads: model.backend.threads,
     ...(detail === undefined ? {} : { backendDetail: detail }),
-    contextLength: c.maxPositionEmbeddings,
+    contextLength: model.contextLength,
     weightBytes: weightFileBytes(dir),
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
     kvBytesPerToken: model.kvBytesPerToken,

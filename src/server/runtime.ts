@@ -90,7 +90,7 @@ export class Runtime {
       maxBatchTokens: opts.maxBatchTokens ?? 512,
       allowSpecialInContent: opts.allowSpecialInContent === true,
     });
-    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);
+    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.contextLength);
     this.maxRunning = opts.maxRunning ?? 16;
     this.maxTokenBytes = tokenizer.maxTokenBytes;
   }

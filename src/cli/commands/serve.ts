@@ -16,7 +16,7 @@ import { openKvSnapshots } from "../../server/kv-snapshots.js";
 import { defaultDataDir } from "../../server/store/data-dir.js";
 import { SqliteResponseStore } from "../../server/store/responses-store.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
@@ -28,7 +28,6 @@ Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 40
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
   --model-id NAME           model name clients use (default: the directory name)
-  --ctx N                   context window (default: the model's max_position_embeddings)
   --max-running N           sequences generating at once (default 16)
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
@@ -62,7 +61,6 @@ export async function run(argv: string[]): Promise<number> {
     host: { type: "string" },
     port: { type: "string" },
     "model-id": { type: "string" },
-    ctx: { type: "string" },
     "max-running": { type: "string" },
     "max-waiting": { type: "string" },
     "thinking-budget": { type: "string" },
@@ -95,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) });
     return { tokenizer, template, model, path: source.path };
   });
   const { model, tokenizer, template } = loaded;
@@ -109,7 +107,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const rt = new Runtime(model, tokenizer, template, {
     modelId: v["model-id"] ?? name,
-    ...(v.ctx === undefined ? {} : { contextLength: opt("ctx", v.ctx, 16) }),
     ...(v["max-running"] === undefined ? {} : { maxRunning: opt("max-running", v["max-running"], 1) }),
     ...(v["max-waiting"] === undefined ? {} : { maxWaiting: opt("max-waiting", v["max-waiting"], 0) }),
     ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
