@@ -163,7 +163,7 @@ describe("Responses API with the openai client", () => {
       input: "JSON please",
       text: { format: { type: "json_schema", name: "w", schema: weather, strict: true } },
       max_output_tokens: 200,
-      temperature: 1,
+      temperature: 0,
       reasoning: off,
     });
     const v = JSON.parse(r.output_text) as { city: unknown; unit: unknown };
