@@ -28,6 +28,10 @@ export interface ServeOptions {
   readonly thinkingBudget?: number;
   /** Largest model step in tokens (prefill chunks of concurrent requests share it). */
   readonly maxBatchTokens?: number;
+  /** Prompt tokens per model step of one request (default 256): smaller keeps `/health` and other
+   * streams responsive during a long prompt (a step's attention grows with the context), at some
+   * prefill speed. */
+  readonly prefillChunk?: number;
   /** Encode special-token text in message content as control tokens (the old, unsafe behaviour). */
   readonly allowSpecialInContent?: boolean;
 }
@@ -85,6 +89,7 @@ export class Runtime {
     this.turns = new TurnRunner(model, tokenizer, template, {
       prefixCacheTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model),
       maxBatchTokens: opts.maxBatchTokens ?? 512,
+      ...(opts.prefillChunk === undefined ? {} : { prefillChunk: opts.prefillChunk }),
       allowSpecialInContent: opts.allowSpecialInContent === true,
     });
     this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);

@@ -25,6 +25,8 @@ Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /health
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
+  --prefill-chunk N         prompt tokens per model step (default 256); smaller keeps /health and
+                            other streams responsive during long prompts, at some prefill speed
   --api-key KEY             require "Authorization: Bearer KEY" on /v1/* (default: $QWENRT_API_KEY;
                             /health and /metrics stay open)
   --cors ORIGINS            comma-separated origins (or *) whose web pages may call the API; pages
@@ -45,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     "max-waiting": { type: "string" },
     "thinking-budget": { type: "string" },
     "prefix-cache-tokens": { type: "string" },
+    "prefill-chunk": { type: "string" },
     "api-key": { type: "string" },
     cors: { type: "string" },
     "allow-special-in-content": { type: "boolean" },
@@ -74,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(v["max-waiting"] === undefined ? {} : { maxWaiting: opt("max-waiting", v["max-waiting"], 0) }),
     ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
     ...(v["prefix-cache-tokens"] === undefined ? {} : { prefixCacheTokens: opt("prefix-cache-tokens", v["prefix-cache-tokens"], 0) }),
+    ...(v["prefill-chunk"] === undefined ? {} : { prefillChunk: opt("prefill-chunk", v["prefill-chunk"], 1) }),
     allowSpecialInContent: v["allow-special-in-content"] === true,
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
