@@ -17,6 +17,22 @@ import type { Runtime } from "./runtime.js";
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
+/** Deepest nesting of a request body (recursive code downstream: templates, schemas). */
+const MAX_BODY_DEPTH = 128;
+
+/** The top-level field of `body` that nests objects and arrays deeper than `max` levels, if any (no recursion). */
+function tooDeep(body: Record<string, unknown>, max: number): string | undefined {
+  for (const [field, value] of Object.entries(body)) {
+    const stack: Array<[unknown, number]> = [[value, 2]];
+    while (stack.length > 0) {
+      const [v, depth] = stack.pop()!;
+      if (typeof v !== "object" || v === null) continue;
+      if (depth > max) return field;
+      for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, depth + 1]);
+    }
+  }
+  return undefined;
+}
 
 /** The routes and their methods: other methods get a 405, other paths a 404 (and metrics label "other"). */
 const ROUTES: ReadonlyArray<{ readonly pattern: RegExp; readonly label: string; readonly methods: readonly string[] }> = [
@@ -44,6 +60,10 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError(400, "request body must be a JSON object", "invalid_request_error", null, "invalid_json");
+  }
+  const deep = tooDeep(body as Record<string, unknown>, MAX_BODY_DEPTH);
+  if (deep !== undefined) {
+    throw new ApiError(400, `${deep}: nests objects and arrays deeper than the ${MAX_BODY_DEPTH} levels a request may have`, "invalid_request_error", deep, "invalid_value");
   }
   return body;
 }

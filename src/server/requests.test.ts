@@ -2,9 +2,12 @@
  * Issue 16: what one request may ask of the server. Invalid parameters are 400s before any stream
  * starts; a completions request counts every sequence against admission; a huge prompt is refused
  * by a cheap bound and tokenized in slices, so `/health` keeps answering; 405s, 429s with
- * `Retry-After`, one metrics label for unknown routes, decimal `logit_bias` keys, the `developer` role.
+ * `Retry-After`, one metrics label for unknown routes, decimal `logit_bias` keys, the `developer` role;
+ * schemas, bodies and chat templates within bounds, and no local path in an error.
  */
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { completeModelDir } from "../../test/helpers/complete-model.js";
 import { healthWhile, startServer, type RunningServer } from "./test-server.js";
@@ -185,6 +188,74 @@ describe("routes, methods and metrics", () => {
     } finally {
       await tight.close();
       tight.runtime.model.backend.dispose();
+    }
+  });
+});
+
+describe("schemas, bodies and templates within bounds", () => {
+  const nest = (levels: number): Record<string, unknown> => {
+    let s: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < levels; i++) s = { type: "object", properties: { a: s }, required: ["a"] };
+    return s;
+  };
+
+  test("json_schema nested 1,000 levels or with 200k properties: a 400 naming the limit, not a 500", async () => {
+    const fmt = (schema: unknown) => ({ type: "json_schema", json_schema: { name: "x", schema } });
+    const deep = await post("/chat/completions", { messages: user("x"), max_tokens: 1, response_format: fmt(nest(1_000)) });
+    assert.equal(deep.status, 400, deep.text.slice(0, 300));
+    assert.equal(errorOf(deep.text).param, "response_format");
+    assert.match(errorOf(deep.text).message, /deeper than the 128 levels/);
+    const deep50 = await post("/chat/completions", { messages: user("x"), max_tokens: 1, response_format: fmt(nest(50)) }); // 101 JSON levels
+    assert.equal(deep50.status, 400, deep50.text.slice(0, 300));
+    assert.equal(errorOf(deep50.text).param, "response_format.json_schema.schema");
+    assert.match(errorOf(deep50.text).message, /deeper than 64 levels/);
+    const wide = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`p${i}`, { type: "integer" }]));
+    const big = await post("/chat/completions", { messages: user("x"), max_tokens: 1, response_format: fmt({ type: "object", properties: wide }) });
+    assert.equal(big.status, 400, big.text.slice(0, 300));
+    assert.match(errorOf(big.text).message, /more than 20000 values/);
+    const tool = await post("/chat/completions", {
+      messages: user("x"),
+      max_tokens: 1,
+      tools: [{ type: "function", function: { name: "f", parameters: nest(40) } }],
+      tool_choice: "required",
+    });
+    assert.equal(tool.status, 400, tool.text.slice(0, 300));
+    assert.equal(errorOf(tool.text).param, "tools[0].function.parameters");
+    const deepText = `{"messages": [{"role": "user", "content": "x"}], "metadata": ${"[".repeat(5_000)}${"]".repeat(5_000)}}`; // too deep for JSON.stringify
+    const res = await fetch(`${server.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: deepText });
+    const body = { status: res.status, text: await res.text() };
+    assert.equal(body.status, 400, body.text);
+    assert.equal(errorOf(body.text).param, "metadata");
+    const ok = await post("/chat/completions", { messages: user("x"), max_tokens: 1, response_format: fmt(nest(10)) });
+    assert.equal(ok.status, 200, ok.text.slice(0, 300));
+  });
+
+  test("a chat template that loops is a 500 within its time limit, naming no local path; one that refuses is a 400 on messages", { timeout: 120_000 }, async () => {
+    const dir = completeModelDir("qwen3-dense-tiny");
+    const cfgPath = join(dir, "tokenizer_config.json");
+    const cfg = JSON.parse(readFileSync(cfgPath, "utf8")) as Record<string, unknown>;
+    const loop = "{% set ns = namespace(s='x') %}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: `{% if messages[0].content == 'loop' %}${loop}{% elif messages[0].content == 'refuse' %}{{ raise_exception('roles must alternate') }}{% endif %}${String(cfg.chat_template)}` }));
+    const hostile = await startServer(dir, {});
+    try {
+      const t0 = performance.now();
+      const res = await fetch(`${hostile.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: user("loop"), max_tokens: 1 }) });
+      const text = await res.text();
+      assert.equal(res.status, 500, text);
+      assert.ok(performance.now() - t0 < 30_000, `answered after ${performance.now() - t0} ms`);
+      assert.equal(errorOf(text).code, "template_limit");
+      assert.ok(!text.includes(dir) && !text.includes("/tmp/"), text);
+      const refused = await fetch(`${hostile.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: user("refuse"), max_tokens: 1 }) });
+      const r = await refused.text();
+      assert.equal(refused.status, 400, r);
+      assert.equal(errorOf(r).param, "messages");
+      assert.match(errorOf(r).message, /roles must alternate/);
+      assert.ok(!r.includes(dir), r);
+      const fine = await fetch(`${hostile.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: user("hello"), max_tokens: 1 }) });
+      assert.equal(fine.status, 200);
+    } finally {
+      await hostile.close();
+      hostile.runtime.model.backend.dispose();
     }
   });
 });
