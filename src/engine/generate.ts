@@ -175,7 +175,7 @@ export async function* generate<S extends SequenceLike>(
   const stops = new StopStringMatcher(opts.stop ?? []);
   const source = asSource(tokenizer);
   const eos = opts.ignoreEos === true ? new Set<number>() : eosIdsOf(model, source);
-  const contextLimit = model.config.maxPositionEmbeddings ?? Infinity;
+  const contextLimit = Math.min(model.contextLength ?? Infinity, model.config.maxPositionEmbeddings ?? Infinity);
   const maxTokens = Math.min(opts.maxTokens ?? Infinity, contextLimit - promptIds.length);
   if (maxTokens < 1) {
     throw new QwenrtError("prompt", `${promptIds.length} tokens leave no room in the ${contextLimit}-token context`, {

@@ -16,6 +16,7 @@ import { loadGgufModel } from "./load_gguf.js";
 import type { LoadOptions } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
+import { loaderPreflight } from "./preflight.js";
 import { loadWeights } from "./weights.js";
 
 export type { LoadOptions } from "./load_info.js";
@@ -43,6 +44,8 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const { tensors, where } = await readSafetensorsDirIndex(dir);
   const backend = opts.backend ?? createRefBackend();
   const root = detectWeightRoot(tensors.keys());
-  const weights = await loadWeights(tensors, arch.weightTable(config, root), backend, where, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend, root);
+  const table = arch.weightTable(config, root);
+  const contextLength = loaderPreflight(dir, config, table, tensors, backend, opts);
+  const weights = await loadWeights(tensors, table, backend, where, { onProgress: opts.onProgress });
+  return assembleModel(arch, config, generation, weights, backend, root, contextLength);
 }

@@ -8,12 +8,23 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { validateChat } from "./chat-plan.js";
-import { completeChat, streamChat } from "./chat.js";
+import { guardMessages } from "../chat/guard.js";
+import { parseChatRequest } from "../chat/messages.js";
+import { guardedChat } from "./guarded-chat.js";
 import { runCompletion, validateCompletion } from "./completions.js";
+import { createEmbeddings } from "./embeddings.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { accessGuard, requireJson, type AccessOptions } from "./guard.js";
 import { renderMetrics } from "./metrics.js";
+import { createModeration } from "./moderations.js";
+import { createRerank } from "./rerank.js";
+import type { ResponsesContext } from "./responses.js";
+import { registerResponses } from "./responses-routes.js";
 import type { Runtime } from "./runtime.js";
+import { isObject } from "../util/json.js";
+
+/** What the app serves beside the runtime: the Responses API's store and hooks (see responses.ts). */
+export type AppOptions = Omit<ResponsesContext, "rt">;
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -92,7 +103,7 @@ function errorJson(c: Context, e: unknown): Response {
  * @example
  * serve({ fetch: createApp(rt, { apiKey: "sk-local", loopbackHostsOnly: true }).fetch, port: 8000, hostname: "127.0.0.1" });
  */
-export function createApp(rt: Runtime, access: AccessOptions = {}): Hono {
+export function createApp(rt: Runtime, access: AccessOptions = {}, opts: AppOptions = { store: undefined }): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -135,17 +146,41 @@ export function createApp(rt: Runtime, access: AccessOptions = {}): Hono {
     const body = await jsonBody(c);
     checkModel(rt, body);
     const request = validateChat(rt, body);
-    return serveGeneration(c, rt, request, (plan, signal, send) =>
-      send === undefined ? completeChat(rt, plan, rt.opts.modelId, signal) : streamChat(rt, plan, rt.opts.modelId, signal, send).then(() => undefined),
-    );
+    const conversation = rt.opts.guard === undefined ? [] : guardMessages(parseChatRequest(body).messages);
+    await rt.opts.guard?.screenPrompt(conversation, "messages", c.req.raw.signal);
+    return serveGeneration(c, rt, request, (plan, signal, send) => guardedChat(rt, plan, conversation, signal, send));
   });
 
   app.post("/v1/completions", async (c) => {
     const body = await jsonBody(c);
     checkModel(rt, body);
     const request = validateCompletion(rt, body);
+    const guard = rt.opts.guard;
+    if (guard !== undefined && isObject(body)) {
+      const prompts = Array.isArray(body.prompt) ? body.prompt : [body.prompt];
+      for (const p of prompts) if (typeof p === "string") await guard.screenPrompt([{ role: "user", content: p }], "prompt", c.req.raw.signal);
+    }
     return serveGeneration(c, rt, request, (plan, signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
   });
+
+  app.post("/v1/embeddings", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createEmbeddings(rt, body, c.req.raw.signal));
+  });
+
+  app.post("/v1/moderations", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createModeration(rt, body, c.req.raw.signal));
+  });
+
+  app.post("/v1/rerank", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createRerank(rt, body, c.req.raw.signal));
+  });
+  registerResponses(app, { ...opts, rt }, { jsonBody, checkModel: (body) => checkModel(rt, body) });
 
   return app;
 }

@@ -11,6 +11,7 @@ import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { ApiError } from "./errors.js";
+import type { Guardrail } from "./guardrail.js";
 
 /** Server settings (CLI flags). */
 export interface ServeOptions {
@@ -32,6 +33,8 @@ export interface ServeOptions {
    * streams responsive during a long prompt (a step's attention grows with the context), at some
    * prefill speed. */
   readonly prefillChunk?: number;
+  /** A Qwen3Guard-Gen model screening prompts and answers (`serve --guard`). */
+  readonly guard?: Guardrail;
   /** Encode special-token text in message content as control tokens (the old, unsafe behaviour). */
   readonly allowSpecialInContent?: boolean;
 }
@@ -92,7 +95,7 @@ export class Runtime {
       ...(opts.prefillChunk === undefined ? {} : { prefillChunk: opts.prefillChunk }),
       allowSpecialInContent: opts.allowSpecialInContent === true,
     });
-    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.config.maxPositionEmbeddings);
+    this.contextLength = Math.min(opts.contextLength ?? Infinity, model.contextLength);
     this.maxRunning = opts.maxRunning ?? 16;
     this.maxTokenBytes = tokenizer.maxTokenBytes;
   }
