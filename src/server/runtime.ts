@@ -10,6 +10,7 @@ import { TurnRunner, type PreparedTurn, type TurnGenerateOptions, type TurnOutco
 import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import { QwenrtError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
 import type { Guardrail } from "./guardrail.js";
 
@@ -37,6 +38,9 @@ export interface ServeOptions {
   readonly guard?: Guardrail;
   /** Encode special-token text in message content as control tokens (the old, unsafe behaviour). */
   readonly allowSpecialInContent?: boolean;
+  /** Scans the checkpoint for non-finite weights (`ModelSource.findNonFinite`): a model fault's
+   * 500 then names the tensor. Run once, at the first fault. */
+  readonly findNonFinite?: () => Promise<{ readonly tensor: string; readonly index: number; readonly value: number } | undefined>;
 }
 
 /** Prompts up to this many bytes skip the byte bound and are tokenized whole: that costs little. */
@@ -82,6 +86,7 @@ export class Runtime {
   private running = 0;
   private readonly waiting: Array<{ readonly need: number; readonly wake: () => void }> = [];
   private readonly stopping = new AbortController();
+  private weightFault: ReturnType<NonNullable<ServeOptions["findNonFinite"]>> | undefined;
 
   constructor(
     readonly model: Model,
@@ -260,9 +265,21 @@ export class Runtime {
       this.counters.cachedPromptTokens += r.cached;
       this.counters.completionTokens += r.completion;
       return r.outcome;
+    } catch (e) {
+      throw await this.named(e);
     } finally {
       if (!done) this.counters.aborted++;
     }
+  }
+
+  /** A model fault (NaN logits) named by the tensor that causes it, when `findNonFinite` can tell. */
+  private async named(e: unknown): Promise<unknown> {
+    const find = this.opts.findNonFinite;
+    if (!(e instanceof QwenrtError) || e.code !== "model_fault" || find === undefined) return e;
+    this.weightFault ??= find().catch(() => undefined);
+    const bad = await this.weightFault;
+    if (bad === undefined) return e;
+    return new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the model's weights are corrupt, so its logits are not finite`, { code: "model_fault" });
   }
 }
 

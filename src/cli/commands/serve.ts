@@ -46,6 +46,8 @@ Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 40
                             /health and /metrics stay open)
   --cors ORIGINS            comma-separated origins (or *) whose web pages may call the API; pages
                             on localhost may always, other origins are refused
+  --check-weights           scan every weight for NaN or Infinity before serving (a model that
+                            produces non-finite logits is also scanned then, to name the tensor)
   --allow-special-in-content
                             encode special-token text typed in message content (<|im_start|>,
                             <think>, <tool_call>) as control tokens, as before; by default only
@@ -76,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     "api-key": { type: "string" },
     cors: { type: "string" },
     "allow-special-in-content": { type: "boolean" },
+    "check-weights": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
@@ -93,6 +96,11 @@ export async function run(argv: string[]): Promise<number> {
   const corsOrigins = v.cors === undefined ? undefined : parseOrigins(v.cors);
   const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
   const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
+  if (v["check-weights"] === true) {
+    const bad = await source.findNonFinite();
+    if (bad !== undefined) throw new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the checkpoint is corrupt (--check-weights)`);
+    process.stderr.write(`${name}: every weight is finite (--check-weights)\n`);
+  }
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
@@ -117,6 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(v["prefill-chunk"] === undefined ? {} : { prefillChunk: opt("prefill-chunk", v["prefill-chunk"], 1) }),
     ...(guard === undefined ? {} : { guard }),
     allowSpecialInContent: v["allow-special-in-content"] === true,
+    findNonFinite: () => source.findNonFinite(),
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
