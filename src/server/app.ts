@@ -45,18 +45,29 @@ function tooDeep(body: Record<string, unknown>, max: number): string | undefined
   return undefined;
 }
 
-/** The routes and their methods: other methods get a 405, other paths a 404 (and metrics label "other"). */
-const ROUTES: ReadonlyArray<{ readonly pattern: RegExp; readonly label: string; readonly methods: readonly string[] }> = [
-  { pattern: /^\/v1\/chat\/completions$/, label: "/v1/chat/completions", methods: ["POST"] },
-  { pattern: /^\/v1\/completions$/, label: "/v1/completions", methods: ["POST"] },
-  { pattern: /^\/v1\/models$/, label: "/v1/models", methods: ["GET"] },
-  { pattern: /^\/v1\/models\/[^/]+$/, label: "/v1/models/{id}", methods: ["GET"] },
-  { pattern: /^\/health$/, label: "/health", methods: ["GET"] },
-  { pattern: /^\/metrics$/, label: "/metrics", methods: ["GET"] },
-];
+/** One of the app's routes: its path as a pattern, its metrics label and its methods. */
+interface Route {
+  readonly pattern: RegExp;
+  /** The path with `{param}` for parameters: one metrics series per route, never per URL. */
+  readonly label: string;
+  readonly methods: string[];
+}
 
-function routeOf(path: string): (typeof ROUTES)[number] | undefined {
-  return ROUTES.find((r) => r.pattern.test(path));
+/** The app's routes (middleware left out), from hono's table: other methods get a 405, other paths a 404. */
+function routeTable(app: Hono): Route[] {
+  const byPath = new Map<string, Route>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    let route = byPath.get(r.path);
+    if (route === undefined) {
+      const source = r.path.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+");
+      route = { pattern: new RegExp(`^${source}$`), label: r.path.replace(/:([A-Za-z_]+)/g, "{$1}"), methods: [] };
+      byPath.set(r.path, route);
+    }
+    if (!route.methods.includes(r.method)) route.methods.push(r.method);
+    if (r.method === "GET" && !route.methods.includes("HEAD")) route.methods.push("HEAD");
+  }
+  return [...byPath.values()];
 }
 
 async function jsonBody(c: Context): Promise<unknown> {
@@ -105,6 +116,8 @@ function errorJson(c: Context, e: unknown): Response {
  */
 export function createApp(rt: Runtime, access: AccessOptions = {}, opts: AppOptions = { store: undefined }): Hono {
   const app = new Hono();
+  let routes: Route[] | undefined; // read at the first request, once every route is registered
+  const routeOf = (path: string): Route | undefined => (routes ??= routeTable(app)).find((r) => r.pattern.test(path));
 
   app.use(async (c, next) => {
     await next();

@@ -158,10 +158,15 @@ describe("routes, methods and metrics", () => {
     assert.equal(((await get.json()) as ErrorBody).error.code, "method_not_allowed");
     const del = await fetch(`${server.url}/models`, { method: "DELETE" });
     assert.equal(del.status, 405);
-    assert.equal(del.headers.get("allow"), "GET");
+    assert.equal(del.headers.get("allow"), "GET, HEAD");
+    const put = await fetch(`${server.url}/responses/resp_abc`, { method: "PUT" });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get("allow"), "GET, HEAD, DELETE");
     for (let i = 0; i < 50; i++) assert.equal((await fetch(`${server.url}/no-such-route-${i}`)).status, 404);
+    for (let i = 0; i < 5; i++) await fetch(`${server.url}/responses/resp_missing_${i}`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.ok(!metrics.includes("no-such-route"), "no series per unknown path");
+    assert.ok(!metrics.includes("no-such-route") && !metrics.includes("resp_missing"), "no series per unknown path or id");
+    assert.match(metrics, /qwenrt_requests_total\{endpoint="\/v1\/responses\/\{id\}",status="404"\} 5/);
     assert.match(metrics, /qwenrt_requests_total\{endpoint="other",status="404"\} (\d+)/);
     assert.match(metrics, /qwenrt_requests_total\{endpoint="\/v1\/chat\/completions",status="405"\} 1/);
   });
