@@ -6,9 +6,13 @@
  * them together), for the CLI and the server alike.
  */
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import { chatTemplateFromGguf, ggufHasChatTemplate } from "./chat/gguf.js";
 import { loadChatTemplate, type ChatTemplate } from "./chat/template.js";
-import { readGgufMetadata, type GgufHeader } from "./formats/gguf/read.js";
+import { readGgufIndex, readGgufMetadata, type GgufHeader } from "./formats/gguf/read.js";
+import { readSafetensorsDirIndex } from "./formats/safetensors.js";
+import { findNonFinite, type NonFinite } from "./formats/weight_scan.js";
+import { isObject, readJsonFile } from "./util/json.js";
 import { resolveModel, type ResolveOptions } from "./hub/ref.js";
 import { tokenizerFromGguf } from "./tokenizer/gguf.js";
 import { Tokenizer } from "./tokenizer/index.js";
@@ -39,6 +43,11 @@ export interface ModelSource {
   /** Build the model (weights read on the first call only; later calls return the same model and
    * ignore their options). `opts.onProgress` hears the read and load progress. */
   loadModel(opts?: LoadOptions): Promise<Model>;
+  /**
+   * Scan every weight for NaN or ±Infinity (`--check-weights`), reading the files a slab at a time;
+   * the first one found, or undefined. Computed once.
+   */
+  findNonFinite(): Promise<NonFinite | undefined>;
 }
 
 /** Options of `openModelSource` / `openModel`: where to resolve Hub references from. */
@@ -56,6 +65,28 @@ function lazy<T>(make: () => T): () => T {
     }
     return value as T;
   };
+}
+
+/**
+ * `config.json`'s layer count against the checkpoint's tensors, before anything is allocated by it:
+ * `num_hidden_layers: 1e9` over a 2-layer file is an error naming the field at once, not a minute of
+ * building a billion layers' weight table and running out of memory.
+ */
+async function checkLayerCount(dir: string): Promise<void> {
+  const configPath = join(dir, "config.json");
+  const raw = readJsonFile(configPath);
+  const config = isObject(raw) ? raw : {};
+  const text = config.text_config;
+  const layers = (isObject(text) && "num_hidden_layers" in text ? text : config).num_hidden_layers;
+  if (typeof layers !== "number") return; // the config parser names what is wrong
+  let held = 0;
+  for (const name of (await readSafetensorsDirIndex(dir)).tensors.keys()) {
+    const m = /(?:^|\.)layers\.(\d+)\./.exec(name);
+    if (m !== null) held = Math.max(held, Number(m[1]) + 1);
+  }
+  if (layers > held) {
+    throw new QwenrtError(configPath, `"num_hidden_layers" is ${layers} but the checkpoint's tensors hold ${held} layers`);
+  }
 }
 
 function formatOf(path: string): ModelFormat {
@@ -92,7 +123,8 @@ export async function openModelSource(ref: string, opts: OpenOptions = {}): Prom
           throw e;
         }
       },
-      loadModel: (o = {}) => (model ??= loadModel(path, { ...opts, ...o })),
+      loadModel: (o = {}) => (model ??= checkLayerCount(path).then(() => loadModel(path, { ...opts, ...o }))),
+      findNonFinite: lazy(async () => findNonFinite((await readSafetensorsDirIndex(path)).tensors)),
     };
   }
   // The tokenizer and template need only the header; the whole file is read when the model loads.
@@ -104,6 +136,7 @@ export async function openModelSource(ref: string, opts: OpenOptions = {}): Prom
     chatTemplate: lazy(() => chatTemplateFromGguf(header())),
     hasChatTemplate: () => ggufHasChatTemplate(header()),
     loadModel: (o = {}) => (model ??= loadGgufModel(path, { ...opts, ...o })),
+    findNonFinite: lazy(() => findNonFinite(readGgufIndex(path).tensors)),
   };
 }
 

@@ -117,3 +117,28 @@ export class TensorFileReader {
     }
   }
 }
+
+/** One tensor's byte range, for `checkNoOverlap`. */
+export interface ByteRange {
+  readonly name: string;
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Refuse a checkpoint whose tensors share bytes (a corrupt or crafted header): two tensors backed by
+ * the same data would alias each other's weights. Empty tensors overlap nothing.
+ *
+ * @example
+ * checkNoOverlap("model.safetensors", [{ name: "a", begin: 0, end: 8 }, { name: "b", begin: 4, end: 12 }]); // throws
+ */
+export function checkNoOverlap(file: string, ranges: readonly ByteRange[]): void {
+  const sorted = ranges.filter((r) => r.end > r.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.begin < a.end) {
+      throw new QwenrtError(file, `corrupt: tensors "${a.name}" (bytes [${a.begin}, ${a.end})) and "${b.name}" (bytes [${b.begin}, ${b.end})) overlap`);
+    }
+  }
+}

@@ -28,19 +28,46 @@ export type AppOptions = Omit<ResponsesContext, "rt">;
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
+/** Deepest nesting of a request body (recursive code downstream: templates, schemas). */
+const MAX_BODY_DEPTH = 128;
 
-/** The routes and their methods: other methods get a 405, other paths a 404 (and metrics label "other"). */
-const ROUTES: ReadonlyArray<{ readonly pattern: RegExp; readonly label: string; readonly methods: readonly string[] }> = [
-  { pattern: /^\/v1\/chat\/completions$/, label: "/v1/chat/completions", methods: ["POST"] },
-  { pattern: /^\/v1\/completions$/, label: "/v1/completions", methods: ["POST"] },
-  { pattern: /^\/v1\/models$/, label: "/v1/models", methods: ["GET"] },
-  { pattern: /^\/v1\/models\/[^/]+$/, label: "/v1/models/{id}", methods: ["GET"] },
-  { pattern: /^\/health$/, label: "/health", methods: ["GET"] },
-  { pattern: /^\/metrics$/, label: "/metrics", methods: ["GET"] },
-];
+/** The top-level field of `body` that nests objects and arrays deeper than `max` levels, if any (no recursion). */
+function tooDeep(body: Record<string, unknown>, max: number): string | undefined {
+  for (const [field, value] of Object.entries(body)) {
+    const stack: Array<[unknown, number]> = [[value, 2]];
+    while (stack.length > 0) {
+      const [v, depth] = stack.pop()!;
+      if (typeof v !== "object" || v === null) continue;
+      if (depth > max) return field;
+      for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, depth + 1]);
+    }
+  }
+  return undefined;
+}
 
-function routeOf(path: string): (typeof ROUTES)[number] | undefined {
-  return ROUTES.find((r) => r.pattern.test(path));
+/** One of the app's routes: its path as a pattern, its metrics label and its methods. */
+interface Route {
+  readonly pattern: RegExp;
+  /** The path with `{param}` for parameters: one metrics series per route, never per URL. */
+  readonly label: string;
+  readonly methods: string[];
+}
+
+/** The app's routes (middleware left out), from hono's table: other methods get a 405, other paths a 404. */
+function routeTable(app: Hono): Route[] {
+  const byPath = new Map<string, Route>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    let route = byPath.get(r.path);
+    if (route === undefined) {
+      const source = r.path.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+");
+      route = { pattern: new RegExp(`^${source}$`), label: r.path.replace(/:([A-Za-z_]+)/g, "{$1}"), methods: [] };
+      byPath.set(r.path, route);
+    }
+    if (!route.methods.includes(r.method)) route.methods.push(r.method);
+    if (r.method === "GET" && !route.methods.includes("HEAD")) route.methods.push("HEAD");
+  }
+  return [...byPath.values()];
 }
 
 async function jsonBody(c: Context): Promise<unknown> {
@@ -55,6 +82,10 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError(400, "request body must be a JSON object", "invalid_request_error", null, "invalid_json");
+  }
+  const deep = tooDeep(body as Record<string, unknown>, MAX_BODY_DEPTH);
+  if (deep !== undefined) {
+    throw new ApiError(400, `${deep}: nests objects and arrays deeper than the ${MAX_BODY_DEPTH} levels a request may have`, "invalid_request_error", deep, "invalid_value");
   }
   return body;
 }
@@ -85,6 +116,8 @@ function errorJson(c: Context, e: unknown): Response {
  */
 export function createApp(rt: Runtime, access: AccessOptions = {}, opts: AppOptions = { store: undefined }): Hono {
   const app = new Hono();
+  let routes: Route[] | undefined; // read at the first request, once every route is registered
+  const routeOf = (path: string): Route | undefined => (routes ??= routeTable(app)).find((r) => r.pattern.test(path));
 
   app.use(async (c, next) => {
     await next();

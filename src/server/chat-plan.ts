@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { parseChatRequest, type ChatRequest } from "../chat/messages.js";
-import type { ResponseFormat, ToolChoice } from "../engine/turn-grammar.js";
+import { turnGrammar, type ResponseFormat, type ToolChoice } from "../engine/turn-grammar.js";
 import { PromptTooLongError, type PreparedTurn, type TurnGenerateOptions } from "../engine/turn.js";
 import { QwenrtError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
@@ -117,6 +117,7 @@ export function validateChat(rt: Runtime, body: unknown): ValidatedChat {
   if (returnTokenIds && extra.stream === true) {
     throw new ApiError(400, "return_token_ids: is only supported without stream", "invalid_request_error", "return_token_ids");
   }
+  turnGrammar(req.tools, toolChoice, extra.parallel_tool_calls ?? true, responseFormat); // schema sizes, before admission
   const n = extra.n ?? 1;
   rt.checkSequences(n, "n");
   const bytes = textBytes([req.messages, req.tools ?? null]);

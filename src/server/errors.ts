@@ -71,7 +71,11 @@ export function toErrorResponse(e: unknown): ErrorResponse {
   if (e instanceof ApiError) return respond(e.status, e.message, e.type, e.param, e.code);
   if (e instanceof QwenrtError) {
     const fault = serverFaults[e.code];
-    if (fault !== undefined) return respond(fault.status, scrubPaths(`${fault.prefix}: ${e.detail}`), fault.type, null, e.code);
+    if (fault !== undefined) {
+      // A model fault names the tensor (or "logits"); the others' `where` is a local file: left out.
+      const what = e.code === "model_fault" ? e.message : e.detail;
+      return respond(fault.status, scrubPaths(`${fault.prefix}: ${what}`), fault.type, null, e.code);
+    }
     if (e.code === "template_rejected") {
       return respond(400, `messages: the chat template rejected the conversation: ${e.detail}`, "invalid_request_error", "messages", "invalid_value");
     }

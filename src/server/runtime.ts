@@ -10,6 +10,7 @@ import { TurnRunner, type PreparedTurn, type TurnGenerateOptions, type TurnOutco
 import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import { QwenrtError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
 import type { Guardrail } from "./guardrail.js";
 
@@ -29,10 +30,17 @@ export interface ServeOptions {
   readonly thinkingBudget?: number;
   /** Largest model step in tokens (prefill chunks of concurrent requests share it). */
   readonly maxBatchTokens?: number;
+  /** Prompt tokens per model step of one request (default 256): smaller keeps `/health` and other
+   * streams responsive during a long prompt (a step's attention grows with the context), at some
+   * prefill speed. */
+  readonly prefillChunk?: number;
   /** A Qwen3Guard-Gen model screening prompts and answers (`serve --guard`). */
   readonly guard?: Guardrail;
   /** Encode special-token text in message content as control tokens (the old, unsafe behaviour). */
   readonly allowSpecialInContent?: boolean;
+  /** Scans the checkpoint for non-finite weights (`ModelSource.findNonFinite`): a model fault's
+   * 500 then names the tensor. Run once, at the first fault. */
+  readonly findNonFinite?: () => Promise<{ readonly tensor: string; readonly index: number; readonly value: number } | undefined>;
 }
 
 /** Prompts up to this many bytes skip the byte bound and are tokenized whole: that costs little. */
@@ -78,6 +86,7 @@ export class Runtime {
   private running = 0;
   private readonly waiting: Array<{ readonly need: number; readonly wake: () => void }> = [];
   private readonly stopping = new AbortController();
+  private weightFault: ReturnType<NonNullable<ServeOptions["findNonFinite"]>> | undefined;
 
   constructor(
     readonly model: Model,
@@ -88,6 +97,7 @@ export class Runtime {
     this.turns = new TurnRunner(model, tokenizer, template, {
       prefixCacheTokens: opts.prefixCacheTokens ?? defaultPrefixCacheTokens(model),
       maxBatchTokens: opts.maxBatchTokens ?? 512,
+      ...(opts.prefillChunk === undefined ? {} : { prefillChunk: opts.prefillChunk }),
       allowSpecialInContent: opts.allowSpecialInContent === true,
     });
     this.contextLength = Math.min(opts.contextLength ?? Infinity, model.contextLength);
@@ -255,9 +265,21 @@ export class Runtime {
       this.counters.cachedPromptTokens += r.cached;
       this.counters.completionTokens += r.completion;
       return r.outcome;
+    } catch (e) {
+      throw await this.named(e);
     } finally {
       if (!done) this.counters.aborted++;
     }
+  }
+
+  /** A model fault (NaN logits) named by the tensor that causes it, when `findNonFinite` can tell. */
+  private async named(e: unknown): Promise<unknown> {
+    const find = this.opts.findNonFinite;
+    if (!(e instanceof QwenrtError) || e.code !== "model_fault" || find === undefined) return e;
+    this.weightFault ??= find().catch(() => undefined);
+    const bad = await this.weightFault;
+    if (bad === undefined) return e;
+    return new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the model's weights are corrupt, so its logits are not finite`, { code: "model_fault" });
   }
 }
 

@@ -2,6 +2,7 @@
  * Start the real server on 127.0.0.1 (a free port) for a model directory — used by the server tests
  * and the concurrency benchmark.
  */
+import { spawn } from "node:child_process";
 import { loadChatTemplate } from "../chat/template.js";
 import type { KernelBackend } from "../kernels/types.js";
 import { loadModel } from "../models/load.js";
@@ -50,4 +51,62 @@ export async function startServer(dir: string, opts: TestServerOptions = {}): Pr
       store?.close();
     },
   };
+}
+
+/** What `healthWhile` saw: the work's result and the `/health` latencies around it. */
+export interface HealthSample<T> {
+  readonly result: T;
+  /** Slowest `/health` round trip. */
+  readonly worstMs: number;
+  readonly polls: number;
+  /** How long `work` took. */
+  readonly ms: number;
+}
+
+// The poller: its own process, so that its clock and its requests do not wait on this event loop.
+// It says "ready" after a few warm-up polls (a first connection and a cold JIT are not the server's
+// latency), then reports every poll as [start (epoch ms), duration (ms)].
+const POLLER = `
+const polls = [];
+let done = false;
+process.stdin.on("end", () => (done = true)).resume();
+(async () => {
+  while (!done) {
+    const t0 = performance.now();
+    const at = Date.now();
+    await (await fetch(process.env.HEALTH_URL)).text();
+    polls.push([at, performance.now() - t0]);
+    if (polls.length === 3) process.stdout.write("ready\\n");
+    await new Promise((r) => setTimeout(r, Number(process.env.HEALTH_EVERY_MS)));
+  }
+  process.stdout.write(JSON.stringify(polls));
+})();`;
+
+/**
+ * Poll `${base}/health` every `everyMs` from a child process while `work` runs, as an outside client
+ * would (in this process a blocked event loop would hold the poller as long as the server). Only
+ * polls sent while `work` runs count.
+ */
+export async function healthWhile<T>(base: string, work: () => Promise<T>, everyMs = 10): Promise<HealthSample<T>> {
+  const child = spawn(process.execPath, ["-e", POLLER], { env: { ...process.env, HEALTH_URL: `${base}/health`, HEALTH_EVERY_MS: String(everyMs) } });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  try {
+    for (const deadline = Date.now() + 30_000; !out.includes("ready\n"); ) {
+      if (Date.now() > deadline) throw new Error("the /health poller did not start");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const from = Date.now();
+    const t0 = performance.now();
+    const result = await work();
+    const ms = performance.now() - t0;
+    const to = Date.now();
+    child.stdin.end();
+    await exited;
+    const polls = (JSON.parse(out.slice(out.indexOf("ready\n") + 6)) as [number, number][]).filter(([at]) => at >= from && at <= to);
+    return { result, worstMs: Math.max(0, ...polls.map(([, d]) => d)), polls: polls.length, ms };
+  } finally {
+    child.kill();
+  }
 }

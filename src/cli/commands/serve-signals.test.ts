@@ -1,11 +1,13 @@
 /**
  * `qwenrt serve` and `qwenrt generate` as child processes, where a hang can be timed out and killed:
  * the request of issue 16 that spun the sampler forever is answered; SIGTERM during a stream stops
- * the server cleanly; a non-loopback bind without a key warns, and QWENRT_API_KEY turns auth on.
+ * the server cleanly; a non-loopback bind without a key warns, and QWENRT_API_KEY turns auth on;
+ * --check-weights refuses a corrupt checkpoint.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, test } from "node:test";
+import { poisonTensor } from "../../../test/helpers/complete-model.js";
 import { CliProcess, completeModelDir, killAllCli } from "../chat/test-helpers.js";
 
 after(killAllCli);
@@ -84,5 +86,19 @@ test("a non-loopback bind without a key warns; QWENRT_API_KEY turns Bearer auth 
     assert.equal((await fetch(`${keyed.url}/models`, { headers: { authorization: "Bearer sk-env" } })).status, 200);
   } finally {
     keyed.cli.child.kill("SIGKILL");
+  }
+});
+
+test("serve --check-weights refuses a checkpoint holding NaN, naming the tensor; a sound one is said to be finite", { timeout: 120_000 }, async () => {
+  const bad = completeModelDir();
+  await poisonTensor(bad, "model.layers.0.self_attn.q_proj.weight");
+  const refused = new CliProcess(["serve", bad, "--port", "0", "--backend", "ref", "--check-weights"]);
+  assert.notEqual(await refused.exit(60_000), 0);
+  assert.match(refused.stderr, /model\.layers\.0\.self_attn\.q_proj\.weight: holds NaN \(value 0\): the checkpoint is corrupt \(--check-weights\)/);
+  const { cli } = await serve(["--check-weights"]);
+  try {
+    assert.match(cli.stderr, /every weight is finite \(--check-weights\)/);
+  } finally {
+    cli.child.kill("SIGKILL");
   }
 });

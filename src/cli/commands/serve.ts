@@ -32,6 +32,8 @@ Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 40
   --max-waiting N           queued requests before 429 (default 64)
   --thinking-budget N       default thinking budget for requests that set none
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
+  --prefill-chunk N         prompt tokens per model step (default 256); smaller keeps /health and
+                            other streams responsive during long prompts, at some prefill speed
   --guard MODEL             a Qwen3Guard-Gen model screening every prompt and answer; it also
                             answers /v1/moderations (without it, the served model does)
   --guard-policy P          block (default): refuse unsafe prompts with a 400 and stop unsafe
@@ -44,6 +46,8 @@ Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 40
                             /health and /metrics stay open)
   --cors ORIGINS            comma-separated origins (or *) whose web pages may call the API; pages
                             on localhost may always, other origins are refused
+  --check-weights           scan every weight for NaN or Infinity before serving (a model that
+                            produces non-finite logits is also scanned then, to name the tensor)
   --allow-special-in-content
                             encode special-token text typed in message content (<|im_start|>,
                             <think>, <tool_call>) as control tokens, as before; by default only
@@ -65,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     "max-waiting": { type: "string" },
     "thinking-budget": { type: "string" },
     "prefix-cache-tokens": { type: "string" },
+    "prefill-chunk": { type: "string" },
     guard: { type: "string" },
     "guard-policy": { type: "string" },
     "data-dir": { type: "string" },
@@ -73,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     "api-key": { type: "string" },
     cors: { type: "string" },
     "allow-special-in-content": { type: "boolean" },
+    "check-weights": { type: "boolean" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
@@ -90,6 +96,11 @@ export async function run(argv: string[]): Promise<number> {
   const corsOrigins = v.cors === undefined ? undefined : parseOrigins(v.cors);
   const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
   const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
+  if (v["check-weights"] === true) {
+    const bad = await source.findNonFinite();
+    if (bad !== undefined) throw new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the checkpoint is corrupt (--check-weights)`);
+    process.stderr.write(`${name}: every weight is finite (--check-weights)\n`);
+  }
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
@@ -111,8 +122,10 @@ export async function run(argv: string[]): Promise<number> {
     ...(v["max-waiting"] === undefined ? {} : { maxWaiting: opt("max-waiting", v["max-waiting"], 0) }),
     ...(v["thinking-budget"] === undefined ? {} : { thinkingBudget: opt("thinking-budget", v["thinking-budget"], 0) }),
     ...(v["prefix-cache-tokens"] === undefined ? {} : { prefixCacheTokens: opt("prefix-cache-tokens", v["prefix-cache-tokens"], 0) }),
+    ...(v["prefill-chunk"] === undefined ? {} : { prefillChunk: opt("prefill-chunk", v["prefill-chunk"], 1) }),
     ...(guard === undefined ? {} : { guard }),
     allowSpecialInContent: v["allow-special-in-content"] === true,
+    findNonFinite: () => source.findNonFinite(),
   });
   process.stderr.write(`${formatModelSummary(summarizeModel(loaded.path, model))} · loaded in ${seconds.toFixed(1)}s\n`);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);

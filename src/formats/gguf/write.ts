@@ -2,7 +2,9 @@
  * GGUF v3 writer: header and metadata, tensor infos, then each tensor's data padded to the
  * alignment (32 unless `general.alignment` says otherwise), as gguf-py's `GGUFWriter` lays it out.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { QwenrtError } from "../../util/errors.js";
 import { getFormat, type WeightType } from "../quant/index.js";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, ggmlTypeIds, valueTypeIds, type GgufArray, type GgufValue } from "./types.js";
@@ -164,14 +166,19 @@ export function encodeGguf(c: GgufContents): Uint8Array {
 }
 
 /**
- * Write a GGUF v3 file, streaming tensor data (no second copy of the weights in memory).
+ * Write a GGUF v3 file, streaming tensor data (no second copy of the weights in memory). The bytes go
+ * to a temporary file beside `path`, renamed over it once complete and flushed: a failed or
+ * interrupted write never leaves a truncated `path`, nor touches a file already there (which a
+ * server may be reading).
  *
  * @example
  * writeGguf("model.gguf", { metadata, tensors: [{ name: "token_embd.weight", type: "f16", shape: [vocab, hidden], bytes }] });
  */
 export function writeGguf(path: string, c: GgufContents): void {
   const { header, padded } = layout(c);
-  const fd = openSync(path, "w");
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fd = openSync(tmp, "wx");
+  let done = false;
   try {
     writeAll(fd, header);
     const zeros = new Uint8Array(64);
@@ -184,8 +191,12 @@ export function writeGguf(path: string, c: GgufContents): void {
         pad -= n;
       }
     });
+    fsyncSync(fd);
+    done = true;
   } finally {
     closeSync(fd);
+    if (done) renameSync(tmp, path);
+    else rmSync(tmp, { force: true });
   }
 }
 
