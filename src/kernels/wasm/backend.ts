@@ -16,6 +16,7 @@ import type { WasmHeap } from "./memory.js";
 import { KernelJobs } from "./jobs.js";
 import type { Pool } from "./pool.js";
 import { kernelIds, type KernelExports } from "./protocol.js";
+import { PoolQuantizer } from "./quantize_rows.js";
 import { dequantizeRow } from "./repack.js";
 import { Staging } from "./staging.js";
 
@@ -46,7 +47,7 @@ export class WasmBackend implements HostKernelBackend {
     this.staging = new Staging(heap);
     this.dispatch = new MatmulDispatch(kernels, ids, pool, this.staging, relaxed);
     this.jobs = new KernelJobs(kernels, ids, pool, this.staging);
-    this.loading = { heap, relaxed, dtype, log, announced: new Set() };
+    this.loading = { heap, relaxed, dtype, log, announced: new Set(), quantizer: new PoolQuantizer(pool, kernels, heap) };
   }
 
   /** Bytes of wasm memory in use (weights, activations, scratch; freed blocks excluded). */

@@ -7,6 +7,7 @@ import { QwenrtError } from "../../util/errors.js";
 import type { HostMatrix, Matrix, WeightType } from "../types.js";
 import { CONVERTED, convertInto, storedType } from "./load_convert.js";
 import type { WasmHeap } from "./memory.js";
+import type { PoolQuantizer } from "./quantize_rows.js";
 import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
 
 /** Types `dtype` may convert float weights to on load. */
@@ -67,6 +68,8 @@ export interface LoadContext {
   readonly log: (line: string) => void;
   /** Source types whose conversion was logged. */
   readonly announced: Set<WeightType>;
+  /** Quantize-on-load (`dtype`) on the worker pool; absent: the reference quantizers. */
+  readonly quantizer?: PoolQuantizer;
 }
 
 /** Copy `m` into wasm memory in the layout its kernel reads (converting types without a kernel). */
@@ -88,6 +91,6 @@ export function loadWasmMatrix(ctx: LoadContext, m: HostMatrix): WasmMatrix {
   const ptr = ctx.heap.alloc(size);
   const il = (type === "q4_0" && interleaveQ4(ctx.relaxed, m.rows, m.cols)) || (type === "q8_0" && interleaveQ8(m.rows, m.cols));
   // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
-  convertInto(m, type, ctx.heap.u8(ptr, size), il);
+  convertInto(m, type, ctx.heap.u8(ptr, size), il, ctx.quantizer);
   return new WasmMatrix(ctx.heap, type, m.rows, m.cols, ptr, ptr + scales, size, il);
 }
