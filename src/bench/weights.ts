@@ -3,7 +3,7 @@
  * that GGUF from the same HF directory, and how many weight bytes one decode step of a GGUF reads.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { convertHfToGguf } from "../tools/convert.js";
 import type { ConvertType } from "../formats/gguf/quant_mix.js";
@@ -58,9 +58,9 @@ export function configVocab(dir: string): number {
  * directory's path and its weight files' sizes and times, so a re-synthesized model converts again.
  *
  * @example
- * const path = cachedGguf(".bench/qwen3-0.6b", "q8_0", ".bench/gguf", console.error);
+ * const path = await cachedGguf(".bench/qwen3-0.6b", "q8_0", ".bench/gguf", console.error);
  */
-export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log: (line: string) => void): string {
+export async function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log: (line: string) => void): Promise<string> {
   const h = createHash("sha256").update(resolve(dir));
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith(".safetensors") && f !== "config.json") continue;
@@ -74,9 +74,7 @@ export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log
   if (existsSync(path)) return path;
   mkdirSync(cacheDir, { recursive: true });
   log(`converting ${dir} to ${type} GGUF for llama.cpp: ${path}`);
-  const partial = `${path}.${process.pid}.partial`;
-  convertHfToGguf(dir, partial, { type, log, pure });
-  renameSync(partial, path);
+  await convertHfToGguf(dir, path, { type, log, pure }); // written under a temp name, renamed when complete
   return path;
 }
 
