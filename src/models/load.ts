@@ -5,7 +5,10 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ggufTensorsAsHf } from "../formats/gguf/arch.js";
+import { readGgufIndex } from "../formats/gguf/read.js";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
+import type { TensorSource } from "../formats/tensor_source.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
@@ -22,7 +25,7 @@ export type { LoadOptions } from "./load_info.js";
 
 /**
  * Load a model directory, or a `.gguf` file (the first or any part of a split model), into a
- * ready-to-run `Model`.
+ * ready-to-run `Model`. A directory's weights may come from a GGUF made from it (`opts.weightsFile`).
  *
  * @example
  * const model = await loadModel("models/Qwen3-0.6B");
@@ -40,7 +43,9 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const config = parseModelConfig(readJsonFile(configPath), configPath);
   const generation = readGenerationConfig(join(dir, "generation_config.json"));
   const arch = getArchitecture(config.modelType, configPath);
-  const { tensors, where } = await readSafetensorsDirIndex(dir);
+  // The weights: the directory's safetensors, or a GGUF made from them (`opts.weightsFile`).
+  const { tensors, where }: { tensors: ReadonlyMap<string, TensorSource>; where: string } =
+    opts.weightsFile === undefined ? await readSafetensorsDirIndex(dir) : { tensors: ggufTensorsAsHf(readGgufIndex(opts.weightsFile)), where: opts.weightsFile };
   const backend = opts.backend ?? createRefBackend();
   const root = detectWeightRoot(tensors.keys());
   const weights = await loadWeights(tensors, arch.weightTable(config, root), backend, where, { onProgress: opts.onProgress });

@@ -7,7 +7,7 @@
 import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags, quantizeOptions } from "../backend.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { runChatRepl } from "../chat/repl.js";
 import { ChatSession } from "../chat/session.js";
@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   const { value: engine, seconds } = await withLoadingLine(modelDisplayName(source.path), async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...quantizeOptions(choice) });
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const runner = new TurnRunner(model, tokenizer, template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
     return { model, runner, path: source.path };

@@ -13,7 +13,7 @@ import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
 import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags, quantizeOptions } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { modelDisplayName, withLoadingLine } from "../startup.js";
@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const backend = await createBackend(choice);
   // A progress bar on stderr when it is a terminal; nothing otherwise (stdout carries the text).
-  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress }));
+  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress, ...quantizeOptions(choice) }));
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { openModelForCli } from "../open-model.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags, quantizeOptions } from "../backend.js";
 import { logSumExp, topK } from "../../models/logit_stats.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
@@ -64,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   parseIds(text, where); // shape errors before the (slow) model load
-  const model = await (await openModelForCli(dir)).loadModel({ backend: await createBackend(choice) });
+  const model = await (await openModelForCli(dir)).loadModel({ backend: await createBackend(choice), ...quantizeOptions(choice) });
   const vocab = model.config.vocabSize;
   const ids = parseIds(text, where, vocab);
   const seq = model.newSequence(Math.max(1, ids.length));

@@ -6,7 +6,7 @@ import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Runtime } from "../../server/runtime.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags, quantizeOptions } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
+    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...quantizeOptions(choice) });
     return { tokenizer, template, model, path: source.path };
   });
   const { model, tokenizer, template } = loaded;

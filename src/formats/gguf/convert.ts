@@ -27,6 +27,8 @@ export interface ConvertOptions {
   readonly pure?: boolean;
   /** Progress and fallback notes, one line each. */
   readonly log?: (line: string) => void;
+  /** Write no `tokenizer.*` metadata (a file only qwenrt reads, beside the checkpoint's tokenizer). */
+  readonly noTokenizer?: boolean;
 }
 
 /** What a type chooser sees of a tensor about to be written. */
@@ -184,7 +186,7 @@ export function planGgufFromHf(
     ...archMetadata(raw, arch, configPath),
     ["general.file_type", gv.u32(llamaFileTypes[opts.type])],
     ["general.quantization_version", gv.u32(2)],
-    ...hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw),
+    ...(opts.noTokenizer === true ? [] : hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw)),
   ]);
   return { metadata, tensors: planned };
 }
