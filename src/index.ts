@@ -29,12 +29,13 @@ export { makeSampler, validateSamplingParams, type SamplingParams } from "./engi
 export { createRng } from "./engine/rng.js";
 export { thinkingBudgetInterceptor } from "./engine/thinking.js";
 export { BatchingModel } from "./engine/batcher.js";
+export { TurnRunner, type TurnRequest, type TurnOutcome, type TurnStep, type TurnRunnerOptions } from "./engine/turn.js";
 export { PrefixCache } from "./engine/prefix-cache.js";
 export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
 export { synthesize, type SynthOptions } from "./tools/synth.js";
 export { createRefBackend } from "./kernels/ref/index.js";
 export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";
-export type { KernelBackend, KvBuffer, KvType } from "./kernels/types.js";
+export type { KernelBackend, HostKernelBackend, Tensor, Matrix, KvBuffer, KvType } from "./kernels/types.js";
 export { readGguf } from "./formats/gguf/read.js";
 export { convertHfToGguf } from "./tools/convert.js";
 export { pullModel, resolveModel, parseModelRef } from "./hub/ref.js";
