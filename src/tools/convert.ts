@@ -5,15 +5,16 @@
  * (positioned reads), quantized on a worker pool by the SIMD quantizers and written, so memory holds
  * a few slabs, not the model. The file appears atomically (a temp file renamed into place).
  */
-import { renameSync, rmSync } from "node:fs";
+import { renameSync, rmSync, statfsSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
-import { ggufContentsFromHf, planGgufFromHf, type ConvertOptions, type GgufPlan, type TypeChooser } from "../formats/gguf/convert.js";
+import { ggufContentsFromHf, planGgufFromHf, type ConvertOptions, type GgufPlan, type SourceInfo, type TypeChooser } from "../formats/gguf/convert.js";
 import { GgufStreamWriter, type GgufContents } from "../formats/gguf/write.js";
 import { rowBytes, type WeightType } from "../formats/quant/index.js";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
 import { createQuantizer, type Quantizer } from "../kernels/wasm/quantizer.js";
 import { parseModelConfig } from "../models/registry.js";
+import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 
 export type { ConvertOptions } from "../formats/gguf/convert.js";
@@ -75,6 +76,31 @@ export async function convertHfToGguf(modelDir: string, outPath: string, opts: S
   const counts = [...summary.types].map(([k, v]) => `${v} ${k}`).join(", ");
   opts.log?.(`wrote ${outPath}: ${summary.tensors} tensors (${counts})`);
   return summary;
+}
+
+/**
+ * Bytes of a planned file's tensor data (the header is small beside it).
+ *
+ * @example
+ * ggufPlanBytes(await planHfGguf(dir, { type: "q4_k_m" })); // ≈ 5.0e9 for an 8B model
+ */
+export function ggufPlanBytes(plan: GgufPlan<SourceInfo>): number {
+  return plan.tensors.reduce((n, t) => {
+    const cols = t.shape[t.shape.length - 1]!;
+    return n + (t.shape.reduce((a, b) => a * b, 1) / cols) * rowBytes(t.type, cols);
+  }, 0);
+}
+
+/**
+ * Refuse to start writing `bytes` into `dir` when its file system has less free space (with a
+ * margin), naming both numbers.
+ */
+export function checkFreeSpace(dir: string, bytes: number, what: string): void {
+  const st = statfsSync(dir);
+  const free = st.bavail * st.bsize;
+  if (free < bytes * 1.02 + (256 << 20)) {
+    throw new QwenrtError(dir, `${what} needs ${(bytes / 1e9).toFixed(1)} GB, only ${(free / 1e9).toFixed(1)} GB are free there`, { code: "out_of_memory" });
+  }
 }
 
 /** Source bytes read per slab. */

@@ -17,10 +17,9 @@
  * old mtime by hand. Entries superseded for the same directory and dtype are removed.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { planGgufFromHf, type GgufPlan } from "../formats/gguf/convert.js";
-import { rowBytes } from "../formats/quant/index.js";
 import { readSafetensorsDirIndex, safetensorsShards } from "../formats/safetensors.js";
 import { qwenrtCacheDir } from "../hub/env.js";
 import { storedType } from "../kernels/wasm/load_convert.js";
@@ -29,7 +28,7 @@ import { detectWeightRoot } from "../models/architecture.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
-import { writeGgufPlan } from "./convert.js";
+import { checkFreeSpace, ggufPlanBytes, writeGgufPlan } from "./convert.js";
 
 /** Bump when the quantizers, the stored-type rules or the file layout change: old entries stop matching. */
 export const QUANT_CACHE_VERSION = 1;
@@ -145,14 +144,6 @@ async function planEntry(modelDir: string, dtype: WasmDtype): Promise<GgufPlan> 
   return planGgufFromHf(modelDir, raw, config, tensors, opts, (t) => (kind.get(t.hfName) === "matrix" ? storedType(t.sourceType, t.dims[0]!, dtype) : "f32"));
 }
 
-/** Bytes a planned file takes (data only; the header is small beside it). */
-function plannedBytes(plan: GgufPlan): number {
-  return plan.tensors.reduce((n, t) => {
-    const cols = t.shape[t.shape.length - 1]!;
-    return n + (t.shape.reduce((a, b) => a * b, 1) / cols) * rowBytes(t.type, cols);
-  }, 0);
-}
-
 /** Remove entries made earlier from the same directory and dtype (their source has changed since). */
 function removeSuperseded(dir: string, source: string, dtype: string, keep: string): void {
   for (const f of readdirSync(dir)) {
@@ -188,12 +179,7 @@ export async function quantizedGguf(modelDir: string, dtype: WasmDtype, opts: Qu
   const t0 = performance.now();
   const plan = await planEntry(modelDir, dtype);
   mkdirSync(dir, { recursive: true });
-  const need = plannedBytes(plan);
-  const st = statfsSync(dir);
-  const free = st.bavail * st.bsize;
-  if (free < need * 1.02 + (256 << 20)) {
-    throw new QwenrtError(dir, `${(free / 1e9).toFixed(1)} GB free, the quantized file needs ${(need / 1e9).toFixed(1)} GB`, { code: "out_of_memory" });
-  }
+  checkFreeSpace(dir, ggufPlanBytes(plan), "the quantized file");
   const summary = await writeGgufPlan(plan, path, { ...(opts.threads === undefined ? {} : { threads: opts.threads }), ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }) });
   const source = realpathSync(modelDir);
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ source, dtype, key, version: QUANT_CACHE_VERSION, created: new Date().toISOString() }, null, 2)}\n`);

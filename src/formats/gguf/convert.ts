@@ -42,26 +42,34 @@ export interface ChooseTensor extends MixTensor {
 /** Picks each tensor's type; called in llama.cpp's tensor order. */
 export type TypeChooser = (t: ChooseTensor) => WeightType;
 
+/** What planning needs of a checkpoint tensor (a `TensorSource`, or one still to be generated). */
+export interface SourceInfo {
+  readonly type: WeightType;
+  readonly shape: readonly number[];
+}
+
 /** One GGUF tensor to write and where its values come from. */
-export interface PlannedTensor {
+export interface PlannedTensor<S extends SourceInfo = TensorSource> {
   readonly name: string; // GGUF name
   readonly type: WeightType; // as written
   readonly shape: readonly number[]; // row-major: [experts, rows, cols] for stacked experts
   /** The checkpoint tensors in order: one, or one per expert (each `shape` without its first dimension). */
-  readonly sources: readonly TensorSource[];
+  readonly sources: readonly S[];
+  /** Their Hugging Face names, in the same order. */
+  readonly hfNames: readonly string[];
 }
 
 /** A GGUF file's contents before any tensor is encoded. */
-export interface GgufPlan {
+export interface GgufPlan<S extends SourceInfo = TensorSource> {
   readonly metadata: ReadonlyMap<string, GgufValue>;
-  readonly tensors: readonly PlannedTensor[];
+  readonly tensors: readonly PlannedTensor<S>[];
 }
 
 /** A source tensor gathered under its GGUF name (expert tensors: one source per expert). */
-interface Pending {
+interface Pending<S> {
   readonly gguf: string;
-  readonly hf: string;
-  readonly sources: TensorSource[]; // [experts] for stacked tensors, else one
+  readonly hf: string[]; // [experts] for stacked tensors, else one
+  readonly sources: S[]; // [experts] for stacked tensors, else one
   readonly expertShape: readonly number[] | null;
 }
 
@@ -117,20 +125,20 @@ export interface ConvertConfig {
  * const { tensors } = await readSafetensorsDirIndex("models/Qwen3-0.6B");
  * const plan = planGgufFromHf("models/Qwen3-0.6B", raw, parseModelConfig(raw, "config.json"), tensors, { type: "q4_k_m" });
  */
-export function planGgufFromHf(
+export function planGgufFromHf<S extends SourceInfo>(
   modelDir: string,
   raw: unknown,
   config: ConvertConfig,
-  tensors: ReadonlyMap<string, TensorSource>,
+  tensors: ReadonlyMap<string, S>,
   opts: ConvertOptions,
   choose?: TypeChooser,
-): GgufPlan {
+): GgufPlan<S> {
   const log = opts.log ?? ((): void => {});
   const configPath = join(modelDir, "config.json");
   if (!isObject(raw)) throw new QwenrtError(configPath, "must be a JSON object");
   const arch = archByModelType(config.modelType, configPath);
 
-  const pending = new Map<string, Pending>();
+  const pending = new Map<string, Pending<S>>();
   const unknown: string[] = [];
   for (const [name, t] of tensors) {
     if (name === "lm_head.weight" && config.tieWordEmbeddings) {
@@ -143,23 +151,24 @@ export function planGgufFromHf(
       continue;
     }
     if (m.kind === "plain") {
-      pending.set(m.gguf, { gguf: m.gguf, hf: name, sources: [t], expertShape: null });
+      pending.set(m.gguf, { gguf: m.gguf, hf: [name], sources: [t], expertShape: null });
       continue;
     }
     let p = pending.get(m.gguf);
     if (p === undefined) {
-      p = { gguf: m.gguf, hf: name, sources: new Array<TensorSource>(config.numExperts), expertShape: t.shape };
+      p = { gguf: m.gguf, hf: new Array<string>(config.numExperts), sources: new Array<S>(config.numExperts), expertShape: t.shape };
       pending.set(m.gguf, p);
     }
     if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
     p.sources[m.expert] = t;
+    p.hf[m.expert] = name;
   }
   if (unknown.length > 0) throw new QwenrtError(modelDir, `tensors with no GGUF name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
 
   const names = [...pending.keys()].sort(llamaTensorOrder);
   const mix = new QuantMix(opts.type, { numLayers: config.numLayers, numExperts: config.numExperts, tiedEmbeddings: !pending.has("output.weight") }, log, opts.pure === true);
   const pick: TypeChooser = choose ?? ((t) => mix.choose(t));
-  const planned: PlannedTensor[] = [];
+  const planned: PlannedTensor<S>[] = [];
   for (const name of names) {
     const p = pending.get(name)!;
     let shape: number[];
@@ -175,8 +184,8 @@ export function planGgufFromHf(
     }
     const sourceType = p.sources[0]!.type;
     if (p.sources.some((t) => t.type !== sourceType)) throw new QwenrtError(modelDir, `${name}: the experts' tensors differ in type`);
-    const type = pick({ name, dims: shape.slice().reverse(), hfName: p.hf, sourceType });
-    planned.push({ name, type, shape, sources: p.sources });
+    const type = pick({ name, dims: shape.slice().reverse(), hfName: p.hf[0]!, sourceType });
+    planned.push({ name, type, shape, sources: p.sources, hfNames: p.hf });
   }
 
   const metadata = new Map<string, GgufValue>([

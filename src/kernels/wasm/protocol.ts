@@ -57,6 +57,9 @@ export interface KernelExports {
   readonly QT_Q4_0: WasmGlobal;
   readonly QT_Q4_K: WasmGlobal;
   readonly QT_Q6_K: WasmGlobal;
+  readonly QT_F32: WasmGlobal;
+  /** Random rows generated and encoded in place (assembly/synth.ts). */
+  readonly K_SYNTH_ROWS: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */

@@ -47,8 +47,9 @@ const SLAB_BYTES = 8 << 20;
  */
 export class PoolQuantizer {
   private readonly kernel: number;
+  private readonly synthKernel: number;
   private readonly scratchPerThread: number;
-  private readonly typeIds: Readonly<Record<WasmQuantType, number>>;
+  private readonly typeIds: Readonly<Record<WasmQuantType | "f32", number>>;
 
   constructor(
     private readonly pool: Pool,
@@ -57,8 +58,9 @@ export class PoolQuantizer {
   ) {
     const id = (g: { value: unknown }): number => Number(g.value);
     this.kernel = id(kernels.K_QUANTIZE_ROWS);
+    this.synthKernel = id(kernels.K_SYNTH_ROWS);
     this.scratchPerThread = id(kernels.QUANT_SCRATCH);
-    this.typeIds = { q8_0: id(kernels.QT_Q8_0), q4_0: id(kernels.QT_Q4_0), q4_k: id(kernels.QT_Q4_K), q6_k: id(kernels.QT_Q6_K) };
+    this.typeIds = { q8_0: id(kernels.QT_Q8_0), q4_0: id(kernels.QT_Q4_0), q4_k: id(kernels.QT_Q4_K), q6_k: id(kernels.QT_Q6_K), f32: id(kernels.QT_F32) };
   }
 
   get threads(): number {
@@ -87,6 +89,33 @@ export class PoolQuantizer {
       this.space.release(kp);
       this.space.release(dp);
       this.space.release(sp);
+    }
+  }
+
+  /**
+   * Random rows `rowBase .. rowBase + rows` of a tensor with `cols` values per row: value j is
+   * mean + std · z(key, j), rounded to bf16 (assembly/synth.ts), encoded as `to` into `dst`.
+   */
+  random(key: bigint, mean: number, std: number, rowBase: number, rows: number, cols: number, to: WasmQuantType | "f32", dst: Uint8Array): void {
+    if (cols % 4 !== 0) throw new QwenrtError("synth", `rows of ${cols} values: random rows need a multiple of 4`);
+    const dstRow = rowBytes(to, cols);
+    if (dst.byteLength < rows * dstRow) throw new QwenrtError("synth", `[${rows}, ${cols}] ${to} needs ${rows * dstRow} bytes, got ${dst.byteLength}`);
+    if ((rowBase + rows) * cols > 2 ** 32) throw new QwenrtError("synth", `a tensor of ${(rowBase + rows) * cols} values: random tensors hold at most 2^32`);
+    if (rows === 0) return;
+    const slab = Math.max(1, Math.min(rows, Math.floor(SLAB_BYTES / dstRow)));
+    const threads = this.pool.threads;
+    const dp = this.space.alloc(slab * dstRow), kp = this.space.alloc(threads * this.scratchPerThread);
+    const k0 = Number(key & 0xffffffffn), k1 = Number((key >> 32n) & 0xffffffffn);
+    try {
+      for (let r0 = 0; r0 < rows; r0 += slab) {
+        const n = Math.min(slab, rows - r0);
+        const chunk = Math.max(1, Math.ceil(n / (threads * 4)));
+        this.pool.run(this.synthKernel, n, chunk, [k0, k1, { f32: mean }, { f32: std }, rowBase + r0, this.typeIds[to], dp, cols, kp]);
+        dst.set(this.space.u8(dp, n * dstRow), r0 * dstRow);
+      }
+    } finally {
+      this.space.release(kp);
+      this.space.release(dp);
     }
   }
 }

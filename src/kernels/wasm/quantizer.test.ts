@@ -108,6 +108,37 @@ describe("SIMD quantizers equal the reference quantizers", () => {
     assert.deepEqual(same, src);
   });
 
+  test("random rows: a function of (key, index) only, bf16 values of the asked mean and spread, encoded like any rows", () => {
+    const rows = 64, cols = 512, key = 0x1234_5678_9abc_def0n;
+    const all = new Uint8Array(rows * cols * 4);
+    q.random(key, 0.5, 0.02, 0, rows, cols, "f32", all);
+    const parts = new Uint8Array(rows * cols * 4);
+    q.random(key, 0.5, 0.02, 0, 10, cols, "f32", parts.subarray(0, 10 * cols * 4));
+    q.random(key, 0.5, 0.02, 10, rows - 10, cols, "f32", parts.subarray(10 * cols * 4));
+    assert.deepEqual(parts, all, "rows made in pieces (rowBase) equal rows made at once");
+    const v = new Float32Array(all.buffer);
+    const bits = new Uint32Array(all.buffer);
+    assert.ok(bits.every((b) => (b & 0xffff) === 0), "bf16 values");
+    let sum = 0, sq = 0, worst = 0;
+    for (const x of v) {
+      sum += x;
+      sq += (x - 0.5) ** 2;
+      worst = Math.max(worst, Math.abs(x - 0.5));
+    }
+    const mean = sum / v.length, std = Math.sqrt(sq / v.length);
+    assert.ok(Math.abs(mean - 0.5) < 5e-4, `mean ${mean}`);
+    assert.ok(Math.abs(std - 0.02) < 4e-4, `std ${std}`);
+    assert.ok(worst <= 0.02 * 3.47, `|z| ≤ 2·sqrt(3), got ${worst / 0.02}`);
+    const other = new Uint8Array(cols * 4);
+    q.random(key + 1n, 0.5, 0.02, 0, 1, cols, "f32", other);
+    assert.notDeepEqual(other, all.subarray(0, cols * 4), "another key, other values");
+    for (const to of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) {
+      const got = new Uint8Array(rows * rowBytes(to, cols));
+      q.random(key, 0.5, 0.02, 0, rows, cols, to, got);
+      assert.deepEqual(got, reference("f32", all, to, rows * cols), to);
+    }
+  });
+
   test("refuses buffers of the wrong size, naming the shape", () => {
     assert.throws(() => q.encode("bf16", new Uint8Array(10), "q8_0", 1, 256, new Uint8Array(272)), /\[1, 256\] bf16 needs 512 bytes/);
   });

@@ -24,6 +24,12 @@ export interface Quantizer {
    * sources and Q8_0 / Q4_0 / Q4_K / Q6_K, else decode to f32 and the reference encoder (same bytes).
    */
   encode(from: WeightType, src: Uint8Array, to: WeightType, rows: number, cols: number, dst: Uint8Array): void;
+  /**
+   * Random rows `rowBase .. rowBase + rows` of a tensor (`cols` values per row, a multiple of 4)
+   * as `to` (f32, Q8_0, Q4_0, Q4_K or Q6_K) into `dst`: value j is mean + std · z with z ≈ N(0, 1)
+   * a function of (`key`, j) only, rounded to bf16 (see assembly/synth.ts).
+   */
+  random(key: bigint, mean: number, std: number, rowBase: number, rows: number, cols: number, to: WeightType, dst: Uint8Array): void;
   dispose(): void;
 }
 
@@ -67,6 +73,11 @@ export async function createQuantizer(options: QuantizerOptions = {}): Promise<Q
       } else {
         encodeReference(from, src, to, rows, cols, dst);
       }
+    },
+    random(key, mean, std, rowBase, rows, cols, to, dst) {
+      if (disposed) throw new QwenrtError("quantizer", "used after dispose()");
+      if (to !== "f32" && !isWasmQuantType(to)) throw new QwenrtError("synth", `random tensors are written as f32, q8_0, q4_0, q4_k or q6_k, not ${to}`, { code: "unsupported" });
+      simd.random(key, mean, std, rowBase, rows, cols, to, dst);
     },
     dispose() {
       if (disposed) return;

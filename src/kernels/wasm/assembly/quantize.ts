@@ -10,11 +10,13 @@ export const QT_Q8_0: i32 = 0;
 export const QT_Q4_0: i32 = 1;
 export const QT_Q4_K: i32 = 2;
 export const QT_Q6_K: i32 = 3;
+/** Plain f32 (synth.ts only: its norms and biases). */
+export const QT_F32: i32 = 4;
 
 /** Scratch bytes each thread needs: one block as f32, then the search's own. */
 export const QUANT_SCRATCH: i32 = 1024 + max(K4_SCRATCH, K6_SCRATCH);
 
-@inline function blockBytes(dstType: i32): i32 {
+@inline export function blockBytes(dstType: i32): i32 {
   return dstType == QT_Q8_0 ? 34 : dstType == QT_Q4_0 ? 18 : dstType == QT_Q4_K ? 144 : 210;
 }
 
