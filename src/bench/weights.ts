@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { convertHfToGguf } from "../tools/convert.js";
 import type { ConvertType } from "../formats/gguf/quant_mix.js";
-import { ggufMetaInt, readGguf } from "../formats/gguf/read.js";
+import { ggufMetaInt, readGgufIndex } from "../formats/gguf/read.js";
 import { QwenrtError } from "../util/errors.js";
 import { isObject, readJsonFile } from "../util/json.js";
 
@@ -79,7 +79,7 @@ export async function cachedGguf(dir: string, type: ConvertType, cacheDir: strin
 }
 
 /**
- * Read a GGUF's tensor table and count the bytes a decode step streams: every matrix (≥ 2 dims),
+ * Read a GGUF's tensor table (the header only: big models are not read) and count the bytes a decode step streams: every matrix (≥ 2 dims),
  * the embedding only when it doubles as the LM head (no `output.weight`), expert tensors scaled by
  * `expert_used_count / expert_count`.
  *
@@ -87,7 +87,7 @@ export async function cachedGguf(dir: string, type: ConvertType, cacheDir: strin
  * ggufWeights("qwen3-0.6b-q8_0.gguf").bytesPerToken; // ≈ 6.3e8
  */
 export function ggufWeights(path: string): GgufWeights {
-  const g = readGguf(path);
+  const g = readGgufIndex(path);
   const arch = g.metadata.get("general.architecture");
   const prefix = arch?.type === "string" ? arch.value : "";
   const experts = ggufMetaInt(g, `${prefix}.expert_count`) ?? 0;
@@ -97,9 +97,9 @@ export function ggufWeights(path: string): GgufWeights {
   const byType = new Map<string, number>();
   for (const t of g.tensors.values()) {
     if (t.dims.length < 2) continue;
-    byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes.byteLength);
+    byType.set(t.type, (byType.get(t.type) ?? 0) + t.byteLength);
     if (t.name === "token_embd.weight" && !tied) continue;
-    bytes += t.name.includes("_exps.") && experts > 0 ? (t.bytes.byteLength * used) / experts : t.bytes.byteLength;
+    bytes += t.name.includes("_exps.") && experts > 0 ? (t.byteLength * used) / experts : t.byteLength;
   }
   const types = [...byType].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   const tokens = g.metadata.get("tokenizer.ggml.tokens");
