@@ -6,10 +6,15 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { planChat } from "./chat-plan.js";
-import { completeChat, streamChat } from "./chat.js";
+import { guardMessages } from "../chat/guard.js";
+import { parseChatRequest } from "../chat/messages.js";
+import { guardedChat } from "./guarded-chat.js";
 import { planCompletion, runCompletion } from "./completions.js";
+import { createEmbeddings } from "./embeddings.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
+import { createModeration } from "./moderations.js";
+import { createRerank } from "./rerank.js";
 import type { Runtime } from "./runtime.js";
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
@@ -86,16 +91,36 @@ export function createApp(rt: Runtime): Hono {
     const body = await jsonBody(c);
     checkModel(rt, body);
     const plan = planChat(rt, body);
-    return serveGeneration(c, rt, plan.stream, (signal, send) =>
-      send === undefined ? completeChat(rt, plan, rt.opts.modelId, signal) : streamChat(rt, plan, rt.opts.modelId, signal, send).then(() => undefined),
-    );
+    const conversation = rt.opts.guard === undefined ? [] : guardMessages(parseChatRequest(body).messages);
+    await rt.opts.guard?.screenPrompt(conversation, "messages", c.req.raw.signal);
+    return serveGeneration(c, rt, plan.stream, (signal, send) => guardedChat(rt, plan, conversation, signal, send));
   });
 
   app.post("/v1/completions", async (c) => {
     const body = await jsonBody(c);
     checkModel(rt, body);
     const plan = planCompletion(rt, body);
+    const guard = rt.opts.guard;
+    if (guard !== undefined) for (const p of plan.prompts) await guard.screenPrompt([{ role: "user", content: p.text }], "prompt", c.req.raw.signal);
     return serveGeneration(c, rt, plan.stream, (signal, send) => runCompletion(rt, plan, rt.opts.modelId, signal, send));
+  });
+
+  app.post("/v1/embeddings", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createEmbeddings(rt, body, c.req.raw.signal));
+  });
+
+  app.post("/v1/moderations", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createModeration(rt, body, c.req.raw.signal));
+  });
+
+  app.post("/v1/rerank", async (c) => {
+    const body = await jsonBody(c);
+    checkModel(rt, body);
+    return c.json(await createRerank(rt, body, c.req.raw.signal));
   });
 
   return app;

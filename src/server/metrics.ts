@@ -1,4 +1,5 @@
 /** `/metrics` in the Prometheus text format (counters and gauges of the runtime and the engine loop). */
+import { guardMetrics } from "./guardrail.js";
 import type { Runtime } from "./runtime.js";
 
 function line(name: string, help: string, type: "counter" | "gauge", samples: [string, number][]): string {
@@ -27,5 +28,6 @@ export function renderMetrics(rt: Runtime): string {
     line("qwenrt_engine_step_segments_total", "Sequences carried by forward steps (batching: > steps).", "counter", [["", s.segments]]),
     line("qwenrt_engine_max_batch", "Most sequences merged into one step.", "gauge", [["", s.maxBatch]]),
     line("qwenrt_engine_busy_seconds_total", "Time spent in model forward.", "counter", [["", s.busyMs / 1000]]),
+    rt.opts.guard === undefined ? "" : guardMetrics(rt.opts.guard),
   ].join("");
 }

@@ -10,6 +10,7 @@ import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { ApiError } from "./errors.js";
+import type { Guardrail } from "./guardrail.js";
 
 /** Server settings (CLI flags). */
 export interface ServeOptions {
@@ -27,6 +28,8 @@ export interface ServeOptions {
   readonly thinkingBudget?: number;
   /** Largest model step in tokens (prefill chunks of concurrent requests share it). */
   readonly maxBatchTokens?: number;
+  /** A Qwen3Guard-Gen model screening prompts and answers (`serve --guard`). */
+  readonly guard?: Guardrail;
 }
 
 /** Counters exported at `/metrics`. */
