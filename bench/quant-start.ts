@@ -1,7 +1,9 @@
 // Start-up times of quantize-on-load (`--dtype`) against a start from the equivalent GGUF, on a
 // bf16 Qwen3-0.6B-shaped synth (issue 12). Each start runs in a fresh process and is timed from
 // opening the model to a loaded model (backend created, weights read, quantized, repacked); the
-// files are read once first, so every start finds them in the page cache.
+// files are read once first, so every start finds them in the page cache. Each cell is wall-clock
+// seconds and, in brackets, CPU seconds of all the process's threads (less sensitive to a busy
+// machine than wall time, which is what a quiet machine with the same cores would see).
 //   in memory     --dtype, no cache: the SIMD quantizers on the backend's own pool
 //   first start   --dtype through an empty quantized-weights cache: quantize into a GGUF, then load it
 //   second start  --dtype through that cache: load the GGUF
@@ -43,19 +45,26 @@ async function child(job: Job): Promise<void> {
   const wasm = (await import(join(job.root, "src/kernels/wasm/index.ts"))) as typeof import("../src/kernels/wasm/index.js");
   const dtype = job.dtype as "q8_0" | "q4_0" | "q4_k" | undefined;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const backend = await wasm.createWasmBackend({ threads: job.threads, ...(dtype === undefined ? {} : { dtype }) });
   const src = await open.openModelSource(job.model);
   const quantize = dtype !== undefined && job.cacheDir !== undefined ? { quantize: { dtype, cache: true, cacheDir: job.cacheDir, threads: job.threads } } : {};
   const model = await src.loadModel({ backend, ...quantize });
   const seconds = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
   model.backend.dispose();
-  process.stdout.write(`${JSON.stringify({ seconds })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, cpu: (cu.user + cu.system) / 1e6 })}\n`);
 }
 
-function timed(job: Job): number {
+interface Timing {
+  readonly seconds: number;
+  readonly cpu: number;
+}
+
+function timed(job: Job): Timing {
   const r = spawnSync(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--child", JSON.stringify(job)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`start failed (${JSON.stringify(job)}):\n${r.stderr}`);
-  return (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { seconds: number }).seconds;
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Timing;
 }
 
 /** Read every file under `path` once, so each start finds them in the page cache. */
@@ -84,8 +93,9 @@ async function main(): Promise<void> {
       const first = timed({ root, model: dir, dtype, cacheDir, threads });
       const second = timed({ root, model: dir, dtype, cacheDir, threads });
       const ggufStart = timed({ root, model: gguf, threads });
-      const s = (x: number | undefined): string => (x === undefined ? "-" : `${x.toFixed(1)} s`);
-      rows.push(`${dtype.padEnd(6)} | ${s(before)} | ${s(inMemory)} | ${s(first)} | ${s(second)} | ${s(ggufStart)} | ${(first / ggufStart).toFixed(2)}× | ${(second / ggufStart).toFixed(2)}×`);
+      const s = (x: Timing | undefined): string => (x === undefined ? "-" : `${x.seconds.toFixed(1)} s (${x.cpu.toFixed(1)})`);
+      const r = (a: Timing, b: Timing): string => `${(a.seconds / b.seconds).toFixed(2)}× (${(a.cpu / b.cpu).toFixed(2)}×)`;
+      rows.push(`${dtype.padEnd(6)} | ${s(before)} | ${s(inMemory)} | ${s(first)} | ${s(second)} | ${s(ggufStart)} | ${r(first, ggufStart)} | ${r(second, ggufStart)}`);
       process.stderr.write(`${rows.at(-1)}\n`);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
