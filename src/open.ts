@@ -108,7 +108,7 @@ export interface ModelSource {
 }
 
 /** Options of `openModelSource` / `openModel`: where to resolve Hub references from. */
-export interface OpenOptions extends LoadOptions {
+export interface OpenOptions extends SourceLoadOptions {
   readonly resolve?: ResolveOptions;
 }
 
