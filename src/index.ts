@@ -54,6 +54,7 @@ export { quantizedGguf, quantCacheDir, quantCacheKey, type QuantCacheEntry, type
 export { createQuantizer, type Quantizer, type QuantizerOptions } from "./kernels/wasm/quantizer.js";
 export { createRefBackend } from "./kernels/ref/index.js";
 export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";
+export { createWebGpuBackend, nodeGpu, type WebGpuBackend, type WebGpuOptions } from "./kernels/webgpu/index.js";
 export type { KernelBackend, HostKernelBackend, Tensor, Matrix, KvBuffer, KvType } from "./kernels/types.js";
 export { readGguf } from "./formats/gguf/read.js";
 export { convertHfToGguf } from "./tools/convert.js";

@@ -15,7 +15,7 @@ import { Tokenizer } from "./tokenizer/index.js";
 import { quantizedGguf } from "./tools/quant_cache.js";
 import { errorMessage, QwenrtError } from "./util/errors.js";
 import type { WasmDtype } from "./kernels/wasm/matrix.js";
-import { loadModel, type LoadOptions } from "./models/load.js";
+import { loadModel, preflightModelDir, type LoadOptions } from "./models/load.js";
 import { loadGgufModel } from "./models/load_gguf.js";
 import type { Model } from "./models/model.js";
 
@@ -66,6 +66,7 @@ export function quantCacheOf(model: Model): QuantCacheUse | undefined {
 async function loadDir(path: string, o: SourceLoadOptions): Promise<Model> {
   const q = o.quantize;
   if (q === undefined || !q.cache) return loadModel(path, o);
+  await preflightModelDir(path, o); // a model that cannot fit is refused before minutes of quantizing
   let entry;
   try {
     entry = await quantizedGguf(path, q.dtype, {

@@ -37,15 +37,19 @@ function countingBackend(inner: KernelBackend): { backend: KernelBackend; counts
     if (Array.isArray(arg)) arg.forEach(count);
     else if (typeof arg === "object" && arg !== null && loaded.has(arg)) counts.bytes += storedBytes(arg as Matrix);
   };
-  const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => {
-    const w = inner.loadMatrix(m);
+  const took = (w: Matrix): Matrix => {
     loaded.add(w);
     counts.types.add(w.type);
     return w;
   };
+  const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => took(inner.loadMatrix(m));
+  const from = inner.loadMatrixFrom?.bind(inner);
+  const loadMatrixFrom: KernelBackend["loadMatrixFrom"] =
+    from === undefined ? undefined : async (type, rows, cols, read) => took(await from(type, rows, cols, read));
   const backend = new Proxy(inner, {
     get(target, prop): unknown {
       if (prop === "loadMatrix") return loadMatrix;
+      if (prop === "loadMatrixFrom") return loadMatrixFrom;
       const v: unknown = Reflect.get(target, prop, target);
       if (typeof v !== "function") return v;
       const f = v as (...a: unknown[]) => unknown;

@@ -43,6 +43,18 @@ test("formatModelSummary: one line, dtype left out when the config does not say"
   assert.equal(formatParams(12_300), "12.3K");
 });
 
+test("formatModelSummary: a webgpu backend shows its GPU instead of threads; auto says what it chose and why", () => {
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, threads: 1, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688, kvType: "f16" } as const;
+  assert.equal(
+    formatModelSummary({ ...s, backend: "webgpu", backendDetail: "NVIDIA H100 80GB HBM3" }),
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · webgpu backend (NVIDIA H100 80GB HBM3) · context 40,960 · weights 1.50 GB · KV 115 MB/1k tokens (f16)",
+  );
+  assert.match(
+    formatModelSummary({ ...s, backend: "wasm", threads: 8, backendDetail: "auto: webgpu: no WebGPU adapter found (no GPU, or no driver WebGPU can use)" }),
+    / · wasm backend, 8 threads \(auto: webgpu: no WebGPU adapter found \(no GPU, or no driver WebGPU can use\)\) · context /,
+  );
+});
+
 test("formatModelSummary: weights as held in memory, with the conversion when there was one", () => {
   const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, dtype: "bf16", backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688, kvType: "f16" } as const;
   assert.equal(

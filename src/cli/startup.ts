@@ -11,6 +11,7 @@ import type { Model } from "../models/model.js";
 import { getArchitecture } from "../models/registry.js";
 import { quantCacheOf, type QuantCacheUse } from "../open.js";
 import { isObject, readJsonFile } from "../util/json.js";
+import { backendDetail } from "./backend.js";
 import { Progress, formatBytes, formatDuration, type ProgressStream } from "./progress.js";
 
 /** What the summary line shows. */
@@ -25,6 +26,8 @@ export interface ModelSummary {
   readonly dtype?: string;
   readonly backend: string;
   readonly threads: number;
+  /** The GPU a webgpu backend runs on, or why `--backend auto` chose what it did. */
+  readonly backendDetail?: string;
   readonly contextLength: number;
   /** Bytes of the `*.safetensors` files (the weights as stored). */
   readonly weightBytes: number;
@@ -86,6 +89,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
   const dtype = checkpointDtype(dir);
   const mem = weightMemoryOf(model);
   const cache = quantCacheOf(model);
+  const detail = backendDetail(model.backend);
   return {
     name: modelDisplayName(dir),
     modelType: c.modelType,
@@ -94,7 +98,8 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     ...(dtype === undefined ? {} : { dtype }),
     backend: model.backend.name,
     threads: model.backend.threads,
-    contextLength: c.maxPositionEmbeddings,
+    ...(detail === undefined ? {} : { backendDetail: detail }),
+    contextLength: model.contextLength,
     weightBytes: weightFileBytes(dir),
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
     kvBytesPerToken: model.kvBytesPerToken,
@@ -129,7 +134,7 @@ export function formatModelSummary(s: ModelSummary): string {
     s.name,
     `${s.modelType}, ${s.layers} layers, ${formatParams(s.params)} params`,
     ...(s.dtype === undefined || m !== undefined ? [] : [s.dtype]),
-    `${s.backend} backend, ${s.threads} thread${s.threads === 1 ? "" : "s"}`,
+    `${s.backend} backend${s.backend === "webgpu" ? "" : `, ${s.threads} thread${s.threads === 1 ? "" : "s"}`}${s.backendDetail === undefined ? "" : ` (${s.backendDetail})`}`,
     `context ${s.contextLength.toLocaleString("en-US")}`,
     weights,
     `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens (${s.kvType})`,

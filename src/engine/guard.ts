@@ -102,7 +102,7 @@ async function decodeCategories(model: Model, tokenizer: Tokenizer, seq: Sequenc
 export async function moderate(model: Model, tokenizer: Tokenizer, messages: readonly GuardMessage[], opts: ModerateOptions = {}): Promise<GuardVerdict> {
   const { text, target } = guardPrompt(messages);
   const ids = enc(tokenizer, `${text}Safety:`);
-  if (ids.length > model.config.maxPositionEmbeddings) throw new QwenrtError("messages", `the guard prompt has ${ids.length} tokens, more than the guard's ${model.config.maxPositionEmbeddings} positions`, { code: "context_length_exceeded" });
+  if (ids.length > model.contextLength) throw new QwenrtError("messages", `the guard prompt has ${ids.length} tokens, more than the guard's ${model.contextLength} positions`, { code: "context_length_exceeded" });
   const verdictIds = labelTokens(tokenizer, GUARD_VERDICTS);
   const seq = model.newSequence(ids.length + 64);
   try {

@@ -30,7 +30,7 @@ export async function lastRows(model: Model, inputs: readonly (readonly number[]
   const budget = opts.maxBatchTokens ?? DEFAULT_ONE_SHOT_TOKENS;
   const param = opts.param ?? "input";
   if (!Number.isSafeInteger(budget) || budget < 1) throw new QwenrtError("maxBatchTokens", `must be a positive integer, got ${budget}`);
-  const limit = model.config.maxPositionEmbeddings;
+  const limit = model.contextLength;
   inputs.forEach((ids, i) => {
     if (ids.length === 0) throw new QwenrtError(`${param}[${i}]`, "has no tokens");
     if (ids.length > limit) throw new QwenrtError(`${param}[${i}]`, `has ${ids.length} tokens, more than the model's ${limit} positions`, { code: "context_length_exceeded" });

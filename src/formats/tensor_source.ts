@@ -74,18 +74,34 @@ export class TensorFileReader {
    */
   async read(t: FileTensor, into: Uint8Array, chunkBytes = 64 * 1024 * 1024): Promise<Uint8Array> {
     if (into.byteLength < t.byteLength) throw new Error(`internal: scratch of ${into.byteLength} bytes for tensor "${t.name}" of ${t.byteLength}`);
-    const fh = await this.handle(t.file);
     const out = into.subarray(0, t.byteLength);
+    await this.readRange(t, 0, out, chunkBytes);
+    return out;
+  }
+
+  /**
+   * Read bytes `offset .. offset + into.byteLength - 1` of `t`'s data into all of `into` (any
+   * `Uint8Array`, also one over a backend's shared memory: the bytes land there with no copy).
+   *
+   * @example
+   * await reader.readRange(t, row * rowBytes, dest.subarray(0, rowBytes));
+   */
+  async readRange(t: FileTensor, offset: number, into: Uint8Array, chunkBytes = 64 * 1024 * 1024): Promise<void> {
+    const length = into.byteLength;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > t.byteLength) {
+      throw new Error(`internal: bytes [${offset}, ${offset + length}) are outside tensor "${t.name}" of ${t.byteLength}`);
+    }
+    const fh = await this.handle(t.file);
+    const begin = t.begin + offset;
     let off = 0;
-    while (off < t.byteLength) {
-      const { bytesRead } = await fh.read(out, off, Math.min(chunkBytes, t.byteLength - off), t.begin + off);
+    while (off < length) {
+      const { bytesRead } = await fh.read(into, off, Math.min(chunkBytes, length - off), begin + off);
       if (bytesRead === 0) {
-        throw new QwenrtError(t.file, `truncated: file ended at byte ${t.begin + off} while reading tensor "${t.name}" (bytes [${t.begin}, ${t.begin + t.byteLength}))`);
+        throw new QwenrtError(t.file, `truncated: file ended at byte ${begin + off} while reading tensor "${t.name}" (bytes [${t.begin}, ${t.begin + t.byteLength}))`);
       }
       off += bytesRead;
       this.bytesRead += bytesRead;
     }
-    return out;
   }
 
   /** Close every file opened. */

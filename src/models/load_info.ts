@@ -5,6 +5,7 @@
  */
 import type { WeightType } from "../formats/quant/types.js";
 import type { KernelBackend } from "../kernels/types.js";
+import type { MemoryProbe } from "../util/memory.js";
 import type { Model } from "./model.js";
 
 /**
@@ -40,6 +41,15 @@ export interface LoadOptions {
    * (config, generation config) from the directory. Ignored when loading a `.gguf` itself.
    */
   readonly weightsFile?: string;
+  /**
+   * Positions the model is loaded for (default and most: `max_position_embeddings`): the memory
+   * preflight counts the KV cache for this many (the cache itself grows with use), and generation
+   * stops there (`Model.contextLength`).
+   */
+  readonly contextLength?: number;
+  /** The machine's memory for the preflight, which runs before any weight is read (default: Node's
+   * `os` figures); `false` skips it. */
+  readonly memory?: MemoryProbe | false;
 }
 
 /** Bytes of weights by type. */

@@ -71,6 +71,8 @@ export interface ModelParts {
   readonly finalNorm: Tensor; // [hidden]
   readonly lmHead: Matrix; // [vocab, hidden] (the embedding when tied)
   readonly blocks: readonly Block[];
+  /** Positions a sequence may reach (default `config.maxPositionEmbeddings`). */
+  readonly contextLength?: number;
 }
 
 /** One chunk of one segment in a forward round. */
@@ -99,6 +101,9 @@ export class Model {
   readonly kvWidth: number;
   /** Bytes of cache one token takes: every layer's slot (keys and values of attention layers). */
   readonly kvBytesPerToken: number;
+  /** Positions a sequence may reach: what the model was loaded (and its memory checked) for, at most
+   * `config.maxPositionEmbeddings`. Caches grow with use up to it; nothing is reserved for it. */
+  readonly contextLength: number;
   private readonly parts: ModelParts;
   private readonly rope: RopeTable;
   private readonly scratch: Scratch;
@@ -114,6 +119,7 @@ export class Model {
     this.backend = parts.backend;
     this.kvWidth = parts.config.numKvHeads * parts.config.headDim;
     this.kvBytesPerToken = parts.blocks.reduce((a, b) => a + b.mixer.bytesPerToken, 0);
+    this.contextLength = Math.min(parts.contextLength ?? Infinity, parts.config.maxPositionEmbeddings);
     this.rope = createRopeTable(parts.config.ropeTheta, parts.config.headDim, parts.config.ropeScaling);
     this.scratch = new Scratch(parts.backend);
   }

@@ -16,7 +16,7 @@ export function renderMetrics(rt: Runtime): string {
   });
   return [
     line("qwenrt_requests_total", "HTTP requests by endpoint and status.", "counter", requests.length > 0 ? requests : [["", 0]]),
-    line("qwenrt_requests_running", "Requests generating now.", "gauge", [["", rt.runningCount]]),
+    line("qwenrt_requests_running", "Sequences admitted and running now (n and prompts × n count each).", "gauge", [["", rt.runningCount]]),
     line("qwenrt_requests_waiting", "Requests queued for a slot.", "gauge", [["", rt.waitingCount]]),
     line("qwenrt_requests_aborted_total", "Generations cancelled before they finished (client gone).", "counter", [["", c.aborted]]),
     line("qwenrt_prompt_tokens_total", "Prompt tokens of finished generations.", "counter", [["", c.promptTokens]]),

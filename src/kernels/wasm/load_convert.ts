@@ -28,11 +28,12 @@ export const SLAB_ROWS = 256;
 
 /** Write `m`, stored as `to`, into `dst` (the repacked layout of `to`, see repack.ts), SLAB_ROWS rows
  * at a time. `to` is `m.type` (plain repack), CONVERTED[m.type].to, or a quantized dtype for floats
- * (encoded by `quantizer` when given). */
-export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: boolean, quantizer?: PoolQuantizer): void {
+ * (encoded by `quantizer` when given). `m` may be rows `r0 ..` of a `totalRows`-row matrix that
+ * `dst` holds whole. */
+export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: boolean, r0 = 0, totalRows = m.rows, quantizer?: PoolQuantizer): void {
   const { rows, cols, type } = m;
   if (to === type) {
-    repack(type, m.bytes, rows, cols, dst, il);
+    repack(type, m.bytes, rows, cols, dst, il, r0, totalRows);
     return;
   }
   const srcRow = rowBytes(type, cols), dstRow = rowBytes(to, cols);
@@ -42,9 +43,9 @@ export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: 
   const vals = type === "q3_k" || simd !== undefined ? undefined : new Float32Array(slab * cols); // [slab, cols]
   const quantize = getFormat(to).quantize;
   if (vals !== undefined && quantize === undefined) throw new Error(`internal: no quantizer for ${to}`);
-  for (let r0 = 0; r0 < rows; r0 += slab) {
-    const n = Math.min(slab, rows - r0);
-    const src = m.bytes.subarray(r0 * srcRow, (r0 + n) * srcRow);
+  for (let r = 0; r < rows; r += slab) {
+    const n = Math.min(slab, rows - r);
+    const src = m.bytes.subarray(r * srcRow, (r + n) * srcRow);
     const out = enc.subarray(0, n * dstRow);
     if (simd !== undefined) {
       simd.q.quantize(simd.from, src, simd.to, n, cols, out);
@@ -55,7 +56,7 @@ export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: 
       getFormat(type).dequantize(src, v, v.length);
       quantize!(v, out, v.length);
     }
-    repack(to, out, n, cols, dst, il, r0, rows);
+    repack(to, out, n, cols, dst, il, r0 + r, totalRows);
   }
 }
 

@@ -8,7 +8,7 @@
 import { rowBytes } from "../../formats/quant/index.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import { QwenrtError } from "../../util/errors.js";
-import type { Pool } from "./pool.js";
+import type { JobRunner } from "./pool.js";
 import type { KernelExports } from "./protocol.js";
 
 /** Types the SIMD quantizers write. */
@@ -39,10 +39,10 @@ export interface StagingSpace {
 const SLAB_BYTES = 8 << 20;
 
 /**
- * Quantize matrices on `pool` (whose kernels share `space`'s memory).
+ * Quantize matrices with jobs of `runner` (on the kernels of `space`'s memory).
  *
  * @example
- * const q = new PoolQuantizer(pool, kernels, heap);
+ * const q = new PoolQuantizer(pool.runner(0), kernels, heap);
  * q.quantize("bf16", bytes, "q4_k", rows, cols, out); // out: rows × rowBytes("q4_k", cols)
  */
 export class PoolQuantizer {
@@ -52,7 +52,7 @@ export class PoolQuantizer {
   private readonly typeIds: Readonly<Record<WasmQuantType | "f32", number>>;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: JobRunner,
     kernels: KernelExports,
     private readonly space: StagingSpace,
   ) {

@@ -59,7 +59,7 @@ export async function createQuantizer(options: QuantizerOptions = {}): Promise<Q
   const heap = new WasmHeap(memory, kernels.heapBase());
   const job = heap.alloc(JOB.bytes, 64);
   const pool = await Pool.create(module, memory, kernels, job, threads);
-  const simd = new PoolQuantizer(pool, kernels, heap);
+  const simd = new PoolQuantizer(pool.runner(0), kernels, heap);
   let disposed = false;
   return {
     threads,
