@@ -3,7 +3,7 @@
 // the key follows the checkpoint's files; superseded entries go; an unusable cache falls back to
 // quantizing in memory and says why.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -140,5 +140,20 @@ describe("quantized-weights cache", () => {
     assert.match(lines.at(-1)!, /^--dtype q4_0: the quantized-weights cache cannot be used \(.*\); quantizing in memory$/);
     assert.deepEqual(m3.forward([{ seq: m3.newSequence(), ids }])[0], want);
     for (const m of [m1, m2, m3]) m.backend.dispose();
+  });
+
+  test("a model the machine cannot hold is refused by the preflight before anything is quantized", async () => {
+    const dir = checkpoint("too-big", dense, 13);
+    const own = join(tmp, "refused-cache");
+    const backend = await createWasmBackend({ threads: 1, dtype: "q4_k" });
+    try {
+      const src = await openModelSource(dir);
+      const load = src.loadModel({ backend, memory: () => ({ total: 8e6, available: 4e6 }), quantize: { dtype: "q4_k", cache: true, cacheDir: own } });
+      await assert.rejects(load, /too-big: needs [\d.]+ GB \(weights [\d.]+ GB q4_k\+bf16, .* are available/); // as they would be held: 608-wide rows stay bf16
+
+      assert.equal(existsSync(own), false, "no cache entry was started");
+    } finally {
+      backend.dispose();
+    }
   });
 });
