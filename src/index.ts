@@ -9,7 +9,18 @@
  *   process.stdout.write(step.text);
  * }
  */
-export { openModel, openModelSource, type ModelSource, type OpenedModel, type OpenOptions, type ModelFormat } from "./open.js";
+export {
+  openModel,
+  openModelSource,
+  quantCacheOf,
+  type ModelSource,
+  type OpenedModel,
+  type OpenOptions,
+  type ModelFormat,
+  type QuantizeOnLoad,
+  type QuantCacheUse,
+  type SourceLoadOptions,
+} from "./open.js";
 export { loadModel, type LoadOptions } from "./models/load.js";
 export type { Model, Sequence } from "./models/model.js";
 export type { ModelConfig } from "./models/config.js";
@@ -38,6 +49,9 @@ export { moderate, type GuardVerdict, type ModerateOptions } from "./engine/guar
 export { guardPrompt, parseGuardOutput, GUARD_CATEGORIES, type GuardMessage, type GuardCategory, type GuardSafety } from "./chat/guard.js";
 export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
 export { synthesize, type SynthOptions } from "./tools/synth.js";
+export { synthesizeGguf, type SynthGgufOptions, type SynthGgufResult } from "./tools/synth_gguf.js";
+export { quantizedGguf, quantCacheDir, quantCacheKey, type QuantCacheEntry, type QuantCacheOptions } from "./tools/quant_cache.js";
+export { createQuantizer, type Quantizer, type QuantizerOptions } from "./kernels/wasm/quantizer.js";
 export { createRefBackend } from "./kernels/ref/index.js";
 export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";
 export { createWebGpuBackend, nodeGpu, type WebGpuBackend, type WebGpuOptions } from "./kernels/webgpu/index.js";

@@ -16,10 +16,77 @@ import { isObject, readJsonFile } from "./util/json.js";
 import { resolveModel, type ResolveOptions } from "./hub/ref.js";
 import { tokenizerFromGguf } from "./tokenizer/gguf.js";
 import { Tokenizer } from "./tokenizer/index.js";
-import { QwenrtError } from "./util/errors.js";
-import { loadModel, type LoadOptions } from "./models/load.js";
+import { quantizedGguf } from "./tools/quant_cache.js";
+import { errorMessage, QwenrtError } from "./util/errors.js";
+import type { WasmDtype } from "./kernels/wasm/matrix.js";
+import { loadModel, preflightModelDir, type LoadOptions } from "./models/load.js";
 import { loadGgufModel } from "./models/load_gguf.js";
 import type { Model } from "./models/model.js";
+
+/** Quantize-on-load (`--dtype`) of a float checkpoint through the quantized-weights cache. */
+export interface QuantizeOnLoad {
+  readonly dtype: WasmDtype;
+  /** Load (and on a first start make) the cached GGUF; false: quantize in memory on every start. */
+  readonly cache: boolean;
+  /** Cache directory (default `~/.cache/qwenrt/quantized`, see tools/quant_cache.ts). */
+  readonly cacheDir?: string;
+  /** Quantizer threads for a first start (default: all cores). */
+  readonly threads?: number;
+  /** Hears one line when an entry is made, or when the cache cannot be used and why. */
+  readonly log?: (line: string) => void;
+}
+
+/** Options of `ModelSource.loadModel`. */
+export interface SourceLoadOptions extends LoadOptions {
+  /** For a model directory: the `--dtype` its float weights are quantized to. The backend must
+   * quantize to the same dtype (`createWasmBackend({ dtype })`); ignored for `.gguf` files. */
+  readonly quantize?: QuantizeOnLoad;
+}
+
+/** Where a directory's quantized weights came from. */
+export interface QuantCacheUse {
+  readonly path: string;
+  readonly dtype: WasmDtype;
+  /** Made on this start (then `seconds` it took), else found. */
+  readonly created: boolean;
+  readonly seconds: number;
+}
+
+// Side table, as load_info.ts's: the model belongs to the architecture code.
+const cacheUse = new WeakMap<Model, QuantCacheUse>();
+
+/**
+ * The cache file a model's weights were loaded from, when `openModelSource(...).loadModel` used the
+ * quantized-weights cache.
+ *
+ * @example
+ * quantCacheOf(model)?.path; // "~/.cache/qwenrt/quantized/Qwen--Qwen3-0.6B-q4_k-1a2b….gguf"
+ */
+export function quantCacheOf(model: Model): QuantCacheUse | undefined {
+  return cacheUse.get(model);
+}
+
+/** Load a model directory, quantized through the cache when asked (see {@link QuantizeOnLoad}). */
+async function loadDir(path: string, o: SourceLoadOptions): Promise<Model> {
+  const q = o.quantize;
+  if (q === undefined || !q.cache) return loadModel(path, o);
+  await preflightModelDir(path, o); // a model that cannot fit is refused before minutes of quantizing
+  let entry;
+  try {
+    entry = await quantizedGguf(path, q.dtype, {
+      ...(q.cacheDir === undefined ? {} : { dir: q.cacheDir }),
+      ...(q.threads === undefined ? {} : { threads: q.threads }),
+      onProgress: (done, total) => o.onProgress?.({ phase: "quantize", done, total }),
+    });
+  } catch (e) {
+    q.log?.(`--dtype ${q.dtype}: the quantized-weights cache cannot be used (${errorMessage(e)}); quantizing in memory`);
+    return loadModel(path, o);
+  }
+  if (entry.created) q.log?.(`quantized to ${q.dtype} in ${entry.seconds.toFixed(1)}s, once: later starts load ${entry.path}`);
+  const model = await loadModel(path, { ...o, weightsFile: entry.path });
+  cacheUse.set(model, { path: entry.path, dtype: q.dtype, created: entry.created, seconds: entry.seconds });
+  return model;
+}
 
 /** Which kind of checkpoint a model reference resolved to. */
 export type ModelFormat = "dir" | "gguf";
@@ -42,7 +109,7 @@ export interface ModelSource {
   hasChatTemplate(): boolean;
   /** Build the model (weights read on the first call only; later calls return the same model and
    * ignore their options). `opts.onProgress` hears the read and load progress. */
-  loadModel(opts?: LoadOptions): Promise<Model>;
+  loadModel(opts?: SourceLoadOptions): Promise<Model>;
   /**
    * Scan every weight for NaN or ±Infinity (`--check-weights`), reading the files a slab at a time;
    * the first one found, or undefined. Computed once.
@@ -51,7 +118,7 @@ export interface ModelSource {
 }
 
 /** Options of `openModelSource` / `openModel`: where to resolve Hub references from. */
-export interface OpenOptions extends LoadOptions {
+export interface OpenOptions extends SourceLoadOptions {
   readonly resolve?: ResolveOptions;
 }
 
@@ -123,7 +190,7 @@ export async function openModelSource(ref: string, opts: OpenOptions = {}): Prom
           throw e;
         }
       },
-      loadModel: (o = {}) => (model ??= checkLayerCount(path).then(() => loadModel(path, { ...opts, ...o }))),
+      loadModel: (o = {}) => (model ??= checkLayerCount(path).then(() => loadDir(path, { ...opts, ...o }))),
       findNonFinite: lazy(async () => findNonFinite((await readSafetensorsDirIndex(path)).tensors)),
     };
   }

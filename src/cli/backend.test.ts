@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openWebGpu } from "../../test/helpers/webgpu.js";
-import { backendDetail, createBackend, parseBackendFlags } from "./backend.js";
+import { backendDetail, createBackend, loadOptionsOf, parseBackendFlags } from "./backend.js";
 
 test("parseBackendFlags: --kv-type f16|f32 passes through, other values and f16 on ref are named errors", () => {
   assert.equal(parseBackendFlags({ "kv-type": "f32", threads: "2" }).kv, "f32");
@@ -45,4 +45,11 @@ test("createBackend auto: webgpu when this machine has an adapter, named in the 
     if (typeof probe !== "string") probe.dispose();
     be.dispose();
   }
+});
+
+test("parseBackendFlags: --dtype goes through the quantized-weights cache unless --no-quant-cache", () => {
+  assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2" }), () => undefined).quantize?.cache, true);
+  assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2", "no-quant-cache": true }), () => undefined).quantize?.cache, false);
+  assert.equal(loadOptionsOf(parseBackendFlags({ threads: "2" })).quantize, undefined);
+  assert.throws(() => parseBackendFlags({ "no-quant-cache": true }), { name: "QwenrtError", message: /^--no-quant-cache: only applies with --dtype/ });
 });

@@ -9,6 +9,7 @@ import type { KernelBackend, KvType } from "../kernels/types.js";
 import { createWasmBackend, type WasmDtype } from "../kernels/wasm/index.js";
 import { createWebGpuBackend, nodeGpu } from "../kernels/webgpu/index.js";
 import { QwenrtError, errorMessage } from "../util/errors.js";
+import type { QuantizeOnLoad } from "../open.js";
 import { numberFlag } from "./args.js";
 
 /** parseArgs options for the compute flags; spread into a command's own options. */
@@ -18,6 +19,7 @@ export const backendFlagOptions = {
   dtype: { type: "string" },
   "kv-type": { type: "string" },
   ctx: { type: "string" },
+  "no-quant-cache": { type: "boolean" },
 } as const;
 
 /** Usage text for the compute flags. */
@@ -25,7 +27,10 @@ export const backendFlagUsage = `  --backend wasm|webgpu|auto|ref
                             kernels: WebAssembly SIMD on a worker pool (default), the GPU through WebGPU,
                             auto (WebGPU when an adapter is found, else wasm) or the float32 reference
   --threads N               compute threads (default: all cores, ${availableParallelism()} here)
-  --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type)
+  --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type),
+                            once: the result is kept as a GGUF in ~/.cache/qwenrt/quantized and later
+                            starts load it (\$QWENRT_CACHE_DIR moves the cache)
+  --no-quant-cache          with --dtype: quantize in memory on every start, keep nothing
   --kv-type f16|f32         KV cache element type (wasm, webgpu; default f16, half the memory of f32)
   --ctx N                   context window: memory is checked for it before loading and sequences
                             stop there (default: the model's max_position_embeddings; the KV cache
@@ -41,10 +46,12 @@ export interface BackendChoice {
   readonly kv?: KvType;
   /** `--ctx`: positions the model is loaded for. */
   readonly ctx?: number;
+  /** `--no-quant-cache`: `--dtype` quantizes in memory instead of through the quantized-weights cache. */
+  readonly noQuantCache?: true;
 }
 
 /** Validate the compute flags, naming the flag at fault. */
-export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string; "kv-type"?: string; ctx?: string }): BackendChoice {
+export function parseBackendFlags(v: { backend?: string; threads?: string; dtype?: string; "kv-type"?: string; ctx?: string; "no-quant-cache"?: boolean }): BackendChoice {
   const kind = KINDS.find((k) => k === (v.backend ?? "wasm"));
   if (kind === undefined) throw new QwenrtError("--backend", `must be wasm, webgpu, auto or ref, got "${v.backend}"`, { code: "invalid_flag" });
   const threads = numberFlag("threads", v.threads, { integer: true, min: 1, max: 256 }) ?? availableParallelism();
@@ -58,12 +65,35 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
   if (kv !== undefined && kv !== "f16" && kv !== "f32") throw new QwenrtError("--kv-type", `must be f16 or f32, got "${kv}"`, { code: "invalid_flag" });
   if (kv === "f16" && kind === "ref") throw new QwenrtError("--kv-type", "f16 needs --backend wasm (the reference backend's cache is float32)", { code: "invalid_flag" });
   const ctx = numberFlag("ctx", v.ctx, { integer: true, min: 16 });
-  return { kind, threads, ...(dtype === undefined ? {} : { dtype }), ...(kv === undefined ? {} : { kv }), ...(ctx === undefined ? {} : { ctx }) };
+  const noCache = v["no-quant-cache"] === true;
+  if (noCache && dtype === undefined) throw new QwenrtError("--no-quant-cache", "only applies with --dtype", { code: "invalid_flag" });
+  return {
+    kind,
+    threads,
+    ...(dtype === undefined ? {} : { dtype }),
+    ...(kv === undefined ? {} : { kv }),
+    ...(ctx === undefined ? {} : { ctx }),
+    ...(noCache ? { noQuantCache: true } : {}),
+  };
 }
 
-/** The load options the compute flags set (`--ctx`). */
-export function loadOptionsOf(choice: BackendChoice): { contextLength?: number } {
-  return choice.ctx === undefined ? {} : { contextLength: choice.ctx };
+/**
+ * The load options the compute flags set: `--ctx`, and `--dtype` through the quantized-weights
+ * cache (`log` hears a line when an entry is made or the cache cannot be used; default stderr).
+ *
+ * @example
+ * const model = await source.loadModel({ backend, onProgress, ...loadOptionsOf(choice) });
+ */
+export function loadOptionsOf(choice: BackendChoice, log: (line: string) => void = stderrLine): { contextLength?: number; quantize?: QuantizeOnLoad } {
+  return {
+    ...(choice.ctx === undefined ? {} : { contextLength: choice.ctx }),
+    ...(choice.dtype === undefined ? {} : { quantize: { dtype: choice.dtype, cache: choice.noQuantCache !== true, threads: choice.threads, log } }),
+  };
+}
+
+/** A line on stderr, erasing a progress line being drawn there first. */
+function stderrLine(line: string): void {
+  process.stderr.write(`${process.stderr.isTTY === true ? "\r\x1b[2K" : ""}${line}\n`);
 }
 
 /** What the start-up line says about a backend beyond its name: the GPU, and why `auto` chose it. */

@@ -7,7 +7,7 @@ import { parseChatRequest } from "../../chat/messages.js";
 import { moderate } from "../../engine/guard.js";
 import { parseJson } from "../../util/json.js";
 import { parseCommandArgs, readStdin, requireModelArg } from "../args.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
 import { openModelForCli } from "../open-model.js";
 
 export const usage = `usage: qwenrt moderate <guard-model> < conversation.json
@@ -23,7 +23,8 @@ export async function run(argv: string[]): Promise<number> {
   const source = await openModelForCli(requireModelArg("moderate", positionals));
   const input = parseJson(await readStdin(), "stdin");
   const messages = guardMessages(parseChatRequest(Array.isArray(input) ? { messages: input } : input).messages);
-  const model = await source.loadModel({ backend: await createBackend(parseBackendFlags(values)) });
+  const choice = parseBackendFlags(values);
+  const model = await source.loadModel({ backend: await createBackend(choice), ...loadOptionsOf(choice) });
   try {
     const v = await moderate(model, source.tokenizer(), messages, { refusal: true });
     const out = { target: v.target, safety: v.safety, categories: v.categories, ...(v.refusal === undefined ? {} : { refusal: v.refusal }), probabilities: v.probabilities };

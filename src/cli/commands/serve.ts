@@ -112,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v.guard !== undefined) {
     const guardSource = await openModelForCli(v.guard);
     const guardName = modelDisplayName(guardSource.path);
-    const g = await withLoadingLine(guardName, async (onProgress) => guardSource.loadModel({ backend: await createBackend(choice), onProgress }));
+    const g = await withLoadingLine(guardName, async (onProgress) => guardSource.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) }));
     guard = new Guardrail(g.value, guardSource.tokenizer(), policy);
     process.stderr.write(`guard ${guardName} (${policy}) · loaded in ${g.seconds.toFixed(1)}s\n`);
   }

@@ -16,6 +16,7 @@ import type { Bank, BankRole, Banks } from "./bank.js";
 import { MatrixLoader } from "./load_matrix.js";
 import { WasmMatrix, type PackedMatrix, type WasmDtype } from "./matrix.js";
 import type { Pool } from "./pool.js";
+import { PoolQuantizer } from "./quantize_rows.js";
 import { dequantizeRow } from "./repack.js";
 
 export type { WasmDtype };
@@ -59,7 +60,9 @@ export class WasmBackend implements HostKernelBackend {
   ) {
     this.threads = pool.threads;
     this.name = relaxed ? "wasm-relaxed" : "wasm";
-    this.loader = new MatrixLoader(memory, relaxed, dtype, log);
+    // Quantize-on-load runs the SIMD quantizers on the pool, staged through the home bank.
+    const quantizer = new PoolQuantizer(pool.runner(memory.home.index), memory.home.kernels, memory.home.heap);
+    this.loader = new MatrixLoader(memory, relaxed, dtype, log, quantizer);
   }
 
   /** Bytes of wasm memory in use over all banks (weights, activations, caches, scratch; freed blocks excluded). */

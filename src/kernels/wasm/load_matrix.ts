@@ -12,6 +12,7 @@ import type { HostMatrix, MatrixRowReader, WeightType } from "../types.js";
 import type { Banks } from "./bank.js";
 import { CONVERTED, convertInto, storedType } from "./load_convert.js";
 import { PackedMatrix, WasmMatrix, type WasmDtype } from "./matrix.js";
+import type { PoolQuantizer } from "./quantize_rows.js";
 import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
 
 /** Source bytes read per slab when a matrix is converted or repacked on its way in. */
@@ -40,6 +41,8 @@ export class MatrixLoader {
     private readonly relaxed: boolean,
     private readonly dtype: WasmDtype | undefined,
     private readonly log: (line: string) => void,
+    /** Quantize-on-load (`dtype`) on the worker pool; absent: the reference quantizers (same bytes). */
+    private readonly quantizer?: PoolQuantizer,
   ) {}
 
   /** The stored type, layout and size of a `rows × cols` matrix of `type` (no memory taken, nothing logged). */
@@ -64,7 +67,7 @@ export class MatrixLoader {
     for (const p of parts) {
       const rows = { type: m.type, rows: p.rows, cols: m.cols, bytes: m.bytes.subarray(p.first * src, (p.first + p.rows) * src) };
       // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
-      convertInto(rows, stored, this.bytesOf(p), il);
+      convertInto(rows, stored, this.bytesOf(p), il, 0, rows.rows, this.quantizer);
     }
     return new WasmMatrix(this.banks, stored, m.rows, m.cols, parts);
   }
@@ -85,7 +88,7 @@ export class MatrixLoader {
         const n = Math.min(slabRows, p.rows - r);
         const bytes = this.slab.subarray(0, n * src);
         await read(p.first + r, n, bytes);
-        convertInto({ type, rows: n, cols, bytes }, stored, dst, il, r, p.rows);
+        convertInto({ type, rows: n, cols, bytes }, stored, dst, il, r, p.rows, this.quantizer);
       }
     }
     return new WasmMatrix(this.banks, stored, rows, cols, parts);

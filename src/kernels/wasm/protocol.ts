@@ -51,6 +51,17 @@ export interface KernelExports {
   readonly K_MATMUL_MULTI: WasmGlobal;
   readonly K_QUANTIZE: WasmGlobal;
   readonly K_ADD: WasmGlobal;
+  readonly K_QUANTIZE_ROWS: WasmGlobal;
+  /** Scratch bytes per thread of a K_QUANTIZE_ROWS job (assembly/quantize.ts). */
+  readonly QUANT_SCRATCH: WasmGlobal;
+  /** K_QUANTIZE_ROWS target type ids (assembly/quantize.ts). */
+  readonly QT_Q8_0: WasmGlobal;
+  readonly QT_Q4_0: WasmGlobal;
+  readonly QT_Q4_K: WasmGlobal;
+  readonly QT_Q6_K: WasmGlobal;
+  readonly QT_F32: WasmGlobal;
+  /** Random rows generated and encoded in place (assembly/synth.ts). */
+  readonly K_SYNTH_ROWS: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -59,6 +70,7 @@ export function kernelIds(k: KernelExports) {
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
+    quantizeRows: id(k.K_QUANTIZE_ROWS),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;
