@@ -6,13 +6,15 @@
 // (`qwenrt synth --out X.gguf`, cached in .bench/gguf/) and both engines run that same file.
 //
 //   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
-//                    [--threads N] [--backend wasm|ref] [--no-llama] [--json]
+//                    [--threads N] [--backend wasm|webgpu|ref] [--no-llama] [--json]
+//                    [--llama-gpu auto|cuda|vulkan] [--roofline-gbs X]   (GPU runs: bench/gpu.sh)
 //   npm run bench -- --preset qwen3-30b-a3b [--types q4_0,q4_k_m] [--layers N] [...]
 import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBench } from "../src/bench/compare.js";
+import { formatMachine } from "../src/bench/machine.js";
 import { type BenchReport, formatReport } from "../src/bench/report.js";
 import type { BenchDtype } from "../src/bench/weights.js";
 import { synthesize } from "../src/tools/synth.js";
@@ -31,6 +33,8 @@ const { values: v } = parseArgs({
     threads: { type: "string", default: String(availableParallelism()) },
     backend: { type: "string", default: "wasm" },
     "no-llama": { type: "boolean", default: false },
+    "llama-gpu": { type: "string" },
+    "roofline-gbs": { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -70,10 +74,19 @@ async function presetGguf(preset: string, type: SynthGgufType, layers: number | 
   return path;
 }
 
+/** `--llama-gpu` and `--roofline-gbs`: llama.cpp on its GPU build, decode judged against a GPU's bandwidth. */
+function gpuPeer(): { llamaGpu?: "auto" | "cuda" | "vulkan"; roofline?: number } {
+  const g = v["llama-gpu"];
+  if (g !== undefined && g !== "auto" && g !== "cuda" && g !== "vulkan") throw new Error(`--llama-gpu must be auto, cuda or vulkan, got "${g}"`);
+  const r = v["roofline-gbs"] === undefined ? undefined : Number(v["roofline-gbs"]);
+  if (r !== undefined && !(r > 0)) throw new Error(`--roofline-gbs must be a positive number of GB/s, got "${v["roofline-gbs"]}"`);
+  return { ...(g !== undefined ? { llamaGpu: g } : {}), ...(r !== undefined ? { roofline: r * 1e9 } : {}) };
+}
+
 /** `--preset`: each type's synthesized GGUF, both engines on the same file. */
 async function mainPreset(preset: string): Promise<void> {
   if (!(preset in synthPresets)) throw new Error(`--preset: unknown preset "${preset}" (known: ${Object.keys(synthPresets).join(", ")})`);
-  if (v.backend === "ref") throw new Error("--preset needs the wasm backend (big shapes in the float32 oracle would take hours)");
+  if (v.backend !== "wasm" && v.backend !== "webgpu") throw new Error(`--preset runs on --backend wasm or webgpu, got "${v.backend}" (big shapes in the float32 oracle would take hours)`);
   const layers = v.layers === undefined ? undefined : int("layers", v.layers);
   const threads = int("threads", v.threads);
   const types = (v.types ?? "q4_0,q4_k_m").split(",").map((t) => t.trim());
@@ -83,8 +96,8 @@ async function mainPreset(preset: string): Promise<void> {
     log(`\n== ${preset}${layers === undefined ? "" : ` ${layers} layers`} ${type} ==`);
     const model = await presetGguf(preset, type, layers, threads);
     const report = await runBench({
-      model, backend: "wasm", threads, pp: int("pp", v.pp), tg: int("tg", v.tg), trials: int("trials", v.trials), seed: 0,
-      vsLlamaCpp: !v["no-llama"], ggufCache: join(cache, "gguf"), log,
+      model, backend: v.backend, threads, pp: int("pp", v.pp), tg: int("tg", v.tg), trials: int("trials", v.trials), seed: 0,
+      vsLlamaCpp: !v["no-llama"], ggufCache: join(cache, "gguf"), log, ...gpuPeer(),
     });
     reports.push({ type, report });
     if (!v.json) process.stdout.write(`\n${formatReport(report)}`);
@@ -98,7 +111,7 @@ function printSummary(reports: { type: string; report: BenchReport }[]): void {
     return;
   }
   if (reports.length > 1 && reports.every((r) => r.report.ratios !== undefined)) {
-    process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run):\n`);
+    process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run) on ${formatMachine(reports[0]!.report.machine)}:\n`);
     for (const { type, report } of reports) {
       const x = report.ratios!;
       const [q, l] = [report.rows[0]!, report.rows[1]!];

@@ -5,6 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { QwenrtError } from "../util/errors.js";
 import { measureReadBandwidth } from "./bandwidth.js";
+import { machineInfo } from "./machine.js";
 import type { EngineJob, TrialShape } from "./method.js";
 import { type BenchReport, type BenchRow, ratios, toRow } from "./report.js";
 import { runEngine } from "./spawn.js";
@@ -14,7 +15,7 @@ import { type BenchDtype, cachedGguf, checkpointDtype, configVocab, ggufWeights,
 export interface BenchOptions {
   /** Model directory (HF checkpoint) or `.gguf` file. */
   readonly model: string;
-  readonly backend: "ref" | "wasm";
+  readonly backend: "ref" | "wasm" | "webgpu";
   readonly dtype?: BenchDtype;
   /** KV cache type of the wasm backend (default f16, as llama.cpp's). */
   readonly kv?: "f16" | "f32";
@@ -24,6 +25,11 @@ export interface BenchOptions {
   readonly trials: number;
   readonly seed: number;
   readonly vsLlamaCpp: boolean;
+  /** llama.cpp's GPU build (default false: its CPU build). */
+  readonly llamaGpu?: false | "auto" | "cuda" | "vulkan";
+  /** The memory bandwidth decode is judged against, bytes/s, instead of measuring the CPU's (a GPU's
+   * specified bandwidth with --backend webgpu). */
+  readonly roofline?: number;
   /** GGUF for llama.cpp; default: the model itself when it is a .gguf, else converted into `ggufCache`. */
   readonly gguf?: string;
   readonly ggufCache: string;
@@ -53,9 +59,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   const shape: TrialShape = { pp: o.pp, tg: o.tg, trials: o.trials, seed: o.seed, vocab };
 
-  o.log(`measuring memory read bandwidth (1${o.threads > 1 ? ` and ${o.threads}` : ""} thread${o.threads > 1 ? "s" : ""})`);
   const bandwidth: Record<string, number> = {};
-  for (const t of o.threads > 1 ? [1, o.threads] : [1]) bandwidth[String(t)] = (await measureReadBandwidth({ threads: t })).bytesPerSecond;
+  if (o.roofline !== undefined) {
+    bandwidth["given"] = o.roofline;
+  } else {
+    o.log(`measuring memory read bandwidth (1${o.threads > 1 ? ` and ${o.threads}` : ""} thread${o.threads > 1 ? "s" : ""})`);
+    for (const t of o.threads > 1 ? [1, o.threads] : [1]) bandwidth[String(t)] = (await measureReadBandwidth({ threads: t })).bytesPerSecond;
+  }
   // The roofline is the best rate the machine delivered with up to `threads` threads (on a shared
   // machine the 2-thread pass can come out below the 1-thread one).
   const roof = Math.max(...Object.values(bandwidth));
@@ -66,9 +76,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   rows.push(toRow(await runEngine(qwenrtJob), o.pp, o.tg, roof));
   if (peer !== undefined) {
     o.log(`llama.cpp: ${peer.path}`);
-    const job: EngineJob = { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape };
+    const job: EngineJob = { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape, ...(o.llamaGpu !== undefined ? { gpu: o.llamaGpu } : {}) };
     rows.push(toRow(await runEngine(job), o.pp, o.tg, roof));
   }
   const r = ratios(rows);
-  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
+  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, machine: machineInfo(), bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
 }

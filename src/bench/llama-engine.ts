@@ -47,10 +47,12 @@ export async function runLlamaCpp(job: LlamaJob): Promise<EngineReply> {
   } catch (e) {
     throw new QwenrtError("--vs llama.cpp", `node-llama-cpp is not installed: ${(e as Error).message}`, { code: "unsupported" });
   }
-  const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: lib.LlamaLogLevel.error, maxThreads: threads });
+  const gpu = job.gpu ?? false;
+  const llama = await lib.getLlama({ gpu, build: "never", logLevel: lib.LlamaLogLevel.error, maxThreads: threads });
+  if (gpu !== false && llama.gpu === false) throw new QwenrtError("--llama-gpu", `node-llama-cpp found no prebuilt ${gpu === "auto" ? "GPU" : gpu} binary that runs here`, { code: "unsupported" });
   try {
     const t0 = performance.now();
-    const model = await llama.loadModel({ modelPath: job.model, useMmap: false });
+    const model = await llama.loadModel({ modelPath: job.model, useMmap: false, ...(gpu !== false ? { gpuLayers: "max" as const } : {}) });
     const loadSeconds = (performance.now() - t0) / 1000;
     const contextSize = shape.pp + shape.tg + 8;
     const context = await model.createContext({
@@ -69,7 +71,7 @@ export async function runLlamaCpp(job: LlamaJob): Promise<EngineReply> {
     return {
       kind: "result",
       engine: "llama.cpp",
-      detail: `${llama.buildType === "prebuilt" ? "prebuilt " : ""}cpu, ${threads} thread${threads === 1 ? "" : "s"}`,
+      detail: `${llama.buildType === "prebuilt" ? "prebuilt " : ""}${llama.gpu === false ? "cpu" : llama.gpu}, ${threads} thread${threads === 1 ? "" : "s"}`,
       type: job.type,
       loadSeconds,
       trials,

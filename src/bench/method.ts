@@ -9,9 +9,9 @@ export type EngineJob =
   | {
       readonly engine: "qwenrt";
       readonly model: string; // model directory or .gguf file
-      readonly backend: "ref" | "wasm";
+      readonly backend: "ref" | "wasm" | "webgpu";
       readonly dtype?: "q8_0" | "q4_0" | "q4_k";
-      readonly kv?: "f16" | "f32"; // KV cache type (wasm; default f16)
+      readonly kv?: "f16" | "f32"; // KV cache type (wasm, webgpu; default f16)
       readonly threads: number;
       readonly shape: TrialShape;
     }
@@ -21,6 +21,8 @@ export type EngineJob =
       readonly type: string; // the GGUF's weight type, for the report
       readonly weightBytesPerToken: number; // from the GGUF's tensor table, read by the parent
       readonly threads: number;
+      /** node-llama-cpp's GPU choice (default false: the CPU build); "auto" takes CUDA, Vulkan or Metal. */
+      readonly gpu?: false | "auto" | "cuda" | "vulkan";
       readonly shape: TrialShape;
     };
 

@@ -9,6 +9,7 @@ import { createRefBackend } from "../kernels/ref/index.js";
 import type { HostMatrix, KernelBackend, Matrix, MoeWeights } from "../kernels/types.js";
 import { loadModel } from "../models/load.js";
 import type { Model } from "../models/model.js";
+import { QwenrtError } from "../util/errors.js";
 import { type EngineJob, type EngineReply, type Trial, peakRssBytes, promptIds, warmupShape } from "./method.js";
 
 type QwenrtJob = Extract<EngineJob, { engine: "qwenrt" }>;
@@ -81,17 +82,20 @@ function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Prefill `ids`, then `tg` greedy steps; returns the timings. */
-function runTrial(model: Model, ids: Int32Array, tg: number): Trial {
+/** Prefill `ids`, then `tg` greedy steps; returns the timings. A device backend (webgpu) runs the
+ * asynchronous forward, whose logits come back by an awaited readback. */
+async function runTrial(model: Model, ids: Int32Array, tg: number, device: boolean): Promise<Trial> {
+  const forward = (batch: Parameters<Model["forward"]>[0]): Promise<Float32Array[]> | Float32Array[] =>
+    device ? model.forwardAsync(batch) : model.forward(batch);
   const seq = model.newSequence(ids.length + tg + 1);
   try {
     const t0 = performance.now();
-    let tok = argmax(model.forward([{ seq, ids }])[0]!);
+    let tok = argmax((await forward([{ seq, ids }]))[0]!);
     const t1 = performance.now();
     const one = new Int32Array(1);
     for (let i = 0; i < tg; i++) {
       one[0] = tok;
-      tok = argmax(model.forward([{ seq, ids: one }])[0]!);
+      tok = argmax((await forward([{ seq, ids: one }]))[0]!);
     }
     const t2 = performance.now();
     return { ttftSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000 };
@@ -102,6 +106,11 @@ function runTrial(model: Model, ids: Int32Array, tg: number): Trial {
 
 async function makeBackend(job: QwenrtJob): Promise<KernelBackend> {
   if (job.backend === "ref") return createRefBackend();
+  if (job.backend === "webgpu") {
+    if (job.dtype !== undefined) throw new QwenrtError("--dtype", "quantize-on-load runs on the wasm backend; give the webgpu backend a quantized .gguf");
+    const { createWebGpuBackend, nodeGpu } = await import("../kernels/webgpu/index.js");
+    return createWebGpuBackend({ gpu: await nodeGpu(), ...(job.kv !== undefined ? { kv: job.kv } : {}) });
+  }
   const { createWasmBackend } = await import("../kernels/wasm/index.js");
   return createWasmBackend({ threads: job.threads, ...(job.dtype !== undefined ? { dtype: job.dtype } : {}), ...(job.kv !== undefined ? { kv: job.kv } : {}) });
 }
@@ -121,18 +130,19 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
     const loadSeconds = (performance.now() - t0) / 1000;
     const vocab = Math.min(shape.vocab, model.config.vocabSize);
 
+    const device = job.backend === "webgpu";
     const warm = warmupShape(shape);
-    runTrial(model, promptIds(shape.seed, "warmup", warm.pp, vocab), warm.tg);
+    await runTrial(model, promptIds(shape.seed, "warmup", warm.pp, vocab), warm.tg, device);
     // One decode step after a one-token prompt: the matmuls of a step, counted once.
     const seq = model.newSequence(4);
-    model.forward([{ seq, ids: Int32Array.of(0) }]);
+    await model.forwardAsync([{ seq, ids: Int32Array.of(0) }]);
     counts.counting = true;
-    model.forward([{ seq, ids: Int32Array.of(1) }]);
+    await model.forwardAsync([{ seq, ids: Int32Array.of(1) }]);
     counts.counting = false;
     model.release(seq);
 
     const trials: Trial[] = [];
-    for (let t = 0; t < shape.trials; t++) trials.push(runTrial(model, promptIds(shape.seed, t, shape.pp, vocab), shape.tg));
+    for (let t = 0; t < shape.trials; t++) trials.push(await runTrial(model, promptIds(shape.seed, t, shape.pp, vocab), shape.tg, device));
     const threads = backend.threads;
     return {
       kind: "result",

@@ -2,6 +2,7 @@
  * The benchmark report: one row per engine run (medians over trials), decode bandwidth against the
  * machine's measured read bandwidth, the qwenrt / llama.cpp ratios, as a table or as JSON.
  */
+import { formatMachine, type MachineInfo } from "./machine.js";
 import type { EngineReply, Trial } from "./method.js";
 import { summarize } from "./method.js";
 
@@ -33,6 +34,8 @@ export interface BenchReport {
   readonly trials: number;
   readonly threads: number;
   readonly seed: number;
+  /** Where it ran: every figure names its CPU. */
+  readonly machine: MachineInfo;
   /** Measured read bandwidth, bytes/s, keyed by thread count. */
   readonly bandwidth: Readonly<Record<string, number>>;
   readonly rows: readonly BenchRow[];
@@ -104,6 +107,7 @@ export function formatReport(r: BenchReport): string {
   ]);
   const lines = [
     `${r.model}: ${r.trials} trial${r.trials === 1 ? "" : "s"} (median), ${r.threads} thread${r.threads === 1 ? "" : "s"}, seed ${r.seed}`,
+    `machine: ${formatMachine(r.machine)}`,
     columns([head, ...body]),
   ];
   if (r.ratios !== undefined) {
@@ -111,7 +115,7 @@ export function formatReport(r: BenchReport): string {
     lines.push(`qwenrt / llama.cpp: pp ${x.pp.toFixed(2)}×, tg ${x.tg.toFixed(2)}×, TTFT ${x.ttft.toFixed(2)}×, peak RSS ${x.peakRss.toFixed(2)}×`);
   }
   const bw = Object.entries(r.bandwidth)
-    .map(([t, b]) => `${gb(b)} GB/s (${t} thread${t === "1" ? "" : "s"})`)
+    .map(([t, b]) => `${gb(b)} GB/s (${t === "given" ? "given with --roofline-gbs" : `${t} thread${t === "1" ? "" : "s"}`})`)
     .join(", ");
   lines.push(`memory read bandwidth: ${bw}; % roofline = GB/s ÷ the best of these`);
   return `${lines.join("\n")}\n`;

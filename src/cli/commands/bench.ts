@@ -21,7 +21,9 @@ in its own child process, one after the other, so each peak RSS is its own.
   --vs llama.cpp     also run llama.cpp (node-llama-cpp, CPU) on the matching GGUF: the model itself
                      when it is a .gguf, else converted from the same directory (f16 for bf16/f16
                      checkpoints, q8_0, q4_0, q4_k_m for --dtype q4_k) and cached
-  --backend B        wasm (default) | ref
+  --llama-gpu G      llama.cpp's GPU build instead of its CPU one: auto | cuda | vulkan (all layers offloaded)
+  --roofline-gbs X   judge decode against X GB/s (a GPU's memory bandwidth) instead of measuring the CPU's
+  --backend B        wasm (default) | webgpu | ref
   --dtype T          quantize float weights on load: q8_0 | q4_0 | q4_k (wasm backend)
   --kv-type T        KV cache: f16 (default, as llama.cpp's) | f32 (wasm backend)
   --threads N        threads for both engines (default: the machine's cores, ${availableParallelism()})
@@ -51,12 +53,19 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: "string" },
     gguf: { type: "string" },
     "gguf-cache": { type: "string" },
+    "llama-gpu": { type: "string" },
+    "roofline-gbs": { type: "string" },
     json: { type: "boolean" },
   });
   const model = requireModelArg("bench", positionals);
   if (v.vs !== undefined && v.vs !== "llama.cpp") throw new QwenrtError("--vs", `the only peer is "llama.cpp", got "${v.vs}"`, { code: "invalid_flag" });
   const backend = v.backend ?? "wasm";
-  if (backend !== "wasm" && backend !== "ref") throw new QwenrtError("--backend", `must be wasm or ref, got "${backend}"`, { code: "invalid_flag" });
+  if (backend !== "wasm" && backend !== "webgpu" && backend !== "ref") throw new QwenrtError("--backend", `must be wasm, webgpu or ref, got "${backend}"`, { code: "invalid_flag" });
+  if (v.dtype !== undefined && backend === "webgpu") throw new QwenrtError("--dtype", "quantize-on-load runs on the wasm backend; give --backend webgpu a quantized .gguf", { code: "invalid_flag" });
+  const llamaGpu = v["llama-gpu"];
+  if (llamaGpu !== undefined && llamaGpu !== "auto" && llamaGpu !== "cuda" && llamaGpu !== "vulkan") throw new QwenrtError("--llama-gpu", `must be auto, cuda or vulkan, got "${llamaGpu}"`, { code: "invalid_flag" });
+  if (llamaGpu !== undefined && v.vs === undefined) throw new QwenrtError("--llama-gpu", "only applies with --vs llama.cpp", { code: "invalid_flag" });
+  const rooflineGbs = numberFlag("roofline-gbs", v["roofline-gbs"], { min: 0.001 });
   if (v.dtype !== undefined && !isDtype(v.dtype)) throw new QwenrtError("--dtype", `must be q8_0, q4_0 or q4_k, got "${v.dtype}"`, { code: "invalid_flag" });
   if (v.dtype !== undefined && backend === "ref") throw new QwenrtError("--dtype", "quantize-on-load needs --backend wasm (ref computes in float32)", { code: "invalid_flag" });
   const kv = v["kv-type"];
@@ -78,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
     trials: numberFlag("trials", v.trials, { integer: true, min: 1 }) ?? 3,
     seed: numberFlag("seed", v.seed, { integer: true, min: 0, max: 2 ** 32 }) ?? 0,
     vsLlamaCpp: v.vs !== undefined,
+    ...(llamaGpu !== undefined ? { llamaGpu } : {}),
+    ...(rooflineGbs !== undefined ? { roofline: rooflineGbs * 1e9 } : {}),
     ...(v.gguf !== undefined ? { gguf: v.gguf } : {}),
     ggufCache: v["gguf-cache"] ?? join(tmpdir(), "qwenrt-bench"),
     log: (line) => process.stderr.write(`${line}\n`),
