@@ -42,9 +42,10 @@ export interface LoadOptions {
    */
   readonly weightsFile?: string;
   /**
-   * Positions the model is loaded for (default and most: `max_position_embeddings`): the memory
-   * preflight counts the KV cache for this many (the cache itself grows with use), and generation
-   * stops there (`Model.contextLength`).
+   * Positions the model is loaded for (default and most: `max_position_embeddings`, or when its KV
+   * cache would not fit beside the weights, the largest power of two from 4096 up that does): the
+   * memory preflight counts the KV cache for this many (the cache itself grows with use), and
+   * generation stops there (`Model.contextLength`).
    */
   readonly contextLength?: number;
   /** The machine's memory for the preflight, which runs before any weight is read (default: Node's

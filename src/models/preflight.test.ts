@@ -12,7 +12,7 @@ import type { KernelBackend } from "../kernels/types.js";
 import { KvSlot } from "../layers/kv_cache.js";
 import { QwenrtError } from "../util/errors.js";
 import { loadModel } from "./load.js";
-import { kvBytesPerToken, memoryNeeds, memoryVerdict } from "./preflight.js";
+import { fittingContext, kvBytesPerToken, memoryNeeds, memoryVerdict, MIN_AUTO_CONTEXT } from "./preflight.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 
 const GiB = 2 ** 30;
@@ -112,5 +112,35 @@ describe("the loaders' preflight", () => {
     assert.ok(slot instanceof KvSlot);
     assert.ok(slot.capacity <= 256, `capacity ${slot.capacity}`);
     await assert.rejects(loadModel(dir, { contextLength: 0 }), /contextLength: must be a positive integer/);
+  });
+
+  test("with no context asked and too little memory for the whole one, loads for the largest power of two that fits; one asked for is refused", async () => {
+    const full = await loadModel(dir, { memory: false });
+    const c = full.config;
+    const table = getArchitecture(c.modelType).weightTable(c);
+    const kinds = new Map(table.map((s) => [s.name, s.kind] as const));
+    const n = memoryNeeds(c, table, (name) => (kinds.get(name) === "vector" ? "f32" : "f32"), createRefBackend(), c.maxPositionEmbeddings);
+    const available = n.weights + n.scratch + n.kvPerToken * 10000; // room for 10,000 positions, not 40,960
+    const probe = () => ({ total: 2 * available, available });
+    assert.equal((await loadModel(dir, { memory: probe })).contextLength, 8192);
+    await assert.rejects(loadModel(dir, { memory: probe, contextLength: 16384 }), (e: unknown) => e instanceof QwenrtError && e.code === "out_of_memory" && /use --ctx 8192/.test(e.message));
+  });
+});
+
+describe("the context loaded for when none is asked for", () => {
+  test("Qwen3-30B-A3B at Q4 on 21.5 GB free: the largest power of two that fits, not a refusal", () => {
+    const n = needs(qwen3_30b, "q4_k");
+    assert.ok(memoryVerdict(n, machine, false) !== undefined, "the whole 40K context does not fit");
+    const ctx = fittingContext(n, machine);
+    assert.ok(ctx >= MIN_AUTO_CONTEXT && ctx < n.context && Number.isInteger(Math.log2(ctx)), String(ctx));
+    assert.equal(memoryVerdict(needs(qwen3_30b, "q4_k", ctx), machine, false), undefined, "it fits");
+    assert.notEqual(memoryVerdict(needs(qwen3_30b, "q4_k", ctx * 2), machine, false), undefined, "twice as much does not");
+  });
+
+  test("the whole context when it fits, and the whole one (to be refused with the numbers) when not even 4096 fits", () => {
+    const small = needs(qwen3_8b, "q4_k", 4096);
+    assert.equal(fittingContext(small, machine), 4096);
+    const big = needs(qwen3_235b, "q4_k");
+    assert.equal(fittingContext(big, machine), big.context);
   });
 });

@@ -115,7 +115,7 @@ export function memoryVerdict(needs: MemoryNeeds, machine: MachineMemory, float:
   const smaller = n.weightsAt4Bit < n.weights * 0.9;
   if (smaller && n.weightsAt4Bit + minimal <= room) {
     const at4 = `weights ~${GB(n.weightsAt4Bit)}`;
-    ways.push(float ? `quantize on load with --dtype q4_k or q4_0 (${at4})` : `use a smaller quant, e.g. Q4_K_M (${at4})`);
+    ways.push(float ? `quantize on load with --dtype q4_k or q4_0 (${at4})` : `use a smaller quant, 4.5 bits per weight throughout as Q4_0 (${at4})`);
   }
   if (ways.length > 0) return `${head}: ${ways.join(", or ")}`;
   if (n.weightsAt4Bit + minimal <= machine.total * 0.9) {
@@ -162,6 +162,22 @@ export function loadContext(c: ModelConfig, requested: number | undefined): numb
   return Math.min(requested, c.maxPositionEmbeddings);
 }
 
+/** The smallest context a model is loaded for when no context was asked for and the whole one does not fit. */
+export const MIN_AUTO_CONTEXT = 4096;
+
+/**
+ * The context to load for when none was asked for (as llama.cpp's `--fit`): the whole of `needs.context`
+ * when it fits, else the largest power of two from {@link MIN_AUTO_CONTEXT} up whose KV cache fits
+ * beside the weights (the start-up line states it; `--ctx` asks for more and is refused with the
+ * numbers); when not even that fits, the whole context, for the preflight to refuse with the numbers.
+ */
+export function fittingContext(needs: MemoryNeeds, machine: MachineMemory): number {
+  if (needs.total <= machine.available) return needs.context;
+  const fit = Math.floor((machine.available - needs.weights - needs.scratch) / needs.kvPerToken);
+  if (fit < MIN_AUTO_CONTEXT) return needs.context;
+  return Math.min(needs.context, 2 ** Math.floor(Math.log2(fit)));
+}
+
 /** `preflight` as the loaders run it: with `opts.memory` (or Node's probe), unless it is `false`. */
 export function loaderPreflight(
   where: string,
@@ -171,10 +187,13 @@ export function loaderPreflight(
   backend: Pick<KernelBackend, "kvType" | "heldMatrix">,
   opts: { readonly contextLength?: number; readonly memory?: (() => MachineMemory) | false },
 ): number {
-  const context = loadContext(c, opts.contextLength);
+  let context = loadContext(c, opts.contextLength);
   if (opts.memory === false) return context;
   // Undeclared or missing names are the loader's to report; count what is there.
   const present = table.filter((s) => tensors.has(s.name));
-  preflight(where, c, present, (name) => tensors.get(name)!.type, backend, { context, probe: opts.memory ?? nodeMemoryProbe });
+  const typeOf = (name: string): WeightType => tensors.get(name)!.type;
+  const probe = opts.memory ?? nodeMemoryProbe;
+  if (opts.contextLength === undefined) context = fittingContext(memoryNeeds(c, present, typeOf, backend, context), probe());
+  preflight(where, c, present, typeOf, backend, { context, probe });
   return context;
 }
