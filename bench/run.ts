@@ -13,6 +13,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBench } from "../src/bench/compare.js";
+import { describeMachine, formatMachine } from "../src/bench/machine.js";
 import { type BenchReport, formatReport } from "../src/bench/report.js";
 import type { BenchDtype } from "../src/bench/weights.js";
 import { synthesize } from "../src/tools/synth.js";
@@ -99,6 +100,7 @@ function printSummary(reports: { type: string; report: BenchReport }[]): void {
   }
   if (reports.length > 1 && reports.every((r) => r.report.ratios !== undefined)) {
     process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run):\n`);
+    process.stdout.write(`  machine: ${formatMachine(describeMachine())}\n`);
     for (const { type, report } of reports) {
       const x = report.ratios!;
       const [q, l] = [report.rows[0]!, report.rows[1]!];

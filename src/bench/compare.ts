@@ -5,6 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { QwenrtError } from "../util/errors.js";
 import { measureReadBandwidth } from "./bandwidth.js";
+import { describeMachine } from "./machine.js";
 import type { EngineJob, TrialShape } from "./method.js";
 import { type BenchReport, type BenchRow, ratios, toRow } from "./report.js";
 import { runEngine } from "./spawn.js";
@@ -70,5 +71,5 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     rows.push(toRow(await runEngine(job), o.pp, o.tg, roof));
   }
   const r = ratios(rows);
-  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
+  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, machine: describeMachine(), bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
 }

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { wasmApi } from "../kernels/wasm/wasm_api.js";
 import { readLoopModule } from "./bandwidth.js";
+import { describeMachine, formatMachine, parseCpuinfo } from "./machine.js";
 import { median, promptIds, summarize } from "./method.js";
 
 test("promptIds are seeded, in range, and differ per trial", () => {
@@ -28,4 +29,18 @@ test("the hand-encoded read loop validates and XORs every 16-byte lane", async (
   words[4 * 3 + 0] = 3; // lane 0 of accumulator d
   words[16 * 2 + 4] = 9; // lane 0 of b, third iteration
   assert.equal(read(0, 256), 5 ^ 3 ^ 9);
+});
+
+test("parseCpuinfo reads the first processor's model and its SIMD features in a fixed order", () => {
+  const intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse4_2 avx512_vnni avx2 avx fma avx512f avx_vnni\n\nprocessor\t: 1\nmodel name\t: other\n";
+  assert.deepEqual(parseCpuinfo(intel), { cpu: "Intel(R) Xeon(R) Processor", simd: ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni"] });
+  const arm = "processor\t: 0\nFeatures\t: fp asimd asimddp i8mm\nCPU part\t: 0xd0c\n";
+  assert.deepEqual(parseCpuinfo(arm), { simd: ["asimd", "asimddp", "i8mm"] });
+  assert.deepEqual(parseCpuinfo(""), { simd: [] });
+});
+
+test("describeMachine names a CPU and formatMachine prints it with its features", () => {
+  const m = describeMachine();
+  assert.ok(m.cpu.length > 0 && m.logicalCpus >= 1);
+  assert.match(formatMachine({ cpu: "AMD EPYC 7B13", arch: "x64", logicalCpus: 2, simd: ["avx2", "fma"] }), /^AMD EPYC 7B13 \(x64, 2 logical CPUs; SIMD: avx2 fma\)$/);
 });

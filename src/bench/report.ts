@@ -2,6 +2,7 @@
  * The benchmark report: one row per engine run (medians over trials), decode bandwidth against the
  * machine's measured read bandwidth, the qwenrt / llama.cpp ratios, as a table or as JSON.
  */
+import { formatMachine, type MachineInfo } from "./machine.js";
 import type { EngineReply, Trial } from "./method.js";
 import { summarize } from "./method.js";
 
@@ -33,6 +34,8 @@ export interface BenchReport {
   readonly trials: number;
   readonly threads: number;
   readonly seed: number;
+  /** The CPU and its SIMD features (speeds differ by machine: AVX2 vs AVX-512, VNNI or not). */
+  readonly machine?: MachineInfo;
   /** Measured read bandwidth, bytes/s, keyed by thread count. */
   readonly bandwidth: Readonly<Record<string, number>>;
   readonly rows: readonly BenchRow[];
@@ -104,6 +107,7 @@ export function formatReport(r: BenchReport): string {
   ]);
   const lines = [
     `${r.model}: ${r.trials} trial${r.trials === 1 ? "" : "s"} (median), ${r.threads} thread${r.threads === 1 ? "" : "s"}, seed ${r.seed}`,
+    ...(r.machine !== undefined ? [`machine: ${formatMachine(r.machine)}`] : []),
     columns([head, ...body]),
   ];
   if (r.ratios !== undefined) {
