@@ -136,8 +136,9 @@ describe("wasm quantized matmul", () => {
 
   // q8_0 at 480 columns keeps the plain layout (480 % 128 ≠ 0); at 512 it is interleaved.
   // q8_0 / q4_0 [204, 512] are interleaved in quads; [203, 512] are not (rows % 4 ≠ 0).
+  // bf16 runs 8-column steps, then 4-column steps, then a scalar tail: 500 = 62·8 + 4, 77 = 9·8 + 4 + 1.
   const shapesOf = (type: WeightType): [number, number][] =>
-    type === "q8_0" ? [[203, 480], [203, 512], [204, 512]] : type === "q4_0" ? [[203, 512], [204, 512]] : [[203, 512]];
+    type === "q8_0" ? [[203, 480], [203, 512], [204, 512]] : type === "q4_0" ? [[203, 512], [204, 512]] : type === "bf16" ? [[203, 512], [203, 500], [203, 77]] : [[203, 512]];
   const batchCases = (["f32", "bf16", "f16", ...QTYPES] as const).flatMap((type) => shapesOf(type).map(([rows, cols]) => [type, rows, cols] as const));
   for (const [type, rows, cols] of batchCases) {
     test(`${type} [${rows}, ${cols}] threaded equals single-threaded, and batched rows equal single rows, bit for bit`, () => {

@@ -2,6 +2,9 @@
 // Every (weight row, x row) pair accumulates one f32x4 over cols in order, then reduces the lanes
 // and adds the scalar tail, so a value never depends on the tile that computed it (n = 1 and n = 7
 // give identical rows; so do 1 and 2 threads).
+// bf16 runs 8 columns per step (`bf16Step`): one 16-byte load gives the even columns (shl 16) and
+// the odd ones (mask), x is split to match by two lane shuffles; lane j adds column 8g + 2j, then
+// 8g + 2j + 1. Every tile uses that order (then 4-column steps and the scalar tail as the others).
 import { hsum, madd } from "./simd";
 
 // Storage kinds (the `kind` argument).
@@ -37,6 +40,26 @@ export const FLOAT_F16: i32 = 2;
   return h & 0x8000 ? -v : v;
 }
 
+/** Columns the step loops cover: bf16 in 8-column steps, then (every kind) 4-column steps. */
+@inline function body8(kind: i32, cols: i32): i32 {
+  return kind == FLOAT_BF16 ? cols & ~7 : 0;
+}
+
+/** x columns c .. c + 8 at `p` split as (even, odd) columns, matching `bf16Step`'s weights. */
+@inline function xEven(p: usize): v128 {
+  return v128.shuffle<i32>(v128.load(p), v128.load(p + 16), 0, 2, 4, 6);
+}
+@inline function xOdd(p: usize): v128 {
+  return v128.shuffle<i32>(v128.load(p), v128.load(p + 16), 1, 3, 5, 7);
+}
+
+/** acc + 8 bf16 weights at `wp` (one 16-byte load; i32 lane j holds columns 2j, 2j + 1) × x split
+ * by xEven / xOdd: the even columns first, then the odd ones. */
+@inline function bf16Step(wp: usize, xe: v128, xo: v128, acc: v128): v128 {
+  const v = v128.load(wp);
+  return madd(v128.and(v, i32x4.splat(0xffff0000)), xo, madd(i32x4.shl(v, 16), xe, acc));
+}
+
 @inline function bytesPer(kind: i32): usize {
   return kind == FLOAT_F32 ? 4 : 2;
 }
@@ -53,8 +76,20 @@ export const FLOAT_F16: i32 = 2;
   const eb = bytesPer(kind);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
   let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
-  const body = cols & ~3;
-  for (let c = 0; c < body; c += 4) {
+  const body = cols & ~3, b8 = body8(kind, cols);
+  for (let c = 0; c < b8; c += 8) {
+    const wa = w0 + (<usize>c << 1), wb = w1 + (<usize>c << 1);
+    const xp = x0 + (<usize>c << 2);
+    let xe = xEven(xp), xo = xOdd(xp);
+    a00 = bf16Step(wa, xe, xo, a00); a10 = bf16Step(wb, xe, xo, a10);
+    xe = xEven(xp + xs); xo = xOdd(xp + xs);
+    a01 = bf16Step(wa, xe, xo, a01); a11 = bf16Step(wb, xe, xo, a11);
+    xe = xEven(xp + 2 * xs); xo = xOdd(xp + 2 * xs);
+    a02 = bf16Step(wa, xe, xo, a02); a12 = bf16Step(wb, xe, xo, a12);
+    xe = xEven(xp + 3 * xs); xo = xOdd(xp + 3 * xs);
+    a03 = bf16Step(wa, xe, xo, a03); a13 = bf16Step(wb, xe, xo, a13);
+  }
+  for (let c = b8; c < body; c += 4) {
     const wa = load4(kind, w0 + <usize>c * eb);
     const wb = load4(kind, w1 + <usize>c * eb);
     const xp = x0 + (<usize>c << 2);
@@ -81,8 +116,17 @@ export const FLOAT_F16: i32 = 2;
 @inline function tile4x1(kind: i32, w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize): void {
   const eb = bytesPer(kind);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const body = cols & ~3;
-  for (let c = 0; c < body; c += 4) {
+  const body = cols & ~3, b8 = body8(kind, cols);
+  for (let c = 0; c < b8; c += 8) {
+    const xp = x0 + (<usize>c << 2);
+    const xe = xEven(xp), xo = xOdd(xp);
+    const wp = w0 + (<usize>c << 1);
+    a0 = bf16Step(wp, xe, xo, a0);
+    a1 = bf16Step(wp + ws, xe, xo, a1);
+    a2 = bf16Step(wp + 2 * ws, xe, xo, a2);
+    a3 = bf16Step(wp + 3 * ws, xe, xo, a3);
+  }
+  for (let c = b8; c < body; c += 4) {
     const xv = v128.load(x0 + (<usize>c << 2));
     const wp = w0 + <usize>c * eb;
     a0 = madd(load4(kind, wp), xv, a0);
@@ -100,8 +144,12 @@ export const FLOAT_F16: i32 = 2;
 @inline function tile1x1(kind: i32, w0: usize, x0: usize, cols: i32, y0: usize, b: f32): void {
   const eb = bytesPer(kind);
   let a = f32x4.splat(0);
-  const body = cols & ~3;
-  for (let c = 0; c < body; c += 4) a = madd(load4(kind, w0 + <usize>c * eb), v128.load(x0 + (<usize>c << 2)), a);
+  const body = cols & ~3, b8 = body8(kind, cols);
+  for (let c = 0; c < b8; c += 8) {
+    const xp = x0 + (<usize>c << 2);
+    a = bf16Step(w0 + (<usize>c << 1), xEven(xp), xOdd(xp), a);
+  }
+  for (let c = b8; c < body; c += 4) a = madd(load4(kind, w0 + <usize>c * eb), v128.load(x0 + (<usize>c << 2)), a);
   store<f32>(y0, finish(kind, a, w0, x0, body, cols) + b);
 }
 

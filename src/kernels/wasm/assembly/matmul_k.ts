@@ -34,17 +34,10 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   );
 }
 
-/** Σ_j m[j]·(Σq over sub-block j) for one Q4_K super-block; s32 points at its 8 i16 sums. */
-@inline function q4kMins(blk: usize, s32: usize): i32 {
-  return hsumI(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32)));
-}
-
-/** Σ_j sc[j]·(Σq over 16-group j) for one Q6_K super-block (the −32 offset); s16: its 16 i16 sums. */
-@inline function q6kOffs(blk: usize, s16: usize): i32 {
-  return hsumI(i32x4.add(
-    i32x4.dot_i16x8_s(v128.load8x8_s(blk + 4), v128.load(s16)),
-    i32x4.dot_i16x8_s(v128.load8x8_s(blk + 12), v128.load(s16 + 16)),
-  ));
+/** 32 · Σ_j sc[j]·(Σq over 16-group j) for one Q6_K super-block (the −32 offset) in i32 lanes (their
+ * sum is the value); sl / sh: its 16 scales as i16 (load8x8_s), s16: its 16 i16 sums. */
+@inline function q6kOffsV(sl: v128, sh: v128, s16: usize): v128 {
+  return i32x4.shl(i32x4.add(i32x4.dot_i16x8_s(sl, v128.load(s16)), i32x4.dot_i16x8_s(sh, v128.load(s16 + 16))), 5);
 }
 
 /** One Q4_K row × `nx` (1 or 4) x rows. x: the widened i16 quants, or (`relaxed`, relaxed build) their
@@ -52,7 +45,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * (lanes hold different partial sums), then the same float steps. */
 @inline function q4kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
   const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
@@ -94,29 +86,32 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
         }
       }
     }
+    // The mins term Σ m[j]·(Σq over sub-block j) stays in vector lanes, folded into the same
+    // accumulators with −dmin·dx: no horizontal sum per super-block.
     const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+    const mw = v128.load8x8_u(blk + 16);
     const ko = <usize>k << 2;
     const so = <usize>k << 4; // 8 sums × 2 bytes
     let dx = load<f32>(xd + ko);
     a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
-    m0 += dmin * dx * <f32>q4kMins(blk, s32 + so);
+    a0 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + so))), f32x4.splat(-dmin * dx), a0);
     if (nx == 4) {
       dx = load<f32>(xd + drow + ko);
       a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
-      m1 += dmin * dx * <f32>q4kMins(blk, s32 + srow + so);
+      a1 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + srow + so))), f32x4.splat(-dmin * dx), a1);
       dx = load<f32>(xd + 2 * drow + ko);
       a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
-      m2 += dmin * dx * <f32>q4kMins(blk, s32 + 2 * srow + so);
+      a2 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + 2 * srow + so))), f32x4.splat(-dmin * dx), a2);
       dx = load<f32>(xd + 3 * drow + ko);
       a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
-      m3 += dmin * dx * <f32>q4kMins(blk, s32 + 3 * srow + so);
+      a3 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + 3 * srow + so))), f32x4.splat(-dmin * dx), a3);
     }
   }
-  store<f32>(y, hsum(a0) - m0 + b);
+  store<f32>(y, hsum(a0) + b);
   if (nx == 4) {
-    store<f32>(y + ys, hsum(a1) - m1 + b);
-    store<f32>(y + 2 * ys, hsum(a2) - m2 + b);
-    store<f32>(y + 3 * ys, hsum(a3) - m3 + b);
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
   }
 }
 
@@ -140,7 +135,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * then the same float steps. */
 @inline function q6kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let o0: f32 = 0, o1: f32 = 0, o2: f32 = 0, o3: f32 = 0;
   const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 4) << 1; // i16 sums per 16
@@ -200,29 +194,27 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
         }
       }
     }
+    // The −32 offset term shares d·dx with the main sums: subtracted in integers, lane-wise.
     const d = load<f32>(blk);
+    const sl = v128.load8x8_s(blk + 4), sh = v128.load8x8_s(blk + 12);
     const ko = <usize>k << 2;
     const so = <usize>k << 5; // 16 sums × 2 bytes
     let dx = load<f32>(xd + ko);
-    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
-    o0 += d * dx * <f32>(q6kOffs(blk, s16 + so) << 5);
+    a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(i0, q6kOffsV(sl, sh, s16 + so))), f32x4.splat(d * dx), a0);
     if (nx == 4) {
       dx = load<f32>(xd + drow + ko);
-      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
-      o1 += d * dx * <f32>(q6kOffs(blk, s16 + srow + so) << 5);
+      a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(i1, q6kOffsV(sl, sh, s16 + srow + so))), f32x4.splat(d * dx), a1);
       dx = load<f32>(xd + 2 * drow + ko);
-      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
-      o2 += d * dx * <f32>(q6kOffs(blk, s16 + 2 * srow + so) << 5);
+      a2 = madd(f32x4.convert_i32x4_s(i32x4.sub(i2, q6kOffsV(sl, sh, s16 + 2 * srow + so))), f32x4.splat(d * dx), a2);
       dx = load<f32>(xd + 3 * drow + ko);
-      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
-      o3 += d * dx * <f32>(q6kOffs(blk, s16 + 3 * srow + so) << 5);
+      a3 = madd(f32x4.convert_i32x4_s(i32x4.sub(i3, q6kOffsV(sl, sh, s16 + 3 * srow + so))), f32x4.splat(d * dx), a3);
     }
   }
-  store<f32>(y, hsum(a0) - o0 + b);
+  store<f32>(y, hsum(a0) + b);
   if (nx == 4) {
-    store<f32>(y + ys, hsum(a1) - o1 + b);
-    store<f32>(y + 2 * ys, hsum(a2) - o2 + b);
-    store<f32>(y + 3 * ys, hsum(a3) - o3 + b);
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
   }
 }
 
