@@ -3,8 +3,11 @@
 // with Node's own test runner (TypeScript through tsx; tsx does not check types, hence tsc first).
 // Usage: npm test [-- path-filter ...]   e.g. `npm test -- tokenizer` runs files whose path contains
 // "tokenizer", without the type check (run `npm run typecheck` for that alone).
+// Tests run with TMPDIR pointing at a directory of their own, removed afterwards: whatever a test
+// leaves in its temporary directory (model copies, synthesized checkpoints) does not outlive the run.
 import { createRequire } from "node:module";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -38,9 +41,13 @@ if (filters.length === 0) {
   }
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+const tmp = mkdtempSync(join(tmpdir(), "qwenrt-tests-"));
 const r = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp } },
 );
+const left = readdirSync(tmp);
+if (left.length > 0) console.log(`# removing ${left.length} temporary entr${left.length === 1 ? "y" : "ies"} the tests left in ${tmp}`);
+rmSync(tmp, { recursive: true, force: true });
 process.exit(r.status ?? 1);

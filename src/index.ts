@@ -30,7 +30,19 @@ export { createRng } from "./engine/rng.js";
 export { thinkingBudgetInterceptor } from "./engine/thinking.js";
 export { BatchingModel } from "./engine/batcher.js";
 export { PrefixCache } from "./engine/prefix-cache.js";
-export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
+export {
+  createConstraint,
+  compileConstraint,
+  prepareVocab,
+  validateJson,
+  type CompiledConstraint,
+  type Constraint,
+  type ConstraintSpec,
+  type PreparedVocab,
+  type Unenforced,
+  type Violation,
+} from "./engine/constrain/index.js";
+export type { LogitsConstraint, TokenInterceptor } from "./engine/types.js";
 export { synthesize, type SynthOptions } from "./tools/synth.js";
 export { createRefBackend } from "./kernels/ref/index.js";
 export { createWasmBackend, type WasmBackendOptions } from "./kernels/wasm/index.js";

@@ -10,6 +10,7 @@ import { chatTemplateFromGguf, ggufHasChatTemplate } from "./chat/gguf.js";
 import { loadChatTemplate, type ChatTemplate } from "./chat/template.js";
 import { readGgufMetadata, type GgufHeader } from "./formats/gguf/read.js";
 import { resolveModel, type ResolveOptions } from "./hub/ref.js";
+import { createWasmBackend } from "./kernels/wasm/index.js";
 import { tokenizerFromGguf } from "./tokenizer/gguf.js";
 import { Tokenizer } from "./tokenizer/index.js";
 import { QwenrtError } from "./util/errors.js";
@@ -118,7 +119,9 @@ export interface OpenedModel {
 }
 
 /**
- * Resolve `ref` and load the model, its tokenizer and chat template.
+ * Resolve `ref` and load the model, its tokenizer and chat template. Without `opts.backend` the model
+ * runs on the WebAssembly SIMD backend with all cores (`createWasmBackend()`), as the CLI does;
+ * `model.backend.dispose()` stops its worker threads.
  *
  * @example
  * const { model, tokenizer, template } = await openModel("Qwen3-0.6B-Q8_0.gguf");
@@ -127,6 +130,12 @@ export async function openModel(ref: string, opts: OpenOptions = {}): Promise<Op
   const src = await openModelSource(ref, opts);
   const tokenizer = src.tokenizer();
   const template = src.hasChatTemplate() ? src.chatTemplate() : undefined;
-  const model = await src.loadModel();
-  return { model, tokenizer, template, source: src.source, path: src.path };
+  const backend = opts.backend ?? (await createWasmBackend());
+  try {
+    const model = await src.loadModel({ backend });
+    return { model, tokenizer, template, source: src.source, path: src.path };
+  } catch (e) {
+    if (opts.backend === undefined) backend.dispose();
+    throw e;
+  }
 }
