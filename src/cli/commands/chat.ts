@@ -23,6 +23,8 @@ generation_config.json defaults.
   --no-think                start with thinking off (/think turns it back on)
   --budget N                cap thinking at N tokens per answer
   --max-tokens N            most tokens per answer (default: until the model stops or the context is full)
+  --ctx N                   context window in tokens: the conversation and the answer stay within it
+                            (default: the model's max_position_embeddings); bounds the KV cache too
 ${samplingFlagUsage}
   --seed S                  RNG seed (turn i uses S + i)
   --ignore-eos              keep generating past end-of-sequence tokens (testing, benchmarks)
@@ -41,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     "no-think": { type: "boolean" },
     budget: { type: "string" },
     "max-tokens": { type: "string" },
+    ctx: { type: "string" },
     ...samplingFlagOptions,
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
@@ -53,20 +56,23 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 });
   const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const ctxFlag = numberFlag("ctx", v.ctx, { integer: true, min: 16 });
 
   const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
   const { value: engine, seconds } = await withLoadingLine(modelDisplayName(source.path), async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress });
+    const ctx = Math.min(ctxFlag ?? Infinity, model.config.maxPositionEmbeddings);
     // One conversation at a time: the cache holds at most a context's worth of tokens.
-    const runner = new TurnRunner(model, tokenizer, template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
-    return { model, runner, path: source.path };
+    const runner = new TurnRunner(model, tokenizer, template, { prefixCacheTokens: ctx });
+    return { model, runner, ctx, path: source.path };
   });
   // no-color.org: NO_COLOR set to a non-empty value turns colour off.
   const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "";
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  process.stderr.write(`${formatModelSummary(summarizeModel(engine.path, engine.model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  const summary = { ...summarizeModel(engine.path, engine.model), contextLength: engine.ctx };
+  process.stderr.write(`${formatModelSummary(summary)} · loaded in ${seconds.toFixed(1)}s\n`);
   if (terminal) process.stderr.write("Type /help for commands; Ctrl-C stops an answer; Ctrl-D or /exit quits.\n");
 
   const session = new ChatSession({ system: v.system ?? null, enableThinking: v["no-think"] !== true, budget: budget ?? null });
@@ -74,7 +80,13 @@ export async function run(argv: string[]): Promise<number> {
     return await runChatRepl(
       engine.runner,
       session,
-      { sampling, ignoreEos: v["ignore-eos"] === true, ...(maxTokens === undefined ? {} : { maxTokens }), ...(seed === undefined ? {} : { seed }) },
+      {
+        sampling,
+        ignoreEos: v["ignore-eos"] === true,
+        ...(maxTokens === undefined ? {} : { maxTokens }),
+        ...(seed === undefined ? {} : { seed }),
+        ...(ctxFlag === undefined ? {} : { contextLength: engine.ctx }),
+      },
       { input: process.stdin, output: process.stdout, errors: process.stderr, terminal, color, showIds: v["show-ids"] === true },
     );
   } finally {
