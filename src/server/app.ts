@@ -11,6 +11,7 @@ import { planCompletion, runCompletion } from "./completions.js";
 import { ApiError, toErrorResponse } from "./errors.js";
 import { renderMetrics } from "./metrics.js";
 import type { Runtime } from "./runtime.js";
+import { serverStatus } from "./status.js";
 
 /** Largest request body accepted (long conversations with tools stay far below it). */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -73,6 +74,7 @@ export function createApp(rt: Runtime): Hono {
   app.notFound((c) => c.json(toErrorResponse(new ApiError(404, `no route ${c.req.method} ${new URL(c.req.url).pathname}`, "invalid_request_error", null, "not_found")).body, 404));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/status", (c) => c.json(serverStatus(rt)));
   app.get("/metrics", (c) => c.text(renderMetrics(rt), 200, { "content-type": "text/plain; version=0.0.4" }));
   app.get("/v1/models", (c) =>
     c.json({ object: "list", data: [{ id: rt.opts.modelId, object: "model", created: rt.created, owned_by: "qwenrt", max_model_len: rt.contextLength }] }),

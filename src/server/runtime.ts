@@ -10,6 +10,7 @@ import type { ChatTemplate } from "../chat/template.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { ApiError } from "./errors.js";
+import { noteTokens } from "./request-log.js";
 
 /** Server settings (CLI flags). */
 export interface ServeOptions {
@@ -175,6 +176,7 @@ export class Runtime {
       this.counters.promptTokens += r.prompt;
       this.counters.cachedPromptTokens += r.cached;
       this.counters.completionTokens += r.completion;
+      noteTokens(r.prompt, r.completion); // the request's log line
       return r.outcome;
     } finally {
       if (!done) this.counters.aborted++;
