@@ -136,6 +136,10 @@ test("$ref to $defs, definitions and # supports recursion", () => {
   assert.equal(run(list, '{"next": {"next": null}}'), "complete");
   const old = { definitions: { a: { type: "boolean" } }, type: "array", items: { $ref: "#/definitions/a" } };
   assert.equal(run(old, "[true]"), "complete");
+  // zod v3's converter points into a definition's properties.
+  const deep = { definitions: { W: { type: "object", properties: { c: { type: "integer" } } } }, type: "array", items: { $ref: "#/definitions/W/properties/c" } };
+  assert.equal(run(deep, "[1, 2]"), "complete");
+  assert.equal(run(deep, '["x"]'), "reject");
 });
 
 test("JSON object mode grammar accepts any object only", () => {

@@ -138,14 +138,19 @@ class SchemaCompiler {
     return out;
   }
 
+  /** A reference within this document: "#", or a JSON pointer ("#/$defs/A", zod v3's "#/definitions/A/properties/b"). */
   private resolve(r: string, path: string): { schema: unknown; path: string } {
     if (r === "#") return { schema: this.root, path: this.where };
-    const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(r);
-    if (m === null) throw new QwenrtError(path, `only "#", "#/$defs/NAME" and "#/definitions/NAME" references are supported, got ${JSON.stringify(r)}`);
-    const name = decodeURIComponent(m[2]).replace(/~1/g, "/").replace(/~0/g, "~");
-    const defs = isObject(this.root) ? this.root[m[1]] : undefined;
-    if (!isObject(defs) || !(name in defs)) throw new QwenrtError(path, `${JSON.stringify(r)} does not resolve to a definition`);
-    return { schema: defs[name], path: `${this.where}.${m[1]}.${name}` };
+    if (!r.startsWith("#/")) throw new QwenrtError(path, `only "#" and "#/…" references within the schema are supported, got ${JSON.stringify(r)}`);
+    let cur: unknown = this.root;
+    const keys: string[] = [];
+    for (const raw of r.slice(2).split("/")) {
+      const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+      keys.push(key);
+      cur = isObject(cur) && key in cur ? cur[key] : Array.isArray(cur) && /^\d+$/.test(key) ? cur[Number(key)] : undefined;
+      if (cur === undefined) throw new QwenrtError(path, `${JSON.stringify(r)} does not resolve to a definition`);
+    }
+    return { schema: cur, path: `${this.where}.${keys.join(".")}` };
   }
 
   private ref(r: string, path: string): GNode {
