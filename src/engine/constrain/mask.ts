@@ -24,6 +24,7 @@ const INTERIOR_CACHE = 256;
  */
 export class MaskComputer {
   private readonly cache = new Map<string, Uint32Array>();
+  /** Quote-free token masks of pattern strings by automaton state (a quarter of the alternatives' budget). */
   private readonly patternCache = new Map<string, Uint32Array>();
   private depthQ = new Int32Array(0);
   private depthN = new Int32Array(0);
@@ -135,7 +136,7 @@ export class MaskComputer {
     const bits = new Uint32Array(v.words);
     this.walkPattern(v.noQuote, d, f.q, r, need, bits);
     this.patternCache.set(key, bits);
-    if (this.patternCache.size > this.cacheSize) this.patternCache.delete(this.patternCache.keys().next().value as string);
+    if (this.patternCache.size > this.cacheSize / 4) this.patternCache.delete(this.patternCache.keys().next().value as string);
     return bits;
   }
 
