@@ -6,7 +6,8 @@
 /** Implemented commands (see DESIGN.md's CLI contract), each `cli/commands/<name>.ts`, with its line in --help. */
 export const commands: Readonly<Record<string, string>> = {
   chat: "chat with a model in the terminal",
-  serve: "serve the OpenAI API (chat, completions, models) on a port",
+  serve: "serve the OpenAI API (chat, completions, responses, embeddings, …) on a port",
+  moderate: "a Qwen3Guard verdict on a conversation's last message",
   generate: "continue a prompt, or answer one chat message",
   pull: "download a model from the Hugging Face Hub into the cache",
   list: "list the models in the Hugging Face cache: size, type, last use",

@@ -46,6 +46,10 @@ export interface CacheSlot {
   truncate(len: number): void;
   /** Give the slot's buffers back to the backend; the slot must not be used afterwards. */
   release(): void;
+  /** The first `used` positions as bytes (KV snapshots on disk); absent where a slot cannot say. */
+  save?(used: number): Uint8Array;
+  /** Take back what `save(used)` gave (of a slot of the same shape) as positions `0 .. used - 1`. */
+  load?(bytes: Uint8Array, used: number): void;
 }
 
 /** One segment's slice of the batch and its sequence's cache slots. */

@@ -11,7 +11,8 @@ import { Model } from "./model.js";
 import type { LoadedWeights } from "./weights.js";
 
 /**
- * Assemble a `Model` from strictly loaded weights (decoder tensors under `root`).
+ * Assemble a `Model` from strictly loaded weights (decoder tensors under `root`), for
+ * `contextLength` positions (default `max_position_embeddings`).
  *
  * @example
  * const model = assembleModel(arch, config, generation, await loadWeights(tensors, arch.weightTable(config), backend, where), backend);
@@ -23,6 +24,7 @@ export function assembleModel(
   weights: LoadedWeights,
   backend: KernelBackend,
   root: WeightRoot = "model.",
+  contextLength: number = config.maxPositionEmbeddings,
 ): Model {
   const blocks = arch.build(config, weights, backend, root);
   const embed = weights.matrix(`${root}embed_tokens.weight`);
@@ -30,7 +32,7 @@ export function assembleModel(
   const finalNorm = weights.vector(`${root}norm.weight`);
   const unused = weights.unused();
   if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
-  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, blocks });
+  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, blocks, contextLength });
   recordWeightMemory(model, weights.memory);
   return model;
 }

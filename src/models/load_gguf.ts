@@ -16,6 +16,7 @@ import type { Model } from "./model.js";
 import { assembleModel } from "./assemble.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import type { LoadOptions } from "./load_info.js";
+import { loaderPreflight } from "./preflight.js";
 import { loadWeights } from "./weights.js";
 
 /** `config.json` fields that come from somewhere other than an `<arch>.*` key. */
@@ -158,6 +159,7 @@ export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions
   const tensors = ggufTensorsAsHf(g);
   checkGgufTensors(g, tensors, table);
   const backend = opts.backend ?? createRefBackend();
+  const contextLength = loaderPreflight(g.path, config, table, tensors, backend, opts);
   const weights = await loadWeights(tensors, table, backend, g.path, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend);
+  return assembleModel(arch, config, generation, weights, backend, "model.", contextLength);
 }

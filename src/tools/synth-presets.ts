@@ -4,6 +4,12 @@
  * synthesized directory differs from the real one only in its weight values. The `tiny-*` presets
  * are the shapes of the test fixtures in `test/fixtures/models/` (full vocabulary, so the real
  * tokenizer works with them).
+ *
+ * Sources of the shapes: the `config.json` files of Qwen/Qwen3-{0.6B,1.7B,4B,8B,14B,32B},
+ * Qwen/Qwen3-30B-A3B, Qwen/Qwen3-235B-A22B (hidden 4096, 94 layers, 64/4 heads, 128 experts of
+ * 1536, top 8), Qwen/QwQ-32B (qwen2: hidden 5120, FFN 27648, 64 layers, 40/8 heads, vocabulary
+ * 152064) and Qwen/Qwen2.5-0.5B on the Hugging Face Hub. QwQ-32B's generation_config.json is
+ * given as recalled (its sampling defaults do not change a shape).
  */
 
 /** A raw JSON object as written to disk. */
@@ -60,6 +66,46 @@ function qwen3Dense(hidden: number, layers: number, heads: number, intermediate:
   };
 }
 
+/** Qwen3 mixture-of-experts `config.json` (128 experts, top 8) with the fields that differ per size. */
+function qwen3Moe(hidden: number, layers: number, heads: number, intermediate: number, moeIntermediate: number): JsonObject {
+  return {
+    architectures: ["Qwen3MoeForCausalLM"],
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 151643,
+    decoder_sparse_step: 1,
+    eos_token_id: 151645,
+    head_dim: 128,
+    hidden_act: "silu",
+    hidden_size: hidden,
+    initializer_range: 0.02,
+    intermediate_size: intermediate,
+    max_position_embeddings: 40960,
+    max_window_layers: layers,
+    mlp_only_layers: [],
+    model_type: "qwen3_moe",
+    moe_intermediate_size: moeIntermediate,
+    norm_topk_prob: true,
+    num_attention_heads: heads,
+    num_experts: 128,
+    num_experts_per_tok: 8,
+    num_hidden_layers: layers,
+    num_key_value_heads: 4,
+    output_router_logits: false,
+    rms_norm_eps: 1e-6,
+    rope_scaling: null,
+    rope_theta: 1000000.0,
+    router_aux_loss_coef: 0.001,
+    sliding_window: null,
+    tie_word_embeddings: false,
+    torch_dtype: "bfloat16",
+    transformers_version: "4.51.0",
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: 151936,
+  };
+}
+
 /** Fields the fixtures' tiny shapes share (see test/fixtures/README.md). */
 const tinyBase = {
   attention_dropout: 0.0,
@@ -83,45 +129,49 @@ export const synthPresets: Readonly<Record<string, SynthPreset>> = {
   "qwen3-1.7b": { hubName: "Qwen/Qwen3-1.7B", config: qwen3Dense(2048, 28, 16, 6144, true), generationConfig: qwen3Generation },
   "qwen3-4b": { hubName: "Qwen/Qwen3-4B", config: qwen3Dense(2560, 36, 32, 9728, true), generationConfig: qwen3Generation },
   "qwen3-8b": { hubName: "Qwen/Qwen3-8B", config: qwen3Dense(4096, 36, 32, 12288, false), generationConfig: qwen3Generation },
-  "qwen3-30b-a3b": {
-    hubName: "Qwen/Qwen3-30B-A3B",
+  "qwen3-14b": { hubName: "Qwen/Qwen3-14B", config: qwen3Dense(5120, 40, 40, 17408, false), generationConfig: qwen3Generation },
+  "qwen3-32b": { hubName: "Qwen/Qwen3-32B", config: qwen3Dense(5120, 64, 64, 25600, false), generationConfig: qwen3Generation },
+  "qwen3-30b-a3b": { hubName: "Qwen/Qwen3-30B-A3B", config: qwen3Moe(2048, 48, 32, 6144, 768), generationConfig: qwen3Generation },
+  // Shape only: ~470 GB in bf16, ~130 GB at Q4 — for preflight and planning, not for this machine.
+  "qwen3-235b-a22b": { hubName: "Qwen/Qwen3-235B-A22B", config: qwen3Moe(4096, 94, 64, 12288, 1536), generationConfig: qwen3Generation },
+  "qwq-32b": {
+    hubName: "Qwen/QwQ-32B",
     config: {
-      architectures: ["Qwen3MoeForCausalLM"],
-      attention_bias: false,
+      architectures: ["Qwen2ForCausalLM"],
       attention_dropout: 0.0,
       bos_token_id: 151643,
-      decoder_sparse_step: 1,
       eos_token_id: 151645,
-      head_dim: 128,
       hidden_act: "silu",
-      hidden_size: 2048,
+      hidden_size: 5120,
       initializer_range: 0.02,
-      intermediate_size: 6144,
-      max_position_embeddings: 40960,
-      max_window_layers: 48,
-      mlp_only_layers: [],
-      model_type: "qwen3_moe",
-      moe_intermediate_size: 768,
-      norm_topk_prob: true,
-      num_attention_heads: 32,
-      num_experts: 128,
-      num_experts_per_tok: 8,
-      num_hidden_layers: 48,
-      num_key_value_heads: 4,
-      output_router_logits: false,
-      rms_norm_eps: 1e-6,
-      rope_scaling: null,
+      intermediate_size: 27648,
+      max_position_embeddings: 131072,
+      max_window_layers: 64,
+      model_type: "qwen2",
+      num_attention_heads: 40,
+      num_hidden_layers: 64,
+      num_key_value_heads: 8,
+      rms_norm_eps: 1e-5,
       rope_theta: 1000000.0,
-      router_aux_loss_coef: 0.001,
-      sliding_window: null,
+      sliding_window: 32768,
       tie_word_embeddings: false,
       torch_dtype: "bfloat16",
-      transformers_version: "4.51.0",
+      transformers_version: "4.43.1",
       use_cache: true,
       use_sliding_window: false,
-      vocab_size: 151936,
+      vocab_size: 152064,
     },
-    generationConfig: qwen3Generation,
+    generationConfig: {
+      bos_token_id: 151643,
+      do_sample: true,
+      eos_token_id: [151645, 151643],
+      pad_token_id: 151643,
+      repetition_penalty: 1.0,
+      temperature: 0.6,
+      top_k: 40,
+      top_p: 0.95,
+      transformers_version: "4.45.2",
+    },
   },
   "qwen2.5-0.5b": {
     hubName: "Qwen/Qwen2.5-0.5B",

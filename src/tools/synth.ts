@@ -121,7 +121,7 @@ export function synthTensorPlan(config: JsonObject): WeightSpec[] {
 }
 
 /** How a tensor is initialised: norms around 1, everything else normal(0, initializer_range). */
-function initOf(name: string, std: number): { mean: number; std: number } {
+export function initOf(name: string, std: number): { mean: number; std: number } {
   return /norm\.weight$/.test(name) ? { mean: 1, std: 0.02 } : { mean: 0, std };
 }
 

@@ -178,3 +178,14 @@ test("what was once rejected compiles: pattern, minimum, keywords beside anyOf, 
   assert.equal(run({ items: [{ type: "boolean" }] }, "[true]"), "complete");
   assert.equal(run({ items: [{ type: "boolean" }] }, "[1]"), "reject");
 });
+
+test("compileSchema: a schema past the depth or size limit is a QwenrtError naming the limit, not a stack overflow", () => {
+  let deep: unknown = { type: "string" };
+  for (let i = 0; i < 5_000; i++) deep = { type: "array", items: deep };
+  expectError(deep, "schema", /nests deeper than 64 levels/);
+  const wide = { type: "object", properties: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`p${i}`, { type: "integer" }])) };
+  expectError(wide, "schema", /more than 20000 values/);
+  let ok: unknown = { type: "string" };
+  for (let i = 0; i < 30; i++) ok = { type: "array", items: ok };
+  assert.equal(run(ok, "[".repeat(30) + '"x"' + "]".repeat(30)), "complete");
+});
