@@ -5,12 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { StepLogprobs } from "../engine/logprobs.js";
-import { checkAnswer } from "../engine/turn-check.js";
 import type { TurnPart } from "../engine/turn-output.js";
 import type { TurnStep } from "../engine/turn.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { ChatPlan } from "./chat-plan.js";
 import { allOrNone, type FinishedTurn, type Runtime } from "./runtime.js";
+import { schemaCheckField } from "./schema-check.js";
 
 type FinishReason = "stop" | "length" | "tool_calls";
 
@@ -37,18 +37,6 @@ function finishReason(t: FinishedTurn, calls: number): FinishReason {
   if (t.finishReason === "length") return "length"; // a call cut off by max_tokens is partial
   if (calls > 0) return "tool_calls";
   return t.finishReason;
-}
-
-/**
- * `schema_check` on a choice whose schema had keywords no grammar enforces: they are named
- * (`unenforced`) and the finished answer is checked against them (`valid`, `violations`).
- */
-function schemaCheck(plan: ChatPlan, turn: FinishedTurn): Record<string, unknown> {
-  const check = checkAnswer(plan.turn, turn.message, turn.finishReason !== "length");
-  if (check === undefined) return {};
-  const unenforced = check.unenforced.map((u) => ({ where: u.where, keyword: u.keyword, reason: u.reason }));
-  if (check.violations === undefined) return { schema_check: { unenforced } };
-  return { schema_check: { unenforced, valid: check.violations.length === 0, violations: check.violations } };
 }
 
 interface ChoiceDone {
@@ -87,7 +75,7 @@ export async function completeChat(rt: Runtime, plan: ChatPlan, modelId: string,
       message,
       logprobs: plan.logprobs === undefined ? null : { content: d.logprobs },
       finish_reason: finishReason(d.turn, m.toolCalls.length),
-      ...schemaCheck(plan, d.turn),
+      ...schemaCheckField(plan.turn, d.turn),
       ...(plan.returnTokenIds ? { token_ids: d.turn.ids } : {}),
     };
   });
@@ -137,7 +125,7 @@ export async function streamChat(
       emit(step.parts, lp);
     });
     emit(d.turn.tail);
-    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls), ...schemaCheck(plan, d.turn) }]);
+    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls), ...schemaCheckField(plan.turn, d.turn) }]);
     return d;
   };
   const done = await allOrNone(signal, Array.from({ length: plan.n }, (_, i) => (shared: AbortSignal) => runOne(i, shared)));
