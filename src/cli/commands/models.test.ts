@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -22,7 +22,7 @@ after(() => {
 });
 
 function qwenrt(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string | undefined> = { ...process.env, HF_HOME: home, HF_HUB_CACHE: "" };
+  const env: Record<string, string | undefined> = { ...process.env, HF_HOME: home, HF_HUB_CACHE: "", QWENRT_CACHE_DIR: join(home, "qwenrt") };
   return new Promise((resolve) => {
     execFile(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env, timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
@@ -56,6 +56,26 @@ test("qwenrt list shows cached models with type, size and last use; rm removes a
   const json = JSON.parse((await qwenrt(["list", "--json"])).stdout) as { name: string; bytes: number; format: string }[];
   assert.deepEqual(json.map((m) => [m.name, m.format, m.bytes]), [["org/Dense", "safetensors", 2_000_028], ["org/Tiny-GGUF:Q4_K_M", "gguf", 300_000], ["org/Tiny-GGUF:Q8_0", "gguf", 500_000]]);
 
+  // The quantized-weights cache (what --dtype made): one entry from the cached repo, one from a local directory.
+  const quantDir = join(home, "qwenrt", "quantized");
+  mkdirSync(quantDir, { recursive: true });
+  const entry = (stem: string, source: string, dtype: string, bytes: number): void => {
+    writeFileSync(join(quantDir, `${stem}.gguf`), Buffer.alloc(bytes));
+    writeFileSync(join(quantDir, `${stem}.json`), JSON.stringify({ source: realpathSync(source), dtype, key: "0".repeat(64), version: 1 }));
+  };
+  entry("org--Dense-q4_k-0123456789abcdef", join(repoCacheDir(join(home, "hub"), "org/Dense"), "snapshots", "d".repeat(40)), "q4_k", 700_000);
+  entry("local-q8_0-0123456789abcdef", model, "q8_0", 900_000);
+  const withQuant = (await qwenrt(["list"])).stdout.trimEnd().split("\n").slice(4); // after the hub's models, by name
+  assert.equal(withQuant.length, 2, withQuant.join("\n"));
+  assert.equal(withQuant[0]!.split(/ {3,}/)[0], `${realpathSync(model)} --dtype q8_0`);
+  assert.match(withQuant[1]!, /^org\/Dense --dtype q4_k +q4_k \(quantized\) +700 kB +just now$/);
+  const quantJson = (JSON.parse((await qwenrt(["list", "--json"])).stdout) as { name: string; repo: string | null; type: string; cache: string }[]).slice(3);
+  assert.deepEqual(quantJson.map((m) => [m.repo, m.type, m.cache]), [[null, "q8_0", "quantized"], ["org/Dense", "q4_k", "quantized"]]);
+  const noEntry = await qwenrt(["rm", model, "--dtype", "q4_k"]);
+  assert.match(noEntry.stderr, /has no --dtype q4_k entry in the quantized-weights cache/);
+  assert.equal((await qwenrt(["rm", model, "--dtype", "q8_0"])).stdout, `deleted ${model} --dtype q8_0 (900 kB)\n`);
+  assert.ok(!existsSync(join(quantDir, "local-q8_0-0123456789abcdef.gguf")) && existsSync(model), "the entry goes, the local model stays");
+
   const rm = await qwenrt(["rm", "org/Tiny-GGUF:q8_0"]);
   assert.equal(rm.code, 0, rm.stderr);
   assert.equal(rm.stdout, "deleted org/Tiny-GGUF:q8_0 (500 kB)\n");
@@ -64,7 +84,8 @@ test("qwenrt list shows cached models with type, size and last use; rm removes a
   assert.match(missing.stderr, /^qwenrt: org\/Nope: not in the Hugging Face cache/);
   assert.equal(missing.stdout, "", "nothing is removed when one name is wrong");
   assert.match((await qwenrt(["rm", model])).stderr, /is a local path; qwenrt rm only removes models from the Hugging Face cache/);
-  assert.equal((await qwenrt(["rm", "org/Dense"])).code, 0);
+  assert.equal((await qwenrt(["rm", "org/Dense"])).stdout, "deleted org/Dense (2.70 MB, with its --dtype q4_k entry)\n");
+  assert.ok(!existsSync(join(quantDir, "org--Dense-q4_k-0123456789abcdef.gguf")), "a removed repo takes its quantized entries along");
   assert.deepEqual((JSON.parse((await qwenrt(["list", "--json"])).stdout) as { name: string }[]).map((m) => m.name), ["org/Tiny-GGUF:Q4_K_M"]);
 });
 
@@ -133,7 +154,7 @@ test("qwenrt serve: the port opens before loading, one JSON log line per request
   }
 });
 
-test("qwenrt --help lists every command with a line; errors print one prefix", { timeout: 120_000 }, async () => {
+test("qwenrt --help lists every command with a line; errors print one prefix", { timeout: 600_000 }, async () => {
   const help = await qwenrt(["--help"]);
   assert.equal(help.code, 0);
   for (const [name, what] of Object.entries(commands)) assert.match(help.stdout, new RegExp(`^ {2}${name} +${what.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
