@@ -1,7 +1,9 @@
 /**
  * Tokenizer encode throughput: qwenrt's byte-level BPE beside Hugging Face's JavaScript tokenizer
  * (`@huggingface/tokenizers`, what transformers.js v4 uses inside; add `--transformers` to also time
- * `AutoTokenizer` from `@huggingface/transformers`) on the same files, same corpus, same run.
+ * `AutoTokenizer` from `@huggingface/transformers`, which is not a devDependency — it pulls in
+ * onnxruntime — so `npm install --no-save @huggingface/transformers` first) on the same files,
+ * same corpus, same run.
  * Also checks that every document encodes to identical ids.
  *
  *   node --import tsx bench/tokenizer.ts [--mb 2] [--runs 5] [--transformers]
@@ -105,7 +107,10 @@ async function main(): Promise<void> {
     { name: "@huggingface/tokenizers", encode: (s) => hf.encode(s, { add_special_tokens: false }).ids, load: hfLoad },
   ];
   if (values.transformers === true) {
-    const tf = (await import("@huggingface/transformers")) as unknown as {
+    const name = "@huggingface/transformers"; // a variable: not resolved at type-check time
+    const tf = (await import(name).catch(() => {
+      throw new Error(`--transformers needs ${name}: npm install --no-save ${name}`);
+    })) as {
       env: { allowRemoteModels: boolean; localModelPath: string };
       AutoTokenizer: { from_pretrained(id: string): Promise<{ encode(text: string, o: { add_special_tokens: boolean }): number[] }> };
     };

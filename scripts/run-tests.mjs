@@ -3,10 +3,15 @@
 // with Node's own test runner (TypeScript through tsx; tsx does not check types, hence tsc first).
 // Usage: npm test [-- path-filter ...]   e.g. `npm test -- tokenizer` runs files whose path contains
 // "tokenizer", without the type check (run `npm run typecheck` for that alone).
+// Tests run with TMPDIR pointing at a directory of their own, removed afterwards: whatever a test
+// leaves in its temporary directory (model copies, synthesized checkpoints) does not outlive the run.
+// The directory is named after the runner's pid; one left by a run that was killed (its pid gone) is
+// removed by the next run, and SIGINT / SIGTERM stop the tests and still remove it.
 import { createRequire } from "node:module";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 const root = new URL("..", import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -38,9 +43,31 @@ if (filters.length === 0) {
   }
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
-const r = spawnSync(
+for (const name of readdirSync(tmpdir())) {
+  const pid = /^qwenrt-tests-(\d+)-/.exec(name)?.[1];
+  if (pid === undefined || alive(Number(pid))) continue;
+  rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  console.log(`# removed ${join(tmpdir(), name)}, left by a test run that was killed`);
+}
+const tmp = mkdtempSync(join(tmpdir(), `qwenrt-tests-${process.pid}-`));
+const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp } },
 );
-process.exit(r.status ?? 1);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+const status = await new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0))));
+const left = readdirSync(tmp);
+if (left.length > 0) console.log(`# removing ${left.length} temporary entr${left.length === 1 ? "y" : "ies"} the tests left in ${tmp}`);
+rmSync(tmp, { recursive: true, force: true });
+process.exit(status);
+
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}

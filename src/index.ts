@@ -47,7 +47,19 @@ export { rerank, rerankerIds, type RerankOptions, type RerankResult } from "./en
 export { DEFAULT_RETRIEVAL_TASK, embeddingQuery } from "./chat/retrieval.js";
 export { moderate, type GuardVerdict, type ModerateOptions } from "./engine/guard.js";
 export { guardPrompt, parseGuardOutput, GUARD_CATEGORIES, type GuardMessage, type GuardCategory, type GuardSafety } from "./chat/guard.js";
-export { createConstraint, compileConstraint, prepareVocab, type ConstraintSpec } from "./engine/constrain/index.js";
+export {
+  createConstraint,
+  compileConstraint,
+  prepareVocab,
+  validateJson,
+  type CompiledConstraint,
+  type Constraint,
+  type ConstraintSpec,
+  type PreparedVocab,
+  type Unenforced,
+  type Violation,
+} from "./engine/constrain/index.js";
+export type { LogitsConstraint, TokenInterceptor } from "./engine/types.js";
 export { synthesize, type SynthOptions } from "./tools/synth.js";
 export { synthesizeGguf, type SynthGgufOptions, type SynthGgufResult } from "./tools/synth_gguf.js";
 export { quantizedGguf, quantCacheDir, quantCacheKey, type QuantCacheEntry, type QuantCacheOptions } from "./tools/quant_cache.js";

@@ -14,6 +14,7 @@ import { readSafetensorsDirIndex } from "./formats/safetensors.js";
 import { findNonFinite, type NonFinite } from "./formats/weight_scan.js";
 import { isObject, readJsonFile } from "./util/json.js";
 import { resolveModel, type ResolveOptions } from "./hub/ref.js";
+import { createWasmBackend } from "./kernels/wasm/index.js";
 import { tokenizerFromGguf } from "./tokenizer/gguf.js";
 import { Tokenizer } from "./tokenizer/index.js";
 import { quantizedGguf } from "./tools/quant_cache.js";
@@ -218,7 +219,9 @@ export interface OpenedModel {
 }
 
 /**
- * Resolve `ref` and load the model, its tokenizer and chat template.
+ * Resolve `ref` and load the model, its tokenizer and chat template. Without `opts.backend` the model
+ * runs on the WebAssembly SIMD backend with all cores (`createWasmBackend()`), as the CLI does;
+ * `model.backend.dispose()` stops its worker threads.
  *
  * @example
  * const { model, tokenizer, template } = await openModel("Qwen3-0.6B-Q8_0.gguf");
@@ -227,6 +230,12 @@ export async function openModel(ref: string, opts: OpenOptions = {}): Promise<Op
   const src = await openModelSource(ref, opts);
   const tokenizer = src.tokenizer();
   const template = src.hasChatTemplate() ? src.chatTemplate() : undefined;
-  const model = await src.loadModel();
-  return { model, tokenizer, template, source: src.source, path: src.path };
+  const backend = opts.backend ?? (await createWasmBackend());
+  try {
+    const model = await src.loadModel({ backend });
+    return { model, tokenizer, template, source: src.source, path: src.path };
+  } catch (e) {
+    if (opts.backend === undefined) backend.dispose();
+    throw e;
+  }
 }

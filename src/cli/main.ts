@@ -4,22 +4,22 @@
  * `run(argv: string[]): Promise<number>`; they load lazily so `qwenrt tokenize` never pays for the server.
  */
 import { QwenrtError, errorMessage } from "../util/errors.js";
+import { commands, errorLine } from "./command-list.js";
 
 type CommandModule = { run(argv: string[]): Promise<number>; usage: string };
 
-/** Implemented commands (see DESIGN.md's CLI contract); each is `cli/commands/<name>.ts`. */
-const commandNames = ["tokenize", "render", "pull", "logits", "generate", "synth", "convert", "chat", "serve", "bench", "moderate"] as const;
-
 function loadCommand(name: string): Promise<CommandModule> | undefined {
-  if (!(commandNames as readonly string[]).includes(name)) return undefined;
+  if (!Object.hasOwn(commands, name)) return undefined;
   return import(`./commands/${name}.js`) as Promise<CommandModule>;
 }
 
 function printHelp(): void {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([c, what]) => `  ${c.padEnd(width)}  ${what}`);
   process.stdout.write(
-    `qwenrt — run Qwen3 models locally\n\nusage: qwenrt <command> [options]\n\ncommands:\n${commandNames
-      .map((c) => `  ${c}`)
-      .join("\n")}\n\nRun \`qwenrt <command> --help\` for a command's options.\n`,
+    `qwenrt — run Qwen3 models locally\n\nusage: qwenrt <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n` +
+      "<model> is a model directory, a .gguf file or a Hub id (Qwen/Qwen3-0.6B, Qwen/Qwen3-8B-GGUF:Q4_K_M).\n" +
+      "Run `qwenrt <command> --help` for a command's options; `qwenrt --version` prints the version.\n",
   );
 }
 
@@ -54,7 +54,7 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     // Expected failures are one line; anything else is a bug, shown in full with QWENRT_DEBUG=1.
     if (e instanceof QwenrtError || !process.env.QWENRT_DEBUG) {
-      process.stderr.write(`qwenrt: ${errorMessage(e)}\n`);
+      process.stderr.write(errorLine(errorMessage(e)));
     } else {
       process.stderr.write(`qwenrt: internal error: ${(e as Error).stack ?? String(e)}\n`);
     }

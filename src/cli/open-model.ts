@@ -11,6 +11,8 @@ import { Progress, formatBytes, formatDuration, type ProgressStream } from "./pr
 export function progressReporter(label: string, stream: ProgressStream = process.stderr): {
   onEvent: (e: DownloadEvent) => void;
   finish: (line: string) => void;
+  /** The download failed: clear the bar so the error that follows starts on a line of its own. */
+  abort: () => void;
 } {
   let bar: Progress | undefined;
   const received = new Map<string, number>();
@@ -40,6 +42,12 @@ export function progressReporter(label: string, stream: ProgressStream = process
       case "done":
         bar?.log(`done ${e.path} (${formatBytes(e.size)})`);
         break;
+      case "retry": {
+        const line = `${e.path}: ${e.reason}; retrying in ${formatDuration(e.delayMs / 1000)} (${e.attempt} of ${e.retries})`;
+        if (bar === undefined) stream.write(`${line}\n`);
+        else bar.log(line);
+        break;
+      }
     }
   };
   const finish = (line: string): void => {
@@ -47,7 +55,11 @@ export function progressReporter(label: string, stream: ProgressStream = process
     if (bar === undefined) stream.write(`${line}\n`);
     else bar.finish(`${line} in ${elapsed}`);
   };
-  return { onEvent, finish };
+  const abort = (): void => {
+    bar?.finish();
+    bar = undefined;
+  };
+  return { onEvent, finish, abort };
 }
 
 /**
@@ -59,14 +71,20 @@ export function progressReporter(label: string, stream: ProgressStream = process
 export async function openModelForCli(ref: string, stream: ProgressStream = process.stderr): Promise<ModelSource> {
   const report = progressReporter(`Downloading ${ref}`, stream);
   let fetched = 0;
-  const source = await openModelSource(ref, {
-    resolve: {
-      onEvent: (e) => {
-        if (e.kind === "plan") fetched = e.files.filter((f) => !f.cached).length;
-        report.onEvent(e);
+  let source: ModelSource;
+  try {
+    source = await openModelSource(ref, {
+      resolve: {
+        onEvent: (e) => {
+          if (e.kind === "plan") fetched = e.files.filter((f) => !f.cached).length;
+          report.onEvent(e);
+        },
       },
-    },
-  });
+    });
+  } catch (e) {
+    report.abort();
+    throw e;
+  }
   if (fetched > 0) report.finish(`${ref}: ${fetched} file${fetched === 1 ? "" : "s"} downloaded`);
   return source;
 }

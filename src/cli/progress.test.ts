@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { progressReporter } from "./open-model.js";
 import { Progress, formatBytes, formatDuration } from "./progress.js";
 
 function sink(isTTY: boolean): { out: string[]; stream: { isTTY: boolean; columns: number; write(s: string): boolean } } {
@@ -63,4 +64,17 @@ test("without a TTY only log lines and the final line are written", () => {
   p.finish("done");
   assert.deepEqual(out, ["downloading a\n", "done\n"]);
   assert.equal(p.interactive, false);
+});
+
+test("download progress: a retry is a line of its own, and a failed download clears the bar for the error", () => {
+  const { out, stream } = sink(true);
+  const report = progressReporter("Downloading m", stream);
+  report.onEvent({ kind: "plan", files: [{ path: "w.safetensors", size: 1000, cached: false }] });
+  report.onEvent({ kind: "start", path: "w.safetensors", size: 1000, resumeFrom: 0 });
+  report.onEvent({ kind: "progress", path: "w.safetensors", received: 400, size: 1000 });
+  report.onEvent({ kind: "retry", path: "w.safetensors", attempt: 1, retries: 5, delayMs: 2000, reason: "download interrupted (socket hang up)" });
+  assert.ok(out.includes("w.safetensors: download interrupted (socket hang up); retrying in 2s (1 of 5)\n"), JSON.stringify(out));
+  report.abort();
+  // The last write leaves the cursor at the start of an empty line: "qwenrt: …" prints on its own line.
+  assert.equal(out[out.length - 1], "\r\x1b[2K");
 });

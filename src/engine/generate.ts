@@ -281,7 +281,7 @@ export async function* generate<S extends SequenceLike>(
     if (stoppedBy !== undefined || generated.length >= maxTokens) return finish();
 
     const next = [token];
-    if (constraint?.isComplete() === true && constraint.endsGeneration) return finishConstrained();
+    if (constraint?.isComplete() === true && constraint.endsGeneration === true) return finishConstrained();
     if (yield* emitForced(opts.interceptor?.afterToken(token) ?? [], next)) return finish();
     await yieldToEventLoop();
     signal?.throwIfAborted();

@@ -16,7 +16,13 @@ export type ToolChoice = "none" | "auto" | "required" | { readonly name: string 
 export type ResponseFormat =
   | { readonly type: "text" }
   | { readonly type: "json_object" }
-  | { readonly type: "json_schema"; readonly schema: unknown; readonly strict: boolean };
+  | {
+      readonly type: "json_schema";
+      readonly schema: unknown;
+      readonly strict: boolean;
+      /** The schema's parameter path in errors and `schema_check` (default `response_format.json_schema.schema`). */
+      readonly where?: string;
+    };
 
 /** A grammar for the answer and whether completing it ends the generation (no EOS needed). */
 export interface TurnGrammarSpec {
@@ -58,8 +64,9 @@ export function turnGrammar(
   }
   if (format?.type === "json_object") return { spec: { kind: "json_object" }, endsGeneration: true };
   if (format?.type === "json_schema") {
-    checkSchemaSize(format.schema, "response_format.json_schema.schema");
-    return { spec: { kind: "json_schema", schema: format.schema, strict: format.strict, where: "response_format.json_schema.schema" }, endsGeneration: true };
+    const where = format.where ?? "response_format.json_schema.schema";
+    checkSchemaSize(format.schema, where);
+    return { spec: { kind: "json_schema", schema: format.schema, strict: format.strict, where }, endsGeneration: true };
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { parseReasoning, ReasoningStream } from "../chat/reasoning.js";
 import { ToolCallStream, type ToolStreamEvent } from "../chat/tools-stream.js";
-import { parseToolCalls, type ToolCall } from "../chat/tools.js";
+import { canonicalHead, parseToolCalls, randomCallId, TOOL_CALL_OPEN, type ToolCall } from "../chat/tools.js";
 
 /** One parsed piece of output, in order: reasoning text, content text, or a tool-call event. */
 export type TurnPart = { readonly type: "reasoning"; readonly text: string } | ToolStreamEvent;
@@ -16,6 +16,11 @@ export interface OutputShape {
   readonly thinking: boolean;
   /** Look for tool calls in the content. */
   readonly tools: boolean;
+  /**
+   * A grammar forces the answer to be tool calls: nothing in it is content, and a call cut off by
+   * the token limit is reported as a (partial) call, never as raw `<tool_call>` text.
+   */
+  readonly forcedToolCall?: boolean;
 }
 
 /** A finished answer: reasoning, content without call blocks, and the calls. */
@@ -36,7 +41,16 @@ export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
   const split = shape.thinking ? parseReasoning(text, { thinkingEnabled: true }) : { reasoning: "", content: text };
   if (!shape.tools) return { ...split, toolCalls: [] };
   const calls = parseToolCalls(split.content);
-  return { reasoning: split.reasoning, content: calls.content, toolCalls: calls.toolCalls };
+  if (shape.forcedToolCall !== true) return { reasoning: split.reasoning, content: calls.content, toolCalls: calls.toolCalls };
+  // What is left as content is an unfinished call block: keep its name and arguments so far, if written.
+  const toolCalls = [...calls.toolCalls];
+  const open = calls.content.lastIndexOf(TOOL_CALL_OPEN);
+  if (open >= 0) {
+    const block = calls.content.slice(open + TOOL_CALL_OPEN.length).replace(/^\s+/, "");
+    const head = canonicalHead(block);
+    if (head !== undefined) toolCalls.push({ id: randomCallId(), name: head.name, arguments: block.slice(head.argsStart) });
+  }
+  return { reasoning: split.reasoning, content: "", toolCalls };
 }
 
 /**
@@ -51,10 +65,12 @@ export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
 export class TurnOutput {
   private readonly reasoning: ReasoningStream | undefined;
   private readonly tools: ToolCallStream | undefined;
+  private readonly forced: boolean;
 
   constructor(shape: OutputShape) {
     this.reasoning = shape.thinking ? new ReasoningStream({ thinkingEnabled: true }) : undefined;
     this.tools = shape.tools ? new ToolCallStream() : undefined;
+    this.forced = shape.tools && shape.forcedToolCall === true;
   }
 
   /** Parts released by one step's text. */
@@ -66,7 +82,7 @@ export class TurnOutput {
   /** Parts held back until the end (partial tags, trailing whitespace, an open call block). */
   finish(): TurnPart[] {
     const out = this.parts(this.reasoning?.finish() ?? { reasoning: "", content: "" });
-    if (this.tools !== undefined) out.push(...this.tools.finish());
+    if (this.tools !== undefined) out.push(...this.tools.finish().filter((p) => !this.forced || p.type !== "content"));
     return out;
   }
 
@@ -75,7 +91,7 @@ export class TurnOutput {
     if (split.reasoning !== "") out.push({ type: "reasoning", text: split.reasoning });
     if (split.content !== "") {
       if (this.tools === undefined) out.push({ type: "content", text: split.content });
-      else out.push(...this.tools.push(split.content));
+      else out.push(...this.tools.push(split.content).filter((p) => !this.forced || p.type !== "content"));
     }
     return out;
   }

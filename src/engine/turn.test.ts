@@ -7,6 +7,7 @@ import { loadModel } from "../models/load.js";
 import type { Sequence } from "../models/model.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { encodeRenderedPrompt, TurnRunner, type TurnStep } from "./turn.js";
+import { checkAnswer } from "./turn-check.js";
 
 const dir = completeModelDir("qwen3-dense-tiny");
 const tokenizer = Tokenizer.fromDir(dir);
@@ -99,4 +100,42 @@ test("TurnRunner.run: a fired signal ends the run as interrupted, keeping what w
   assert.equal(next.cachedTokens, turn.promptIds.length - 1);
   // Any other error is thrown.
   await assert.rejects(r.run(turn, { maxTokens: 2, temperature: -1 }), { message: /^temperature: / });
+});
+
+test("TurnRunner.run: a forced tool call cut off by maxTokens is a partial call, never raw <tool_call> content", async () => {
+  const r = runner();
+  const longArgs = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string", minLength: 200 } }, required: ["city"] } } }];
+  const turn = r.prepare({ chat: chat({ tools: longArgs, enable_thinking: false }), toolChoice: { name: "get_weather" } });
+  for (const maxTokens of [3, 60]) {
+    const streamed: TurnStep["parts"][number][] = [];
+    const out = await r.run(turn, { temperature: 1, seed: 1, maxTokens }, (s) => streamed.push(...s.parts));
+    streamed.push(...out.tail);
+    assert.equal(out.finishReason, "length");
+    assert.ok(out.text.includes("<tool_call>"), out.text);
+    assert.equal(out.message.content, "");
+    assert.ok(!streamed.some((p) => p.type === "content"), JSON.stringify(streamed));
+    if (maxTokens === 3) {
+      assert.deepEqual(out.message.toolCalls, []); // the call's name was not written yet
+      continue;
+    }
+    const [call] = out.message.toolCalls;
+    assert.equal(call?.name, "get_weather", out.text);
+    assert.match(call.arguments, /^\{"city": ?"/);
+    assert.ok(out.text.endsWith(call.arguments), call.arguments);
+    const args = streamed.flatMap((p) => (p.type === "arguments" ? [p.text] : [])).join("");
+    assert.equal(args, call.arguments);
+  }
+});
+
+test("checkAnswer: keywords without a grammar are named and the finished answer is checked against them", async () => {
+  const r = runner();
+  const schema = { type: "object", properties: { pts: { type: "array", items: { type: "object", properties: { x: { type: "integer" } }, required: ["x"] }, uniqueItems: true, maxItems: 3 } }, required: ["pts"] };
+  const turn = r.prepare({ chat: chat({ enable_thinking: false }), responseFormat: { type: "json_schema", schema, strict: true } });
+  const out = await r.run(turn, { temperature: 1, seed: 3, maxTokens: 200 });
+  const check = checkAnswer(turn, out.message, out.finishReason !== "length");
+  assert.deepEqual(check?.unenforced.map((u) => u.where), ["response_format.json_schema.schema.properties.pts.uniqueItems"]);
+  const duplicate = { ...out.message, content: '{"pts": [{"x": 1}, {"x": 1}]}' };
+  assert.deepEqual(checkAnswer(turn, duplicate, true)?.violations?.map((v) => [v.path, v.keyword]), [["/pts", "uniqueItems"]]);
+  assert.equal(checkAnswer(turn, duplicate, false)?.violations, undefined, "a cut-off answer is not checked");
+  assert.equal(checkAnswer(r.prepare({ chat: chat(), responseFormat: { type: "json_object" } }), out.message, true), undefined);
 });

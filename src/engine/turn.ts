@@ -49,6 +49,8 @@ export interface PreparedTurn {
   readonly tools: boolean;
   readonly thinkingBudget: number | undefined;
   readonly grammar: { readonly compiled: CompiledConstraint; readonly endsGeneration: boolean } | undefined;
+  /** The grammar forces tool calls (tool_choice "required" or a named function). */
+  readonly forcedToolCall: boolean;
 }
 
 /** Generation options of one run of a turn (steering and grammar come from the turn). */
@@ -215,6 +217,7 @@ export class TurnRunner<S extends SequenceLike> {
       tools: toolChoice !== "none",
       thinkingBudget: req.thinkingBudget,
       grammar: grammar === undefined ? undefined : { compiled: this.grammars.compile(grammar.spec), endsGeneration: grammar.endsGeneration },
+      forcedToolCall: grammar?.spec.kind === "tool_call",
     };
   }
 
@@ -226,7 +229,7 @@ export class TurnRunner<S extends SequenceLike> {
     const thought = Thought.of(this.tokenizer, turn.thinking, this.marks);
     const gen: GenerateOptions = { ...opts, interceptor: new TurnSteer(thought, turn.thinkingBudget, this.earlyStop) };
     if (turn.grammar !== undefined) gen.constraint = new AfterThought(turn.grammar.compiled.start(), thought, turn.grammar.endsGeneration);
-    const shape = { thinking: turn.thinking, tools: turn.tools };
+    const shape = { thinking: turn.thinking, tools: turn.tools, forcedToolCall: turn.forcedToolCall };
     const output = new TurnOutput(shape);
     const ids: number[] = [];
     let text = "";

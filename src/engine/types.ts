@@ -83,14 +83,15 @@ export interface TokenInterceptor {
 }
 
 /**
- * A grammar that restricts which tokens may come next (engine/constrain implements it). `mask`
- * sets disallowed logits to -Infinity; `accept` advances past the sampled token.
+ * A grammar that restricts which tokens may come next (engine/constrain's `Constraint` is one: pass
+ * `createConstraint(…)` as `GenerateOptions.constraint`). `mask` sets disallowed logits to
+ * -Infinity; `accept` advances past the sampled token.
  */
 export interface LogitsConstraint {
   mask(logits: Float32Array): void;
   accept(token: number): void;
   /** True once the output is a complete sentence of the grammar. */
   isComplete(): boolean;
-  /** When true, generation ends as soon as the grammar is complete (no EOS needed). */
-  readonly endsGeneration: boolean;
+  /** When true, generation ends as soon as the grammar is complete (no EOS needed). Default false. */
+  readonly endsGeneration?: boolean;
 }

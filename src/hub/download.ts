@@ -1,8 +1,9 @@
 /**
  * Download repo files into the Hugging Face cache: parallel (a small pool), resumable (bytes
- * accumulate in `blobs/{etag}.incomplete`; a restart asks for the rest with `Range`), verified (size,
- * and sha256 for LFS files or the git blob sha1 otherwise) and atomic (renamed into `blobs/` only once
- * verified). UI-free: progress goes to a callback.
+ * accumulate in `blobs/{etag}.incomplete`; a restart asks for the rest with `Range`), retried with
+ * exponential back-off when the connection drops or stalls, verified (size, and sha256 for LFS files
+ * or the git blob sha1 otherwise) and atomic (renamed into `blobs/` only once verified). UI-free:
+ * progress goes to a callback.
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -20,7 +21,9 @@ export type DownloadEvent =
   /** `received` = bytes of this file on disk so far (including resumed bytes). */
   | { readonly kind: "progress"; readonly path: string; readonly received: number; readonly size: number }
   /** Verified and in the cache; `downloaded` = bytes transferred by this run. */
-  | { readonly kind: "done"; readonly path: string; readonly size: number; readonly downloaded: number };
+  | { readonly kind: "done"; readonly path: string; readonly size: number; readonly downloaded: number }
+  /** A transfer broke off; it resumes after `delayMs` (retry `attempt` of `retries`). */
+  | { readonly kind: "retry"; readonly path: string; readonly attempt: number; readonly retries: number; readonly delayMs: number; readonly reason: string };
 
 /** Options of {@link downloadFiles}. */
 export interface DownloadOptions extends HubContext {
@@ -29,6 +32,10 @@ export interface DownloadOptions extends HubContext {
   readonly onEvent?: (event: DownloadEvent) => void;
   /** Abort a transfer that receives nothing for this long (default 60 s). */
   readonly stallTimeoutMs?: number;
+  /** Times a dropped or stalled transfer resumes before the download fails (default 5). */
+  readonly retries?: number;
+  /** Wait before the first retry; each next one waits twice as long (default 1 s). */
+  readonly retryDelayMs?: number;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -48,6 +55,23 @@ function newHash(file: RemoteFile): Hash {
   return createHash("sha1").update(`blob ${file.size}\0`);
 }
 
+/** Wait `ms`, or reject when `signal` fires. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      signal.removeEventListener("abort", stop);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const stop = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason ?? new Error("aborted"));
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
+}
+
 async function hashFile(path: string, hash: Hash): Promise<void> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
 }
@@ -65,92 +89,108 @@ async function fetchBlob(
   const part = incompletePath(repoDir, file.etag);
   const url = resolveUrl(ctx.settings.endpoint, listing.repo, listing.commit, file.path);
   const stallMs = ctx.stallTimeoutMs ?? 60_000;
-  let offset = fileSize(part) ?? 0;
-  if (offset > file.size) {
-    rmSync(part, { force: true });
-    offset = 0;
-  }
+  const retries = ctx.retries ?? 5;
   let downloaded = 0;
-  for (let attempt = 0; ; attempt++) {
-    const stall = new AbortController();
-    let timer = setTimeout(() => stall.abort(), stallMs);
-    const kick = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), stallMs);
-    };
-    const headers: Record<string, string> = { "accept-encoding": "identity" };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
-    try {
-      const sub = { ...ctx, signal: AbortSignal.any([signal, stall.signal]) };
-      const { response } = await hubGet(sub, url, { repo: listing.repo, revision: listing.commit, file: file.path }, headers);
-      if (response.status === 416) {
-        await response.body?.cancel();
-        if (offset === file.size) break; // already complete: just verify
-        if (attempt > 0) throw new QwenrtError(where, `server refused range bytes=${offset}- (${url})`);
-        rmSync(part, { force: true });
-        offset = 0;
-        continue;
-      }
-      if (response.status === 206) {
-        const start = /^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1];
-        if (start === undefined || Number(start) !== offset) {
-          await response.body?.cancel();
-          throw new QwenrtError(where, `server answered a range request with the wrong range (${url})`);
-        }
-      } else {
-        offset = 0; // a plain 200 ignores our Range: start over
-      }
-      if (response.body === null) throw new QwenrtError(where, `empty response from ${url}`);
-      emit({ kind: "start", path: file.path, size: file.size, resumeFrom: offset });
-      // Read by hand rather than through stream.pipeline: an abort that lands after the last chunk
-      // can leave a fetch body neither closed nor errored, and the pipeline would wait forever.
-      const reader = response.body.getReader();
-      const aborted = new Promise<never>((_, reject) => {
-        const fail = (): void => reject(sub.signal.reason ?? new Error("aborted"));
-        if (sub.signal.aborted) fail();
-        else sub.signal.addEventListener("abort", fail, { once: true });
-      });
-      aborted.catch(() => undefined);
-      const out = await open(part, offset > 0 ? "a" : "w");
-      let received = offset;
-      let last = 0;
+  // One transfer from where the partial blob ends; throws a network_error when it breaks off.
+  const transfer = async (): Promise<void> => {
+    let offset = fileSize(part) ?? 0;
+    if (offset > file.size) {
+      rmSync(part, { force: true });
+      offset = 0;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const stall = new AbortController();
+      let timer = setTimeout(() => stall.abort(), stallMs);
+      const kick = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => stall.abort(), stallMs);
+      };
+      const headers: Record<string, string> = { "accept-encoding": "identity" };
+      if (offset > 0) headers.range = `bytes=${offset}-`;
       try {
-        for (;;) {
-          const { done, value } = await Promise.race([reader.read(), aborted]);
-          if (done) break;
-          if (received + value.length > file.size) {
-            // Stop at the listed size: a server that sends more (or forever) fills no disk.
-            await out.truncate(0);
-            throw new QwenrtError(where, `the server sent more than the ${file.size} bytes the listing gives (${url}); the download was deleted`, { code: "hub_error" });
-          }
-          kick();
-          await out.write(value);
-          received += value.length;
-          downloaded += value.length;
-          const now = Date.now();
-          if (now - last >= PROGRESS_INTERVAL_MS) {
-            last = now;
-            emit({ kind: "progress", path: file.path, received, size: file.size });
-          }
+        const sub = { ...ctx, signal: AbortSignal.any([signal, stall.signal]) };
+        const { response } = await hubGet(sub, url, { repo: listing.repo, revision: listing.commit, file: file.path }, headers);
+        if (response.status === 416) {
+          await response.body?.cancel();
+          if (offset === file.size) break; // already complete: just verify
+          if (attempt > 0) throw new QwenrtError(where, `server refused range bytes=${offset}- (${url})`);
+          rmSync(part, { force: true });
+          offset = 0;
+          continue;
         }
+        if (response.status === 206) {
+          const start = /^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1];
+          if (start === undefined || Number(start) !== offset) {
+            await response.body?.cancel();
+            throw new QwenrtError(where, `server answered a range request with the wrong range (${url})`);
+          }
+        } else {
+          offset = 0; // a plain 200 ignores our Range: start over
+        }
+        if (response.body === null) throw new QwenrtError(where, `empty response from ${url}`);
+        emit({ kind: "start", path: file.path, size: file.size, resumeFrom: offset });
+        // Read by hand rather than through stream.pipeline: an abort that lands after the last chunk
+        // can leave a fetch body neither closed nor errored, and the pipeline would wait forever.
+        const reader = response.body.getReader();
+        const aborted = new Promise<never>((_, reject) => {
+          const fail = (): void => reject(sub.signal.reason ?? new Error("aborted"));
+          if (sub.signal.aborted) fail();
+          else sub.signal.addEventListener("abort", fail, { once: true });
+        });
+        aborted.catch(() => undefined);
+        const out = await open(part, offset > 0 ? "a" : "w");
+        let received = offset;
+        let last = 0;
+        try {
+          for (;;) {
+            const { done, value } = await Promise.race([reader.read(), aborted]);
+            if (done) break;
+            if (received + value.length > file.size) {
+              // Stop at the listed size: a server that sends more (or forever) fills no disk.
+              await out.truncate(0);
+              throw new QwenrtError(where, `the server sent more than the ${file.size} bytes the listing gives (${url}); the download was deleted`, { code: "hub_error" });
+            }
+            kick();
+            await out.write(value);
+            received += value.length;
+            downloaded += value.length;
+            const now = Date.now();
+            if (now - last >= PROGRESS_INTERVAL_MS) {
+              last = now;
+              emit({ kind: "progress", path: file.path, received, size: file.size });
+            }
+          }
+        } finally {
+          await out.close();
+          reader.cancel().catch(() => undefined);
+        }
+        emit({ kind: "progress", path: file.path, received, size: file.size });
+        break;
+      } catch (e) {
+        if (stall.signal.aborted && !signal.aborted) {
+          throw new QwenrtError(url, `no data for ${Math.round(stallMs / 1000)} s; run again to resume`, { code: "network_error" });
+        }
+        if (e instanceof QwenrtError && e.code === "hub_error") rmSync(part, { force: true });
+        if (e instanceof QwenrtError || signal.aborted) throw e;
+        throw new QwenrtError(url, `download interrupted (${(e as Error).message}); run again to resume`, {
+          code: "network_error",
+          cause: e,
+        });
       } finally {
-        await out.close();
-        reader.cancel().catch(() => undefined);
+        clearTimeout(timer);
       }
-      emit({ kind: "progress", path: file.path, received, size: file.size });
+    }
+  };
+  for (let retry = 0; ; retry++) {
+    try {
+      await transfer();
       break;
     } catch (e) {
-      if (stall.signal.aborted && !signal.aborted) {
-        throw new QwenrtError(url, `no data for ${Math.round(stallMs / 1000)} s; run again to resume`, { code: "network_error" });
-      }
-      if (e instanceof QwenrtError && e.code === "hub_error") rmSync(part, { force: true });
-      if (e instanceof QwenrtError || signal.aborted) throw e;
-      throw new QwenrtError(url, `download interrupted (${(e as Error).message}); run again to resume`, {
-        code: "network_error",
-        cause: e,
-      });
-    } finally {
-      clearTimeout(timer);
+      if (!(e instanceof QwenrtError) || e.code !== "network_error" || signal.aborted || retry >= retries) throw e;
+      const delayMs = (ctx.retryDelayMs ?? 1000) * 2 ** retry;
+      const reason = e.message.replace(/; run again to resume$/, "");
+      emit({ kind: "retry", path: file.path, attempt: retry + 1, retries, delayMs, reason });
+      await sleep(delayMs, signal);
     }
   }
   const got = fileSize(part) ?? 0;

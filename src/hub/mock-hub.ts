@@ -64,6 +64,8 @@ export class MockHub {
   readonly requests: RecordedRequest[] = [];
   /** Paths (`org/name/file`) whose next CDN transfer stops after this many bytes (then the socket drops). */
   readonly cutOnce = new Map<string, number>();
+  /** Paths (`org/name/file`) whose every CDN transfer stops after this many bytes (a flaky link). */
+  readonly cutEach = new Map<string, number>();
   /** Paths (`org/name/file`) whose Range header is ignored (a plain 200 with the whole file). */
   readonly ignoreRange = new Set<string>();
   /** Paths (`org/name/file`) served with one byte flipped. */
@@ -187,7 +189,7 @@ export class MockHub {
       status = 206;
     }
     res.writeHead(status, { ...headers, "content-length": String(body.length), "accept-ranges": "bytes" });
-    const cut = this.cutOnce.get(key);
+    const cut = this.cutOnce.get(key) ?? this.cutEach.get(key);
     if (cut !== undefined && cut < body.length) {
       this.cutOnce.delete(key);
       res.write(body.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));

@@ -178,7 +178,7 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
   test("a transfer cut short fails naming the URL, keeps the partial blob, and the next pull resumes it", async () => {
     const env = freshEnv();
     hub.cutOnce.set(`${denseRepo.repo}/model-00002-of-00002.safetensors`, 65_536);
-    await assert.rejects(pullModel(denseRepo.repo, { env }), (e: unknown) => {
+    await assert.rejects(pullModel(denseRepo.repo, { env, retries: 0 }), (e: unknown) => {
       assert.ok(e instanceof QwenrtError);
       assert.match(e.message, /model-00002-of-00002\.safetensors/);
       assert.match(e.message, /resume/);
@@ -195,6 +195,29 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
       .map((r) => r.range);
     assert.deepEqual(ranges, [`bytes=${kept}-`]);
     assert.deepEqual(readFileSync(join(m.path, "model-00002-of-00002.safetensors")), shard2);
+  });
+
+  test("a flaky transfer is resumed within the same pull after a growing pause, until it gives up", async () => {
+    const env = freshEnv();
+    const key = `${denseRepo.repo}/model-00002-of-00002.safetensors`;
+    hub.cutEach.set(key, 50_000);
+    try {
+      const events: DownloadEvent[] = [];
+      const from = hub.requests.length;
+      const m = await pullModel(denseRepo.repo, { env, retryDelayMs: 20, onEvent: (e) => events.push(e) });
+      assert.deepEqual(readFileSync(join(m.path, "model-00002-of-00002.safetensors")), shard2);
+      const retries = events.flatMap((e) => (e.kind === "retry" && e.path === "model-00002-of-00002.safetensors" ? [[e.attempt, e.delayMs]] : []));
+      assert.deepEqual(retries, [[1, 20], [2, 40]]);
+      const ranges = hub.requests.slice(from).filter((r) => r.server === "cdn" && r.path.endsWith("model-00002-of-00002.safetensors")).map((r) => r.range);
+      assert.deepEqual(ranges, [undefined, "bytes=50000-", "bytes=100000-"]);
+      // With fewer retries than the file needs, the pull fails, naming the file, after trying them all.
+      const env2 = freshEnv();
+      const tries: number[] = [];
+      await assert.rejects(pullModel(denseRepo.repo, { env: env2, retries: 1, retryDelayMs: 1, onEvent: (e) => e.kind === "retry" && tries.push(e.attempt) }), /model-00002-of-00002\.safetensors/);
+      assert.deepEqual(tries, [1]);
+    } finally {
+      hub.cutEach.delete(key);
+    }
   });
 
   test("corrupt bytes fail the sha256 check, name the file and leave nothing behind", async () => {

@@ -27,13 +27,14 @@ function isRootFile(path: string, suffix: string): boolean {
 }
 
 /** One GGUF model: a single file or every part of a split one, under a common stem. */
-interface GgufGroup {
+export interface GgufGroup {
   readonly stem: string;
   readonly parts: string[];
   readonly count: number;
 }
 
-function groupGguf(paths: readonly string[]): GgufGroup[] {
+/** The GGUF models among `paths`: split parts grouped under their stem, sorted by stem. */
+export function groupGguf(paths: readonly string[]): GgufGroup[] {
   const groups = new Map<string, GgufGroup>();
   for (const p of paths) {
     if (!p.toLowerCase().endsWith(".gguf")) continue;
@@ -54,11 +55,12 @@ function escapeRegExp(s: string): string {
 }
 
 /** A tag matches a whole `-`, `.` or `/` delimited run of the path (so `Q4_K` never matches `Q4_K_M`). */
-function matchesTag(stem: string, tag: string): boolean {
+export function matchesTag(stem: string, tag: string): boolean {
   return new RegExp(`(^|[-./])${escapeRegExp(tag)}($|[-./])`, "i").test(stem);
 }
 
-function isProjector(g: GgufGroup): boolean {
+/** A multimodal projector (`mmproj-*.gguf`), not a language model. */
+export function isProjector(g: GgufGroup): boolean {
   return /(^|\/)mmproj/i.test(g.stem);
 }
 

@@ -21,6 +21,7 @@ import { createRerank } from "./rerank.js";
 import type { ResponsesContext } from "./responses.js";
 import { registerResponses } from "./responses-routes.js";
 import type { Runtime } from "./runtime.js";
+import { serverStatus } from "./status.js";
 import { isObject } from "../util/json.js";
 
 /** What the app serves beside the runtime: the Responses API's store and hooks (see responses.ts). */
@@ -146,6 +147,7 @@ export function createApp(rt: Runtime, access: AccessOptions = {}, opts: AppOpti
   });
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/status", (c) => c.json(serverStatus(rt)));
   app.get("/metrics", (c) => c.text(renderMetrics(rt), 200, { "content-type": "text/plain; version=0.0.4" }));
   app.get("/v1/models", (c) =>
     c.json({ object: "list", data: [{ id: rt.opts.modelId, object: "model", created: rt.created, owned_by: "qwenrt", max_model_len: rt.contextLength }] }),

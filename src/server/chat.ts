@@ -10,6 +10,7 @@ import type { TurnStep } from "../engine/turn.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { ChatPlan } from "./chat-plan.js";
 import { allOrNone, type FinishedTurn, type Runtime } from "./runtime.js";
+import { schemaCheckField } from "./schema-check.js";
 
 type FinishReason = "stop" | "length" | "tool_calls";
 
@@ -33,6 +34,7 @@ function usage(promptTokens: number, cached: number, completion: number, reasoni
 }
 
 function finishReason(t: FinishedTurn, calls: number): FinishReason {
+  if (t.finishReason === "length") return "length"; // a call cut off by max_tokens is partial
   if (calls > 0) return "tool_calls";
   return t.finishReason;
 }
@@ -73,6 +75,7 @@ export async function completeChat(rt: Runtime, plan: ChatPlan, modelId: string,
       message,
       logprobs: plan.logprobs === undefined ? null : { content: d.logprobs },
       finish_reason: finishReason(d.turn, m.toolCalls.length),
+      ...schemaCheckField(plan.turn, d.turn),
       ...(plan.returnTokenIds ? { token_ids: d.turn.ids } : {}),
     };
   });
@@ -122,7 +125,7 @@ export async function streamChat(
       emit(step.parts, lp);
     });
     emit(d.turn.tail);
-    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls) }]);
+    chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls), ...schemaCheckField(plan.turn, d.turn) }]);
     return d;
   };
   const done = await allOrNone(signal, Array.from({ length: plan.n }, (_, i) => (shared: AbortSignal) => runOne(i, shared)));

@@ -7,7 +7,7 @@
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
-import type { Hono } from "hono";
+import { QwenrtError } from "../util/errors.js";
 
 /** Where and how to listen. */
 export interface ListenOptions {
@@ -32,12 +32,13 @@ export interface Listening {
 }
 
 /**
- * Listen with `app`; rejects with a message naming `--host`/`--port` when the address cannot be bound.
+ * Listen with `app` (a Hono app, or anything with its `fetch`); rejects with a message naming
+ * `--host`/`--port` when the address cannot be bound.
  *
  * @example
  * const { port, close } = await listen(createApp(rt), { host: "127.0.0.1", port: 0 });
  */
-export async function listen(app: Hono, opts: ListenOptions): Promise<Listening> {
+export async function listen(app: { fetch: (req: Request) => Response | Promise<Response> }, opts: ListenOptions): Promise<Listening> {
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const serverOptions = {
     headersTimeout,
@@ -49,7 +50,11 @@ export async function listen(app: Hono, opts: ListenOptions): Promise<Listening>
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, serverOptions }, () => resolve(s));
     s.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `--port: ${opts.host}:${opts.port} is already in use` : `--host/--port: cannot listen (${e.message})`)),
+      reject(
+        e.code === "EADDRINUSE"
+          ? new QwenrtError("--port", `${opts.host}:${opts.port} is already in use`)
+          : new QwenrtError("--host/--port", `cannot listen (${e.message})`),
+      ),
     );
   });
   const port = (server.address() as AddressInfo).port;

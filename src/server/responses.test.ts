@@ -171,6 +171,28 @@ describe("Responses API with the openai client", () => {
     assert.ok(typeof v.city === "string" && v.city.length <= 12);
   });
 
+  test("text.format json_schema with uniqueItems over objects: schema_check names it and reports the duplicate", async () => {
+    const schema = {
+      type: "object",
+      properties: { pts: { type: "array", items: { type: "object", properties: { x: { type: "integer", minimum: 0, maximum: 1 } }, required: ["x"], additionalProperties: false }, uniqueItems: true, minItems: 3, maxItems: 3 } },
+      required: ["pts"],
+      additionalProperties: false,
+    };
+    const r = await client.responses.create({
+      model: "test-model",
+      input: "Points",
+      text: { format: { type: "json_schema", name: "pts", schema, strict: true } },
+      max_output_tokens: 200,
+      temperature: 1,
+      reasoning: off,
+    });
+    // Three objects from {"x": 0} and {"x": 1}: a duplicate is certain, and the check says so.
+    const check = (r as unknown as { schema_check: { unenforced: { where: string }[]; valid: boolean; violations: { keyword: string }[] } }).schema_check;
+    assert.deepEqual(check.unenforced.map((u) => u.where), ["text.format.schema.properties.pts.uniqueItems"]);
+    assert.equal(check.valid, false);
+    assert.deepEqual(check.violations.map((v) => v.keyword), ["uniqueItems"]);
+  });
+
   test("thinking on gives a reasoning item first (streamed as reasoning_text deltas); off gives none", async () => {
     const on = await client.responses.create({ model: "test-model", input: "Think", max_output_tokens: 6, temperature: 0, reasoning: { effort: "medium" } });
     assert.equal(on.output[0]!.type, "reasoning");

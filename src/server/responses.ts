@@ -11,6 +11,7 @@ import { generateOptions } from "./params.js";
 import { chatRequestOf, inputItems, itemsToMessages, newId, parseResponsesRequest, type Item, type ResponsesRequest } from "./responses-input.js";
 import { OutputStream, outputItems, type ResponseEvent } from "./responses-output.js";
 import type { FinishedTurn, Runtime } from "./runtime.js";
+import { schemaCheckField } from "./schema-check.js";
 import type { ResponseStore } from "./store/responses-store.js";
 
 /** What the Responses endpoints share: the runtime and, unless storing is off, the store. */
@@ -63,7 +64,7 @@ export function planResponse(ctx: ResponsesContext, body: unknown): ResponsePlan
   const toolChoice: ToolChoice = typeof choice === "object" ? { name: choice.name } : choice;
   const fmt = req.text?.format;
   let responseFormat: ResponseFormat | undefined;
-  if (fmt?.type === "json_schema") responseFormat = { type: "json_schema", schema: fmt.schema, strict: fmt.strict ?? true };
+  if (fmt?.type === "json_schema") responseFormat = { type: "json_schema", schema: fmt.schema, strict: fmt.strict ?? true, where: "text.format.schema" };
   else if (fmt?.type === "json_object") responseFormat = { type: "json_object" };
 
   const budget = req.thinking_budget ?? ctx.rt.opts.thinkingBudget;
@@ -124,6 +125,7 @@ function responseObject(
     top_p: r.top_p ?? null,
     truncation: "disabled",
     usage,
+    ...(turn === undefined ? {} : schemaCheckField(plan.turn, turn)),
   };
 }
 

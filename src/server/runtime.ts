@@ -12,6 +12,7 @@ import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { QwenrtError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
+import { noteTokens } from "./request-log.js";
 import type { Guardrail } from "./guardrail.js";
 
 /** Server settings (CLI flags). */
@@ -264,6 +265,7 @@ export class Runtime {
       this.counters.promptTokens += r.prompt;
       this.counters.cachedPromptTokens += r.cached;
       this.counters.completionTokens += r.completion;
+      noteTokens(r.prompt, r.completion); // the request's log line
       return r.outcome;
     } catch (e) {
       throw await this.named(e);

@@ -27,7 +27,7 @@ import type { WasmDtype } from "../kernels/wasm/matrix.js";
 import { detectWeightRoot } from "../models/architecture.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
 import { QwenrtError } from "../util/errors.js";
-import { readJsonFile } from "../util/json.js";
+import { isObject, readJsonFile } from "../util/json.js";
 import { checkFreeSpace, ggufPlanBytes, writeGgufPlan } from "./convert.js";
 
 /** Bump when the quantizers, the stored-type rules or the file layout change: old entries stop matching. */
@@ -185,4 +185,48 @@ export async function quantizedGguf(modelDir: string, dtype: WasmDtype, opts: Qu
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ source, dtype, key, version: QUANT_CACHE_VERSION, created: new Date().toISOString() }, null, 2)}\n`);
   removeSuperseded(dir, source, dtype, name);
   return { path, created: true, seconds: (performance.now() - t0) / 1000, bytes: summary.bytes };
+}
+
+/** One entry of the quantized-weights cache (what `qwenrt list` shows and `qwenrt rm --dtype` removes). */
+export interface QuantCachedModel {
+  /** The quantized GGUF. */
+  readonly path: string;
+  /** The checkpoint directory it was made from (its real path). */
+  readonly source: string;
+  readonly dtype: string;
+  readonly bytes: number;
+  /** Latest access (or change) time of the GGUF. */
+  readonly lastUsed: Date;
+}
+
+/**
+ * The entries of the quantized-weights cache, by file name; files without their metadata (one being
+ * written) are left out.
+ *
+ * @example
+ * for (const e of listQuantCache()) console.log(e.source, e.dtype, e.bytes);
+ */
+export function listQuantCache(dir: string = quantCacheDir()): QuantCachedModel[] {
+  if (!existsSync(dir)) return [];
+  const out: QuantCachedModel[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith(".json")) continue;
+    const path = join(dir, f.replace(/\.json$/, ".gguf"));
+    let meta: unknown;
+    try {
+      meta = readJsonFile(join(dir, f));
+    } catch {
+      continue; // being written, or not ours
+    }
+    if (!isObject(meta) || typeof meta.source !== "string" || typeof meta.dtype !== "string" || !existsSync(path)) continue;
+    const st = statSync(path);
+    out.push({ path, source: meta.source, dtype: meta.dtype, bytes: st.size, lastUsed: new Date(Math.max(st.atimeMs, st.mtimeMs)) });
+  }
+  return out;
+}
+
+/** Remove an entry of the quantized-weights cache (its GGUF and metadata). */
+export function removeQuantCached(entry: QuantCachedModel): void {
+  rmSync(entry.path, { force: true });
+  rmSync(entry.path.replace(/\.gguf$/, ".json"), { force: true });
 }

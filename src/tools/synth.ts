@@ -55,7 +55,7 @@ export interface SynthResult {
 /** Tokenizer files a Hub model directory may carry; the ones present are copied. */
 const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json"];
 
-/** The repository's copy of the Qwen3 tokenizer (absent in a published package). */
+/** The Qwen3 tokenizer files shipped with qwenrt (the package's `files` include them). */
 export function defaultTokenizerDir(): string {
   return fileURLToPath(new URL("../../test/fixtures/qwen3-tokenizer/", import.meta.url));
 }
@@ -216,9 +216,10 @@ export function synthesize(opts: SynthOptions): SynthResult {
   const std = typeof config.initializer_range === "number" ? config.initializer_range : 0.02;
 
   const tokDir = opts.tokenizerDir === undefined ? defaultTokenizerDir() : opts.tokenizerDir;
-  const explicitTok = opts.tokenizerDir !== undefined && opts.tokenizerDir !== null;
-  if (explicitTok && !existsSync(join(tokDir!, "tokenizer.json"))) {
-    throw new QwenrtError("--tokenizer", `no tokenizer.json in ${tokDir}`, { code: "not_found" });
+  if (tokDir !== null && !existsSync(join(tokDir, "tokenizer.json"))) {
+    // The default copy missing means a broken install: say so rather than write a model without one.
+    const where = opts.tokenizerDir === undefined ? "qwenrt's own tokenizer files" : "--tokenizer";
+    throw new QwenrtError(where, `no tokenizer.json in ${tokDir} (pass --tokenizer DIR, or --no-tokenizer)`, { code: "not_found" });
   }
 
   if (existsSync(opts.out)) {
@@ -262,7 +263,7 @@ export function synthesize(opts: SynthOptions): SynthResult {
   }
 
   const tokenizerFiles: string[] = [];
-  if (tokDir !== null && existsSync(join(tokDir, "tokenizer.json"))) {
+  if (tokDir !== null) {
     for (const f of TOKENIZER_FILES) {
       if (existsSync(join(tokDir, f))) {
         copyFileSync(join(tokDir, f), join(opts.out, f));

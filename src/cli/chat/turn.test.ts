@@ -95,3 +95,15 @@ test("runTurn: an aborted signal stops the turn as interrupted and leaves the ca
   assert.ok(partial.stats.tokens >= 3 && partial.stats.tokens < 1000, String(partial.stats.tokens));
   assert.ok(partial.content.length > 0);
 });
+
+test("runTurn with --ctx: the answer stops where the context is full, and a full conversation is refused naming --ctx", async () => {
+  const e = await engine();
+  const s = new ChatSession({ system: null, enableThinking: false, budget: null });
+  s.addUser("Hello");
+  const free = await runTurn(e, s.request(), opts({ maxTokens: 50 }), sink);
+  const ctx = free.stats.promptTokens + 3;
+  const r = await runTurn(e, s.request(), opts({ maxTokens: 50, contextLength: ctx }), sink);
+  assert.equal(r.stats.tokens, 3);
+  assert.equal(r.stats.finish, "length");
+  await assert.rejects(runTurn(e, s.request(), opts({ contextLength: free.stats.promptTokens }), sink), /^QwenrtError: --ctx: the conversation \(\d+ tokens\) fills the \d+-token context/);
+});

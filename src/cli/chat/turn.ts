@@ -9,6 +9,7 @@ import type { SamplingParams } from "../../engine/sampler.js";
 import type { TurnGenerateOptions, TurnRunner } from "../../engine/turn.js";
 import type { TurnPart } from "../../engine/turn-output.js";
 import type { Sequence } from "../../models/model.js";
+import { QwenrtError } from "../../util/errors.js";
 import type { TurnStats } from "./view.js";
 
 /** What a turn runs on; lives as long as the chat. */
@@ -18,6 +19,8 @@ export type ChatEngine = TurnRunner<Sequence>;
 export interface TurnOptions {
   readonly sampling: SamplingParams;
   readonly maxTokens?: number;
+  /** Context window (`--ctx`): prompt and answer together stay within it. Default: the model's. */
+  readonly contextLength?: number;
   readonly ignoreEos: boolean;
   readonly seed?: number;
   /** Thinking budget in tokens, or null for none. */
@@ -53,6 +56,13 @@ export async function runTurn(engine: ChatEngine, request: unknown, opts: TurnOp
   const turn = engine.prepare({ chat: parseChatRequest(request), ...(opts.budget === null ? {} : { thinkingBudget: opts.budget }) });
   const gen: TurnGenerateOptions = { ...opts.sampling, ignoreEos: opts.ignoreEos, signal: opts.signal };
   if (opts.maxTokens !== undefined) gen.maxTokens = opts.maxTokens;
+  if (opts.contextLength !== undefined) {
+    const room = opts.contextLength - turn.promptIds.length;
+    if (room <= 0) {
+      throw new QwenrtError("--ctx", `the conversation (${turn.promptIds.length} tokens) fills the ${opts.contextLength}-token context; /reset starts over`);
+    }
+    gen.maxTokens = Math.min(gen.maxTokens ?? Infinity, room);
+  }
   if (opts.seed !== undefined) gen.seed = opts.seed;
   let reasoning = "";
   let content = "";

@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 });
   const budget = numberFlag("budget", v.budget, { integer: true, min: 0 });
   const seed = numberFlag("seed", v.seed, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const ctxFlag = choice.ctx; // --ctx (a compute flag): the conversation and the answer stay within it
   if (v.session !== undefined && !/^[\w.-]{1,64}$/.test(v.session)) throw new QwenrtError("--session", `names are 1 to 64 letters, digits, "_", "." or "-", got "${v.session}"`);
   if (v["data-dir"] !== undefined && v.session === undefined) throw new QwenrtError("--data-dir", "needs --session NAME");
 
@@ -74,17 +75,19 @@ export async function run(argv: string[]): Promise<number> {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
     const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) });
+    const ctx = Math.min(ctxFlag ?? Infinity, model.contextLength);
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const runner = new TurnRunner(model, tokenizer, template, {
-      prefixCacheTokens: model.contextLength,
+      prefixCacheTokens: ctx,
       allowSpecialInContent: v["allow-special-in-content"] === true,
     });
-    return { model, runner, path: source.path };
+    return { model, runner, ctx, path: source.path };
   });
   // no-color.org: NO_COLOR set to a non-empty value turns colour off.
   const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "";
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  process.stderr.write(`${formatModelSummary(summarizeModel(engine.path, engine.model))} · loaded in ${seconds.toFixed(1)}s\n`);
+  const summary = { ...summarizeModel(engine.path, engine.model), contextLength: engine.ctx };
+  process.stderr.write(`${formatModelSummary(summary)} · loaded in ${seconds.toFixed(1)}s\n`);
   if (terminal) process.stderr.write("Type /help for commands; Ctrl-C stops an answer; Ctrl-D or /exit quits.\n");
 
   const session = new ChatSession({ system: v.system ?? null, enableThinking: v["no-think"] !== true, budget: budget ?? null });
@@ -113,7 +116,13 @@ export async function run(argv: string[]): Promise<number> {
     return await runChatRepl(
       engine.runner,
       session,
-      { sampling, ignoreEos: v["ignore-eos"] === true, ...(maxTokens === undefined ? {} : { maxTokens }), ...(seed === undefined ? {} : { seed }) },
+      {
+        sampling,
+        ignoreEos: v["ignore-eos"] === true,
+        ...(maxTokens === undefined ? {} : { maxTokens }),
+        ...(seed === undefined ? {} : { seed }),
+        ...(ctxFlag === undefined ? {} : { contextLength: engine.ctx }),
+      },
       { input: process.stdin, output: process.stdout, errors: process.stderr, terminal, color, showIds: v["show-ids"] === true, ...(named === undefined ? {} : { named }) },
     );
   } finally {

@@ -55,7 +55,11 @@ test("qwenrt generate: --json greedy ids and text equal the library's; streamed 
   assert.equal(json.code, 0);
   assert.deepEqual(JSON.parse(json.stdout), { ids: want.ids, text: want.text, finish_reason: "length" });
   const streamed = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6"]);
-  assert.equal(streamed.stdout, want.text);
+  // The streamed text, then a newline so the shell's prompt starts on its own line.
+  assert.equal(streamed.stdout, want.text.endsWith("\n") ? want.text : `${want.text}\n`);
+  const stats = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--stats"]);
+  assert.equal(stats.stdout, streamed.stdout);
+  assert.match(stats.stderr, /^prompt 2 tokens, [\d.]+ tok\/s · generated 6 tokens, [\d.]+ tok\/s · first token [\d.]+s · total [\d.]+s\n$/);
 
   // --ids from stdin, sampled with a seed: reproducible across runs and equal to the library's.
   const ids = JSON.stringify(tok.encode("Hi"));

@@ -1,9 +1,10 @@
 /**
  * `qwenrt generate <model> (--prompt TEXT | --ids FILE|-) [...]`: continue a prompt, streaming the
- * text to stdout as it is generated, or printing one JSON object `{"ids","text","finish_reason"}`
- * (ids = generated ids) with `--json`. With `--chat` the prompt is one user message run through the
- * engine's chat-turn pipeline (engine/turn.ts), as `qwenrt chat` and the server run it, and the
- * JSON also carries the rendered prompt's `prompt_ids`.
+ * text to stdout as it is generated (ending the output with a newline), or printing one JSON object
+ * `{"ids","text","finish_reason"}` (ids = generated ids) with `--json`. With `--chat` the prompt is
+ * one user message run through the engine's chat-turn pipeline (engine/turn.ts), as `qwenrt chat`
+ * and the server run it, and the JSON also carries the rendered prompt's `prompt_ids`. `--stats`
+ * adds a line on stderr: tokens, prefill and decode speed, time to first token.
  */
 import { readFileSync } from "node:fs";
 import { parseChatRequest } from "../../chat/messages.js";
@@ -41,6 +42,8 @@ ${samplingFlagUsage}
   --ignore-eos              keep generating past end-of-sequence tokens
   --json                    print {"ids", "text", "finish_reason"} instead of streaming text
                             (with --chat also "prompt_ids": the rendered prompt's token ids)
+  --stats                   afterwards, on stderr: prompt and generated tokens, prefill and decode
+                            tok/s, time to first token
 ${backendFlagUsage}`;
 
 const DEFAULT_MAX_TOKENS = 256;
@@ -64,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: "string" },
     "ignore-eos": { type: "boolean" },
     json: { type: "boolean" },
+    stats: { type: "boolean" },
     "thinking-budget": { type: "string" },
     ...backendFlagOptions,
   });
@@ -108,9 +112,15 @@ export async function run(argv: string[]): Promise<number> {
   const opts: GenerateOptions = { ...sampling, maxTokens, stop, ignoreEos: v["ignore-eos"] === true, signal: ac.signal };
   if (seed !== undefined) opts.seed = seed;
   const json = v.json === true;
+  let firstAt: number | undefined;
+  let lastText = "";
   const onStep = (step: GenerateStep): void => {
+    firstAt ??= performance.now();
+    if (step.text !== "") lastText = step.text;
     if (!json && step.text !== "") process.stdout.write(step.text);
   };
+  const startedAt = performance.now();
+  let promptTokens = job.kind === "plain" ? job.ids.length : 0;
   let out: { promptIds?: readonly number[]; ids: readonly number[]; text: string; finishReason: string } | undefined;
   try {
     if (job.kind === "chat") {
@@ -123,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
         chat: parseChatRequest({ messages: [{ role: "user", content: job.user }], chat_template_kwargs: { enable_thinking: v["no-think"] !== true } }),
         ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
       });
+      promptTokens = turn.promptIds.length;
       const o = await runner.run(turn, opts, onStep);
       if (o.finishReason !== "interrupted") out = { promptIds: turn.promptIds, ids: o.ids, text: o.text, finishReason: o.finishReason };
     } else {
@@ -145,8 +156,29 @@ export async function run(argv: string[]): Promise<number> {
   if (json) {
     const ids = { ...(out.promptIds === undefined ? {} : { prompt_ids: out.promptIds }), ids: out.ids };
     process.stdout.write(`${JSON.stringify({ ...ids, text: out.text, finish_reason: out.finishReason })}\n`);
-  } else if (process.stdout.isTTY) process.stdout.write("\n");
+  } else if (!lastText.endsWith("\n")) process.stdout.write("\n"); // the shell prompt starts on its own line
+  if (v.stats === true) {
+    const stats = generationStats(promptTokens, out.ids.length, startedAt, firstAt ?? performance.now(), performance.now());
+    process.stderr.write(`${stats}\n`);
+  }
   return 0;
+}
+
+/**
+ * The `--stats` line. Prefill speed counts the prompt over the time to the first token; decode
+ * speed the tokens after the first over the time after it.
+ *
+ * @example
+ * generationStats(12, 33, 0, 150, 1150); // "prompt 12 tokens, 80.0 tok/s · generated 33 tokens, 32.0 tok/s · first token 0.15s · total 1.15s"
+ */
+export function generationStats(prompt: number, generated: number, start: number, first: number, end: number): string {
+  const rate = (n: number, ms: number): string => (ms > 0 ? `${((n * 1000) / ms).toFixed(1)} tok/s` : "-- tok/s");
+  return [
+    `prompt ${prompt} tokens, ${rate(prompt, first - start)}`,
+    `generated ${generated} tokens, ${rate(Math.max(generated - 1, 0), end - first)}`,
+    `first token ${((first - start) / 1000).toFixed(2)}s`,
+    `total ${((end - start) / 1000).toFixed(2)}s`,
+  ].join(" · ");
 }
 
 function readText(path: string): string {

@@ -1,9 +1,10 @@
 /**
  * `qwenrt pull <repo[@revision][:quant]> [--revision R]`: download a model from the Hugging Face
  * Hub into the shared cache (reusing what Python's `huggingface_hub` already fetched) and print
- * where it is. Progress goes to stderr, the path to stdout.
+ * where it is. Progress goes to stderr, the path to stdout. A dropped or stalled transfer resumes
+ * after a growing pause (1 s, 2 s, 4 s, …) before the pull gives up.
  */
-import { parseCommandArgs, requireModelArg } from "../args.js";
+import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { pullModel } from "../../hub/ref.js";
 import { progressReporter } from "../open-model.js";
 
@@ -15,15 +16,23 @@ Download a model from the Hugging Face Hub into the Hugging Face cache and print
 
   <repo>           Qwen/Qwen3-0.6B, Qwen/Qwen3-8B-GGUF:Q4_K_M, Qwen/Qwen3-0.6B@<branch|tag|commit>
   --revision R     branch, tag or commit (default main)
+  --retries N      resume a dropped transfer up to N times, waiting 1 s, 2 s, 4 s, … (default 5)
 
 environment: HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE`;
 
 /** Run `qwenrt pull`. */
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs("pull", argv, { revision: { type: "string" } });
+  const { values, positionals } = parseCommandArgs("pull", argv, { revision: { type: "string" }, retries: { type: "string" } });
   const ref = requireModelArg("pull", positionals);
+  const retries = numberFlag("retries", values.retries, { integer: true, min: 0, max: 100 });
   const report = progressReporter(ref);
-  const model = await pullModel(ref, { revision: values.revision, onEvent: report.onEvent });
+  let model: Awaited<ReturnType<typeof pullModel>>;
+  try {
+    model = await pullModel(ref, { revision: values.revision, onEvent: report.onEvent, ...(retries === undefined ? {} : { retries }) });
+  } catch (e) {
+    report.abort();
+    throw e;
+  }
   if (model.source === "local") {
     report.finish(`${ref} is a local ${model.format === "gguf" ? "file" : "directory"}; nothing to pull`);
   } else {

@@ -1,15 +1,20 @@
 /**
- * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server. SIGINT or
- * SIGTERM stops it: no new connections, running generations cancelled, connections closed after a
- * short grace, backend released, exit 0.
+/**
+ * `qwenrt serve <model> [--host 127.0.0.1] [--port 8000]`: the OpenAI-compatible server. The port
+ * opens first (a busy port fails at once); while the model downloads and loads, requests get 503
+ * with Retry-After and `/status` reports progress. Each request is logged in one line on stderr
+ * (`--log-format json` for machines). SIGINT or SIGTERM stops it: no new connections, running
+ * generations cancelled, connections closed after a short grace, backend released, exit 0.
  */
-import { ChatTemplate } from "../../chat/template.js";
 import { join } from "node:path";
+import { ChatTemplate } from "../../chat/template.js";
 import { openModelForCli } from "../open-model.js";
 import { createApp } from "../../server/app.js";
 import { Guardrail } from "../../server/guardrail.js";
 import { isLoopbackAddress } from "../../server/guard.js";
 import { listen } from "../../server/listen.js";
+import { loadingApp, type LoadingState } from "../../server/loading.js";
+import { formatRequest, withRequestLog, type LogFormat } from "../../server/request-log.js";
 import { Runtime } from "../../server/runtime.js";
 import { QwenrtError } from "../../util/errors.js";
 import { openKvSnapshots } from "../../server/kv-snapshots.js";
@@ -22,8 +27,9 @@ import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine }
 export const usage = `usage: qwenrt serve <model> [options]
 
 Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings,
-/v1/rerank, /v1/moderations, /v1/models, /health, /metrics). A model without a chat template (e.g.
-Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 400.
+/v1/rerank, /v1/moderations, /v1/models, /health, /metrics, /status). A model without a chat
+template (e.g. Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 400.
+The port opens at once; until the model is loaded requests get 503 with Retry-After.
 
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port (default 8000; 0 = any free port)
@@ -52,6 +58,8 @@ Qwen3-Embedding) serves /v1/embeddings and /v1/rerank; its chat routes answer 40
                             encode special-token text typed in message content (<|im_start|>,
                             <think>, <tool_call>) as control tokens, as before; by default only
                             the chat template's own markup is special
+  --log-format text|json    one line per request on stderr: method, path, status, time, prompt and
+                            completion tokens, tok/s (default text)
 ${backendFlagUsage}`;
 
 /** A stand-in template for a model that has none: chat requests fail with a message naming the model. */
@@ -79,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     cors: { type: "string" },
     "allow-special-in-content": { type: "boolean" },
     "check-weights": { type: "boolean" },
+    "log-format": { type: "string" },
     ...backendFlagOptions,
   });
   const dir = requireModelArg("serve", positionals);
@@ -94,27 +103,38 @@ export async function run(argv: string[]): Promise<number> {
   const apiKey = v["api-key"] ?? process.env.QWENRT_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === "") throw new QwenrtError(v["api-key"] === undefined ? "QWENRT_API_KEY" : "--api-key", "must not be empty");
   const corsOrigins = v.cors === undefined ? undefined : parseOrigins(v.cors);
-  const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
-  const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
-  if (v["check-weights"] === true) {
-    const bad = await source.findNonFinite();
-    if (bad !== undefined) throw new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the checkpoint is corrupt (--check-weights)`);
-    process.stderr.write(`${name}: every weight is finite (--check-weights)\n`);
+  const format = v["log-format"] ?? "text";
+  if (format !== "text" && format !== "json") throw new QwenrtError("--log-format", `must be text or json, got "${format}"`);
+  const logFormat: LogFormat = format;
+
+  // The port first: requests get 503 until the model is ready.
+  const state: LoadingState = { model: v["model-id"] ?? dir, progress: undefined, startedAt: Date.now() };
+  let handler: (req: Request) => Response | Promise<Response> = loadingApp(state).fetch;
+  const logged = withRequestLog((req) => handler(req), (r) => process.stderr.write(`${formatRequest(r, logFormat)}\n`));
+  const listening = await listen({ fetch: logged }, { host, port });
+  const url = `http://${host}:${listening.port}/v1`;
+  process.stderr.write(`qwenrt listening on ${url}; loading ${dir} (requests get 503 until it is ready)\n`);
+  const stopped = new AbortController();
+  const stopEarly = (): void => stopped.abort();
+  process.once("SIGINT", stopEarly);
+  process.once("SIGTERM", stopEarly);
+  let served: Awaited<ReturnType<typeof loadServed>>;
+  try {
+    served = await loadServed(dir, choice, state, v["check-weights"] === true, v.guard, policy, () => stopped.signal.aborted);
+  } catch (e) {
+    await listening.close(0);
+    throw e;
+  } finally {
+    process.off("SIGINT", stopEarly);
+    process.off("SIGTERM", stopEarly);
   }
-  const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
-    const tokenizer = source.tokenizer();
-    const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) });
-    return { tokenizer, template, model, path: source.path };
-  });
+  const { loaded, seconds, source, name, guard } = served;
   const { model, tokenizer, template } = loaded;
-  let guard: Guardrail | undefined;
-  if (v.guard !== undefined) {
-    const guardSource = await openModelForCli(v.guard);
-    const guardName = modelDisplayName(guardSource.path);
-    const g = await withLoadingLine(guardName, async (onProgress) => guardSource.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) }));
-    guard = new Guardrail(g.value, guardSource.tokenizer(), policy);
-    process.stderr.write(`guard ${guardName} (${policy}) · loaded in ${g.seconds.toFixed(1)}s\n`);
+  if (stopped.signal.aborted) {
+    model.backend.dispose();
+    guard?.model.backend.dispose();
+    await listening.close(0);
+    return 0;
   }
   const rt = new Runtime(model, tokenizer, template, {
     modelId: v["model-id"] ?? name,
@@ -135,12 +155,11 @@ export async function run(argv: string[]): Promise<number> {
   const kv = store === undefined || kvBudget === 0 ? undefined : await openKvSnapshots(rt, loaded.path, join(dataDir, "kv"), kvBudget, log);
   const loopback = isLoopbackAddress(host);
   const access = { loopbackHostsOnly: loopback, ...(apiKey === undefined ? {} : { apiKey }), ...(corsOrigins === undefined ? {} : { corsOrigins }) };
-  const app = createApp(rt, access, { store, ...kv?.hooks });
+  handler = createApp(rt, access, { store, ...kv?.hooks }).fetch;
   if (!loopback && apiKey === undefined) {
     process.stderr.write(`warning: serving on ${host}, reachable beyond this machine, without an API key; anyone who can connect can use it (set --api-key or QWENRT_API_KEY)\n`);
   }
-  const listening = await listen(app, { host, port });
-  process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on http://${host}:${listening.port}/v1 (Ctrl-C to stop)\n`);
+  process.stderr.write(`qwenrt serving "${rt.opts.modelId}" on ${url} (Ctrl-C to stop)\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -152,6 +171,50 @@ export async function run(argv: string[]): Promise<number> {
   model.backend.dispose();
   guard?.model.backend.dispose();
   return 0;
+}
+
+/**
+ * Download (for a Hub id), check and load the model and the guard, reporting progress to `state`
+ * and the terminal; `stopped()` true skips what is left after a signal.
+ */
+async function loadServed(
+  dir: string,
+  choice: ReturnType<typeof parseBackendFlags>,
+  state: LoadingState,
+  checkWeights: boolean,
+  guardArg: string | undefined,
+  policy: "block" | "flag",
+  stopped: () => boolean,
+) {
+  const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
+  const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
+  if (checkWeights) {
+    const bad = await source.findNonFinite();
+    if (bad !== undefined) throw new QwenrtError(bad.tensor, `holds ${bad.value} (value ${bad.index}): the checkpoint is corrupt (--check-weights)`);
+    process.stderr.write(`${name}: every weight is finite (--check-weights)\n`);
+  }
+  const { value: loaded, seconds } = await withLoadingLine(name, async (onProgress) => {
+    const tokenizer = source.tokenizer();
+    const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
+    const model = await source.loadModel({
+      backend: await createBackend(choice),
+      onProgress: (e) => {
+        state.progress = e.total > 0 ? e.done / e.total : undefined;
+        onProgress(e);
+      },
+      ...loadOptionsOf(choice),
+    });
+    return { tokenizer, template, model, path: source.path };
+  });
+  let guard: Guardrail | undefined;
+  if (guardArg !== undefined && !stopped()) {
+    const guardSource = await openModelForCli(guardArg);
+    const guardName = modelDisplayName(guardSource.path);
+    const g = await withLoadingLine(guardName, async (onProgress) => guardSource.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) }));
+    guard = new Guardrail(g.value, guardSource.tokenizer(), policy);
+    process.stderr.write(`guard ${guardName} (${policy}) · loaded in ${g.seconds.toFixed(1)}s\n`);
+  }
+  return { loaded, seconds, source, name, guard };
 }
 
 /** A byte size flag: an integer with an optional K, M or G (powers of 1024). */

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { QwenrtError } from "../../util/errors.js";
 import { type Constraint, type ConstraintSpec, compileConstraint, createConstraint } from "./constraint.js";
 import { hasBit } from "./mask.js";
+import { validateJson } from "./validate.js";
 import { prepareVocab, vocabFromTokenizerJson } from "./vocab.js";
 
 const TOKENIZER = new URL("../../../test/fixtures/qwen3-tokenizer/tokenizer.json", import.meta.url);
@@ -199,6 +200,31 @@ const SCHEMAS: Record<string, Schema> = {
   extras: { type: "object", properties: { id: { type: "integer" } }, required: ["id"], additionalProperties: { type: "boolean" } },
 };
 
+/** Keywords with automata (patterns, formats, bounds), validated by validate.ts. */
+const AUTOMATA: Schema = {
+  type: "object",
+  properties: {
+    code: { type: "string", pattern: "^[A-Z]{2}-\\d{1,3}$" },
+    day: { type: "string", format: "date" },
+    mail: { type: "string", format: "email", maxLength: 24 },
+    id: { type: "string", format: "uuid" },
+    n: { type: "integer", minimum: -5, maximum: 120 },
+    x: { type: "number", exclusiveMinimum: 0, maximum: 2.5 },
+    q: { type: "string", pattern: 'a"b|\\\\' },
+  },
+  required: ["code", "day", "mail", "id", "n", "x", "q"],
+};
+
+test("json_schema random walks with patterns, formats and numeric bounds validate", () => {
+  const compiled = compileConstraint({ kind: "json_schema", schema: AUTOMATA }, vocab);
+  assert.deepEqual(compiled.unenforced, []);
+  for (let seed = 1; seed <= 6; seed++) {
+    const { text } = walk(compiled.start(), seed * 31, { maxSteps: 900 });
+    assert.deepEqual(validateJson(JSON.parse(text), AUTOMATA), [], text);
+    assert.deepEqual(compiled.check(text), [], text);
+  }
+});
+
 for (const [name, schema] of Object.entries(SCHEMAS)) {
   test(`json_schema random walks over the Qwen3 vocab produce valid JSON: ${name}`, () => {
     const compiled = compileConstraint({ kind: "json_schema", schema }, vocab);
@@ -332,6 +358,7 @@ test("mask agrees with accept on every token for states along walks", () => {
   const specs: ConstraintSpec[] = [
     { kind: "json_schema", schema: SCHEMAS.nested },
     { kind: "json_schema", schema: SCHEMAS.anyOf },
+    { kind: "json_schema", schema: AUTOMATA },
     { kind: "tool_call", tools: TOOLS },
   ];
   specs.forEach((spec, k) => {

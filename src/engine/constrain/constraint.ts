@@ -5,8 +5,10 @@ import { QwenrtError } from "../../util/errors.js";
 import { isObject } from "../../util/json.js";
 import { ANY, type GNode, GrammarBuilder, SYM_BASE } from "./grammar.js";
 import { MaskComputer, applyMask } from "./mask.js";
-import { type Alt, advance, canEnd, initialState } from "./matcher.js";
-import { compileSchema } from "./schema.js";
+import { advance, canEnd } from "./alts.js";
+import { type Alt, initialState } from "./matcher.js";
+import { type Unenforced, compileSchema } from "./schema.js";
+import { type Violation, validateJson } from "./validate.js";
 import type { PreparedVocab } from "./vocab.js";
 
 /** An OpenAI-style function tool. */
@@ -52,6 +54,13 @@ export interface Constraint {
 export interface CompiledConstraint {
   readonly root: GNode;
   readonly masks: MaskComputer;
+  /** Schema keywords the grammar does not enforce exactly: `check` covers them after generation. */
+  readonly unenforced: readonly Unenforced[];
+  /**
+   * Check a finished output against its schema: the JSON text (json_schema), or with `tool` the
+   * arguments text of a call to that function. Unparsable JSON is a violation with keyword "json".
+   */
+  check(text: string, tool?: string): Violation[];
   /** A new constraint at the start of the output. */
   start(): Constraint;
 }
@@ -71,16 +80,20 @@ export function createConstraint(spec: ConstraintSpec, vocab: PreparedVocab): Co
 export function compileConstraint(spec: ConstraintSpec, vocab: PreparedVocab): CompiledConstraint {
   const b = new GrammarBuilder();
   const text = (t: string): GNode => textNode(b, vocab, t);
+  const unenforced: Unenforced[] = [];
+  const schemas = new Map<string | undefined, unknown>();
   let body: GNode;
   switch (spec.kind) {
     case "json_object":
       body = ANY.obj;
+      schemas.set(undefined, { type: "object" });
       break;
     case "json_schema":
-      body = compileSchema(spec.schema, b, { where: spec.where ?? "response_format.json_schema.schema", strict: spec.strict });
+      body = compileSchema(spec.schema, b, { where: spec.where ?? "response_format.json_schema.schema", strict: spec.strict, unenforced });
+      schemas.set(undefined, spec.schema);
       break;
     case "tool_call":
-      body = toolCallGrammar(b, text, spec);
+      body = toolCallGrammar(b, text, spec, unenforced, schemas);
       break;
     default: {
       const bad: unknown = spec;
@@ -89,7 +102,17 @@ export function compileConstraint(spec: ConstraintSpec, vocab: PreparedVocab): C
   }
   const root = spec.prefix === undefined || spec.prefix === "" ? body : b.seq([text(spec.prefix), body]);
   const masks = new MaskComputer(vocab);
-  return { root, masks, start: () => new StateConstraint(masks, initialState(root), false) };
+  const check = (out: string, tool?: string): Violation[] => {
+    if (!schemas.has(tool)) return [{ path: "", keyword: "name", message: `no schema for ${tool === undefined ? "the output" : `tool ${JSON.stringify(tool)}`}` }];
+    let value: unknown;
+    try {
+      value = JSON.parse(out);
+    } catch (e) {
+      return [{ path: "", keyword: "json", message: `not valid JSON (${(e as Error).message})` }];
+    }
+    return validateJson(value, schemas.get(tool));
+  };
+  return { root, masks, unenforced, check, start: () => new StateConstraint(masks, initialState(root), false) };
 }
 
 /** Literal text; substrings equal to a special token's text become that token. */
@@ -115,7 +138,13 @@ function textNode(b: GrammarBuilder, vocab: PreparedVocab, t: string): GNode {
 }
 
 /** `<tool_call>\n{"name": NAME, "arguments": ARGS}\n</tool_call>`, once or repeated with "\n" between. */
-function toolCallGrammar(b: GrammarBuilder, text: (t: string) => GNode, spec: Extract<ConstraintSpec, { kind: "tool_call" }>): GNode {
+function toolCallGrammar(
+  b: GrammarBuilder,
+  text: (t: string) => GNode,
+  spec: Extract<ConstraintSpec, { kind: "tool_call" }>,
+  unenforced: Unenforced[],
+  schemas: Map<string | undefined, unknown>,
+): GNode {
   const where = spec.where ?? "tools";
   if (!Array.isArray(spec.tools) || spec.tools.length === 0) throw new QwenrtError(where, "must be a non-empty array of function tools");
   const seen = new Set<string>();
@@ -128,7 +157,8 @@ function toolCallGrammar(b: GrammarBuilder, text: (t: string) => GNode, spec: Ex
     if (spec.name !== undefined && fn.name !== spec.name) return;
     const params = fn.parameters ?? { type: "object", properties: {} };
     const strict = typeof fn.strict === "boolean" ? fn.strict : true;
-    const args = compileSchema(params, b, { where: `${where}[${i}].function.parameters`, strict });
+    const args = compileSchema(params, b, { where: `${where}[${i}].function.parameters`, strict, unenforced });
+    schemas.set(fn.name, params);
     calls.push(b.seq([b.lit(`{"name": ${JSON.stringify(fn.name)}, "arguments": `), args, b.lit("}")]));
   });
   if (calls.length === 0) throw new QwenrtError("tool_choice.function.name", `no tool named ${JSON.stringify(spec.name)}`);

@@ -1,7 +1,9 @@
 // Grammar nodes for constrained decoding: JSON-aware primitives (object, array, string, number, any)
-// plus literals, special-token symbols, sequences, alternatives and references (for recursion).
-// A compiled JSON Schema or a tool-call format is one tree of these nodes; the matcher walks it.
+// plus literals, byte automata (bounded numbers), special-token symbols, sequences, alternatives and
+// references (for recursion). A compiled JSON Schema or a tool-call format is one tree of these
+// nodes; the matcher walks it.
 import { QwenrtError } from "../../util/errors.js";
+import type { Dfa } from "./dfa.js";
 
 /** A declared object property: its JSON-encoded key literal (`"name"` with quotes) and value node. */
 export interface PropNode {
@@ -20,6 +22,27 @@ export interface StrNode {
   readonly exclude: ReadonlySet<string> | null;
   /** Longest JSON encoding of an excluded key (6 bytes per UTF-16 unit); longer keys cannot match. */
   readonly excludeLimit: number;
+  /** Pattern / format automaton over the JSON-encoded body (between the quotes), or null. */
+  readonly dfa: Dfa | null;
+}
+
+/** What an extra object key must satisfy (`propertyNames`). */
+export interface KeyConstraint {
+  readonly minLength: number;
+  readonly maxLength: number | undefined;
+  readonly dfa: Dfa | null;
+}
+
+/** Array: `prefix[i]` for item i (tuples), `items` after them. */
+export interface ArrNode {
+  readonly k: "arr";
+  readonly id: number;
+  readonly prefix: readonly GNode[];
+  readonly items: GNode;
+  readonly minItems: number;
+  readonly maxItems: number | undefined;
+  /** uniqueItems over a few literal values: each may appear once (the matcher tracks which did). */
+  readonly unique: readonly LitNode[] | null;
 }
 
 /** Object: declared properties in order, then extra keys if `additional` is a node. */
@@ -37,9 +60,10 @@ export interface ObjNode {
 export type GNode =
   | { readonly k: "any"; readonly id: number }
   | ObjNode
-  | { readonly k: "arr"; readonly id: number; readonly items: GNode; readonly minItems: number; readonly maxItems: number | undefined }
+  | ArrNode
   | StrNode
   | { readonly k: "num"; readonly id: number; readonly integer: boolean }
+  | { readonly k: "dfa"; readonly id: number; readonly dfa: Dfa }
   | LitNode
   | { readonly k: "sym"; readonly id: number; readonly sym: number }
   | { readonly k: "seq"; readonly id: number; readonly items: readonly GNode[] }
@@ -74,9 +98,9 @@ export const ANY = (() => {
   let id = -1;
   const lit = (t: string): LitNode => ({ k: "lit", id: id--, bytes: utf8.encode(t) });
   const value: GNode = { k: "any", id: id-- };
-  const str: StrNode = { k: "str", id: id--, minLength: 0, maxLength: undefined, exclude: null, excludeLimit: 0 };
+  const str: StrNode = { k: "str", id: id--, minLength: 0, maxLength: undefined, exclude: null, excludeLimit: 0, dfa: null };
   const obj: ObjNode = { k: "obj", id: id--, props: [], additional: value, extraKey: str, firstRequired: new Int32Array([-1]) };
-  const arr: GNode = { k: "arr", id: id--, items: value, minItems: 0, maxItems: undefined };
+  const arr: GNode = { k: "arr", id: id--, prefix: [], items: value, minItems: 0, maxItems: undefined, unique: null };
   const num: GNode = { k: "num", id: id--, integer: false };
   return { value, str, obj, arr, num, trueLit: lit("true"), falseLit: lit("false"), nullLit: lit("null") };
 })();
@@ -110,22 +134,26 @@ export class GrammarBuilder {
   ref(where: string): RefNode {
     return { k: "ref", id: this.id(), where, target: null };
   }
-  str(minLength: number, maxLength: number | undefined, exclude: ReadonlySet<string> | null = null): StrNode {
+  str(minLength: number, maxLength: number | undefined, exclude: ReadonlySet<string> | null = null, dfa: Dfa | null = null): StrNode {
     const excludeLimit = exclude === null ? 0 : 6 * Math.max(0, ...[...exclude].map((x) => x.length));
-    return { k: "str", id: this.id(), minLength, maxLength, exclude, excludeLimit };
+    return { k: "str", id: this.id(), minLength, maxLength, exclude, excludeLimit, dfa };
   }
   num(integer: boolean): GNode {
     return { k: "num", id: this.id(), integer };
   }
-  arr(items: GNode, minItems: number, maxItems: number | undefined): GNode {
-    return { k: "arr", id: this.id(), items, minItems, maxItems };
+  /** A value that is a whole word of `dfa` (bounded numbers: nothing after it belongs to it). */
+  dfa(dfa: Dfa): GNode {
+    return { k: "dfa", id: this.id(), dfa };
   }
-  obj(props: readonly { name: string; value: GNode; required: boolean }[], additional: GNode | null): ObjNode {
+  arr(items: GNode, minItems: number, maxItems: number | undefined, prefix: readonly GNode[] = [], unique: readonly LitNode[] | null = null): ArrNode {
+    return { k: "arr", id: this.id(), prefix, items, minItems, maxItems, unique };
+  }
+  obj(props: readonly { name: string; value: GNode; required: boolean }[], additional: GNode | null, key?: KeyConstraint): ObjNode {
     const full: PropNode[] = props.map((p) => ({ ...p, key: this.lit(JSON.stringify(p.name)) }));
     const firstRequired = new Int32Array(full.length + 1).fill(-1);
     for (let i = full.length - 1; i >= 0; i--) firstRequired[i] = full[i].required ? i : firstRequired[i + 1];
     const names = new Set(full.map((p) => p.name));
-    const extraKey = additional === null ? null : this.str(0, undefined, names.size > 0 ? names : null);
+    const extraKey = additional === null ? null : this.str(key?.minLength ?? 0, key?.maxLength, names.size > 0 ? names : null, key?.dfa ?? null);
     return { k: "obj", id: this.id(), props: full, additional, extraKey, firstRequired };
   }
 }
@@ -200,7 +228,7 @@ export function collect(root: GNode, seen: Set<number>, out: GNode[]): void {
         if (n.additional !== null) stack.push(n.additional);
         break;
       case "arr":
-        stack.push(n.items);
+        stack.push(...n.prefix, n.items);
         break;
       case "seq":
         stack.push(...n.items);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { QwenrtError } from "../../util/errors.js";
 import { ANY, GrammarBuilder } from "./grammar.js";
-import { matchBytes } from "./matcher.js";
+import { matchBytes } from "./alts.js";
 import { compileSchema } from "./schema.js";
 
 const enc = new TextEncoder();
@@ -136,6 +136,10 @@ test("$ref to $defs, definitions and # supports recursion", () => {
   assert.equal(run(list, '{"next": {"next": null}}'), "complete");
   const old = { definitions: { a: { type: "boolean" } }, type: "array", items: { $ref: "#/definitions/a" } };
   assert.equal(run(old, "[true]"), "complete");
+  // zod v3's converter points into a definition's properties.
+  const deep = { definitions: { W: { type: "object", properties: { c: { type: "integer" } } } }, type: "array", items: { $ref: "#/definitions/W/properties/c" } };
+  assert.equal(run(deep, "[1, 2]"), "complete");
+  assert.equal(run(deep, '["x"]'), "reject");
 });
 
 test("JSON object mode grammar accepts any object only", () => {
@@ -146,23 +150,33 @@ test("JSON object mode grammar accepts any object only", () => {
   assert.equal(matchBytes(root, enc.encode('"x"')).alive, false);
 });
 
-test("unsupported or invalid schemas throw QwenrtError naming the keyword path", () => {
-  expectError({ type: "string", pattern: "^a" }, "schema.pattern", /pattern.*not supported/);
-  expectError({ type: "object", properties: { age: { type: "integer", minimum: 0 } } }, "schema.properties.age.minimum", /"minimum" is not supported/);
+test("invalid schemas throw QwenrtError naming the keyword path", () => {
   expectError({ type: "object", properties: { age: { type: "int" } } }, "schema.properties.age.type", /unknown type/);
+  expectError({ type: "object", properties: { age: { type: "integer", minimun: 0 } } }, "schema.properties.age.minimun", /"minimun" is not supported/);
+  expectError({ type: "string", pattern: "(a" }, "schema.pattern", /invalid regular expression/);
   expectError({ type: "object", properties: {}, required: ["x"] }, "schema.required", /not declared/);
   expectError({ $ref: "other.json#/a" }, "schema.$ref", /only "#"/);
   expectError({ $ref: "#/$defs/missing" }, "schema.$ref", /does not resolve/);
   expectError({ type: "array", minItems: 3, maxItems: 1 }, "schema.maxItems", /must be >= minItems/);
-  expectError({ type: "string", anyOf: [{}] }, "schema.type", /combining/);
-  expectError({ allOf: [{}, {}] }, "schema.allOf", /more than one/);
-  expectError({ items: [{}] }, "schema.items", /tuple/);
+  expectError({ type: "integer", minimum: 2, maximum: 1 }, "schema", /no value satisfies/);
   expectError({ $defs: { a: { anyOf: [{ $ref: "#/$defs/a" }, { type: "null" }] } }, $ref: "#/$defs/a" }, "schema.$defs.a", /left recursion/);
   expectError(
     { $defs: { a: { type: "object", properties: { b: { $ref: "#/$defs/a" } }, required: ["b"] } }, $ref: "#/$defs/a" },
     "schema.$defs.a",
     /no finite value/,
   );
+});
+
+test("what was once rejected compiles: pattern, minimum, keywords beside anyOf, allOf of several, tuples", () => {
+  assert.equal(run({ type: "string", pattern: "^a" }, '"abc"'), "complete");
+  assert.equal(run({ type: "string", pattern: "^a" }, '"ba"'), "reject");
+  assert.equal(run({ type: "object", properties: { age: { type: "integer", minimum: 0 } }, required: ["age"] }, '{"age": -1}'), "reject");
+  assert.equal(run({ type: "string", anyOf: [{}] }, '"x"'), "complete");
+  assert.equal(run({ type: "string", anyOf: [{}] }, "1"), "reject");
+  assert.equal(run({ allOf: [{ type: "integer" }, { maximum: 3 }] }, "3"), "complete");
+  assert.equal(run({ allOf: [{ type: "integer" }, { maximum: 3 }] }, "4"), "reject");
+  assert.equal(run({ items: [{ type: "boolean" }] }, "[true]"), "complete");
+  assert.equal(run({ items: [{ type: "boolean" }] }, "[1]"), "reject");
 });
 
 test("compileSchema: a schema past the depth or size limit is a QwenrtError naming the limit, not a stack overflow", () => {

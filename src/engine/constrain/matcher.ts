@@ -3,7 +3,9 @@
 // list of frames, so advancing shares the untouched tail and forking a state is free.
 // Symbols 0..255 are bytes; SYM_BASE + id is a special token. Whitespace: at most one space, and only
 // right after `:` and `,`, so a model cannot loop on whitespace.
-import { ANY, type GNode, type LitNode, type ObjNode, type StrNode, nullable } from "./grammar.js";
+import { type Dfa, dfaNext } from "./dfa.js";
+import { ANY, type ArrNode, type GNode, type LitNode, type ObjNode, type StrNode } from "./grammar.js";
+import { UTF8, utf8Lead } from "./utf8.js";
 
 /** Frame tags. */
 export const F_VALUE = 0;
@@ -13,6 +15,7 @@ export const F_NUM = 3;
 export const F_OBJ = 4;
 export const F_ARR = 5;
 export const F_SPACE = 6;
+export const F_DFA = 7;
 
 /** One pending piece of work on a stack. */
 export type Frame =
@@ -21,8 +24,9 @@ export type Frame =
   | StrFrame
   | { readonly t: typeof F_NUM; readonly integer: boolean; readonly ph: number; readonly d: number }
   | { readonly t: typeof F_OBJ; readonly node: ObjNode; readonly i: number; readonly ph: number }
-  | { readonly t: typeof F_ARR; readonly node: ArrNode; readonly c: number; readonly ph: number }
-  | { readonly t: typeof F_SPACE };
+  | { readonly t: typeof F_ARR; readonly node: ArrNode; readonly c: number; readonly ph: number; readonly used: number }
+  | { readonly t: typeof F_SPACE }
+  | { readonly t: typeof F_DFA; readonly node: DfaNode; readonly q: number };
 
 /** Inside a JSON string: code points so far, escape progress, pending UTF-8 continuation state. */
 export interface StrFrame {
@@ -32,9 +36,10 @@ export interface StrFrame {
   readonly esc: number; // 0 none, 1 after `\`, 2..5 / 6: inside `\uXXXX`
   readonly u8: number; // 0 = at a character boundary, else a UTF8_* state below
   readonly acc: string | null; // raw key bytes (latin1) when the key must avoid declared names
+  readonly q: number; // state of the node's pattern automaton (0 without one)
 }
 
-type ArrNode = Extract<GNode, { k: "arr" }>;
+type DfaNode = Extract<GNode, { k: "dfa" }>;
 
 /** An immutable stack cell; `k` memoizes the key of the whole stack below and including it. */
 export interface Stack {
@@ -52,40 +57,18 @@ const vcell = (node: GNode, n: Stack | null): Stack => ({ f: { t: F_VALUE, node 
 
 // Number phases; ZERO, INT, FRAC and EXPD are complete numbers.
 const N_MINUS = 0, N_ZERO = 1, N_INT = 2, N_DOT = 3, N_FRAC = 4, N_EXP = 5, N_EXPSIGN = 6, N_EXPD = 7;
-/** Digit caps keep numbers finite and exactly representable enough: 16 integer, 16 fraction, 3 exponent. */
+/** Digit caps keep numbers finite and exactly representable enough: 16 integer, 16 fraction, 2 exponent
+ * digits (at most 10^16 · 10^99: always a finite double). */
 export const MAX_INT_DIGITS = 16;
 export const MAX_FRAC_DIGITS = 16;
-export const MAX_EXP_DIGITS = 3;
-const numComplete = (ph: number): boolean => ph === N_ZERO || ph === N_INT || ph === N_FRAC || ph === N_EXPD;
+export const MAX_EXP_DIGITS = 2;
+/** Whether a number phase is a complete number. */
+export const numComplete = (ph: number): boolean => ph === N_ZERO || ph === N_INT || ph === N_FRAC || ph === N_EXPD;
 
 // Object phases.
 const O_OPEN = 0, O_KEY = 1, O_AFTER = 2, O_COLON = 3, O_COLONX = 4;
 // Array phases.
 const A_OPEN = 0, A_AFTER = 1;
-
-// UTF-8 continuation states: [low, high, next state].
-const UTF8: readonly (readonly [number, number, number])[] = [
-  [0, 0, 0],
-  [0x80, 0xbf, 0], // 1: last continuation byte
-  [0x80, 0xbf, 1], // 2: two to go
-  [0xa0, 0xbf, 1], // 3: after E0 (no overlongs)
-  [0x80, 0x9f, 1], // 4: after ED (no surrogates)
-  [0x80, 0xbf, 2], // 5: three to go
-  [0x90, 0xbf, 2], // 6: after F0 (no overlongs)
-  [0x80, 0x8f, 2], // 7: after F4 (<= U+10FFFF)
-];
-
-/** UTF-8 state after a lead byte, or -1 if `b` cannot start a multi-byte character. */
-export function utf8Lead(b: number): number {
-  if (b >= 0xc2 && b <= 0xdf) return 1;
-  if (b === 0xe0) return 3;
-  if (b === 0xed) return 4;
-  if (b >= 0xe1 && b <= 0xef) return 2;
-  if (b === 0xf0) return 6;
-  if (b >= 0xf1 && b <= 0xf3) return 5;
-  if (b === 0xf4) return 7;
-  return -1;
-}
 
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isHex = (b: number): boolean => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
@@ -121,10 +104,10 @@ export function step(st: Alt, b: number, out: Alt[]): void {
       const { minItems, maxItems } = f.node;
       if (f.ph === A_OPEN) {
         if (b === 0x5d && minItems === 0) out.push(rest);
-        if (maxItems === undefined || maxItems > 0) stepValue(f.node.items, cell(arrFrame(f.node, 1), rest), b, out);
+        if (maxItems === undefined || maxItems > 0) for (const s of itemStacks(f.node, 0, 0, rest)) step(s, b, out);
       } else {
         if (b === 0x2c && (maxItems === undefined || f.c < maxItems)) {
-          out.push(cell(SPACE, vcell(f.node.items, cell(arrFrame(f.node, f.c + 1), rest))));
+          for (const s of itemStacks(f.node, f.c, f.used, rest)) out.push(cell(SPACE, s));
         }
         if (b === 0x5d && f.c >= minItems) out.push(rest);
       }
@@ -134,12 +117,32 @@ export function step(st: Alt, b: number, out: Alt[]): void {
       if (b === 0x20) out.push(rest);
       else step(rest, b, out);
       return;
+    case F_DFA:
+      return stepDfa(f.node, f.q, rest, b, out);
   }
 }
 
-/** An array frame after `c` items; without maxItems the count only matters up to minItems. */
-function arrFrame(node: ArrNode, c: number): Frame {
-  return { t: F_ARR, node, c: node.maxItems === undefined ? Math.min(c, node.minItems) : c, ph: A_AFTER };
+/** Stacks that start item `c` (a tuple's prefix first; with unique literals, one per unused value). */
+function itemStacks(node: ArrNode, c: number, used: number, rest: Stack | null): Stack[] {
+  if (node.unique === null) return [vcell(c < node.prefix.length ? node.prefix[c] : node.items, cell(arrFrame(node, c + 1, 0), rest))];
+  const out: Stack[] = [];
+  node.unique.forEach((lit, i) => {
+    if ((used & (1 << i)) === 0) out.push(vcell(lit, cell(arrFrame(node, c + 1, used | (1 << i)), rest)));
+  });
+  return out;
+}
+
+/** An array frame after `c` items; without maxItems the count only matters up to minItems and the prefix. */
+function arrFrame(node: ArrNode, c: number, used: number): Frame {
+  const cap = Math.max(node.minItems, node.prefix.length);
+  return { t: F_ARR, node, c: node.maxItems === undefined ? Math.min(c, cap) : c, ph: A_AFTER, used };
+}
+
+/** Inside a bounded number: go on with the automaton, or (in an accepting state) end and hand `b` on. */
+function stepDfa(node: DfaNode, q: number, rest: Stack | null, b: number, out: Alt[]): void {
+  const q2 = dfaNext(node.dfa, q, b);
+  if (q2 >= 0) out.push(cell({ t: F_DFA, node, q: q2 }, rest));
+  if (node.dfa.accept[q] === 1) step(rest, b, out);
 }
 
 function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void {
@@ -164,8 +167,10 @@ function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void
       if (node.sym === b) out.push(rest);
       return;
     case "str":
-      if (b === 0x22) out.push(cell({ t: F_STR, node, len: 0, esc: 0, u8: 0, acc: node.exclude === null ? null : "" }, rest));
+      if (b === 0x22) out.push(cell(strStart(node), rest));
       return;
+    case "dfa":
+      return stepDfa(node, 0, rest, b, out);
     case "num":
       if (b === 0x2d) out.push(cell({ t: F_NUM, integer: node.integer, ph: N_MINUS, d: 0 }, rest));
       else if (b === 0x30) out.push(cell({ t: F_NUM, integer: node.integer, ph: N_ZERO, d: 1 }, rest));
@@ -175,7 +180,7 @@ function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void
       if (b === 0x7b) out.push(cell({ t: F_OBJ, node, i: 0, ph: O_OPEN }, rest));
       return;
     case "arr":
-      if (b === 0x5b) out.push(cell({ t: F_ARR, node, c: 0, ph: A_OPEN }, rest));
+      if (b === 0x5b) out.push(cell({ t: F_ARR, node, c: 0, ph: A_OPEN, used: 0 }, rest));
       return;
     case "any":
       switch (b) {
@@ -190,11 +195,28 @@ function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void
   }
 }
 
+/** The frame right after a string's opening quote. */
+export function strStart(node: StrNode): StrFrame {
+  return { t: F_STR, node, len: 0, esc: 0, u8: 0, acc: node.exclude === null ? null : "", q: 0 };
+}
+
+/** Whether a string in automaton state `q2` with `len2` characters can still end within its length bounds. */
+function strFeasible(d: Dfa, node: StrNode, q2: number, len2: number): boolean {
+  if (node.maxLength !== undefined && len2 + d.minChars[q2] > node.maxLength) return false;
+  return len2 + d.maxChars[q2] >= node.minLength;
+}
+
 function stepStr(f: StrFrame, rest: Stack | null, b: number, out: Alt[]): void {
-  const { node, len, esc, u8, acc } = f;
+  const { node, len, esc, u8, acc, q } = f;
+  const d = node.dfa;
   const nextAcc = acc === null || acc === ACC_OVERFLOW ? acc : acc.length >= node.excludeLimit ? ACC_OVERFLOW : acc + String.fromCharCode(b);
   const next = (len2: number, esc2: number, u82: number): void => {
-    out.push(cell({ t: F_STR, node, len: len2, esc: esc2, u8: u82, acc: nextAcc }, rest));
+    let q2 = 0;
+    if (d !== null) {
+      q2 = dfaNext(d, q, b);
+      if (q2 < 0 || !strFeasible(d, node, q2, len2)) return;
+    }
+    out.push(cell({ t: F_STR, node, len: len2, esc: esc2, u8: u82, acc: nextAcc, q: q2 }, rest));
   };
   if (u8 !== 0) {
     const [lo, hi, nx] = UTF8[u8];
@@ -217,7 +239,7 @@ function stepStr(f: StrFrame, rest: Stack | null, b: number, out: Alt[]): void {
     return;
   }
   if (b === 0x22) {
-    if (len < node.minLength) return;
+    if (len < node.minLength || (d !== null && d.accept[q] !== 1)) return;
     if (acc !== null && acc !== ACC_OVERFLOW && node.exclude !== null && node.exclude.has(decodeKey(acc))) return;
     out.push(rest);
     return;
@@ -304,87 +326,6 @@ function keyStart(node: ObjNode, i: number, rest: Stack | null, out: Alt[]): voi
     out.push(cell({ t: F_LIT, node: node.props[j].key, pos: 1 }, cell({ t: F_OBJ, node, i: j, ph: O_COLON }, rest)));
   }
   if (first < 0 && node.extraKey !== null) {
-    const extra: Frame = { t: F_STR, node: node.extraKey, len: 0, esc: 0, u8: 0, acc: node.extraKey.exclude === null ? null : "" };
-    out.push(cell(extra, cell({ t: F_OBJ, node, i: node.props.length, ph: O_COLONX }, rest)));
+    out.push(cell(strStart(node.extraKey), cell({ t: F_OBJ, node, i: node.props.length, ph: O_COLONX }, rest)));
   }
-}
-
-const nullableMemo = new WeakMap<GNode, boolean>();
-function isNullable(node: GNode): boolean {
-  let r = nullableMemo.get(node);
-  if (r === undefined) {
-    r = nullable(node);
-    nullableMemo.set(node, r);
-  }
-  return r;
-}
-
-/** Whether the text so far is a complete match (end of text may follow). */
-export function canEnd(st: Alt): boolean {
-  for (let s = st; ; s = s.n) {
-    if (s === null) return true;
-    const f = s.f;
-    if (f.t === F_SPACE) continue;
-    if (f.t === F_NUM && numComplete(f.ph)) continue;
-    if (f.t === F_VALUE && isNullable(f.node)) continue;
-    return false;
-  }
-}
-
-function frameKey(f: Frame): string {
-  switch (f.t) {
-    case F_VALUE: return `v${f.node.id}`;
-    case F_LIT: return `l${f.node.id}.${f.pos}`;
-    case F_STR: return `s${f.node.id}.${f.len}.${f.esc}.${f.u8}${f.acc === null ? "" : JSON.stringify(f.acc)}`;
-    case F_NUM: return `n${f.integer ? 1 : 0}.${f.ph}.${f.d}`;
-    case F_OBJ: return `o${f.node.id}.${f.i}.${f.ph}`;
-    case F_ARR: return `a${f.node.id}.${f.c}.${f.ph}`;
-    case F_SPACE: return "w";
-  }
-}
-
-/** A string equal for two alternatives exactly when they accept the same continuations. */
-export function altKey(a: Alt): string {
-  if (a === null) return "$";
-  if (a.k !== undefined) return a.k;
-  const k = a.n === null ? frameKey(a.f) : `${frameKey(a.f)}|${altKey(a.n)}`;
-  a.k = k;
-  return k;
-}
-
-/** Advance every alternative by one symbol, dropping duplicates. */
-export function advance(state: readonly Alt[], b: number): Alt[] {
-  const out: Alt[] = [];
-  for (const a of state) step(a, b, out);
-  return dedup(out);
-}
-
-/** Remove alternatives with equal keys (same future behaviour). */
-export function dedup(alts: Alt[]): Alt[] {
-  if (alts.length <= 1) return alts;
-  const seen = new Set<string>();
-  const out: Alt[] = [];
-  for (const a of alts) {
-    const k = altKey(a);
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(a);
-    }
-  }
-  return out;
-}
-
-/**
- * Match a whole text (bytes) from the start state; for tests and for validating forced prefixes.
- *
- * @example
- * matchBytes(root, new TextEncoder().encode('{"a": 1}')) // { alive: true, complete: true }
- */
-export function matchBytes(root: GNode, bytes: Uint8Array): { alive: boolean; complete: boolean; state: Alt[] } {
-  let state = initialState(root);
-  for (const b of bytes) {
-    state = advance(state, b);
-    if (state.length === 0) return { alive: false, complete: false, state };
-  }
-  return { alive: true, complete: state.some(canEnd), state };
 }

@@ -1,19 +1,28 @@
-// JSON Schema (a subset) → constraint grammar. Unsupported keywords throw a QwenrtError naming the
-// keyword's path, so a request never silently gets weaker constraints than it asked for.
+// JSON Schema → constraint grammar. Everything zod (v3 and v4), pydantic and OpenAI's strict mode
+// emit is enforced token by token: types, properties / required / additionalProperties /
+// propertyNames, items / prefixItems / minItems / maxItems, enum / const, anyOf / oneOf / allOf,
+// $ref / $defs (recursive too), nullable, minLength / maxLength, pattern, format, numeric bounds and
+// multipleOf. What has no exact grammar (uniqueItems, an overlapping oneOf, a pattern with a
+// backreference, `not`, …) is listed as unenforced: the output is checked after generation.
+// Malformed schemas and unknown keywords throw a QwenrtError naming the keyword's path.
 import { QwenrtError } from "../../util/errors.js";
 import { isObject } from "../../util/json.js";
-import { ANY, type GNode, type GrammarBuilder, type RefNode, checkLeftRecursion, collect } from "./grammar.js";
+import { AutomatonTooLarge, type Dfa, product } from "./dfa.js";
+import { formatDfa } from "./formats.js";
+import { ANY, type GNode, type GrammarBuilder, type KeyConstraint, type RefNode, checkLeftRecursion } from "./grammar.js";
+import { numberDfa } from "./numbers.js";
+import { compilePattern, RegexUnsupported } from "./regex.js";
+import { branchesDisjoint, checkProductive, literals } from "./schema-checks.js";
+import { FALSE_SCHEMA, type Facets, type Part, asSchema, checkKeywords, emptyFacets, isTrivial, mergeFacets, without } from "./schema-facets.js";
+import { validateJson } from "./validate.js";
 
-/** Keywords that only annotate (or are resolved elsewhere) and never constrain output. */
-const IGNORED = new Set([
-  "title", "description", "default", "examples", "$schema", "$id", "$comment", "format",
-  "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
-]);
-const SUPPORTED = new Set([
-  "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "enum",
-  "const", "anyOf", "oneOf", "allOf", "$ref", "minLength", "maxLength", "nullable",
-]);
-const TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null"]);
+/** A keyword the grammar does not enforce exactly; the output is checked against it afterwards. */
+export interface Unenforced {
+  /** The keyword's path, e.g. `response_format.json_schema.schema.properties.tags.uniqueItems`. */
+  readonly where: string;
+  readonly keyword: string;
+  readonly reason: string;
+}
 
 /** Deepest nesting of objects and arrays a schema may have (the compiler recurses per level). */
 export const MAX_SCHEMA_DEPTH = 64;
@@ -54,20 +63,32 @@ export interface SchemaOptions {
    * properties. Non-strict follows JSON Schema (extra keys with any value are allowed).
    */
   strict?: boolean;
+  /** Receives the keywords that are checked after generation instead of enforced. */
+  unenforced?: Unenforced[];
 }
+
+/** A `$ref` that stands alone in a conjunction (kept as a reference: recursion stays finite). */
+interface RefPart {
+  readonly ref: string;
+  readonly path: string;
+}
+
+/** Most alternatives one schema may expand to (anyOf inside allOf multiplies branches). */
+const MAX_EXPANSION = 512;
 
 /**
  * Compile a JSON Schema into a grammar node built with `b`.
  *
  * @example
- * const root = compileSchema({ type: "object", properties: { a: { type: "integer" } } }, new GrammarBuilder(), { where: "schema" });
+ * const root = compileSchema({ type: "object", properties: { a: { type: "integer", minimum: 0 } } }, new GrammarBuilder(), { where: "schema" });
  */
 export function compileSchema(schema: unknown, b: GrammarBuilder, opts: SchemaOptions): GNode {
   checkSchemaSize(schema, opts.where);
-  const c = new SchemaCompiler(schema, b, opts.where, opts.strict ?? true);
+  if (schema === false) throw new QwenrtError(opts.where, "schema `false` admits no value");
+  const c = new SchemaCompiler(schema, b, opts.where, opts.strict ?? true, opts.unenforced ?? []);
   const self = b.ref(opts.where);
   c.refs.set("#", self);
-  self.target = c.compile(schema, opts.where);
+  self.target = c.all([{ s: asSchema(schema, opts.where), path: opts.where }], opts.where) ?? c.impossible(opts.where);
   checkLeftRecursion(self);
   checkProductive(self);
   return self;
@@ -75,202 +96,294 @@ export function compileSchema(schema: unknown, b: GrammarBuilder, opts: SchemaOp
 
 class SchemaCompiler {
   readonly refs = new Map<string, RefNode>();
+  private expansions = 0;
 
   constructor(
     private readonly root: unknown,
     private readonly b: GrammarBuilder,
     private readonly where: string,
     private readonly strict: boolean,
+    private readonly unenforced: Unenforced[],
   ) {}
 
-  compile(s: unknown, path: string): GNode {
-    if (s === true) return ANY.value;
-    if (s === false) throw new QwenrtError(path, "schema `false` admits no value");
-    if (!isObject(s)) throw new QwenrtError(path, `must be a JSON Schema object or boolean, got ${JSON.stringify(s)}`);
-    for (const k of Object.keys(s)) {
-      if (k === "pattern" || k === "patternProperties") {
-        throw new QwenrtError(`${path}.${k}`, `JSON Schema keyword "${k}" is not supported for constrained decoding (regular expressions are not compiled)`);
-      }
-      if (!IGNORED.has(k) && !SUPPORTED.has(k)) {
-        throw new QwenrtError(`${path}.${k}`, `JSON Schema keyword "${k}" is not supported for constrained decoding`);
-      }
-    }
-    const nullable = s.nullable;
-    if (nullable !== undefined && typeof nullable !== "boolean") throw new QwenrtError(`${path}.nullable`, "must be a boolean");
-    const withNull = (n: GNode): GNode => (nullable === true ? this.b.alt([n, ANY.nullLit]) : n);
-    const constraining = Object.keys(s).filter((k) => SUPPORTED.has(k) && k !== "nullable");
-
-    for (const comb of ["$ref", "anyOf", "oneOf", "allOf"] as const) {
-      if (s[comb] === undefined) continue;
-      const others = constraining.filter((k) => k !== comb);
-      if (others.length > 0) {
-        throw new QwenrtError(`${path}.${others[0]}`, `combining "${others[0]}" with sibling "${comb}" is not supported; move it into the ${comb} branches`);
-      }
-      if (comb === "$ref") return withNull(this.ref(s.$ref, `${path}.$ref`));
-      const list = s[comb];
-      if (!Array.isArray(list) || list.length === 0) throw new QwenrtError(`${path}.${comb}`, "must be a non-empty array of schemas");
-      if (comb === "allOf") {
-        if (list.length !== 1) throw new QwenrtError(`${path}.allOf`, "allOf with more than one schema is not supported");
-        return withNull(this.compile(list[0], `${path}.allOf[0]`));
-      }
-      // oneOf is compiled like anyOf: output matches at least one branch (exactly one when branches are disjoint).
-      return withNull(this.b.alt(list.map((x, i) => this.compile(x, `${path}.${comb}[${i}]`))));
-    }
-
-    let types = this.types(s, path);
-    if (nullable === true && types !== null && !types.includes("null")) types = [...types, "null"];
-
-    if (s.const !== undefined || s.enum !== undefined) {
-      const values: unknown[] = s.const !== undefined ? [s.const] : this.enumValues(s.enum, `${path}.enum`);
-      const allowed = types === null ? values : values.filter((v) => types.some((t) => jsonTypeMatches(v, t)));
-      if (nullable === true && !allowed.includes(null)) allowed.push(null);
-      if (allowed.length === 0) throw new QwenrtError(`${path}.${s.const !== undefined ? "const" : "enum"}`, "no value matches the schema's type");
-      return this.b.alt(allowed.map((v) => this.b.lit(JSON.stringify(v))));
-    }
-    if (types === null) return ANY.value;
-    return this.b.alt(types.map((t) => this.typed(s, t, path)));
+  impossible(path: string): never {
+    throw new QwenrtError(path, "no value satisfies this schema");
   }
 
-  private types(s: Record<string, unknown>, path: string): string[] | null {
-    const t = s.type;
-    if (t === undefined) {
-      if (s.properties !== undefined || s.required !== undefined || s.additionalProperties !== undefined) return ["object"];
-      if (s.items !== undefined || s.minItems !== undefined || s.maxItems !== undefined) return ["array"];
-      if (s.minLength !== undefined || s.maxLength !== undefined) return ["string"];
-      return null;
-    }
-    const list = typeof t === "string" ? [t] : t;
-    if (!Array.isArray(list) || list.length === 0) throw new QwenrtError(`${path}.type`, "must be a type name or a non-empty array of them");
-    for (const x of list) {
-      if (typeof x !== "string" || !TYPES.has(x)) throw new QwenrtError(`${path}.type`, `unknown type ${JSON.stringify(x)}`);
-    }
-    return [...new Set(list as string[])];
+  private note(where: string, keyword: string, reason: string): void {
+    if (!this.unenforced.some((u) => u.where === where)) this.unenforced.push({ where, keyword, reason });
   }
 
-  private enumValues(e: unknown, path: string): unknown[] {
-    if (!Array.isArray(e) || e.length === 0) throw new QwenrtError(path, "must be a non-empty array");
-    return [...e];
+  /** The grammar of values satisfying every part; null when none can. */
+  all(parts: readonly Part[], path: string): GNode | null {
+    const flat = this.flatten(parts, []);
+    if (flat.length === 0) return ANY.value;
+    if (flat.length === 1 && "ref" in flat[0]) return this.ref(flat[0].ref, flat[0].path);
+    const conj = this.inline(flat, []);
+    const at = conj.findIndex((p) => p.s.anyOf !== undefined || p.s.oneOf !== undefined);
+    return at >= 0 ? this.choose(conj, at, path) : this.facets(conj, path);
   }
 
-  private typed(s: Record<string, unknown>, t: string, path: string): GNode {
-    switch (t) {
-      case "object":
-        return this.object(s, path);
-      case "array": {
-        const min = count(s.minItems, `${path}.minItems`) ?? 0;
-        const max = count(s.maxItems, `${path}.maxItems`);
-        if (max !== undefined && max < min) throw new QwenrtError(`${path}.maxItems`, `must be >= minItems (${min}), got ${max}`);
-        if (Array.isArray(s.items)) throw new QwenrtError(`${path}.items`, "tuple form (an array of schemas) is not supported");
-        const items = s.items === undefined ? ANY.value : this.compile(s.items, `${path}.items`);
-        return this.b.arr(items, min, max);
+  /** allOf, nullable and `$ref` with siblings become separate conjuncts; annotation-only parts go. */
+  private flatten(parts: readonly Part[], out: (Part | RefPart)[]): (Part | RefPart)[] {
+    for (const p of parts) {
+      const { s, path } = p;
+      checkKeywords(s, path);
+      if (isTrivial(s)) continue;
+      if (s.nullable !== undefined) {
+        if (typeof s.nullable !== "boolean") throw new QwenrtError(`${path}.nullable`, "must be a boolean");
+        const rest = without(s, "nullable");
+        if (s.nullable && !isTrivial(rest)) this.flatten([{ s: { anyOf: [rest, { type: "null" }] }, path }], out);
+        else if (!s.nullable) this.flatten([{ s: rest, path }], out);
+        continue;
       }
-      case "string": {
-        const min = count(s.minLength, `${path}.minLength`) ?? 0;
-        const max = count(s.maxLength, `${path}.maxLength`);
-        if (max !== undefined && max < min) throw new QwenrtError(`${path}.maxLength`, `must be >= minLength (${min}), got ${max}`);
-        return min === 0 && max === undefined ? ANY.str : this.b.str(min, max);
+      if (s.allOf !== undefined) {
+        if (!Array.isArray(s.allOf) || s.allOf.length === 0) throw new QwenrtError(`${path}.allOf`, "must be a non-empty array of schemas");
+        this.flatten([{ s: without(s, "allOf"), path }], out);
+        this.flatten(s.allOf.map((x, i) => ({ s: asSchema(x, `${path}.allOf[${i}]`), path: `${path}.allOf[${i}]` })), out);
+        continue;
       }
-      case "number":
-        return ANY.num;
-      case "integer":
-        return this.b.num(true);
-      case "boolean":
-        return this.b.alt([ANY.trueLit, ANY.falseLit]);
-      default:
-        return ANY.nullLit;
+      if (s.$ref !== undefined) {
+        if (typeof s.$ref !== "string") throw new QwenrtError(`${path}.$ref`, "must be a string");
+        this.flatten([{ s: without(s, "$ref"), path }], out);
+        out.push({ ref: s.$ref, path: `${path}.$ref` });
+        continue;
+      }
+      out.push(p);
     }
+    return out;
   }
 
-  private object(s: Record<string, unknown>, path: string): GNode {
-    const props = s.properties ?? {};
-    if (!isObject(props)) throw new QwenrtError(`${path}.properties`, "must be an object mapping names to schemas");
-    const req = s.required ?? [];
-    if (!Array.isArray(req) || !req.every((r) => typeof r === "string")) throw new QwenrtError(`${path}.required`, "must be an array of property names");
-    for (const r of req) {
-      if (!(r in props)) throw new QwenrtError(`${path}.required`, `required property ${JSON.stringify(r)} is not declared in "properties"`);
+  /** Replace references by their targets (a conjunction mixes them with other constraints). */
+  private inline(flat: readonly (Part | RefPart)[], seen: readonly string[]): Part[] {
+    const out: Part[] = [];
+    for (const x of flat) {
+      if (!("ref" in x)) {
+        out.push(x);
+        continue;
+      }
+      const { schema, path } = this.resolve(x.ref, x.path);
+      if (seen.includes(x.ref)) throw new QwenrtError(path, "recursive $ref that consumes no input (left recursion)");
+      out.push(...this.inline(this.flatten([{ s: asSchema(schema, path), path }], []), [...seen, x.ref]));
     }
-    const required = new Set(req);
-    const list = Object.entries(props).map(([name, sub]) => ({
-      name,
-      value: this.compile(sub, `${path}.properties.${name}`),
-      required: required.has(name),
-    }));
-    const ap = s.additionalProperties;
-    let additional: GNode | null;
-    if (ap === undefined) additional = this.strict ? null : ANY.value;
-    else if (ap === false) additional = null;
-    else if (ap === true) additional = ANY.value;
-    else additional = this.compile(ap, `${path}.additionalProperties`);
-    return list.length === 0 && additional === ANY.value ? ANY.obj : this.b.obj(list, additional);
+    return out;
   }
 
-  private ref(r: unknown, path: string): GNode {
-    if (typeof r !== "string") throw new QwenrtError(path, "must be a string");
+  /** A reference within this document: "#", or a JSON pointer ("#/$defs/A", zod v3's "#/definitions/A/properties/b"). */
+  private resolve(r: string, path: string): { schema: unknown; path: string } {
+    if (r === "#") return { schema: this.root, path: this.where };
+    if (!r.startsWith("#/")) throw new QwenrtError(path, `only "#" and "#/…" references within the schema are supported, got ${JSON.stringify(r)}`);
+    let cur: unknown = this.root;
+    const keys: string[] = [];
+    for (const raw of r.slice(2).split("/")) {
+      const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+      keys.push(key);
+      cur = isObject(cur) && key in cur ? cur[key] : Array.isArray(cur) && /^\d+$/.test(key) ? cur[Number(key)] : undefined;
+      if (cur === undefined) throw new QwenrtError(path, `${JSON.stringify(r)} does not resolve to a definition`);
+    }
+    return { schema: cur, path: `${this.where}.${keys.join(".")}` };
+  }
+
+  private ref(r: string, path: string): GNode {
     const known = this.refs.get(r);
     if (known !== undefined) return known;
-    const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(r);
-    if (m === null) throw new QwenrtError(path, `only "#", "#/$defs/NAME" and "#/definitions/NAME" references are supported, got ${JSON.stringify(r)}`);
-    const name = m[2].replace(/~1/g, "/").replace(/~0/g, "~");
-    const defs = isObject(this.root) ? this.root[m[1]] : undefined;
-    if (!isObject(defs) || !(name in defs)) throw new QwenrtError(path, `${JSON.stringify(r)} does not resolve to a definition`);
-    const defPath = `${this.where}.${m[1]}.${name}`;
-    const node = this.b.ref(defPath);
+    const target = this.resolve(r, path);
+    if (target.schema === false) this.impossible(target.path);
+    const node = this.b.ref(target.path);
     this.refs.set(r, node);
-    node.target = this.compile(defs[name], defPath);
+    node.target = this.all([{ s: asSchema(target.schema, target.path), path: target.path }], target.path) ?? this.impossible(target.path);
     return node;
   }
-}
 
-function count(v: unknown, path: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new QwenrtError(path, `must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** Whether a JSON value has JSON Schema type `t`. */
-export function jsonTypeMatches(v: unknown, t: string): boolean {
-  switch (t) {
-    case "null": return v === null;
-    case "boolean": return typeof v === "boolean";
-    case "number": return typeof v === "number";
-    case "integer": return typeof v === "number" && Number.isInteger(v);
-    case "string": return typeof v === "string";
-    case "array": return Array.isArray(v);
-    default: return isObject(v);
+  /** anyOf / oneOf: one alternative per branch, each merged with the rest of the conjunction. */
+  private choose(conj: readonly Part[], at: number, path: string): GNode | null {
+    const p = conj[at];
+    const key = p.s.anyOf !== undefined ? "anyOf" : "oneOf";
+    const list = p.s[key];
+    if (!Array.isArray(list) || list.length === 0) throw new QwenrtError(`${p.path}.${key}`, "must be a non-empty array of schemas");
+    this.expansions += list.length;
+    if (this.expansions > MAX_EXPANSION) throw new QwenrtError(`${p.path}.${key}`, `the schema expands to over ${MAX_EXPANSION} alternatives`);
+    const rest = [...conj.slice(0, at), { s: without(p.s, key), path: p.path }, ...conj.slice(at + 1)];
+    const options = list.flatMap((x, i) => {
+      const branch = `${p.path}.${key}[${i}]`;
+      if (x === false) return [];
+      const n = this.all([...rest, { s: asSchema(x, branch), path: branch }], branch);
+      return n === null ? [] : [n];
+    });
+    if (key === "oneOf" && !branchesDisjoint(list, this.root)) {
+      this.note(`${p.path}.oneOf`, "oneOf", "branches may overlap: that exactly one matches is checked after generation");
+    }
+    return options.length === 0 ? null : this.b.alt(options);
   }
-}
 
-/**
- * Reject schemas with a node that admits no finite value (e.g. a required property that recursively
- * requires itself): generation could never finish once it entered that branch.
- */
-function checkProductive(root: GNode): void {
-  const all: GNode[] = [];
-  collect(root, new Set(), all);
-  const ok = new Set<number>();
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const n of all) {
-      if (ok.has(n.id)) continue;
-      let p: boolean;
-      switch (n.k) {
-        case "obj": p = n.props.every((x) => !x.required || ok.has(x.value.id)); break;
-        case "arr": p = n.minItems === 0 || ok.has(n.items.id); break;
-        case "seq": p = n.items.every((x) => ok.has(x.id)); break;
-        case "alt": p = n.options.some((x) => ok.has(x.id)); break;
-        case "ref": p = n.target !== null && ok.has(n.target.id); break;
-        default: p = true;
-      }
-      if (p) {
-        ok.add(n.id);
-        changed = true;
-      }
+  private facets(conj: readonly Part[], path: string): GNode | null {
+    if (conj.some((p) => p.s === FALSE_SCHEMA)) return null;
+    const f = emptyFacets();
+    for (const p of conj) mergeFacets(f, p);
+    for (const c of f.checkedOnly) this.note(c.path, c.keyword, "no grammar for this keyword: checked after generation");
+    if (f.values !== null) {
+      // The listed values that meet every other constraint of the conjunction.
+      const schema = { allOf: conj.map((p) => p.s) };
+      const ok = f.values.filter((v) => validateJson(v, schema, this.root).length === 0);
+      return ok.length === 0 ? null : this.b.alt(ok.map((v) => this.b.lit(JSON.stringify(v))));
+    }
+    if (f.types === null) return ANY.value;
+    const types = f.types.includes("number") ? f.types.filter((t) => t !== "integer") : f.types;
+    const nodes = types.flatMap((t) => {
+      const n = this.typed(f, t, path);
+      return n === null ? [] : [n];
+    });
+    return nodes.length === 0 ? null : this.b.alt(nodes);
+  }
+
+  private typed(f: Facets, t: string, path: string): GNode | null {
+    switch (t) {
+      case "object": return this.object(f, path);
+      case "array": return this.array(f, path);
+      case "string": return this.string(f, path);
+      case "number": case "integer": return this.number(f, t === "integer", path);
+      case "boolean": return this.b.alt([ANY.trueLit, ANY.falseLit]);
+      default: return ANY.nullLit;
     }
   }
-  const bad = all.filter((n) => !ok.has(n.id));
-  if (bad.length > 0) {
-    // Name the innermost unproductive reference (the root's own reference is the least specific).
-    const refs = bad.flatMap((n) => (n.k === "ref" ? [n.where] : [])).sort((a, b) => b.length - a.length);
-    throw new QwenrtError(refs[0] ?? "schema", "recursive schema admits no finite value (a required property or minItems recursion never ends)");
+
+  private object(f: Facets, path: string): GNode | null {
+    const names: string[] = [];
+    for (const o of f.objects) for (const k of o.declared.keys()) if (!names.includes(k)) names.push(k);
+    const declared = new Set(names);
+    const explicit = f.objects.flatMap((o) => (o.additional === null ? [] : [o.additional]));
+    const noExtras = explicit.includes(false) || (explicit.length === 0 && this.strict);
+    const keys = this.keyConstraint(f.propertyNames, path);
+    for (const r of f.required) if (!names.includes(r)) names.push(r);
+    if (keys.values !== null) for (const v of keys.values) if (!names.includes(v)) names.push(v);
+    const props: { name: string; value: GNode; required: boolean }[] = [];
+    for (const name of names) {
+      const required = f.required.has(name);
+      const parts: Part[] = [];
+      let allowed = (declared.has(name) || !noExtras || keys.values?.includes(name) === true) && keys.admits(name);
+      for (const o of f.objects) {
+        const d = o.declared.get(name);
+        if (d !== undefined) parts.push(d);
+        else if (o.additional === false) allowed = false;
+        else if (o.additional !== null) parts.push(o.additional);
+      }
+      if (!allowed) {
+        if (required) throw new QwenrtError(`${path}.required`, `required property ${JSON.stringify(name)} is not declared in "properties"`);
+        continue;
+      }
+      const value = parts.length === 0 ? ANY.value : this.all(parts, parts[0].path);
+      if (value === null) {
+        if (required) return null;
+        continue;
+      }
+      props.push({ name, value, required });
+    }
+    let additional: GNode | null = null;
+    if (!noExtras && keys.values === null) {
+      const extra = explicit.filter((x): x is Part => x !== false);
+      additional = extra.length === 0 ? ANY.value : this.all(extra, extra[0].path);
+    }
+    const requiredCount = props.filter((p) => p.required).length;
+    if (f.minProperties > requiredCount) this.note(`${path}.minProperties`, "minProperties", "checked after generation");
+    if (f.maxProperties !== undefined && (props.length > f.maxProperties || additional !== null)) {
+      this.note(`${path}.maxProperties`, "maxProperties", "checked after generation");
+    }
+    if (props.length === 0 && additional === ANY.value && keys.key === undefined) return ANY.obj;
+    return this.b.obj(props, additional, keys.key);
+  }
+
+  /** What `propertyNames` asks of keys: a list of names (enum) or string constraints for extra keys. */
+  private keyConstraint(parts: readonly Part[], path: string): { values: string[] | null; key: KeyConstraint | undefined; admits: (k: string) => boolean } {
+    if (parts.length === 0) return { values: null, key: undefined, admits: () => true };
+    const f = emptyFacets();
+    for (const p of this.inline(this.flatten(parts, []), [])) {
+      if (p.s.anyOf !== undefined || p.s.oneOf !== undefined) this.note(`${p.path}`, "propertyNames", "alternatives for property names are checked after generation");
+      else mergeFacets(f, p);
+    }
+    const schema = { allOf: parts.map((p) => p.s) };
+    const admits = (k: string): boolean => validateJson(k, schema, this.root).length === 0;
+    if (f.values !== null) return { values: f.values.filter((v): v is string => typeof v === "string" && admits(v)), key: undefined, admits };
+    const dfa = this.stringDfa(f);
+    return { values: null, key: { minLength: f.minLength, maxLength: f.maxLength, dfa }, admits };
+  }
+
+  private array(f: Facets, path: string): GNode | null {
+    if (f.maxItems !== undefined && f.maxItems < f.minItems) throw new QwenrtError(`${path}.maxItems`, `must be >= minItems (${f.minItems}), got ${f.maxItems}`);
+    let max = f.maxItems;
+    const prefix: GNode[] = [];
+    for (const parts of f.prefix) {
+      const n = this.all(parts, parts[0].path);
+      if (n === null) {
+        max = Math.min(max ?? Infinity, prefix.length);
+        break;
+      }
+      prefix.push(n);
+    }
+    let items: GNode | null = f.items === false ? null : f.items.length === 0 ? ANY.value : this.all(f.items, f.items[0].path);
+    if (items === null) max = Math.min(max ?? Infinity, prefix.length);
+    // A tuple is written in full (its validators usually require every position).
+    // uniqueItems over a few literals is exact (each value at most once); otherwise it is checked afterwards.
+    const lits = f.uniqueItems && prefix.length === 0 && items !== null ? literals(items) : null;
+    if (lits !== null) max = Math.min(max ?? Infinity, lits.length);
+    const min = Math.max(f.minItems, Math.min(prefix.length, max ?? Infinity));
+    if (max !== undefined && max < min) return null;
+    if (f.uniqueItems && lits === null && (max === undefined || max > 1)) this.note(`${path}.uniqueItems`, "uniqueItems", "checked after generation");
+    items ??= ANY.value;
+    if (prefix.length === 0 && min === 0 && max === undefined && items === ANY.value) return ANY.arr;
+    return this.b.arr(items, min, max, prefix.slice(0, max ?? prefix.length), lits);
+  }
+
+  private string(f: Facets, path: string): GNode | null {
+    if (f.maxLength !== undefined && f.maxLength < f.minLength) throw new QwenrtError(`${path}.maxLength`, `must be >= minLength (${f.minLength}), got ${f.maxLength}`);
+    const dfa = this.stringDfa(f);
+    if (dfa !== null) {
+      if (dfa.states === 0) return null;
+      if ((f.maxLength !== undefined && dfa.minChars[0] > f.maxLength) || dfa.maxChars[0] < f.minLength) return null;
+    }
+    if (f.minLength === 0 && f.maxLength === undefined && dfa === null) return ANY.str;
+    return this.b.str(f.minLength, f.maxLength, null, dfa);
+  }
+
+  /** The intersection of a string's patterns and formats (those without an automaton are noted). */
+  private stringDfa(f: Facets): Dfa | null {
+    let dfa: Dfa | null = null;
+    const add = (make: () => Dfa | undefined, where: string, keyword: string, what: string): void => {
+      try {
+        const d = make();
+        if (d === undefined) return this.note(where, keyword, `${what} is not known here: neither enforced nor checked`);
+        dfa = dfa === null ? d : product(dfa, d, "and");
+      } catch (e) {
+        if (e instanceof SyntaxError) throw new QwenrtError(where, `invalid regular expression: ${e.message}`);
+        if (e instanceof RegexUnsupported || e instanceof AutomatonTooLarge) return this.note(where, keyword, `${e.message}: checked after generation`);
+        throw e;
+      }
+    };
+    for (const fm of f.formats) add(() => formatDfa(fm.name), fm.path, "format", `format ${JSON.stringify(fm.name)}`);
+    for (const p of f.patterns) add(() => compilePattern(p.source), p.path, "pattern", "pattern");
+    return dfa;
+  }
+
+  private number(f: Facets, integer: boolean, path: string): GNode | null {
+    if (f.lo === undefined && f.hi === undefined && f.multipleOf.length === 0) return integer ? this.b.num(true) : ANY.num;
+    const base = { integer, ...(f.lo === undefined ? {} : { lo: f.lo }), ...(f.hi === undefined ? {} : { hi: f.hi }) };
+    const [m, ...more] = f.multipleOf;
+    for (const x of more) this.note(x.path, "multipleOf", "a second multipleOf is checked after generation");
+    if (m !== undefined && !Number.isInteger(m.value)) {
+      this.note(m.path, "multipleOf", "enforced and checked in decimal, as JSON Schema defines it; validators that divide binary floating-point numbers may disagree");
+    }
+    const attempt = (withMultiple: boolean): GNode | null => {
+      try {
+        return this.b.dfa(numberDfa(withMultiple && m !== undefined ? { ...base, multipleOf: m.value } : base));
+      } catch (e) {
+        if (e instanceof RangeError && /no number/.test(e.message)) return null;
+        if (withMultiple && m !== undefined && (e instanceof RangeError || e instanceof AutomatonTooLarge)) {
+          this.note(m.path, "multipleOf", `${e.message}: checked after generation`);
+          return attempt(false);
+        }
+        if (e instanceof AutomatonTooLarge) throw new QwenrtError(path, e.message);
+        throw e;
+      }
+    };
+    return attempt(true);
   }
 }

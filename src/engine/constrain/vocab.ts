@@ -3,7 +3,7 @@
 // those that can sit inside any JSON string without ending it or breaking an escape / UTF-8 char.
 import { QwenrtError } from "../../util/errors.js";
 import { isObject } from "../../util/json.js";
-import { utf8Lead } from "./matcher.js";
+import { utf8Lead } from "./utf8.js";
 
 /** What a tokenizer provides to build masks. */
 export interface VocabInput {
@@ -41,6 +41,7 @@ export interface PreparedVocab {
   readonly noQuote: Trie; // tokens without `"`
   readonly impureNoQuote: Trie; // tokens without `"` that are not pure string content
   readonly maxNoQuoteBytes: number; // longest token without `"`: a string with more room than this is unbounded for one token
+  readonly maxTokenBytes: number; // longest token (trie depth)
   /** String-interior masks by escape / UTF-8 / room state, shared by every grammar (see mask.ts). */
   readonly interiorCache: Map<string, Uint32Array>;
   readonly pureAll: Uint32Array; // bitset of pure tokens
@@ -117,6 +118,7 @@ export function prepareVocab(input: VocabInput): PreparedVocab {
     noQuote: buildTrie(noQuote, tokenBytes),
     impureNoQuote: buildTrie(impureNoQuote, tokenBytes),
     maxNoQuoteBytes,
+    maxTokenBytes: tokenBytes.reduce((m, b) => Math.max(m, b.length), 0),
     interiorCache: new Map(),
     pureAll,
     pureByLen,
