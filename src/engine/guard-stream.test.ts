@@ -7,16 +7,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { writeRandomStreamGuard } from "../../test/helpers/guard-checkpoint.js";
 import { decodeSafetensorsF64, hiddenF64, type F64Config, type F64Weights } from "../../test/helpers/f64-forward.js";
 import { loadChatTemplate } from "../chat/template.js";
 import { loadModel, loadStreamGuard } from "../models/load.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { synthesize } from "../tools/synth.js";
 import { moderateStream, type StreamGuard, type TokenVerdict } from "./guard-stream.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "qwenrt-stream-guard-"));
 const dir = join(tmp, "guard");
-synthesize({ preset: "tiny-qwen3guard-stream", seed: 7, out: dir });
+writeRandomStreamGuard(dir, 7);
 const loaded = await loadStreamGuard(dir);
 const guard: StreamGuard = { ...loaded, tokenizer: Tokenizer.fromDir(dir), template: loadChatTemplate(dir) };
 const raw = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, Record<string, string>>;
@@ -114,7 +114,7 @@ describe("Qwen3Guard-Stream (random weights, real layout)", () => {
   test("loadModel refuses a Stream checkpoint, naming the architecture; a missing head tensor and a gap in a label map are named", async () => {
     await assert.rejects(loadModel(dir), /"architectures" is Qwen3ForGuardModel \(Qwen3Guard-Stream\): load it with loadStreamGuard/);
     const broken = join(tmp, "broken");
-    synthesize({ preset: "tiny-qwen3guard-stream", seed: 1, out: broken });
+    writeRandomStreamGuard(broken, 1);
     const cfg = JSON.parse(readFileSync(join(broken, "config.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(join(broken, "config.json"), JSON.stringify({ ...cfg, query_risk_level_map: { "0": "Safe", "2": "Unsafe" } }));
     await assert.rejects(loadStreamGuard(broken), /config\.json: "query_risk_level_map" has key "2": keys must be 0 to 1/);

@@ -10,6 +10,7 @@ import type { ChatTemplate } from "../chat/template.js";
 import { guardHeadLogits, type GuardHeads, type GuardSide } from "../models/guard_heads.js";
 import type { Model, Sequence } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import type { GuardVerdict } from "./guard.js";
 import { QwenrtError } from "../util/errors.js";
 
 /** A loaded Qwen3Guard-Stream model with what it reads text with. */
@@ -181,4 +182,30 @@ export class StreamModeration {
  */
 export function moderateStream(guard: StreamGuard, messages: readonly GuardMessage[], opts: StreamModerationOptions = {}): Promise<StreamModeration> {
   return StreamModeration.open(guard, messages, opts);
+}
+
+/**
+ * Judge the last message of `messages` with a Stream guard, in `moderate`'s shape: a user message
+ * by the query heads; an assistant message token by token, its verdict the first Unsafe token's
+ * (where a streamed answer would be cut) or else its closing token's.
+ *
+ * @example
+ * const v = await moderateWithStreamGuard(guard, [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello!" }]);
+ * v.target; // "response"
+ */
+export async function moderateWithStreamGuard(guard: StreamGuard, messages: readonly GuardMessage[], opts: StreamModerationOptions = {}): Promise<GuardVerdict> {
+  const last = messages[messages.length - 1];
+  const response = last?.role === "assistant";
+  const m = await moderateStream(guard, response ? messages.slice(0, -1) : messages, opts);
+  try {
+    let v = m.prompt;
+    if (response) {
+      await m.pushText(last.content);
+      await m.end();
+      v = m.firstUnsafe() ?? m.verdicts[m.verdicts.length - 1]!;
+    }
+    return { target: response ? "response" : "prompt", safety: v.safety, probabilities: v.probabilities, categories: v.safety === "Safe" ? [] : [v.category], promptTokens: m.promptTokens };
+  } finally {
+    m.close();
+  }
 }

@@ -130,7 +130,7 @@ const tinyBase = {
  * `{0: Safe, 1: Unsafe, 2: Controversial}` on both sides as published; the category names are the
  * Qwen3Guard policy's (the prompt side adds Jailbreak), which the published maps may spell differently.
  */
-function streamGuardFields(inner: number): JsonObject {
+export function streamGuardFields(inner: number): JsonObject {
   const risk = { "0": "Safe", "1": "Unsafe", "2": "Controversial" };
   const categories = ["Violent", "Non-violent Illegal Acts", "Sexual Content or Sexual Acts", "PII", "Suicide & Self-Harm", "Unethical Acts", "Politically Sensitive Topics", "Copyright Violation"];
   const map = (names: readonly string[]): JsonObject => Object.fromEntries(names.map((n, i) => [String(i), n]));
