@@ -21,7 +21,7 @@ export {
   type QuantCacheUse,
   type SourceLoadOptions,
 } from "./open.js";
-export { loadModel, type LoadOptions } from "./models/load.js";
+export { loadModel, loadStreamGuard, type LoadedStreamGuard, type LoadOptions } from "./models/load.js";
 export type { Model, Sequence } from "./models/model.js";
 export type { ModelConfig } from "./models/config.js";
 export { Tokenizer, StreamDetokenizer } from "./tokenizer/index.js";
@@ -46,6 +46,7 @@ export { embed, embeddingIds, type EmbedInput, type EmbedOptions, type EmbedResu
 export { rerank, rerankerIds, type RerankOptions, type RerankResult } from "./engine/rerank.js";
 export { DEFAULT_RETRIEVAL_TASK, embeddingQuery } from "./chat/retrieval.js";
 export { moderate, type GuardVerdict, type ModerateOptions } from "./engine/guard.js";
+export { moderateStream, moderateWithStreamGuard, StreamModeration, type StreamGuard, type StreamModerationOptions, type TokenVerdict } from "./engine/guard-stream.js";
 export { guardPrompt, parseGuardOutput, GUARD_CATEGORIES, type GuardMessage, type GuardCategory, type GuardSafety } from "./chat/guard.js";
 export {
   createConstraint,

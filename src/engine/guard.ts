@@ -23,8 +23,9 @@ export interface GuardVerdict {
   readonly safety: GuardSafety;
   /** The three verdicts' probabilities (softmax over their tokens' logits). */
   readonly probabilities: Readonly<Record<GuardSafety, number>>;
-  /** Empty when safe. */
-  readonly categories: GuardCategory[];
+  /** Empty when safe. Gen: the policy's category names (`GuardCategory`); Stream: the names in
+   * the checkpoint's config.json category map. */
+  readonly categories: string[];
   /** Response checks with `refusal: true` only. */
   readonly refusal?: boolean;
   /** Tokens of the guard prompt. */

@@ -11,7 +11,8 @@ import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import type { TensorSource } from "../formats/tensor_source.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import { QwenrtError } from "../util/errors.js";
-import { readJsonFile } from "../util/json.js";
+import { isObject, readJsonFile } from "../util/json.js";
+import { guardHeadSpecs, isStreamGuardConfig, loadGuardHeads, parseGuardHeadConfig, STREAM_GUARD_ARCHITECTURE, type GuardHeads } from "./guard_heads.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
 import { detectWeightRoot } from "./architecture.js";
@@ -57,17 +58,61 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new QwenrtError(dir, "not a model directory", { code: "not_found" });
   }
+  const { model, heads } = await loadDir(dir, opts);
+  if (heads !== undefined) {
+    throw new QwenrtError(join(dir, "config.json"), `"architectures" is ${STREAM_GUARD_ARCHITECTURE} (Qwen3Guard-Stream): load it with loadStreamGuard, or serve it as --guard`);
+  }
+  return model;
+}
+
+/** A Qwen3Guard-Stream checkpoint: its Qwen3 backbone and its classifier heads. */
+export interface LoadedStreamGuard {
+  readonly model: Model;
+  readonly heads: GuardHeads;
+}
+
+/**
+ * Load a Qwen3Guard-Stream directory (`Qwen3ForGuardModel`): the backbone as a `Model` (its
+ * forward with `output: "hidden"` feeds the heads) and the heads, each tensor checked.
+ *
+ * @example
+ * const { model, heads } = await loadStreamGuard("models/Qwen3Guard-Stream-0.6B");
+ */
+export async function loadStreamGuard(dir: string, opts: LoadOptions = {}): Promise<LoadedStreamGuard> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new QwenrtError(dir, "not a model directory", { code: "not_found" });
+  const { model, heads } = await loadDir(dir, opts);
+  if (heads === undefined) throw new QwenrtError(join(dir, "config.json"), `"architectures" does not name ${STREAM_GUARD_ARCHITECTURE}: not a Qwen3Guard-Stream checkpoint`);
+  return { model, heads };
+}
+
+/** Whether `dir` is a Qwen3Guard-Stream model directory (by its config.json). */
+export function isStreamGuardDir(dir: string): boolean {
   const configPath = join(dir, "config.json");
-  const config = parseModelConfig(readJsonFile(configPath), configPath);
+  if (!existsSync(configPath)) return false;
+  const raw = readJsonFile(configPath);
+  return isObject(raw) && isStreamGuardConfig(raw);
+}
+
+/** Load a model directory; a Stream guard's head tensors are split off and loaded as heads. */
+async function loadDir(dir: string, opts: LoadOptions): Promise<{ model: Model; heads?: GuardHeads }> {
+  const configPath = join(dir, "config.json");
+  const raw = readJsonFile(configPath);
+  const config = parseModelConfig(raw, configPath);
   const generation = readGenerationConfig(join(dir, "generation_config.json"));
   const arch = getArchitecture(config.modelType, configPath);
   // The weights: the directory's safetensors, or a GGUF made from them (`opts.weightsFile`).
-  const { tensors, where }: { tensors: ReadonlyMap<string, TensorSource>; where: string } =
+  const all: { tensors: ReadonlyMap<string, TensorSource>; where: string } =
     opts.weightsFile === undefined ? await readSafetensorsDirIndex(dir) : { tensors: ggufTensorsAsHf(readGgufIndex(opts.weightsFile)), where: opts.weightsFile };
+  const headConfig = isObject(raw) && isStreamGuardConfig(raw) ? parseGuardHeadConfig(raw, configPath) : undefined;
+  const headNames = new Set(headConfig === undefined ? [] : guardHeadSpecs(headConfig).map((s) => s.name));
+  const tensors = new Map([...all.tensors].filter(([name]) => !headNames.has(name)));
+  const where = all.where;
   const backend = opts.backend ?? createRefBackend();
   const root = detectWeightRoot(tensors.keys());
   const table = arch.weightTable(config, root);
   const contextLength = loaderPreflight(dir, config, table, tensors, backend, opts);
+  const heads = headConfig === undefined ? undefined : await loadGuardHeads(headConfig, all.tensors, where);
   const weights = await loadWeights(tensors, table, backend, where, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend, root, contextLength);
+  const model = assembleModel(arch, config, generation, weights, backend, root, contextLength);
+  return heads === undefined ? { model } : { model, heads };
 }

@@ -3,12 +3,13 @@
  * guard has judged the answer so far (every `CHECK_EVERY` content chunks and at the end); an unsafe
  * verdict under the `block` policy stops generation and ends each choice with `finish_reason:
  * "content_filter"`, as OpenAI does, so unsafe text never reaches the client. Under `flag` chunks
- * pass at once and verdicts are only counted. Without a guard this is plain `completeChat` /
- * `streamChat`.
+ * pass at once and verdicts are only counted. A Stream guard judges every token instead
+ * (stream-guarded-chat.ts). Without a guard this is plain `completeChat` / `streamChat`.
  */
 import type { GuardMessage } from "../chat/guard.js";
 import type { ChatPlan } from "./chat-plan.js";
 import { completeChat, streamChat } from "./chat.js";
+import { streamGuardedChat } from "./stream-guarded-chat.js";
 import type { Runtime } from "./runtime.js";
 
 /** Content chunks (about tokens) generated between two checks of a streamed answer. */
@@ -47,6 +48,10 @@ export async function guardedChat(rt: Runtime, plan: ChatPlan, conversation: rea
   }
   if (guard === undefined) {
     await streamChat(rt, plan, modelId, signal, send);
+    return undefined;
+  }
+  if (guard.stream !== undefined) {
+    await streamGuardedChat(rt, plan, guard, conversation, signal, send);
     return undefined;
   }
 

@@ -1,9 +1,11 @@
 /**
- * A Qwen3Guard-Gen model screening what the server takes in and gives out (`serve --guard`):
- * prompts before generation, answers as they stream. Counts its verdicts for `/metrics`.
+ * A Qwen3Guard model screening what the server takes in and gives out (`serve --guard`): prompts
+ * before generation, answers as they stream. A Gen guard re-judges the answer so far; a Stream
+ * guard judges every answer token on one cache (`openAnswer`). Counts its verdicts for `/metrics`.
  */
 import type { GuardMessage, GuardTarget } from "../chat/guard.js";
 import { moderate, type GuardVerdict } from "../engine/guard.js";
+import { moderateStream, moderateWithStreamGuard, type StreamGuard, type StreamModeration } from "../engine/guard-stream.js";
 import type { Model } from "../models/model.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { ApiError } from "./errors.js";
@@ -22,18 +24,33 @@ export class Guardrail {
     readonly model: Model,
     readonly tokenizer: Tokenizer,
     readonly policy: GuardPolicy = "block",
+    /** Set for a Qwen3Guard-Stream guard (its `model` and `tokenizer` are the ones above). */
+    readonly stream?: StreamGuard,
   ) {}
 
   /** Judge the last message of `messages`, counting the verdict. */
   async check(messages: readonly GuardMessage[], signal?: AbortSignal): Promise<GuardVerdict> {
-    const v = await moderate(this.model, this.tokenizer, messages, signal === undefined ? {} : { signal });
-    const key = `${v.target} ${v.safety}`;
-    this.verdicts.set(key, (this.verdicts.get(key) ?? 0) + 1);
+    const opts = signal === undefined ? {} : { signal };
+    const v = this.stream === undefined ? await moderate(this.model, this.tokenizer, messages, opts) : await moderateWithStreamGuard(this.stream, messages, opts);
+    this.count(v.target, v.safety);
     return v;
   }
 
+  /** Count a verdict given outside `check` (a Stream guard's verdict on a streamed answer). */
+  count(target: GuardTarget, safety: string): void {
+    const key = `${target} ${safety}`;
+    this.verdicts.set(key, (this.verdicts.get(key) ?? 0) + 1);
+  }
+
+  /** A Stream guard's token-by-token judgement of the answer to `conversation` (close it after);
+   * undefined for a Gen guard. */
+  async openAnswer(conversation: readonly GuardMessage[], signal?: AbortSignal): Promise<StreamModeration | undefined> {
+    if (this.stream === undefined) return undefined;
+    return moderateStream(this.stream, conversation, signal === undefined ? {} : { signal });
+  }
+
   /** Whether the policy stops on `v` (Unsafe under `block`), counting it when it does. */
-  stops(v: GuardVerdict): boolean {
+  stops(v: Pick<GuardVerdict, "target" | "safety">): boolean {
     if (this.policy !== "block" || v.safety !== "Unsafe") return false;
     this.blocked.set(v.target, (this.blocked.get(v.target) ?? 0) + 1);
     return true;

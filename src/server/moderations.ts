@@ -43,6 +43,8 @@ export const CATEGORY_MAP: Readonly<Record<GuardCategory, string>> = {
   Jailbreak: "jailbreak",
 };
 
+const openAiKeys: ReadonlyMap<string, string> = new Map(Object.entries(CATEGORY_MAP));
+
 const textPart = z.looseObject({ type: z.literal("text", { error: 'only "text" inputs are supported' }), text: z.string({ error: "must be a string" }) });
 const moderationSchema = z.looseObject({
   model: z.string({ error: "must be a string" }).optional(),
@@ -73,7 +75,7 @@ export async function createModeration(rt: Runtime, body: unknown, signal: Abort
     for (const text of inputs) {
       const v = await guard.check([{ role: "user", content: text }], signal);
       const flagged = v.safety === "Unsafe";
-      const named = new Set(v.categories.map((c) => CATEGORY_MAP[c]));
+      const named = new Set(v.categories.map((c) => openAiKeys.get(c)));
       const keys = [...OPENAI_CATEGORIES, ...Object.values(CATEGORY_MAP).filter((k) => !(OPENAI_CATEGORIES as readonly string[]).includes(k))];
       const risk = v.probabilities.Unsafe + v.probabilities.Controversial;
       results.push({

@@ -123,6 +123,53 @@ const tinyBase = {
   vocab_size: 151936,
 } as const;
 
+/**
+ * Qwen3Guard-Stream's extra config.json fields (`Qwen3ForGuardModel`): the heads' inner width and
+ * the class names of each head. Reconstructed, not copied from the Hub (no network here): the field
+ * names are those vLLM's and SGLang's `qwen3_guard.py` and the remote code read; the risk levels are
+ * `{0: Safe, 1: Unsafe, 2: Controversial}` on both sides as published; the category names are the
+ * Qwen3Guard policy's (the prompt side adds Jailbreak), which the published maps may spell differently.
+ */
+export function streamGuardFields(inner: number): JsonObject {
+  const risk = { "0": "Safe", "1": "Unsafe", "2": "Controversial" };
+  const categories = ["Violent", "Non-violent Illegal Acts", "Sexual Content or Sexual Acts", "PII", "Suicide & Self-Harm", "Unethical Acts", "Politically Sensitive Topics", "Copyright Violation"];
+  const map = (names: readonly string[]): JsonObject => Object.fromEntries(names.map((n, i) => [String(i), n]));
+  return {
+    guard_inner_size: inner,
+    num_category: categories.length,
+    num_query_category: categories.length + 1,
+    num_query_risk_level: 3,
+    num_risk_level: 3,
+    query_category_map: map([...categories, "Jailbreak"]),
+    query_risk_level_map: risk,
+    response_category_map: map(categories),
+    response_risk_level_map: risk,
+  };
+}
+
+/** A preset's config as a Qwen3Guard-Stream checkpoint (same backbone, `Qwen3ForGuardModel`, the head fields). */
+function asStreamGuard(config: JsonObject, inner: number): JsonObject {
+  return { ...config, architectures: ["Qwen3ForGuardModel"], ...streamGuardFields(inner) };
+}
+
+/** The shape of test/fixtures/models/qwen3-dense-tiny. */
+const tinyQwen3: JsonObject = {
+      architectures: ["Qwen3ForCausalLM"],
+      attention_bias: false,
+      ...tinyBase,
+      head_dim: 16,
+      hidden_size: 32,
+      intermediate_size: 96,
+      max_position_embeddings: 40960,
+      max_window_layers: 2,
+      model_type: "qwen3",
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+      transformers_version: "4.51.0",
+    };
+
 /** Every preset by its `--preset` name. */
 export const synthPresets: Readonly<Record<string, SynthPreset>> = {
   "qwen3-0.6b": { hubName: "Qwen/Qwen3-0.6B", config: qwen3Dense(1024, 28, 16, 3072, true), generationConfig: qwen3Generation },
@@ -211,24 +258,12 @@ export const synthPresets: Readonly<Record<string, SynthPreset>> = {
   },
   "tiny-qwen3": {
     hubName: "test/fixtures/models/qwen3-dense-tiny",
-    config: {
-      architectures: ["Qwen3ForCausalLM"],
-      attention_bias: false,
-      ...tinyBase,
-      head_dim: 16,
-      hidden_size: 32,
-      intermediate_size: 96,
-      max_position_embeddings: 40960,
-      max_window_layers: 2,
-      model_type: "qwen3",
-      num_attention_heads: 4,
-      num_hidden_layers: 2,
-      num_key_value_heads: 2,
-      tie_word_embeddings: true,
-      transformers_version: "4.51.0",
-    },
+    config: tinyQwen3,
     generationConfig: qwen3Generation,
   },
+  // Qwen3Guard-Stream-0.6B: Qwen3-0.6B's backbone and the guard heads (inner width 512).
+  "qwen3guard-stream-0.6b": { hubName: "Qwen/Qwen3Guard-Stream-0.6B", config: asStreamGuard(qwen3Dense(1024, 28, 16, 3072, true), 512), generationConfig: qwen3Generation },
+  "tiny-qwen3guard-stream": { hubName: "tiny Qwen3Guard-Stream (the tiny-qwen3 backbone)", config: asStreamGuard(tinyQwen3, 16), generationConfig: qwen3Generation },
   "tiny-qwen3-moe": {
     hubName: "test/fixtures/models/qwen3-moe-tiny",
     config: {

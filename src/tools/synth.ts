@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { createRng, deriveSeed } from "../engine/rng.js";
 import { f32ToF16 } from "../formats/quant/float.js";
 import type { WeightSpec } from "../layers/context.js";
+import { guardHeadSpecs, isStreamGuardConfig, parseGuardHeadConfig } from "../models/guard_heads.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
 import { QwenrtError } from "../util/errors.js";
 import { synthPresets, type JsonObject, type JsonValue } from "./synth-presets.js";
@@ -114,10 +115,13 @@ function stateDictRank(name: string): number {
 export function synthTensorPlan(config: JsonObject): WeightSpec[] {
   const parsed = parseModelConfig(config, "config.json");
   const table = getArchitecture(parsed.modelType).weightTable(parsed);
+  // A Qwen3Guard-Stream checkpoint also holds its classifier heads (written after the backbone).
+  const heads = isStreamGuardConfig(config) ? guardHeadSpecs(parseGuardHeadConfig(config, "config.json")) : [];
   return table
     .map((spec, i) => ({ spec, i }))
     .sort((a, b) => stateDictRank(a.spec.name) - stateDictRank(b.spec.name) || a.i - b.i)
-    .map((x) => x.spec);
+    .map((x) => x.spec)
+    .concat(heads);
 }
 
 /** How a tensor is initialised: norms around 1, everything else normal(0, initializer_range). */

@@ -42,6 +42,9 @@ export interface SynthGgufOptions {
   readonly threads?: number;
   /** Hears parameters written so far, of all. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** `last`: mark the file an embedding model pooling on its last token (`{arch}.pooling_type` = 3,
+   * llama.cpp's LLAMA_POOLING_TYPE_LAST, as converted Qwen3-Embedding GGUFs carry). */
+  readonly pooling?: "last";
 }
 
 /** What {@link synthesizeGguf} wrote. */
@@ -94,7 +97,10 @@ export async function synthesizeGguf(o: SynthGgufOptions): Promise<SynthGgufResu
   const q = await createQuantizer(o.threads === undefined ? {} : { threads: o.threads });
   let writer: GgufStreamWriter | undefined;
   try {
-    writer = GgufStreamWriter.create(tmp, plan.metadata, plan.tensors);
+    const arch = plan.metadata.get("general.architecture");
+    const metadata = new Map(plan.metadata);
+    if (o.pooling === "last" && arch?.type === "string") metadata.set(`${arch.value}.pooling_type`, { type: "u32", value: 3 });
+    writer = GgufStreamWriter.create(tmp, metadata, plan.tensors);
     const types = new Map<WeightType, number>();
     let done = 0;
     o.onProgress?.(0, parameters);

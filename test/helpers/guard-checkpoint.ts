@@ -6,12 +6,20 @@
  * " Unsafe" and dimension 1 into " Safe". So the guard says Unsafe exactly when the prompt holds a
  * trigger token: all tokens (always unsafe), none (always safe), or the tokens only the response
  * check's policy text contains (prompts pass, answers fail), or chosen ids. Written with the real tokenizer files.
+ *
+ * As a Qwen3Guard-Stream checkpoint (`kind: "stream"`) the LM head is zero and both head branches
+ * copy hidden dimensions 0 and 1 through (pre), keep them (RMSNorm weight 1) and read dimension 0
+ * into Unsafe and the first category (Violent), dimension 1 into Safe: with causal attention, a
+ * position is Unsafe exactly when a trigger token is at or before it.
  */
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { guardPrompt } from "../../src/chat/guard.js";
 import { writeSafetensors, type TensorToWrite } from "../../src/formats/safetensors.js";
 import { getArchitecture, parseModelConfig } from "../../src/models/registry.js";
+import { guardHeadSpecs, parseGuardHeadConfig } from "../../src/models/guard_heads.js";
+import { streamGuardFields } from "../../src/tools/synth-presets.js";
+import { synthesize } from "../../src/tools/synth.js";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { encodeValues } from "./random-checkpoint.js";
 
@@ -46,7 +54,7 @@ function responseOnlyTokens(tok: Tokenizer): Set<number> {
 }
 
 /** Write the guard into `dir` (config, weights, tokenizer files); returns `dir`. */
-export function writeGuardCheckpoint(dir: string, trigger: GuardTrigger): string {
+export function writeGuardCheckpoint(dir: string, trigger: GuardTrigger, kind: "gen" | "stream" = "gen"): string {
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(tokenizerDir)) copyFileSync(join(tokenizerDir, f), join(dir, f));
   const tok = Tokenizer.fromDir(dir);
@@ -66,13 +74,33 @@ export function writeGuardCheckpoint(dir: string, trigger: GuardTrigger): string
       }
     } else if (s.name.endsWith("v_proj.weight")) v[0] = 1; // v[0] = normed x[0]
     else if (s.name.endsWith("o_proj.weight")) v[0] = 1000; // x[0] += 1000 * mean over positions of v[0]
-    else if (s.name === "lm_head.weight") {
+    else if (s.name === "lm_head.weight" && kind === "gen") {
       v[unsafe * h] = 20;
       v[safe * h + 1] = 20;
     }
     tensors.set(s.name, { dtype: "BF16", shape: s.shape, bytes: encodeValues("BF16", v) });
   }
-  writeFileSync(join(dir, "config.json"), `${JSON.stringify(raw, null, 2)}\n`);
+  const written = kind === "gen" ? raw : { ...raw, architectures: ["Qwen3ForGuardModel"], ...streamGuardFields(16) };
+  if (kind === "stream") {
+    for (const s of guardHeadSpecs(parseGuardHeadConfig(written, "config.json"))) {
+      const v = new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+      const cols = s.shape[1] ?? 0;
+      if (s.kind === "vector") v.fill(1);
+      else if (s.name.endsWith("risk_level_category_pre.weight")) v[0] = v[cols + 1] = 1; // inner 0, 1 = hidden 0, 1
+      else if (s.name.endsWith("risk_level_head.weight")) {
+        v[1 * cols] = 20; // Unsafe (class 1) reads inner 0
+        v[1] = 20; // Safe (class 0) reads inner 1
+      } else v[0] = 20; // category 0 (Violent) reads inner 0
+      tensors.set(s.name, { dtype: "BF16", shape: s.shape, bytes: encodeValues("BF16", v) });
+    }
+  }
+  writeFileSync(join(dir, "config.json"), `${JSON.stringify(written, null, 2)}\n`);
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+  return dir;
+}
+
+/** A random-weight Qwen3Guard-Stream checkpoint of the real layout (`synth --preset tiny-qwen3guard-stream`) in `dir`. */
+export function writeRandomStreamGuard(dir: string, seed: number): string {
+  synthesize({ preset: "tiny-qwen3guard-stream", seed, out: dir });
   return dir;
 }

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { ChatTemplate } from "../../chat/template.js";
 import { openModelForCli } from "../open-model.js";
+import { loadGuard } from "../guard-model.js";
 import { createApp } from "../../server/app.js";
 import { Guardrail } from "../../server/guardrail.js";
 import { isLoopbackAddress } from "../../server/guard.js";
@@ -40,8 +41,9 @@ The port opens at once; until the model is loaded requests get 503 with Retry-Af
   --prefix-cache-tokens N   tokens kept for prefix reuse across requests (default: 1 GiB of KV cache)
   --prefill-chunk N         prompt tokens per model step (default 256); smaller keeps /health and
                             other streams responsive during long prompts, at some prefill speed
-  --guard MODEL             a Qwen3Guard-Gen model screening every prompt and answer; it also
-                            answers /v1/moderations (without it, the served model does)
+  --guard MODEL             a Qwen3Guard model screening every prompt and answer (Gen: the answer
+                            so far every 16 tokens; Stream: every token); it also answers
+                            /v1/moderations (without it, the served model does)
   --guard-policy P          block (default): refuse unsafe prompts with a 400 and stop unsafe
                             answers with finish_reason "content_filter"; flag: only count verdicts
   --data-dir DIR            where stored responses live (SQLite; default: ${defaultDataDir()})
@@ -210,9 +212,9 @@ async function loadServed(
   if (guardArg !== undefined && !stopped()) {
     const guardSource = await openModelForCli(guardArg);
     const guardName = modelDisplayName(guardSource.path);
-    const g = await withLoadingLine(guardName, async (onProgress) => guardSource.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) }));
-    guard = new Guardrail(g.value, guardSource.tokenizer(), policy);
-    process.stderr.write(`guard ${guardName} (${policy}) · loaded in ${g.seconds.toFixed(1)}s\n`);
+    const g = await withLoadingLine(guardName, async (onProgress) => loadGuard(guardSource, { backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) }));
+    guard = new Guardrail(g.value.model, g.value.tokenizer, policy, g.value.stream);
+    process.stderr.write(`guard ${guardName} (${g.value.stream === undefined ? "" : "Stream, "}${policy}) · loaded in ${g.seconds.toFixed(1)}s\n`);
   }
   return { loaded, seconds, source, name, guard };
 }
