@@ -11,12 +11,12 @@ import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
-import { detectWeightRoot } from "./architecture.js";
+import { detectWeightLayout, type Architecture } from "./architecture.js";
 import { loadGgufModel } from "./load_gguf.js";
-import type { LoadOptions } from "./load_info.js";
+import { recordSkippedTensors, type LoadOptions, type SkippedTensors } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
-import { loadWeights } from "./weights.js";
+import { loadWeights, type SourceTensor } from "./weights.js";
 
 export type { LoadOptions } from "./load_info.js";
 
@@ -42,7 +42,22 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const arch = getArchitecture(config.modelType, configPath);
   const { tensors, where } = await readSafetensorsDirIndex(dir);
   const backend = opts.backend ?? createRefBackend();
-  const root = detectWeightRoot(tensors.keys());
-  const weights = await loadWeights(tensors, arch.weightTable(config, root), backend, where, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend, root);
+  const layout = detectWeightLayout(tensors.keys());
+  const { kept, skipped } = withoutIgnored(arch, tensors);
+  const weights = await loadWeights(kept, arch.weightTable(config, layout), backend, where, { onProgress: opts.onProgress });
+  const model = assembleModel(arch, config, generation, weights, backend, layout);
+  recordSkippedTensors(model, skipped);
+  return model;
+}
+
+/** The checkpoint's tensors without the groups the architecture does not run, and those groups. */
+export function withoutIgnored(arch: Architecture, tensors: ReadonlyMap<string, SourceTensor>): { kept: Map<string, SourceTensor>; skipped: SkippedTensors[] } {
+  const kept = new Map<string, SourceTensor>();
+  const counts = new Map<string, number>();
+  for (const [name, t] of tensors) {
+    const group = arch.ignoredTensors.find((g) => name.startsWith(g.prefix));
+    if (group === undefined) kept.set(name, t);
+    else counts.set(group.what, (counts.get(group.what) ?? 0) + 1);
+  }
+  return { kept, skipped: [...counts].map(([what, count]) => ({ what, count })) };
 }

@@ -11,7 +11,7 @@ import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
 import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
 import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
-import type { WeightSpec, Weights } from "../layers/context.js";
+import type { VectorTransform, WeightSpec, Weights } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
 import type { LoadProgressListener, WeightMemory } from "./load_info.js";
 
@@ -38,6 +38,20 @@ const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 function addBytes(map: Map<WeightType, number>, type: WeightType, n: number): void {
   map.set(type, (map.get(type) ?? 0) + n);
+}
+
+const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** The float32 values of a vector as the model holds them. */
+function transformed(v: Float32Array, t: VectorTransform | undefined): Float32Array {
+  if (t === "onePlus") for (let i = 0; i < v.length; i++) v[i] = 1 + v[i]!;
+  else if (t === "negExp") for (let i = 0; i < v.length; i++) v[i] = -Math.exp(v[i]!);
+  return v;
+}
+
+/** The names a spec is taken by: its parts', or its own. */
+function namesOf(s: WeightSpec): string[] {
+  return s.parts === undefined ? [s.name] : s.parts.map((p) => p.name);
 }
 
 function listNames(names: string[], limit = 12): string {
@@ -75,6 +89,10 @@ export async function loadWeights(
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new QwenrtError(where, `tensor "${s.name}" has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
     }
+    const rows = product(s.shape) / s.shape[s.shape.length - 1]!;
+    for (const p of s.parts ?? []) {
+      if (p.rows.some((r) => !Number.isInteger(r) || r < 0 || r >= rows)) throw new Error(`internal: part "${p.name}" of "${s.name}" selects rows outside 0..${rows - 1}`);
+    }
   }
 
   const matrices = new Map<string, Matrix>();
@@ -97,18 +115,26 @@ export async function loadWeights(
       const t = tensors.get(s.name)!;
       const data = await dataOf(t);
       if (s.kind === "matrix") {
-        const rows = s.shape[0]!;
-        const cols = s.shape[1]!;
-        const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: data });
-        matrices.set(s.name, m);
-        // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
-        // counted at the type's nominal size (a backend's repacked layout may pad it).
-        const n = rows * rowBytes(m.type, cols);
-        addBytes(held, m.type, n);
+        const cols = s.shape[s.shape.length - 1]!;
+        const rowLen = rowBytes(t.type, cols);
+        const load = (name: string, rows: number, bytesOf: Uint8Array): void => {
+          const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: bytesOf });
+          matrices.set(name, m);
+          // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
+          // counted at the type's nominal size (a backend's repacked layout may pad it).
+          const n = rows * rowBytes(m.type, cols);
+          addBytes(held, m.type, n);
+          bytes += n;
+        };
+        if (s.parts === undefined) load(s.name, product(s.shape) / cols, data);
+        for (const p of s.parts ?? []) {
+          const out = new Uint8Array(p.rows.length * rowLen);
+          p.rows.forEach((r, i) => out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen));
+          load(p.name, p.rows.length, out);
+        }
         addBytes(stored, t.type, data.byteLength);
-        bytes += n;
       } else {
-        const v = dequantizeAll(t.type, data, s.shape[0]!);
+        const v = transformed(dequantizeAll(t.type, data, product(s.shape)), s.transform);
         vectors.set(s.name, backend.loadVector(v));
         bytes += v.byteLength;
       }
@@ -133,7 +159,7 @@ export async function loadWeights(
   return {
     matrix: (name) => take(matrices, name, "matrix"),
     vector: (name) => take(vectors, name, "vector"),
-    unused: () => table.map((s) => s.name).filter((n) => !taken.has(n)),
+    unused: () => table.flatMap(namesOf).filter((n) => !taken.has(n)),
     memory: { bytes, held, stored },
   };
 }

@@ -77,6 +77,7 @@ export function differentialSuite(label: string, getModel: () => Model, promptLe
     const prefix = ids(21, promptLen, v);
     const seq = m.newSequence(2); // also grows the cache several times
     m.forward([{ seq, ids: prefix }], { logits: "none" });
+    m.checkpoint(seq); // a recurrent state (hybrid models) goes back only to a checkpoint
     const forked = m.fork(seq);
     const [x] = m.forward([{ seq, ids: Int32Array.of(1, 2) }]);
     const [y] = m.forward([{ seq: forked, ids: Int32Array.of(3) }]);
