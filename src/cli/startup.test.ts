@@ -1,11 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensorsDir } from "../formats/safetensors.js";
 import { loadModel } from "../models/load.js";
 import type { LoadProgressEvent } from "../models/load_info.js";
 import { completeModelDir } from "./chat/test-helpers.js";
+import { writeTinyHybrid } from "../../test/helpers/hybrid-checkpoints.js";
 import { formatModelSummary, formatParams, modelDisplayName, summarizeModel, withLoadingLine } from "./startup.js";
 
 test("modelDisplayName: the directory name, or owner/name for a Hub cache snapshot", () => {
@@ -134,4 +136,14 @@ test("withLoadingLine with a real model load on a terminal draws the bar from th
   assert.ok(text.includes("\r\x1b[2KLoading tiny ▕"), "a load bar was drawn");
   assert.ok(!text.includes("Preparing"), "no second phase");
   assert.ok(text.endsWith("\r\x1b[2K"));
+});
+
+test("summarizeModel of a Qwen3.5 checkpoint says the vision tower and MTP heads are not run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "qwenrt-startup-q35-"));
+  writeTinyHybrid(dir, "qwen3_5");
+  const s = summarizeModel(dir, await loadModel(dir));
+  const line = formatModelSummary(s);
+  assert.match(line, /^qwenrt-startup-q35-\w+ · qwen3_5, 4 layers, /);
+  assert.ok(line.endsWith(" · MTP heads not loaded (multi-token prediction is not used yet) · text only: image input is not supported yet (vision tower not loaded)"), line);
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -47,7 +47,7 @@ export function detectWeightLayout(names: Iterable<string>): WeightLayout {
  * prediction heads): left on disk, and said so. */
 export interface IgnoredTensors {
   readonly prefix: string; // e.g. "mtp."
-  readonly what: string; // e.g. "multi-token prediction weights (not used yet)"
+  readonly what: string; // e.g. "MTP heads not loaded (multi-token prediction is not used yet)"
 }
 
 /** An architecture, keyed by `config.json`'s `model_type` in `registry.ts`. */

@@ -64,8 +64,8 @@ for (const kind of HYBRID_KINDS) {
       assert.deepEqual(
         skipped,
         kind === "qwen3_next"
-          ? ["multi-token prediction weights (not used yet): 1"]
-          : ["multi-token prediction weights (not used yet): 2", "vision tower (image input is not supported yet): 1"],
+          ? ["MTP heads not loaded (multi-token prediction is not used yet): 1"]
+          : ["MTP heads not loaded (multi-token prediction is not used yet): 2", "text only: image input is not supported yet (vision tower not loaded): 1"],
       );
     });
 

@@ -74,7 +74,7 @@ export function weightMemoryOf(model: Model): WeightMemory | undefined {
 
 /** Tensors a checkpoint holds that the loaded model does not run (a vision tower, MTP heads). */
 export interface SkippedTensors {
-  readonly what: string; // e.g. "vision tower (image input is not supported yet)"
+  readonly what: string; // e.g. "text only: image input is not supported yet (vision tower not loaded)"
   readonly count: number;
 }
 
@@ -90,7 +90,7 @@ export function recordSkippedTensors(model: Model, skipped: readonly SkippedTens
  * loaded, or for a model built some other way). The start-up line says it.
  *
  * @example
- * skippedTensorsOf(model); // [{ what: "vision tower (image input is not supported yet)", count: 333 }]
+ * skippedTensorsOf(model); // [{ what: "text only: image input is not supported yet (vision tower not loaded)", count: 333 }]
  */
 export function skippedTensorsOf(model: Model): readonly SkippedTensors[] {
   return skippedOf.get(model) ?? [];

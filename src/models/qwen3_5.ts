@@ -14,8 +14,8 @@ import { checkHybridConfig, hybridLayer, type HybridVariant } from "./hybrid.js"
 import { sharedMoe, sharedMoeWeights } from "./qwen3_next.js";
 
 const ignored: readonly IgnoredTensors[] = [
-  { prefix: "mtp.", what: "multi-token prediction weights (not used yet)" },
-  { prefix: "model.visual.", what: "vision tower (image input is not supported yet)" },
+  { prefix: "mtp.", what: "MTP heads not loaded (multi-token prediction is not used yet)" },
+  { prefix: "model.visual.", what: "text only: image input is not supported yet (vision tower not loaded)" },
 ];
 
 // llama.cpp's converter reorders Qwen3.5's value heads from grouped to tiled (ggml broadcast) order.

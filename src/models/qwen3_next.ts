@@ -28,7 +28,7 @@ export function sharedMoe(c: ModelConfig, w: Weights, p: string): FeedForward {
 export const qwen3Next = defineArchitecture({
   modelType: "qwen3_next",
   zeroCentredNorm: true,
-  ignoredTensors: [{ prefix: "mtp.", what: "multi-token prediction weights (not used yet)" }],
+  ignoredTensors: [{ prefix: "mtp.", what: "MTP heads not loaded (multi-token prediction is not used yet)" }],
   configRules: { moe: true, hybrid: true },
   checkConfig: checkHybridConfig,
   layer: hybridLayer({

@@ -9,6 +9,8 @@ import { isObject } from "../../util/json.js";
 import { dequantizeAll, getFormat, rowBytes, type WeightType } from "../quant/index.js";
 import { readSafetensorsDir, type SafeTensor } from "../safetensors.js";
 import { archByModelType, gv } from "./arch.js";
+import { hybridGgufKeys, type HybridGgufConfig } from "./arch_hybrid.js";
+import { hybridTensors } from "./convert_hybrid.js";
 import { hfTokenizerMetadata } from "./hf_vocab.js";
 import { mapHfTensorName } from "./names.js";
 import { QuantMix, llamaTensorOrder, type ConvertType } from "./quant_mix.js";
@@ -28,11 +30,21 @@ export interface ConvertOptions {
   readonly log?: (line: string) => void;
 }
 
-/** A source tensor gathered under its GGUF name (expert tensors: one source per expert). */
-interface Pending {
-  readonly gguf: string;
-  readonly sources: SafeTensor[]; // [experts] for stacked tensors, else one
-  readonly expertShape: readonly number[] | null;
+/** A tensor gathered under its GGUF name: values already transformed, or one source per expert. */
+type Pending =
+  | { readonly gguf: string; readonly kind: "whole"; readonly shape: readonly number[]; readonly values: () => Float32Array }
+  | { readonly gguf: string; readonly kind: "experts"; readonly sources: SafeTensor[]; readonly expertShape: readonly number[] };
+
+/** config.json as llama.cpp's `TextModel` reads it: `text_config` moved to the top level, and
+ * `rope_theta` mirrored from `rope_parameters` (transformers 5, Qwen3.5). */
+function flatHparams(raw: Record<string, unknown>): Record<string, unknown> {
+  const h: Record<string, unknown> = isObject(raw.text_config) ? { ...raw, ...raw.text_config } : { ...raw };
+  const rp = h.rope_parameters;
+  if (isObject(rp)) {
+    if (h.rope_theta === undefined && rp.rope_theta !== undefined) h.rope_theta = rp.rope_theta;
+    if (h.rope_scaling === undefined) h.rope_scaling = rp;
+  }
+  return h;
 }
 
 function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof archByModelType>, where: string): [string, GgufValue][] {
@@ -70,8 +82,9 @@ function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof arch
 }
 
 /** What conversion needs from the checkpoint's checked config (a `ModelConfig` has these fields). */
-export interface ConvertConfig {
+export interface ConvertConfig extends HybridGgufConfig {
   readonly modelType: string;
+  readonly hiddenSize: number;
   readonly numLayers: number;
   readonly numExperts: number;
   readonly tieWordEmbeddings: boolean;
@@ -90,6 +103,7 @@ export function ggufContentsFromHf(modelDir: string, raw: unknown, config: Conve
   const configPath = join(modelDir, "config.json");
   if (!isObject(raw)) throw new QwenrtError(configPath, "must be a JSON object");
   const arch = archByModelType(config.modelType, configPath);
+  const hparams = flatHparams(raw);
   const st = readSafetensorsDir(modelDir);
 
   const pending = new Map<string, Pending>();
@@ -99,22 +113,35 @@ export function ggufContentsFromHf(modelDir: string, raw: unknown, config: Conve
       log(`lm_head.weight: skipped ("tie_word_embeddings" is true, llama.cpp reuses token_embd)`);
       continue;
     }
-    const m = mapHfTensorName(name);
-    if (m === undefined) {
-      unknown.push(name);
+    // The hybrids' tensors go through convert_hf_to_gguf.py's transformations first.
+    const parts = arch.hybrid === true ? hybridTensors(name, t, { ggufArch: arch.ggufArch, config }) : [{ name, isGguf: false, shape: t.shape, values: () => dequantizeAll(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1)) }];
+    if (parts === undefined) {
+      log(`${name}: skipped (not part of the text model qwenrt converts: multi-token prediction or vision)`);
       continue;
     }
-    if (m.kind === "plain") {
-      pending.set(m.gguf, { gguf: m.gguf, sources: [t], expertShape: null });
-      continue;
+    for (const part of parts) {
+      if (part.isGguf) {
+        pending.set(part.name, { gguf: part.name, kind: "whole", shape: part.shape, values: part.values });
+        continue;
+      }
+      const m = mapHfTensorName(part.name, arch.ggufArch);
+      if (m === undefined) {
+        unknown.push(part.name);
+        continue;
+      }
+      if (m.kind === "plain") {
+        pending.set(m.gguf, { gguf: m.gguf, kind: "whole", shape: part.shape, values: part.values });
+        continue;
+      }
+      let p = pending.get(m.gguf);
+      if (p === undefined) {
+        p = { gguf: m.gguf, kind: "experts", sources: new Array<SafeTensor>(config.numExperts), expertShape: t.shape };
+        pending.set(m.gguf, p);
+      }
+      if (p.kind !== "experts") throw new QwenrtError(name, `${m.gguf} is given both stacked and per expert`);
+      if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
+      p.sources[m.expert] = t;
     }
-    let p = pending.get(m.gguf);
-    if (p === undefined) {
-      p = { gguf: m.gguf, sources: new Array<SafeTensor>(config.numExperts), expertShape: t.shape };
-      pending.set(m.gguf, p);
-    }
-    if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
-    p.sources[m.expert] = t;
   }
   if (unknown.length > 0) throw new QwenrtError(modelDir, `tensors with no GGUF name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
 
@@ -125,20 +152,19 @@ export function ggufContentsFromHf(modelDir: string, raw: unknown, config: Conve
     const p = pending.get(name)!;
     let shape: number[];
     let f32: Float32Array; // [product(shape)] the source upcast exactly
-    if (p.expertShape === null) {
-      const t = p.sources[0]!;
-      shape = t.shape.slice();
-      f32 = dequantizeAll(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
+    if (p.kind === "whole") {
+      shape = p.shape.slice();
+      f32 = p.values();
     } else {
       const per = p.expertShape.reduce((a, b) => a * b, 1);
       shape = [p.sources.length, ...p.expertShape];
       f32 = new Float32Array(per * p.sources.length);
-      p.sources.forEach((t, e) => {
+      for (let e = 0; e < p.sources.length; e++) {
+        const t = p.sources[e];
         if (t === undefined) throw new QwenrtError(modelDir, `${name}: expert ${e} is missing`);
-        if (t.shape.join() !== p.expertShape!.join()) throw new QwenrtError(t.name, `shape [${t.shape.join(", ")}] differs from expert 0's`);
+        if (t.shape.join() !== p.expertShape.join()) throw new QwenrtError(t.name, `shape [${t.shape.join(", ")}] differs from expert 0's`);
         f32.set(dequantizeAll(t.type, t.bytes, per), e * per);
-      });
-      for (let e = 0; e < p.sources.length; e++) if (p.sources[e] === undefined) throw new QwenrtError(modelDir, `${name}: expert ${e} is missing`);
+      }
     }
     const type: WeightType = mix.choose({ name, dims: shape.slice().reverse() });
     const cols = shape[shape.length - 1]!;
@@ -152,10 +178,11 @@ export function ggufContentsFromHf(modelDir: string, raw: unknown, config: Conve
     ["general.architecture", gv.str(arch.ggufArch)],
     ["general.type", gv.str("model")],
     ["general.name", gv.str(opts.name ?? basename(resolve(modelDir)))],
-    ...archMetadata(raw, arch, configPath),
+    ...archMetadata(hparams, arch, configPath),
+    ...(arch.hybrid === true ? hybridGgufKeys(arch.ggufArch, hparams, config, configPath) : []),
     ["general.file_type", gv.u32(llamaFileTypes[opts.type])],
     ["general.quantization_version", gv.u32(2)],
-    ...hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw),
+    ...hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, hparams),
   ]);
   return { metadata, tensors };
 }
