@@ -1,10 +1,12 @@
 /**
  * What a chat turn's output means: the text split into reasoning and content (chat/reasoning.ts)
- * and, where tools are in play, Hermes tool calls taken out of the content (chat/tools*.ts), both
- * streaming (parts per step) and at once (the whole answer).
+ * and, where tools are in play, tool calls taken out of the content — Hermes JSON blocks
+ * (chat/tools*.ts) or, for templates that render XML calls (Qwen3.5), XML blocks (chat/tools-xml.ts)
+ * — both streaming (parts per step) and at once (the whole answer).
  */
 import { parseReasoning, ReasoningStream } from "../chat/reasoning.js";
 import { ToolCallStream, type ToolStreamEvent } from "../chat/tools-stream.js";
+import { parseXmlToolCalls, XmlToolCallStream, type ToolCallFormat, type ToolParamTypes } from "../chat/tools-xml.js";
 import { parseToolCalls, type ToolCall } from "../chat/tools.js";
 
 /** One parsed piece of output, in order: reasoning text, content text, or a tool-call event. */
@@ -16,6 +18,10 @@ export interface OutputShape {
   readonly thinking: boolean;
   /** Look for tool calls in the content. */
   readonly tools: boolean;
+  /** How the calls are written (default "hermes"). */
+  readonly toolFormat?: ToolCallFormat;
+  /** XML calls: the tools' declared parameter types (values are text until typed). */
+  readonly toolTypes?: ToolParamTypes;
 }
 
 /** A finished answer: reasoning, content without call blocks, and the calls. */
@@ -35,7 +41,7 @@ export interface TurnMessage {
 export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
   const split = shape.thinking ? parseReasoning(text, { thinkingEnabled: true }) : { reasoning: "", content: text };
   if (!shape.tools) return { ...split, toolCalls: [] };
-  const calls = parseToolCalls(split.content);
+  const calls = shape.toolFormat === "xml" ? parseXmlToolCalls(split.content, shape.toolTypes) : parseToolCalls(split.content);
   return { reasoning: split.reasoning, content: calls.content, toolCalls: calls.toolCalls };
 }
 
@@ -50,11 +56,11 @@ export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
  */
 export class TurnOutput {
   private readonly reasoning: ReasoningStream | undefined;
-  private readonly tools: ToolCallStream | undefined;
+  private readonly tools: ToolCallStream | XmlToolCallStream | undefined;
 
   constructor(shape: OutputShape) {
     this.reasoning = shape.thinking ? new ReasoningStream({ thinkingEnabled: true }) : undefined;
-    this.tools = shape.tools ? new ToolCallStream() : undefined;
+    this.tools = !shape.tools ? undefined : shape.toolFormat === "xml" ? new XmlToolCallStream(shape.toolTypes) : new ToolCallStream();
   }
 
   /** Parts released by one step's text. */
