@@ -8,6 +8,8 @@
  */
 import type { ChatRequest } from "../chat/messages.js";
 import { promptThinkingEnabled, type ChatTemplate } from "../chat/template.js";
+import { QwenrtError } from "../util/errors.js";
+import { toolCallFormatOf, toolParamTypes, type ToolCallFormat, type ToolParamTypes } from "../chat/tools-xml.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { BatchingModel, type StepModel } from "./batcher.js";
 import type { CompiledConstraint } from "./constrain/index.js";
@@ -43,8 +45,16 @@ export interface PreparedTurn {
   readonly thinking: boolean;
   /** Tool calls are parsed out of the content (tools were shown to the model). */
   readonly tools: boolean;
+  /** How the model writes them: the format its chat template renders calls in. */
+  readonly toolFormat: ToolCallFormat;
+  /** The request's tools' declared parameter types (XML calls carry text values). */
+  readonly toolTypes: ToolParamTypes;
   readonly thinkingBudget: number | undefined;
   readonly grammar: { readonly compiled: CompiledConstraint; readonly endsGeneration: boolean } | undefined;
+  /** Where the conversation's history ends and the generation prompt (`<|im_start|>assistant…`)
+   * begins: the next turn re-renders the history identically up to here (not always past it: the
+   * template may write this turn's thinking differently), so a hybrid model keeps a checkpoint. */
+  readonly historyEnd: number | undefined;
 }
 
 /** Generation options of one run of a turn (steering and grammar come from the turn). */
@@ -140,6 +150,11 @@ export class TurnRunner<S extends SequenceLike> {
     const toolChoice = req.toolChoice ?? (req.chat.tools?.length ? "auto" : "none");
     // tool_choice "none": the model is not shown the tools, so it does not try to call them.
     const chat = toolChoice === "none" ? { ...req.chat, tools: undefined } : req.chat;
+    const toolFormat = toolCallFormatOf(this.template);
+    if (toolFormat === "xml" && (toolChoice === "required" || typeof toolChoice === "object")) {
+      // The call grammars write Hermes JSON blocks; this model writes <function=…> XML blocks.
+      throw new QwenrtError("tool_choice", `${JSON.stringify(req.toolChoice)} is not enforced for models whose template writes XML tool calls (<function=NAME>) yet; use "auto"`, { code: "unsupported" });
+    }
     const prompt = this.template.renderRequest(chat);
     const promptIds = encodeRenderedPrompt(this.tokenizer, prompt);
     const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat);
@@ -148,9 +163,19 @@ export class TurnRunner<S extends SequenceLike> {
       promptIds,
       thinking: this.thinks && promptThinkingEnabled(prompt),
       tools: toolChoice !== "none",
+      toolFormat,
+      toolTypes: toolParamTypes(req.chat.tools),
       thinkingBudget: req.thinkingBudget,
       grammar: grammar === undefined ? undefined : { compiled: this.grammars.compile(grammar.spec), endsGeneration: grammar.endsGeneration },
+      historyEnd: this.historyEnd(promptIds),
     };
+  }
+
+  /** The position of the last `<|im_start|>` in a prompt (ChatML's turn header), if any. */
+  private historyEnd(promptIds: readonly number[]): number | undefined {
+    const start = this.tokenizer.tokenToId("<|im_start|>");
+    const at = start === undefined ? -1 : promptIds.lastIndexOf(start);
+    return at > 0 ? at : undefined;
   }
 
   /**
@@ -159,9 +184,13 @@ export class TurnRunner<S extends SequenceLike> {
    */
   async run(turn: PreparedTurn, opts: TurnGenerateOptions = {}, onStep?: (step: TurnStep) => void): Promise<TurnOutcome> {
     const thought = Thought.of(this.tokenizer, turn.thinking, this.marks);
-    const gen: GenerateOptions = { ...opts, interceptor: new TurnSteer(thought, turn.thinkingBudget, this.earlyStop) };
+    const gen: GenerateOptions & { checkpointAt?: readonly number[] } = {
+      ...opts,
+      interceptor: new TurnSteer(thought, turn.thinkingBudget, this.earlyStop),
+      ...(turn.historyEnd === undefined ? {} : { checkpointAt: [turn.historyEnd] }),
+    };
     if (turn.grammar !== undefined) gen.constraint = new AfterThought(turn.grammar.compiled.start(), thought, turn.grammar.endsGeneration);
-    const shape = { thinking: turn.thinking, tools: turn.tools };
+    const shape = { thinking: turn.thinking, tools: turn.tools, toolFormat: turn.toolFormat, toolTypes: turn.toolTypes };
     const output = new TurnOutput(shape);
     const ids: number[] = [];
     let text = "";
@@ -197,7 +226,7 @@ export class TurnRunner<S extends SequenceLike> {
    */
   async generate(
     promptIds: readonly number[],
-    opts: GenerateOptions,
+    opts: GenerateOptions & { readonly checkpointAt?: readonly number[] },
     onStep?: (step: GenerateStep) => void,
     onCached?: (cached: number) => void,
   ): Promise<{ result: GenerateResult; cachedTokens: number }> {

@@ -67,9 +67,11 @@ export class DeltaNetSlot implements CacheSlot {
     return this.interval === 0 ? Infinity : (Math.floor(this.length / this.interval) + 1) * this.interval;
   }
 
-  /** Record that `n` more positions went into the state; snapshots at interval boundaries. */
+  /** Record that `n` more positions went into the state (never past `nextStop()`); snapshots at
+   * interval boundaries. */
   advance(n: number): void {
     this.live();
+    if (n > this.nextStop() - this.length) throw new Error(`internal: layer ${this.layer}'s state advanced past its checkpoint at ${this.nextStop()}`);
     this.length += n;
     if (this.interval > 0 && this.length % this.interval === 0 && n > 0) this.snapshot(false);
   }
