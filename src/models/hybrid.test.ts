@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { differentialSuite, ids, maxDiff } from "../../test/helpers/differential.js";
 import { forwardHybridF64 } from "../../test/helpers/f64-hybrid.js";
 import { HYBRID_KINDS, f64HybridConfig, f64Weights, writeTinyHybrid } from "../../test/helpers/hybrid-checkpoints.js";
+import { synthesizeCheckpoint } from "../../test/helpers/random-checkpoint.js";
 import { createWasmBackend } from "../kernels/wasm/index.js";
 import type { HostKernelBackend } from "../kernels/types.js";
 import { loadModel } from "./load.js";
@@ -104,7 +105,6 @@ test("a Qwen3.5-0.8B-shaped layer stack (4 layers, vocab cut to 2048, tied) matc
       rope_parameters: { mrope_interleaved: true, mrope_section: [11, 11, 10], partial_rotary_factor: 0.25, rope_theta: 10000000, rope_type: "default" },
     },
   };
-  const { synthesizeCheckpoint } = await import("../../test/helpers/random-checkpoint.js");
   // Embeddings of ±0.1 keep the tied head's logits at a trained model's scale (|logit| ≲ 30).
   synthesizeCheckpoint(dir, cfg, { dtype: "F32", seed: 9, layout: { root: "model.language_model." }, embedScale: 0.1 });
   const prompt = Array.from(ids(5, 6, 2048));
