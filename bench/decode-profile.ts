@@ -50,7 +50,7 @@ if (values.profile) {
   backend = new Proxy(raw, {
     get(target, prop, recv) {
       const v: unknown = Reflect.get(target, prop, recv);
-      if (typeof v !== "function" || prop === "allocF32" || prop === "loadMatrix" || prop === "dispose") return typeof v === "function" ? v.bind(target) : v;
+      if (typeof v !== "function" || prop === "allocF32" || prop === "loadMatrix" || prop === "loadMatrixFrom" || prop === "dispose") return typeof v === "function" ? v.bind(target) : v;
       const fn = v as (...a: unknown[]) => unknown;
       return (...args: unknown[]): unknown => {
         const t0 = performance.now();

@@ -2,10 +2,13 @@
 // Synthesizes the model into .bench/ once, converts the GGUFs once (cached), then for each type runs
 // `qwenrt bench` (each engine in its own child process, one after the other) and prints the tables
 // and a summary. Timings are noisy on shared machines: read the ratios, measured in the same run.
+// With --preset (qwen3-8b, qwen3-30b-a3b, …) the model is a GGUF synthesized straight at each type
+// (`qwenrt synth --out X.gguf`, cached in .bench/gguf/) and both engines run that same file.
 //
 //   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
 //                    [--threads N] [--backend wasm|ref] [--no-llama] [--json]
-import { existsSync } from "node:fs";
+//   npm run bench -- --preset qwen3-30b-a3b [--types q4_0,q4_k_m] [--layers N] [...]
+import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,11 +16,14 @@ import { runBench } from "../src/bench/compare.js";
 import { type BenchReport, formatReport } from "../src/bench/report.js";
 import type { BenchDtype } from "../src/bench/weights.js";
 import { synthesize } from "../src/tools/synth.js";
+import { synthPresets } from "../src/tools/synth-presets.js";
+import { synthesizeGguf, synthGgufTypes, type SynthGgufType } from "../src/tools/synth_gguf.js";
 import { errorMessage } from "../src/util/errors.js";
 
 const { values: v } = parseArgs({
   options: {
-    types: { type: "string", default: "f16,q8_0,q4_0" },
+    types: { type: "string" },
+    preset: { type: "string" },
     layers: { type: "string" },
     pp: { type: "string", default: "512" },
     tg: { type: "string", default: "128" },
@@ -52,11 +58,64 @@ async function wasmUnavailable(): Promise<string | undefined> {
   }
 }
 
+/** The preset's GGUF at `type` (and `layers`), synthesized into .bench/gguf/ on first use. */
+async function presetGguf(preset: string, type: SynthGgufType, layers: number | undefined, threads: number): Promise<string> {
+  const path = join(cache, "gguf", `${preset}${layers === undefined ? "" : `-${layers}l`}-${type}-s0.gguf`);
+  if (existsSync(path)) return path;
+  mkdirSync(join(cache, "gguf"), { recursive: true });
+  log(`synthesizing ${preset}${layers === undefined ? "" : ` (${layers} layers)`} at ${type} into ${path} (once)`);
+  const t0 = performance.now();
+  const r = await synthesizeGguf({ preset, type, out: path, seed: 0, threads, ...(layers === undefined ? {} : { layers }) });
+  log(`  ${(r.parameters / 1e9).toFixed(2)}B parameters, ${(r.bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+  return path;
+}
+
+/** `--preset`: each type's synthesized GGUF, both engines on the same file. */
+async function mainPreset(preset: string): Promise<void> {
+  if (!(preset in synthPresets)) throw new Error(`--preset: unknown preset "${preset}" (known: ${Object.keys(synthPresets).join(", ")})`);
+  if (v.backend === "ref") throw new Error("--preset needs the wasm backend (big shapes in the float32 oracle would take hours)");
+  const layers = v.layers === undefined ? undefined : int("layers", v.layers);
+  const threads = int("threads", v.threads);
+  const types = (v.types ?? "q4_0,q4_k_m").split(",").map((t) => t.trim());
+  for (const t of types) if (!(synthGgufTypes as readonly string[]).includes(t)) throw new Error(`--types: with --preset one of ${synthGgufTypes.join(", ")}, got "${t}"`);
+  const reports: { type: string; report: BenchReport }[] = [];
+  for (const type of types as SynthGgufType[]) {
+    log(`\n== ${preset}${layers === undefined ? "" : ` ${layers} layers`} ${type} ==`);
+    const model = await presetGguf(preset, type, layers, threads);
+    const report = await runBench({
+      model, backend: "wasm", threads, pp: int("pp", v.pp), tg: int("tg", v.tg), trials: int("trials", v.trials), seed: 0,
+      vsLlamaCpp: !v["no-llama"], ggufCache: join(cache, "gguf"), log,
+    });
+    reports.push({ type, report });
+    if (!v.json) process.stdout.write(`\n${formatReport(report)}`);
+  }
+  printSummary(reports);
+}
+
+function printSummary(reports: { type: string; report: BenchReport }[]): void {
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+    return;
+  }
+  if (reports.length > 1 && reports.every((r) => r.report.ratios !== undefined)) {
+    process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run):\n`);
+    for (const { type, report } of reports) {
+      const x = report.ratios!;
+      const [q, l] = [report.rows[0]!, report.rows[1]!];
+      process.stdout.write(
+        `  ${type.padEnd(6)} pp ${x.pp.toFixed(2)}×  tg ${x.tg.toFixed(2)}×  TTFT ${x.ttft.toFixed(2)}×  RSS ${x.peakRss.toFixed(2)}×` +
+          `  load ${q.loadSeconds.toFixed(1)}s vs ${l.loadSeconds.toFixed(1)}s  roofline ${(100 * q.rooflineFraction).toFixed(0)}% vs ${(100 * l.rooflineFraction).toFixed(0)}%\n`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  if (v.preset !== undefined) return mainPreset(v.preset);
   let backend = v.backend === "ref" ? "ref" : "wasm";
   let layers = v.layers === undefined ? undefined : int("layers", v.layers);
   let pp = int("pp", v.pp), tg = int("tg", v.tg);
-  let types = v.types.split(",").map((t) => t.trim());
+  let types = (v.types ?? "f16,q8_0,q4_0").split(",").map((t) => t.trim());
   for (const t of types) if (!(t in TYPES)) throw new Error(`--types: unknown type "${t}" (known: ${Object.keys(TYPES).join(", ")})`);
 
   if (backend === "wasm") {
@@ -102,21 +161,7 @@ async function main(): Promise<void> {
     if (!v.json) process.stdout.write(`\n${formatReport(report)}`);
   }
 
-  if (v.json) {
-    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
-    return;
-  }
-  if (reports.length > 1 && reports.every((r) => r.report.ratios !== undefined)) {
-    process.stdout.write(`\nsummary, qwenrt / llama.cpp (noisy machines: ratios measured in the same run):\n`);
-    for (const { type, report } of reports) {
-      const x = report.ratios!;
-      const [q, l] = [report.rows[0]!, report.rows[1]!];
-      process.stdout.write(
-        `  ${type.padEnd(5)} pp ${x.pp.toFixed(2)}×  tg ${x.tg.toFixed(2)}×  TTFT ${x.ttft.toFixed(2)}×  RSS ${x.peakRss.toFixed(2)}×` +
-          `  roofline ${(100 * q.rooflineFraction).toFixed(0)}% vs ${(100 * l.rooflineFraction).toFixed(0)}%\n`,
-      );
-    }
-  }
+  printSummary(reports);
 }
 
 main().catch((e: unknown) => {

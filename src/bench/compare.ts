@@ -46,7 +46,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   let vocab = isGguf ? ggufWeights(o.model).vocab : configVocab(o.model);
   let peer: { path: string; type: string; bytesPerToken: number } | undefined;
   if (o.vsLlamaCpp) {
-    const path = o.gguf ?? (isGguf ? o.model : cachedGguf(o.model, matchingGgufType(checkpointDtype(o.model), o.dtype), o.ggufCache, o.log));
+    const path = o.gguf ?? (isGguf ? o.model : await cachedGguf(o.model, matchingGgufType(checkpointDtype(o.model), o.dtype), o.ggufCache, o.log));
     const w = ggufWeights(path);
     vocab = Math.min(vocab, w.vocab); // both engines get the same prompts
     peer = { path, type: w.type, bytesPerToken: w.bytesPerToken };

@@ -6,16 +6,16 @@
 import { performance } from "node:perf_hooks";
 import { rowBytes } from "../formats/quant/index.js";
 import { createRefBackend } from "../kernels/ref/index.js";
-import type { HostMatrix, KernelBackend, Matrix } from "../kernels/types.js";
+import type { HostMatrix, KernelBackend, Matrix, MoeWeights } from "../kernels/types.js";
 import { loadModel } from "../models/load.js";
 import type { Model } from "../models/model.js";
 import { type EngineJob, type EngineReply, type Trial, peakRssBytes, promptIds, warmupShape } from "./method.js";
 
 type QwenrtJob = Extract<EngineJob, { engine: "qwenrt" }>;
 
-/** Bytes a matrix occupies as the backend stores it (ref keeps every matrix as float32). */
-function storedBytes(backend: KernelBackend, m: Matrix): number {
-  return backend.name === "ref" ? m.rows * m.cols * 4 : m.rows * rowBytes(m.type, m.cols);
+/** Bytes a decode step streams for a matrix: its rows in the type the backend holds (ref: f32). */
+function storedBytes(m: Matrix): number {
+  return m.rows * rowBytes(m.type, m.cols);
 }
 
 /** What a counting backend has seen. */
@@ -35,22 +35,37 @@ function countingBackend(inner: KernelBackend): { backend: KernelBackend; counts
   const loaded = new WeakSet<object>();
   const count = (arg: unknown): void => {
     if (Array.isArray(arg)) arg.forEach(count);
-    else if (typeof arg === "object" && arg !== null && loaded.has(arg)) counts.bytes += storedBytes(inner, arg as Matrix);
+    else if (typeof arg === "object" && arg !== null && loaded.has(arg)) counts.bytes += storedBytes(arg as Matrix);
   };
-  const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => {
-    const w = inner.loadMatrix(m);
+  const took = (w: Matrix): Matrix => {
     loaded.add(w);
     counts.types.add(w.type);
     return w;
   };
+  const loadMatrix: KernelBackend["loadMatrix"] = (m: HostMatrix): Matrix => took(inner.loadMatrix(m));
+  const from = inner.loadMatrixFrom?.bind(inner);
+  const loadMatrixFrom: KernelBackend["loadMatrixFrom"] =
+    from === undefined ? undefined : async (type, rows, cols, read) => took(await from(type, rows, cols, read));
   const backend = new Proxy(inner, {
     get(target, prop): unknown {
       if (prop === "loadMatrix") return loadMatrix;
+      if (prop === "loadMatrixFrom") return loadMatrixFrom;
       const v: unknown = Reflect.get(target, prop, target);
       if (typeof v !== "function") return v;
       const f = v as (...a: unknown[]) => unknown;
-      // embedRow reads one row, not the matrix: it is not weight streaming.
-      if (prop === "embedRow") return f.bind(target);
+      // embedRow / embed read one row per token, not the matrix: not weight streaming.
+      if (prop === "embedRow" || prop === "embed") return f.bind(target);
+      // A decode step of an MoE block reads its router and topK experts (all experts are alike).
+      if (prop === "moe") {
+        return (w: MoeWeights, ...rest: unknown[]): unknown => {
+          if (counts.counting) {
+            const e = w.experts[0];
+            count(w.router);
+            if (e !== undefined) for (let k = 0; k < w.topK; k++) [e.gate, e.up, e.down].forEach(count);
+          }
+          return f.apply(target, [w, ...rest]);
+        };
+      }
       return (...args: unknown[]): unknown => {
         if (counts.counting) args.forEach(count);
         return f.apply(target, args);
@@ -123,7 +138,7 @@ export async function runQwenrt(job: QwenrtJob): Promise<EngineReply> {
       kind: "result",
       engine: "qwenrt",
       detail: `${backend.name}, ${threads} thread${threads === 1 ? "" : "s"}, ${backend.kvType} KV`,
-      type: backend.name === "ref" ? "f32" : [...counts.types].sort().join("+"),
+      type: [...counts.types].sort().join("+"),
       loadSeconds,
       trials,
       weightBytesPerToken: counts.bytes,

@@ -3,11 +3,11 @@
  * that GGUF from the same HF directory, and how many weight bytes one decode step of a GGUF reads.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { convertHfToGguf } from "../tools/convert.js";
 import type { ConvertType } from "../formats/gguf/quant_mix.js";
-import { ggufMetaInt, readGguf } from "../formats/gguf/read.js";
+import { ggufMetaInt, readGgufIndex } from "../formats/gguf/read.js";
 import { QwenrtError } from "../util/errors.js";
 import { isObject, readJsonFile } from "../util/json.js";
 
@@ -58,9 +58,9 @@ export function configVocab(dir: string): number {
  * directory's path and its weight files' sizes and times, so a re-synthesized model converts again.
  *
  * @example
- * const path = cachedGguf(".bench/qwen3-0.6b", "q8_0", ".bench/gguf", console.error);
+ * const path = await cachedGguf(".bench/qwen3-0.6b", "q8_0", ".bench/gguf", console.error);
  */
-export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log: (line: string) => void): string {
+export async function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log: (line: string) => void): Promise<string> {
   const h = createHash("sha256").update(resolve(dir));
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith(".safetensors") && f !== "config.json") continue;
@@ -74,14 +74,12 @@ export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log
   if (existsSync(path)) return path;
   mkdirSync(cacheDir, { recursive: true });
   log(`converting ${dir} to ${type} GGUF for llama.cpp: ${path}`);
-  const partial = `${path}.${process.pid}.partial`;
-  convertHfToGguf(dir, partial, { type, log, pure });
-  renameSync(partial, path);
+  await convertHfToGguf(dir, path, { type, log, pure }); // written under a temp name, renamed when complete
   return path;
 }
 
 /**
- * Read a GGUF's tensor table and count the bytes a decode step streams: every matrix (≥ 2 dims),
+ * Read a GGUF's tensor table (the header only: big models are not read) and count the bytes a decode step streams: every matrix (≥ 2 dims),
  * the embedding only when it doubles as the LM head (no `output.weight`), expert tensors scaled by
  * `expert_used_count / expert_count`.
  *
@@ -89,7 +87,7 @@ export function cachedGguf(dir: string, type: ConvertType, cacheDir: string, log
  * ggufWeights("qwen3-0.6b-q8_0.gguf").bytesPerToken; // ≈ 6.3e8
  */
 export function ggufWeights(path: string): GgufWeights {
-  const g = readGguf(path);
+  const g = readGgufIndex(path);
   const arch = g.metadata.get("general.architecture");
   const prefix = arch?.type === "string" ? arch.value : "";
   const experts = ggufMetaInt(g, `${prefix}.expert_count`) ?? 0;
@@ -99,9 +97,9 @@ export function ggufWeights(path: string): GgufWeights {
   const byType = new Map<string, number>();
   for (const t of g.tensors.values()) {
     if (t.dims.length < 2) continue;
-    byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes.byteLength);
+    byType.set(t.type, (byType.get(t.type) ?? 0) + t.byteLength);
     if (t.name === "token_embd.weight" && !tied) continue;
-    bytes += t.name.includes("_exps.") && experts > 0 ? (t.bytes.byteLength * used) / experts : t.bytes.byteLength;
+    bytes += t.name.includes("_exps.") && experts > 0 ? (t.byteLength * used) / experts : t.byteLength;
   }
   const types = [...byType].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   const tokens = g.metadata.get("tokenizer.ggml.tokens");

@@ -26,6 +26,7 @@ type Value = { type: string; value: unknown };
 type JinjaEnvironment = { set(name: string, value: unknown): Value };
 type JinjaInterpreter = {
   evaluate(node: Node | undefined, env: JinjaEnvironment): Value;
+  evaluateBlock(statements: Node[], env: JinjaEnvironment): Value;
   run(program: Node): Value;
 };
 /** A parsed template. */
@@ -103,9 +104,63 @@ function trimFilter(node: Node): { operand: Node; args: Node[] } | undefined {
   return undefined;
 }
 
-/** An interpreter whose string stripping follows Python. Only string receivers are affected. */
+/**
+ * Bounds on one rendering: a template that loops or grows its output without end (a broken or
+ * hostile model file) stops with an error instead of taking the process's CPU and memory.
+ */
+export interface RenderLimits {
+  /** Wall-clock time for one render. */
+  readonly timeMs: number;
+  /** Characters of output, counted per block as it is produced (nested blocks count again). */
+  readonly outputChars: number;
+}
+
+/** Default bounds: far above any real chat prompt (a 40K-token context is ~5 M characters). */
+export const DEFAULT_RENDER_LIMITS: RenderLimits = { timeMs: 5_000, outputChars: 256 * 2 ** 20 };
+
+/** Thrown when a render passes its `RenderLimits`. */
+export class RenderLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RenderLimitError";
+  }
+}
+
+/** Python's `range()` builds a list: at most this many items. */
+const MAX_RANGE = 100_000;
+
+/** An interpreter whose string stripping follows Python (only string receivers are affected), within limits. */
 class PythonCompatInterpreter extends Interpreter {
+  private steps = 0;
+  private emitted = 0;
+  private readonly deadline: number;
+
+  constructor(
+    env: JinjaEnvironment,
+    private readonly limits: RenderLimits,
+  ) {
+    super(env);
+    this.deadline = performance.now() + limits.timeMs;
+  }
+
+  override evaluateBlock(statements: Node[], env: JinjaEnvironment): Value {
+    this.tick(); // a loop over an empty body evaluates no node
+    const out = super.evaluateBlock(statements, env);
+    if (typeof out.value === "string") {
+      this.emitted += out.value.length;
+      if (this.emitted > this.limits.outputChars) throw new RenderLimitError(`output passed ${this.limits.outputChars} characters`);
+    }
+    return out;
+  }
+
+  private tick(): void {
+    if ((++this.steps & 255) === 0 && performance.now() > this.deadline) {
+      throw new RenderLimitError(`rendering took longer than ${this.limits.timeMs} ms`);
+    }
+  }
+
   override evaluate(node: Node | undefined, env: JinjaEnvironment): Value {
+    this.tick();
     if (node !== undefined) {
       const call = stripMethodCall(node);
       if (call !== undefined) {
@@ -118,7 +173,11 @@ class PythonCompatInterpreter extends Interpreter {
         if (r !== undefined) return r;
       }
     }
-    return super.evaluate(node, env);
+    const v = super.evaluate(node, env);
+    if (typeof v.value === "string" && v.value.length > this.limits.outputChars) {
+      throw new RenderLimitError(`a value passed ${this.limits.outputChars} characters`);
+    }
+    return v;
   }
 
   // undefined = the receiver is not a string: let the library handle it (e.g. a dict's own key).
@@ -152,6 +211,7 @@ function pyRange(a: unknown, b?: unknown, c?: unknown): number[] {
   }
   const [start, stop, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
   if (step === 0) throw new Error("range() arg 3 must not be zero");
+  if (Math.ceil((stop - start) / step) > MAX_RANGE) throw new RenderLimitError(`range() of more than ${MAX_RANGE} items`);
   const out: number[] = [];
   for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
   return out;
@@ -159,12 +219,17 @@ function pyRange(a: unknown, b?: unknown, c?: unknown): number[] {
 
 /**
  * Render a parsed template with Python-Jinja semantics (see this module's notes) and the globals
- * transformers gives chat templates.
+ * transformers gives chat templates, within `limits` (a `RenderLimitError` past them).
  *
  * @example
  * renderPython(parseTemplate("{{ x.lstrip('\\n') }}"), { x: "\n  a" }, fail); // "  a"
  */
-export function renderPython(template: JinjaTemplate, vars: Record<string, unknown>, onRaise: (msg: string) => never): string {
+export function renderPython(
+  template: JinjaTemplate,
+  vars: Record<string, unknown>,
+  onRaise: (msg: string) => never,
+  limits: RenderLimits = DEFAULT_RENDER_LIMITS,
+): string {
   const env = new Environment();
   // The library's own globals (its `setupGlobals` is not exported), then transformers' additions.
   for (const [k, v] of [["true", true], ["false", false], ["none", null], ["True", true], ["False", false], ["None", null]] as const) {
@@ -173,7 +238,8 @@ export function renderPython(template: JinjaTemplate, vars: Record<string, unkno
   env.set("range", pyRange);
   env.set("raise_exception", (msg: unknown) => onRaise(String(msg)));
   for (const [k, v] of Object.entries(vars)) env.set(k, v);
-  const result = new PythonCompatInterpreter(env).run(template.parsed).value;
+  const result = new PythonCompatInterpreter(env, limits).run(template.parsed).value;
   if (typeof result !== "string") throw new Error(`template produced ${typeof result}, not text`);
+  if (result.length > limits.outputChars) throw new RenderLimitError(`output passed ${limits.outputChars} characters`);
   return result;
 }

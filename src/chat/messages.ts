@@ -24,8 +24,9 @@ const toolCall = z.looseObject({
 });
 
 const message = z.looseObject({
-  role: z.enum(["system", "user", "assistant", "tool"], {
-    error: (iss) => `must be one of "system", "user", "assistant", "tool", got ${JSON.stringify(iss.input)}`,
+  // "developer" is OpenAI's newer name for "system" (o1 and later); templates know only "system".
+  role: z.enum(["system", "developer", "user", "assistant", "tool"], {
+    error: (iss) => `must be one of "system", "developer", "user", "assistant", "tool", got ${JSON.stringify(iss.input)}`,
   }),
   content: z
     .union([z.string(), z.null(), z.array(textPart)], {
@@ -54,8 +55,8 @@ export const chatRequestSchema = z.looseObject({
   enable_thinking: z.boolean({ error: "must be a boolean" }).optional(),
 });
 
-/** One message after normalization: `content` is always a string; other keys are kept as given. */
-export type ChatMessage = Omit<z.infer<typeof message>, "content"> & { content: string };
+/** One message after normalization: `content` is always a string, `developer` is `system`; other keys are kept as given. */
+export type ChatMessage = Omit<z.infer<typeof message>, "content" | "role"> & { role: "system" | "user" | "assistant" | "tool"; content: string };
 
 /** A validated, normalized chat request: what `renderChat` needs. */
 export type ChatRequest = {
@@ -132,7 +133,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
     delete kwargs.add_generation_prompt;
   }
   const messages = req.messages.map((m): ChatMessage => {
-    const out: ChatMessage = { ...m, content: contentText(m.content) };
+    const out: ChatMessage = { ...m, role: m.role === "developer" ? "system" : m.role, content: contentText(m.content) };
     // Drop absent optional keys so the template's `is defined` tests see them as undefined.
     for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
     return out;

@@ -180,3 +180,23 @@ test("ChatTemplate.mentions searches every variant's source (whether a model wri
   const variants = new ChatTemplate({ template: [{ name: "default", template: "a" }, { name: "tool_use", template: "<think></think>" }], where: "t" });
   assert.equal(variants.mentions("</think>"), true);
 });
+
+test("chat template: a template that loops or grows without end stops at its render limits (template_limit)", () => {
+  const limits = { timeMs: 300, outputChars: 1_000_000 };
+  const messages = [{ role: "user", content: "a" }];
+  const hostile = [
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", // time
+    "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}", // one value doubling
+    "{% for i in range(100000) %}{% for j in range(100) %}{{ messages[0].content }}xxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}", // output of a long loop
+    "{% for i in range(10**9) %}x{% endfor %}", // a range too large to build
+  ];
+  for (const source of hostile) {
+    const t0 = performance.now();
+    const t = new ChatTemplate({ template: source, where: "cfg chat_template", limits });
+    assert.throws(() => t.render({ messages }), { name: "QwenrtError", code: "template_limit", message: /^cfg chat_template: / }, source);
+    assert.ok(performance.now() - t0 < 5_000, `${source}: stopped after ${performance.now() - t0} ms`);
+  }
+  const raise = new ChatTemplate({ template: "{{ raise_exception('no') }}", where: "cfg" });
+  assert.throws(() => raise.render({ messages }), { code: "template_rejected", detail: "no" });
+  assert.equal(new ChatTemplate({ template: "{% for i in range(3) %}{{ i }}{% endfor %}", where: "x", limits }).render({ messages }), "012");
+});

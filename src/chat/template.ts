@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { QwenrtError, errorMessage } from "../util/errors.js";
 import { isObject, readJsonFile } from "../util/json.js";
-import { parseTemplate, renderPython, type JinjaTemplate } from "./jinja-env.js";
+import { DEFAULT_RENDER_LIMITS, parseTemplate, RenderLimitError, renderPython, type JinjaTemplate, type RenderLimits } from "./jinja-env.js";
 import { parseChatRequest, type ChatRequest } from "./messages.js";
 
 /** Special-token names transformers passes to chat templates (its `special_tokens_map`). */
@@ -29,6 +29,8 @@ export type ChatTemplateSource = {
   /** `bos_token`, `eos_token`, ... as strings; absent tokens are left out (as transformers does). */
   specialTokens?: Partial<Record<(typeof SPECIAL_TOKEN_KEYS)[number], string>>;
   additionalSpecialTokens?: string[];
+  /** Bounds on each rendering (default `DEFAULT_RENDER_LIMITS`: 5 s, 256 Mi characters). */
+  limits?: RenderLimits;
 };
 
 /**
@@ -44,9 +46,11 @@ export class ChatTemplate {
   private readonly where: string;
   private readonly globals: Record<string, unknown>;
   private readonly sources: readonly string[];
+  private readonly limits: RenderLimits;
 
   constructor(source: ChatTemplateSource) {
     this.where = source.where;
+    this.limits = source.limits ?? DEFAULT_RENDER_LIMITS;
     const list = typeof source.template === "string" ? [{ name: "default", template: source.template }] : source.template;
     this.sources = list.map((v) => v.template);
     this.variants = new Map();
@@ -81,7 +85,11 @@ export class ChatTemplate {
     return this.sources.some((s) => s.includes(text));
   }
 
-  /** Render an already-validated request. */
+  /**
+   * Render an already-validated request. Errors: `template_rejected` when the template's
+   * `raise_exception` refuses the conversation (the request's fault), `template_limit` past the
+   * render limits and `invalid_template` when the template itself fails (the model's fault).
+   */
   renderRequest(req: ChatRequest): string {
     const hasTools = req.tools !== undefined && req.tools.length > 0;
     const [name, template] = this.select(hasTools);
@@ -96,13 +104,13 @@ export class ChatTemplate {
       add_generation_prompt: req.addGenerationPrompt,
     };
     const raise = (msg: string): never => {
-      throw new QwenrtError(where, msg, { code: "invalid_request" });
+      throw new QwenrtError(where, msg, { code: "template_rejected" });
     };
     try {
-      return renderPython(template, vars, raise);
+      return renderPython(template, vars, raise, this.limits);
     } catch (e) {
       if (e instanceof QwenrtError) throw e;
-      throw new QwenrtError(where, errorMessage(e), { code: "invalid_template" });
+      throw new QwenrtError(where, errorMessage(e), { code: e instanceof RenderLimitError ? "template_limit" : "invalid_template" });
     }
   }
 

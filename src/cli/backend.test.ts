@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseBackendFlags } from "./backend.js";
+import { openWebGpu } from "../../test/helpers/webgpu.js";
+import { backendDetail, createBackend, loadOptionsOf, parseBackendFlags } from "./backend.js";
 
 test("parseBackendFlags: --kv-type f16|f32 passes through, other values and f16 on ref are named errors", () => {
   assert.equal(parseBackendFlags({ "kv-type": "f32", threads: "2" }).kv, "f32");
@@ -9,4 +10,46 @@ test("parseBackendFlags: --kv-type f16|f32 passes through, other values and f16 
   assert.deepEqual(parseBackendFlags({ backend: "ref", "kv-type": "f32", threads: "1" }), { kind: "ref", threads: 1, kv: "f32" });
   assert.throws(() => parseBackendFlags({ "kv-type": "q8_0" }), { name: "QwenrtError", message: /^--kv-type: must be f16 or f32, got "q8_0"/ });
   assert.throws(() => parseBackendFlags({ backend: "ref", "kv-type": "f16" }), { name: "QwenrtError", message: /^--kv-type: f16 needs --backend wasm/ });
+});
+
+test("parseBackendFlags: --backend takes wasm, webgpu, auto and ref; --dtype only with wasm", () => {
+  for (const kind of ["wasm", "webgpu", "auto", "ref"]) assert.equal(parseBackendFlags({ backend: kind, threads: "1" }).kind, kind);
+  assert.equal(parseBackendFlags({ backend: "webgpu", "kv-type": "f32", threads: "1" }).kv, "f32");
+  assert.throws(() => parseBackendFlags({ backend: "cuda" }), { name: "QwenrtError", message: /^--backend: must be wasm, webgpu, auto or ref, got "cuda"/ });
+  assert.throws(() => parseBackendFlags({ backend: "webgpu", dtype: "q8_0" }), { name: "QwenrtError", message: /^--dtype: needs --backend wasm \(webgpu runs the checkpoint's own types\)/ });
+  assert.throws(() => parseBackendFlags({ backend: "auto", dtype: "q4_0" }), { name: "QwenrtError", message: /^--dtype: needs --backend wasm/ });
+});
+
+test("createBackend auto: wasm when WebGPU has no adapter, the reason kept for the start-up line", async () => {
+  const be = await createBackend({ kind: "auto", threads: 1 }, async () => ({ requestAdapter: async () => null }));
+  try {
+    assert.match(be.name, /^wasm/);
+    assert.equal(backendDetail(be), "auto: webgpu: no WebGPU adapter found (no GPU, or no driver WebGPU can use)");
+  } finally {
+    be.dispose();
+  }
+});
+
+test("createBackend auto: webgpu when this machine has an adapter, named in the start-up line; else wasm saying why", async () => {
+  const probe = await openWebGpu();
+  const be = await createBackend({ kind: "auto", threads: 1 });
+  try {
+    if (typeof probe === "string") {
+      assert.match(be.name, /^wasm/);
+      assert.equal(backendDetail(be), `auto: ${probe}`);
+    } else {
+      assert.equal(be.name, "webgpu");
+      assert.equal(backendDetail(be), `auto: ${probe.adapter}`);
+    }
+  } finally {
+    if (typeof probe !== "string") probe.dispose();
+    be.dispose();
+  }
+});
+
+test("parseBackendFlags: --dtype goes through the quantized-weights cache unless --no-quant-cache", () => {
+  assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2" }), () => undefined).quantize?.cache, true);
+  assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2", "no-quant-cache": true }), () => undefined).quantize?.cache, false);
+  assert.equal(loadOptionsOf(parseBackendFlags({ threads: "2" })).quantize, undefined);
+  assert.throws(() => parseBackendFlags({ "no-quant-cache": true }), { name: "QwenrtError", message: /^--no-quant-cache: only applies with --dtype/ });
 });

@@ -8,7 +8,7 @@ import { QwenrtError, errorMessage } from "../util/errors.js";
 type CommandModule = { run(argv: string[]): Promise<number>; usage: string };
 
 /** Implemented commands (see DESIGN.md's CLI contract); each is `cli/commands/<name>.ts`. */
-const commandNames = ["tokenize", "render", "pull", "logits", "generate", "synth", "convert", "chat", "serve", "bench"] as const;
+const commandNames = ["tokenize", "render", "pull", "logits", "generate", "synth", "convert", "chat", "serve", "bench", "moderate"] as const;
 
 function loadCommand(name: string): Promise<CommandModule> | undefined {
   if (!(commandNames as readonly string[]).includes(name)) return undefined;

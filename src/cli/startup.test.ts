@@ -45,6 +45,18 @@ test("formatModelSummary: one line, dtype left out when the config does not say"
   assert.equal(formatParams(12_300), "12.3K");
 });
 
+test("formatModelSummary: a webgpu backend shows its GPU instead of threads; auto says what it chose and why", () => {
+  const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, threads: 1, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688, kvType: "f16" } as const;
+  assert.equal(
+    formatModelSummary({ ...s, backend: "webgpu", backendDetail: "NVIDIA H100 80GB HBM3" }),
+    "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · webgpu backend (NVIDIA H100 80GB HBM3) · context 40,960 · weights 1.50 GB · KV 115 MB/1k tokens (f16)",
+  );
+  assert.match(
+    formatModelSummary({ ...s, backend: "wasm", threads: 8, backendDetail: "auto: webgpu: no WebGPU adapter found (no GPU, or no driver WebGPU can use)" }),
+    / · wasm backend, 8 threads \(auto: webgpu: no WebGPU adapter found \(no GPU, or no driver WebGPU can use\)\) · context /,
+  );
+});
+
 test("formatModelSummary: weights as held in memory, with the conversion when there was one", () => {
   const s = { name: "Qwen3-0.6B", modelType: "qwen3", layers: 28, params: 596_049_920, dtype: "bf16", backend: "wasm", threads: 8, contextLength: 40960, weightBytes: 1_503_300_328, kvBytesPerToken: 114_688, kvType: "f16" } as const;
   assert.equal(
@@ -52,6 +64,11 @@ test("formatModelSummary: weights as held in memory, with the conversion when th
     "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 633 MB (bf16 → q8_0) · KV 115 MB/1k tokens (f16)",
   );
   assert.match(formatModelSummary({ ...s, weightMemory: { bytes: 1_192_000_000, stored: "bf16", held: "bf16" } }), / · weights 1\.19 GB \(bf16\) · KV /);
+  // Weights from the quantized-weights cache: the file holds q4_k already; the line names the file.
+  const cached = { ...s, weightMemory: { bytes: 400_000_000, stored: "q4_k", held: "q4_k" } } as const;
+  const use = { path: "/c/quantized/Qwen3-0.6B-q4_k-0123456789abcdef.gguf", dtype: "q4_k", created: false, seconds: 0 } as const;
+  assert.match(formatModelSummary({ ...cached, quantCache: use }), / · weights 400 MB \(bf16 → q4_k, from the quantized cache \/c\/quantized\/Qwen3-0\.6B-q4_k-0123456789abcdef\.gguf\) · KV /);
+  assert.match(formatModelSummary({ ...cached, quantCache: { ...use, created: true, seconds: 7.4 } }), / · weights 400 MB \(bf16 → q4_k, quantized once in 7s into \/c\/quantized\/Qwen3-0\.6B-q4_k-0123456789abcdef\.gguf\) · KV /);
 });
 
 test("summarizeModel: memory the loader measured and KV bytes per token", async () => {

@@ -9,7 +9,9 @@ import { mainTypes, skippedTensorsOf, weightMemoryOf, type LoadProgressEvent, ty
 import type { KvType } from "../kernels/types.js";
 import type { Model } from "../models/model.js";
 import { getArchitecture } from "../models/registry.js";
+import { quantCacheOf, type QuantCacheUse } from "../open.js";
 import { isObject, readJsonFile } from "../util/json.js";
+import { backendDetail } from "./backend.js";
 import { Progress, formatBytes, formatDuration, type ProgressStream } from "./progress.js";
 
 /** What the summary line shows. */
@@ -24,6 +26,8 @@ export interface ModelSummary {
   readonly dtype?: string;
   readonly backend: string;
   readonly threads: number;
+  /** The GPU a webgpu backend runs on, or why `--backend auto` chose what it did. */
+  readonly backendDetail?: string;
   readonly contextLength: number;
   /** Bytes of the `*.safetensors` files (the weights as stored). */
   readonly weightBytes: number;
@@ -41,6 +45,8 @@ export interface ModelSummary {
   readonly kvType: KvType;
   /** What the checkpoint holds that the model does not run (a vision tower, MTP heads), said plainly. */
   readonly notes?: readonly string[];
+  /** The quantized-weights cache file the weights came from (`--dtype` on a model directory). */
+  readonly quantCache?: QuantCacheUse;
 }
 
 /**
@@ -84,6 +90,8 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
   // Tied embeddings are one tensor in the table; the LM head reuses it at no extra cost.
   const dtype = checkpointDtype(dir);
   const mem = weightMemoryOf(model);
+  const cache = quantCacheOf(model);
+  const detail = backendDetail(model.backend);
   return {
     name: modelDisplayName(dir),
     modelType: c.modelType,
@@ -92,12 +100,14 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     ...(dtype === undefined ? {} : { dtype }),
     backend: model.backend.name,
     threads: model.backend.threads,
-    contextLength: c.maxPositionEmbeddings,
+    ...(detail === undefined ? {} : { backendDetail: detail }),
+    contextLength: model.contextLength,
     weightBytes: weightFileBytes(dir),
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
     kvBytesPerToken: model.kvBytesPerToken,
     kvType: model.backend.kvType,
     notes: skippedTensorsOf(model).map((g) => g.what),
+    ...(cache === undefined ? {} : { quantCache: cache }),
   };
 }
 
@@ -111,19 +121,23 @@ export function formatParams(n: number): string {
 /**
  * The summary as one line. With the weights' memory known, the weights show as held in memory with
  * their type (`bf16 → q8_0` when converted on load); otherwise the checkpoint dtype and file size.
+ * Weights from the quantized-weights cache say so, and whether this start made the file.
  *
  * @example
  * formatModelSummary(summary); // "Qwen3-0.6B · qwen3, 28 layers, 0.60B params · wasm backend, 8 threads · context 40,960 · weights 0.64 GB (bf16 → q8_0) · KV 115 MB/1k tokens (f16)"
  */
 export function formatModelSummary(s: ModelSummary): string {
   const m = s.weightMemory;
-  const weights =
-    m === undefined ? `weights ${formatBytes(s.weightBytes)}` : `weights ${formatBytes(m.bytes)} (${m.stored === m.held ? m.held : `${m.stored} → ${m.held}`})`;
+  const c = s.quantCache;
+  const from = c !== undefined && s.dtype !== undefined ? s.dtype : m?.stored; // a cache file holds the quantized types already
+  const conv = m === undefined ? "" : from === m.held ? m.held : `${from} → ${m.held}`;
+  const cached = c === undefined ? "" : c.created ? `, quantized once in ${formatDuration(c.seconds)} into ${c.path}` : `, from the quantized cache ${c.path}`;
+  const weights = m === undefined ? `weights ${formatBytes(s.weightBytes)}` : `weights ${formatBytes(m.bytes)} (${conv}${cached})`;
   return [
     s.name,
     `${s.modelType}, ${s.layers} layers, ${formatParams(s.params)} params`,
     ...(s.dtype === undefined || m !== undefined ? [] : [s.dtype]),
-    `${s.backend} backend, ${s.threads} thread${s.threads === 1 ? "" : "s"}`,
+    `${s.backend} backend${s.backend === "webgpu" ? "" : `, ${s.threads} thread${s.threads === 1 ? "" : "s"}`}${s.backendDetail === undefined ? "" : ` (${s.backendDetail})`}`,
     `context ${s.contextLength.toLocaleString("en-US")}`,
     weights,
     `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens (${s.kvType})`,
@@ -165,7 +179,7 @@ export async function withLoadingLine<T>(
     if (e.phase !== phase) {
       bar?.finish();
       // Streamed loads report one `load` phase ("Loading"); after a `read` phase it is "Preparing".
-      const verb = e.phase === "load" && phase === "read" ? "Preparing" : "Loading";
+      const verb = e.phase === "quantize" ? "Quantizing (once)" : e.phase === "load" && phase === "read" ? "Preparing" : "Loading";
       phase = e.phase;
       bar = new Progress(`${verb} ${label}`, e.total, { stream, interactive: true, bar: "blocks", now });
     }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generate, generateAll, type GenerateStep } from "./generate.js";
+import { generate, generateAll, validateGenerateOptions, type GenerateStep } from "./generate.js";
 import type { DetokenizerSource, ForwardSegment, GenerationDefaults, LogitsModel, TextStream } from "./types.js";
 
 // Fake vocabulary: each id is a byte string; 0 is EOS. "é" (c3 a9) is split over ids 7 and 8.
@@ -182,4 +182,70 @@ test("generate: the context window caps generation", async () => {
   const { result } = await run(model, new FakeTokenizer(), { temperature: 0, maxTokens: 100 });
   assert.equal(result.completionTokens, 2);
   assert.equal(result.finishReason, "length");
+});
+
+/** A model whose step is synchronous work behind an already-resolved promise, as the wasm backend's
+ * `forwardAsync` is: without a yield between steps, no timer could run until generation ends. */
+class BusyModel implements LogitsModel<FakeSeq> {
+  readonly config = { vocabSize: VOCAB, maxPositionEmbeddings: 100_000 };
+  constructor(readonly stepMs: number) {}
+  newSequence(): FakeSeq {
+    return { length: 0 };
+  }
+  forward(): Float32Array[] {
+    throw new Error("the generate loop must use forwardAsync");
+  }
+  forwardAsync(segments: readonly ForwardSegment<FakeSeq>[]): Promise<Float32Array[]> {
+    const until = performance.now() + this.stepMs;
+    while (performance.now() < until) {
+      // busy: the main thread computing a step
+    }
+    return Promise.resolve(
+      segments.map(({ seq, ids }) => {
+        seq.length += ids.length;
+        const logits = new Float32Array(VOCAB);
+        logits[9] = 5;
+        return logits;
+      }),
+    );
+  }
+}
+
+test("generate yields to the event loop between steps: a 10 ms timer ticks, a timer's abort stops it", async () => {
+  const model = new BusyModel(3);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  try {
+    const r = await generateAll(model, new FakeTokenizer(), [1, 2, 3], { maxTokens: 100, temperature: 0, ignoreEos: true });
+    assert.equal(r.completionTokens, 100);
+    assert.ok(ticks >= 5, `a 10 ms timer ticked ${ticks} times over 100 steps of 3 ms`);
+  } finally {
+    clearInterval(timer);
+  }
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error("stopped by a timer")), 30);
+  let steps = 0;
+  await assert.rejects(
+    generateAll(model, new FakeTokenizer(), [1, 2, 3], { maxTokens: 50_000, temperature: 0, signal: ac.signal }, () => steps++),
+    { message: "stopped by a timer" },
+  );
+  assert.ok(steps < 1000, `aborted after ${steps} steps`);
+});
+
+test("generate rejects bad options before its first step (validateGenerateOptions, names the parameter)", async () => {
+  const model = new FakeModel([], 3);
+  const bad: [Parameters<typeof validateGenerateOptions>[1], RegExp][] = [
+    [{ topP: 0 }, /^top_p: /],
+    [{ temperature: -1 }, /^temperature: /],
+    [{ stop: [""] }, /^stop: /],
+    [{ seed: -1 }, /^seed: /],
+    [{ maxTokens: 0 }, /^max_tokens: /],
+    [{ repetitionPenalty: 0 }, /^repetition_penalty: /],
+  ];
+  for (const [opts, re] of bad) {
+    assert.throws(() => validateGenerateOptions(model, opts), { name: "QwenrtError", message: re });
+    await assert.rejects(generateAll(model, new FakeTokenizer(), [1, 2, 3], opts), { message: re });
+  }
+  assert.equal(model.calls.length, 0, "no step ran");
+  assert.equal(validateGenerateOptions(model, { temperature: 0.5, topK: 5 }).topK, 5);
 });

@@ -4,10 +4,11 @@
  * streaming detokenizer, through the stop-string matcher) and returning a finish reason and usage.
  */
 import { QwenrtError } from "../util/errors.js";
+import { yieldToEventLoop } from "../util/event-loop.js";
 import { stepLogprobs, type StepLogprobs } from "./logprobs.js";
 import { applyLogitsProcessors, makeLogitsProcessors } from "./processors.js";
 import { createRng, randomSeed } from "./rng.js";
-import { makeSampler, validateSamplingParams, type SamplingParams } from "./sampler.js";
+import { makeSampler, validateSamplingParams, type ResolvedSamplingParams, type SamplingParams } from "./sampler.js";
 import { StopStringMatcher } from "./stop.js";
 import { StreamDetokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { stepModel, type DetokenizerSource, type LogitsConstraint, type LogitsModel, type SequenceLike, type TokenInterceptor } from "./types.js";
@@ -22,7 +23,8 @@ export interface GenerateOptions extends SamplingParams {
   seed?: number | bigint;
   /** Keep going past EOS tokens (benchmarks). */
   ignoreEos?: boolean;
-  /** Cancels generation: the generator throws the signal's reason at the next step. */
+  /** Cancels generation: the generator throws the signal's reason at the next step. The loop yields to
+   * the event loop before every model step, so a timer or a signal handler can fire it. */
   signal?: AbortSignal;
   /** Return log-probabilities with each step: the chosen token's and this many alternatives (0–20). */
   logprobs?: number;
@@ -110,7 +112,7 @@ export function eosIdsOf(model: Pick<LogitsModel, "config" | "generation">, toke
   return new Set([...(fromModel ?? []), ...tokenizer.eosTokenIds]);
 }
 
-function checkOptions(model: LogitsModel, promptIds: ArrayLike<number>, opts: GenerateOptions): void {
+function checkPrompt(model: LogitsModel, promptIds: ArrayLike<number>): void {
   const vocab = model.config.vocabSize;
   if (promptIds.length === 0) throw new QwenrtError("prompt", "must hold at least one token", { code: "invalid_request" });
   for (let i = 0; i < promptIds.length; i++) {
@@ -119,6 +121,18 @@ function checkOptions(model: LogitsModel, promptIds: ArrayLike<number>, opts: Ge
       throw new QwenrtError("prompt", `token ${i} is ${id}, not an id below the vocabulary size ${vocab}`, { code: "invalid_request" });
     }
   }
+}
+
+/**
+ * Check every option of a generation (sampling parameters over the model's defaults, counts, stop
+ * strings, seed) without running it, and return the resolved sampling parameters. `generate` calls
+ * it first; a server calls it where a request enters, so that a streaming request with a bad
+ * parameter gets a 400 before its stream starts. Errors name the parameter (OpenAI's names).
+ *
+ * @example
+ * validateGenerateOptions(model, { topP: 0 }); // throws QwenrtError "top_p: must be in (0, 1], got 0"
+ */
+export function validateGenerateOptions(model: LogitsModel, opts: GenerateOptions): ResolvedSamplingParams {
   const posInt = (name: string, v: number | undefined, min: number): void => {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) {
       throw new QwenrtError(name, `must be an integer >= ${min}, got ${v}`, { code: "invalid_request" });
@@ -130,6 +144,9 @@ function checkOptions(model: LogitsModel, promptIds: ArrayLike<number>, opts: Ge
   if (opts.logprobs !== undefined && opts.logprobs > 20) {
     throw new QwenrtError("logprobs", `must be <= 20, got ${opts.logprobs}`, { code: "invalid_request" });
   }
+  if (opts.seed !== undefined) createRng(opts.seed);
+  new StopStringMatcher(opts.stop ?? []);
+  return validateSamplingParams(resolveSampling(model, opts), { vocabSize: model.config.vocabSize });
 }
 
 /**
@@ -148,12 +165,12 @@ export async function* generate<S extends SequenceLike>(
   promptIds: ArrayLike<number>,
   opts: GenerateOptions & SequenceOptions<S> = {},
 ): AsyncGenerator<GenerateStep, GenerateResult, undefined> {
-  checkOptions(model, promptIds, opts);
+  checkPrompt(model, promptIds);
+  const params = validateGenerateOptions(model, opts);
   const start = opts.sequence;
   if (start !== undefined && (!Number.isInteger(start.cached) || start.cached < 0 || start.cached >= promptIds.length || start.seq.length !== start.cached)) {
     throw new QwenrtError("sequence", `cached prefix ${start.cached} must equal the sequence length ${start.seq.length} and be shorter than the prompt (${promptIds.length})`);
   }
-  const params = validateSamplingParams(resolveSampling(model, opts), { vocabSize: model.config.vocabSize });
   const sample = makeSampler(params);
   const processors = makeLogitsProcessors(params);
   const seed = opts.seed ?? randomSeed();
@@ -161,7 +178,7 @@ export async function* generate<S extends SequenceLike>(
   const stops = new StopStringMatcher(opts.stop ?? []);
   const source = asSource(tokenizer);
   const eos = opts.ignoreEos === true ? new Set<number>() : eosIdsOf(model, source);
-  const contextLimit = model.config.maxPositionEmbeddings ?? Infinity;
+  const contextLimit = Math.min(model.contextLength ?? Infinity, model.config.maxPositionEmbeddings ?? Infinity);
   const maxTokens = Math.min(opts.maxTokens ?? Infinity, contextLimit - promptIds.length);
   if (maxTokens < 1) {
     throw new QwenrtError("prompt", `${promptIds.length} tokens leave no room in the ${contextLimit}-token context`, {
@@ -214,6 +231,7 @@ export async function* generate<S extends SequenceLike>(
   let logits: Float32Array | undefined;
   const marks = [...(opts.checkpointAt ?? []), prompt.length].filter((p) => p > (start?.cached ?? 0) && p <= prompt.length).sort((a, b) => a - b);
   for (let at = start?.cached ?? 0; at < prompt.length; ) {
+    await yieldToEventLoop();
     signal?.throwIfAborted();
     const end = Math.min(at + chunk, marks.find((p) => p > at) ?? prompt.length);
     logits = (await stepModel(model, [{ seq, ids: prompt.subarray(at, end) }]))[0];
@@ -242,6 +260,7 @@ export async function* generate<S extends SequenceLike>(
   if (opening.length > 0) {
     const next: number[] = [];
     if (yield* emitForced(opening, next)) return finish();
+    await yieldToEventLoop();
     signal?.throwIfAborted();
     logits = (await stepModel(model, [{ seq, ids: Int32Array.from(next) }]))[0];
   }
@@ -272,6 +291,7 @@ export async function* generate<S extends SequenceLike>(
     const next = [token];
     if (constraint?.isComplete() === true && constraint.endsGeneration) return finishConstrained();
     if (yield* emitForced(opts.interceptor?.afterToken(token) ?? [], next)) return finish();
+    await yieldToEventLoop();
     signal?.throwIfAborted();
     logits = (await stepModel(model, [{ seq, ids: Int32Array.from(next) }]))[0];
   }

@@ -100,6 +100,23 @@ export class PrefixCache<S extends SequenceLike> {
   }
 
   /**
+   * The entry sharing the longest prefix with `prompt` and that length, without taking it (no
+   * stats, no LRU touch): for reading a held sequence (a KV snapshot) synchronously, never to keep.
+   */
+  peek(prompt: ArrayLike<number>): { readonly seq: S; readonly ids: Int32Array; readonly common: number } | undefined {
+    let best: Entry<S> | undefined;
+    let bestLen = 0;
+    for (const e of this.entries) {
+      const len = commonPrefix(e.ids, prompt);
+      if (len > bestLen) {
+        best = e;
+        bestLen = len;
+      }
+    }
+    return best === undefined ? undefined : { seq: best.seq, ids: best.ids, common: bestLen };
+  }
+
+  /**
    * Keep `seq` for later requests; `ids` are the tokens its cache holds (`ids.length === seq.length`).
    * The cache owns `seq` from here on: a sequence it does not keep, replaces or evicts is freed
    * through the model's `release`.

@@ -44,3 +44,16 @@ test("logprobs: log-softmax of the chosen token and the top-N alternatives", () 
   assert.deepEqual(topIndices(new Float32Array([1, 5, 3, 5]), 3), [1, 3, 2]);
   assert.deepEqual(topIndices(new Float32Array([1, 2]), 0), []);
 });
+
+test("processors: extreme penalties and biases saturate at the float32 range; masked tokens stay masked", () => {
+  const history = { prompt: [0, 1, 2], generated: [0, 1, 2, 2] };
+  const logits = new Float32Array([5, -5, -Infinity, 1]);
+  const out = applyLogitsProcessors(
+    makeLogitsProcessors(validateSamplingParams({ repetitionPenalty: 5e-324, presencePenalty: -1e308, frequencyPenalty: -Number.MAX_VALUE, logitBias: new Map([[3, Number.MAX_VALUE]]) })),
+    logits,
+    history,
+  );
+  assert.deepEqual(Array.from(out), [3.4028234663852886e38, 3.4028234663852886e38, -Infinity, 3.4028234663852886e38]);
+  const down = repetitionPenalty(Number.MAX_VALUE)(new Float32Array([-5, 5]), { prompt: [0, 1], generated: [] });
+  assert.deepEqual(Array.from(down), [-3.4028234663852886e38, 0]); // 5 / MAX_VALUE underflows float32
+});

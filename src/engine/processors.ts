@@ -5,6 +5,18 @@
  */
 import type { ResolvedSamplingParams } from "./sampler.js";
 
+/** Largest finite float32: what a penalty or bias may push a logit to at most. */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * A processed logit stored back into float32: results beyond float32's range saturate at ±F32_MAX, so
+ * a penalty or bias never creates ±Infinity (a masked token is skipped by the callers and stays
+ * -Infinity; a NaN from the model passes through for the sampler to report).
+ */
+function clampLogit(v: number): number {
+  return v > F32_MAX ? F32_MAX : v < -F32_MAX ? -F32_MAX : v;
+}
+
 /** The tokens a processor may look at. */
 export interface TokenHistory {
   readonly prompt: ArrayLike<number>;
@@ -32,7 +44,7 @@ export function presenceFrequencyPenalty(presence: number, frequency: number): L
     }
     const out = logits.slice();
     for (const [id, c] of counts) {
-      if (id >= 0 && id < out.length) out[id] = out[id]! - (c * frequency + presence);
+      if (id >= 0 && id < out.length && out[id] !== -Infinity) out[id] = clampLogit(out[id]! - clampLogit(c * frequency + presence));
     }
     return out;
   };
@@ -56,7 +68,7 @@ export function repetitionPenalty(penalty: number): LogitsProcessor {
         if (id < 0 || id >= out.length || seen[id] === 1) continue;
         seen[id] = 1;
         const v = out[id]!;
-        out[id] = v < 0 ? v * penalty : v / penalty;
+        if (v !== -Infinity) out[id] = clampLogit(v < 0 ? v * penalty : v / penalty);
       }
     }
     return out;
@@ -73,7 +85,7 @@ export function logitBias(bias: ReadonlyMap<number, number>): LogitsProcessor {
   return (logits) => {
     if (bias.size === 0) return logits;
     const out = logits.slice();
-    for (const [id, b] of bias) if (id >= 0 && id < out.length) out[id] = out[id]! + b;
+    for (const [id, b] of bias) if (id >= 0 && id < out.length && out[id] !== -Infinity) out[id] = clampLogit(out[id]! + b);
     return out;
   };
 }

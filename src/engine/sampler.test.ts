@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { applyLogitsProcessors, makeLogitsProcessors } from "./processors.js";
 import { createRng } from "./rng.js";
 import {
   argmax,
@@ -11,6 +13,7 @@ import {
   type SamplingParams,
 } from "./sampler.js";
 
+const root = new URL("../..", import.meta.url).pathname;
 const P = (p: SamplingParams): ResolvedSamplingParams => validateSamplingParams(p);
 const logitsOf = (probs: number[]): Float32Array => new Float32Array(probs.map(Math.log));
 
@@ -186,4 +189,87 @@ test("validateSamplingParams: fills defaults and names the parameter at fault", 
     () => validateSamplingParams({ topP: 2 }, { nameOf: (k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` }),
     { message: /^--top-p: / },
   );
+});
+
+test("makeSampler: the hang of issue 16 (temperature 5e-324, top_k 0, top_p 0.5) ends, greedily (in a child with a timeout)", () => {
+  // A regression would spin forever in a synchronous loop, which no in-process timeout can stop.
+  const code = `
+    import { createRng } from "./src/engine/rng.ts";
+    import { argmax, makeSampler, samplingCandidates, validateSamplingParams } from "./src/engine/sampler.ts";
+    const rng = createRng(1);
+    const logits = new Float32Array(151936).map(() => rng.normal());
+    const p = validateSamplingParams({ temperature: 5e-324, topK: 0, topP: 0.5 });
+    const c = samplingCandidates(logits, p);
+    console.log(JSON.stringify([makeSampler(p)(logits, rng), argmax(logits), Array.from(c.ids), Array.from(c.probs)]));`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: root, timeout: 60_000, encoding: "utf8" });
+  assert.equal(r.signal, null, "the sampler did not finish within 60 s");
+  assert.equal(r.status, 0, r.stderr);
+  const [drawn, best, ids, probs] = JSON.parse(r.stdout) as [number, number, number[], number[]];
+  assert.equal(drawn, best);
+  assert.deepEqual([ids, probs], [[best], [1]]);
+});
+
+test("sampler and processors: extreme parameter values always end with a drawable token (seeded property)", { timeout: 120_000 }, () => {
+  const pick = <T>(rng: ReturnType<typeof createRng>, xs: readonly T[]): T => xs[Math.floor(rng.float() * xs.length)]!;
+  const MAX = Number.MAX_VALUE;
+  const temps = [0, 5e-324, 1e-310, 1e-300, 1e-30, 1e-7, 0.3, 1, 2, 1e30, 1e308, MAX];
+  const topPs = [5e-324, 1e-300, 1e-9, 0.3, 0.999999, 1];
+  const minPs = [0, 5e-324, 1e-300, 1e-9, 0.5, 1];
+  const pens = [0, 5e-324, 1e-300, 2, -2, 1e308, -1e308, MAX, -MAX];
+  const reps = [5e-324, 1e-300, 0.5, 1, 2, 1e308, MAX];
+  const biases = [0, 5e-324, 100, -100, 1e38, -1e38, MAX, -MAX];
+  const rng = createRng(16);
+  let cases = 0;
+  for (let round = 0; round < 1500; round++) {
+    const vocab = pick(rng, [1, 2, 7, 64, 300]);
+    const params: SamplingParams = {
+      temperature: pick(rng, temps),
+      topP: pick(rng, topPs),
+      topK: pick(rng, [0, -1, 1, 2, vocab - 1, vocab, vocab + 5, 2 ** 31 - 1].filter((k) => k >= -1)),
+      minP: pick(rng, minPs),
+      presencePenalty: pick(rng, pens),
+      frequencyPenalty: pick(rng, pens),
+      repetitionPenalty: pick(rng, reps),
+      logitBias: new Map(Array.from({ length: Math.floor(rng.float() * 4) }, () => [Math.floor(rng.float() * vocab), pick(rng, biases)] as const)),
+    };
+    const resolved = validateSamplingParams(params, { vocabSize: vocab });
+    const shape = pick(rng, ["normal", "equal", "huge", "masked", "single"]);
+    const logits = new Float32Array(vocab).map(() => {
+      switch (shape) {
+        case "normal":
+          return rng.normal() * 5;
+        case "equal":
+          return 0.25;
+        case "huge":
+          return pick(rng, [3e38, -3e38, 1e30, 0]);
+        case "masked":
+          return rng.float() < 0.8 ? -Infinity : rng.normal();
+        default:
+          return -Infinity;
+      }
+    });
+    if (shape === "single" || logits.every((v) => v === -Infinity)) logits[Math.floor(rng.float() * vocab)] = rng.normal();
+    const history = { prompt: [0, vocab - 1], generated: Array.from({ length: 5 }, () => Math.floor(rng.float() * vocab)) };
+    const processed = applyLogitsProcessors(makeLogitsProcessors(resolved), logits, history);
+    for (const v of processed) assert.ok(v === -Infinity || Number.isFinite(v), `processors wrote ${v} (${JSON.stringify(params, (_, x) => (x instanceof Map ? [...x] : x))})`);
+    const sample = makeSampler(resolved);
+    for (let draw = 0; draw < 3; draw++) {
+      const id = sample(processed, rng);
+      assert.ok(Number.isInteger(id) && id >= 0 && id < vocab, `id ${id}`);
+      assert.ok(processed[id]! > -Infinity, `drew a masked token with ${JSON.stringify(params, (_, x) => (x instanceof Map ? [...x] : x))}`);
+      cases++;
+    }
+  }
+  assert.equal(cases, 4500);
+});
+
+test("sampler: NaN or +Infinity logits are a model fault, an all-masked row has no candidates (server errors, not 400s)", () => {
+  for (const temperature of [0, 0.7]) {
+    for (const topP of [1, 0.9]) {
+      const sample = makeSampler(P({ temperature, topP }));
+      assert.throws(() => sample(new Float32Array([0, NaN, 1]), createRng(1)), { name: "QwenrtError", code: "model_fault" });
+      assert.throws(() => sample(new Float32Array([0, Infinity]), createRng(1)), { code: "model_fault" });
+      assert.throws(() => sample(new Float32Array([-Infinity, -Infinity]), createRng(1)), { code: "no_candidates" });
+    }
+  }
 });

@@ -103,7 +103,7 @@ export function validateSamplingParams(
   return Object.freeze({ temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, logitBias });
 }
 
-/** Index of the largest logit; the lowest index wins a tie (as `torch.argmax`). */
+/** Index of the largest logit; the lowest index wins a tie (as `torch.argmax`). NaN entries are skipped. */
 export function argmax(logits: Float32Array): number {
   let best = 0;
   let bestV = -Infinity;
@@ -115,6 +115,38 @@ export function argmax(logits: Float32Array): number {
     }
   }
   return best;
+}
+
+/** The range of a logits row's drawable values: `max` is finite and `min` is the lowest finite value. */
+interface LogitRange {
+  readonly max: number;
+  readonly min: number;
+}
+
+/**
+ * Check a logits row before sampling: NaN or +Infinity can only come from a faulty model (the logits
+ * processors clamp what they write), and a row masked to -Infinity everywhere leaves nothing to
+ * draw. Both are errors of the server, not of the request (codes `model_fault`, `no_candidates`).
+ */
+export function checkedLogitRange(logits: Float32Array): LogitRange {
+  let max = -Infinity;
+  let min = Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v > max) max = v;
+    if (v < min && v !== -Infinity) min = v;
+    if (Number.isNaN(v) || v === Infinity) {
+      throw new QwenrtError("logits", `the model produced ${v} at token ${i} (a model fault: corrupt or overflowing weights)`, { code: "model_fault" });
+    }
+  }
+  if (max === -Infinity) throw new QwenrtError("logits", "every token is masked: nothing to sample from", { code: "no_candidates" });
+  return { max, min };
+}
+
+/** `1 / temperature` when it is finite: a temperature so small that its inverse overflows samples greedily. */
+function inverseTemperature(temperature: number): number | undefined {
+  const invT = 1 / temperature;
+  return temperature > 0 && Number.isFinite(invT) ? invT : undefined;
 }
 
 /** The `k`-th largest value of `values` (k ≥ 1, k ≤ length) with a size-k min-heap: O(n log k). */
@@ -218,11 +250,10 @@ function radixSortDesc(ids: Int32Array, logits: Float32Array): Int32Array {
  */
 export function samplingCandidates(logits: Float32Array, p: ResolvedSamplingParams): Candidates {
   if (!(p.temperature > 0)) throw new QwenrtError("temperature", "samplingCandidates needs temperature > 0");
-  const invT = 1 / p.temperature;
+  const { max: maxL, min: minL } = checkedLogitRange(logits);
+  const invT = inverseTemperature(p.temperature);
+  if (invT === undefined) return { ids: Int32Array.of(argmax(logits)), probs: Float64Array.of(1) };
   const vocab = logits.length;
-  let maxL = -Infinity;
-  for (let i = 0; i < vocab; i++) if (logits[i]! > maxL) maxL = logits[i]!;
-  if (maxL === -Infinity || Number.isNaN(maxL)) throw new QwenrtError("logits", "no finite logit to sample from");
 
   // Pool = what top-k leaves (all tokens without top-k); z = the softmax normaliser over the pool.
   let pool: Int32Array | undefined;
@@ -233,19 +264,20 @@ export function samplingCandidates(logits: Float32Array, p: ResolvedSamplingPara
 
   if (pool === undefined) {
     // The kept set is a prefix of the sorted order: find a logit threshold whose prefix already holds
-    // the top-p mass (and everything min-p keeps), then sort only that prefix.
+    // the top-p mass (and everything min-p keeps), then sort only that prefix. The depth doubles from
+    // a positive start until the threshold passes the lowest finite logit, so the search ends.
     const minPDepth = p.minP > 0 ? -Math.log(p.minP) / invT : Infinity; // min-p keeps logits ≥ maxL − depth
     if (p.topP >= 1 && minPDepth === Infinity) {
       pool = idsAtLeast(logits, -Infinity);
     } else {
-      for (let depth = 8 / invT; ; depth *= 2) {
+      for (let depth = Math.max(8 / invT, Number.MIN_VALUE); ; depth *= 2) {
         const threshold = maxL - Math.min(depth, minPDepth);
         let mass = 0;
         for (let i = 0; i < vocab; i++) {
           const v = logits[i]!;
           if (v >= threshold) mass += Math.exp((v - maxL) * invT);
         }
-        if (mass >= p.topP * z || depth >= minPDepth || !Number.isFinite(threshold)) {
+        if (mass >= p.topP * z || depth >= minPDepth || !(threshold > minL)) {
           pool = idsAtLeast(logits, threshold);
           break;
         }
@@ -272,23 +304,26 @@ export function samplingCandidates(logits: Float32Array, p: ResolvedSamplingPara
 }
 
 /**
- * A sampler for fixed, validated parameters: argmax at temperature 0, otherwise one draw from
- * `samplingCandidates`. With no filters at all it draws from the full softmax in two linear passes.
+ * A sampler for fixed, validated parameters: argmax at temperature 0 (or one whose inverse overflows),
+ * otherwise one draw from `samplingCandidates`. With no filters at all it draws from the full softmax in two linear passes.
  *
  * @example
  * const sample = makeSampler(validateSamplingParams({ temperature: 0.7, topP: 0.9 }));
  * const id = sample(logits, createRng(1));
  */
 export function makeSampler(params: ResolvedSamplingParams): Sampler {
-  if (params.temperature === 0) return (logits) => argmax(logits);
-  const invT = 1 / params.temperature;
+  const invT = inverseTemperature(params.temperature);
+  if (invT === undefined) {
+    return (logits) => {
+      checkedLogitRange(logits);
+      return argmax(logits);
+    };
+  }
   const unfiltered = params.topK === 0 && params.topP >= 1 && params.minP === 0;
   if (unfiltered) {
     let weights = new Float64Array(0); // scratch, reused across calls (no observable state)
     return (logits, rng) => {
-      let maxL = -Infinity;
-      for (let i = 0; i < logits.length; i++) if (logits[i]! > maxL) maxL = logits[i]!;
-      if (maxL === -Infinity || Number.isNaN(maxL)) throw new QwenrtError("logits", "no finite logit to sample from");
+      const maxL = checkedLogitRange(logits).max;
       if (weights.length < logits.length) weights = new Float64Array(logits.length);
       let z = 0;
       for (let i = 0; i < logits.length; i++) z += weights[i] = Math.exp((logits[i]! - maxL) * invT);

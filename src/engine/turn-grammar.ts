@@ -5,7 +5,7 @@
 import type { ChatRequest } from "../chat/messages.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { QwenrtError } from "../util/errors.js";
-import { compileConstraint, prepareVocab, type CompiledConstraint, type ConstraintSpec, type PreparedVocab, type ToolSpec } from "./constrain/index.js";
+import { checkSchemaSize, compileConstraint, prepareVocab, type CompiledConstraint, type ConstraintSpec, type PreparedVocab, type ToolSpec } from "./constrain/index.js";
 import { detokenizerSource, eosIdsOf } from "./generate.js";
 import type { LogitsModel } from "./types.js";
 
@@ -34,7 +34,8 @@ function toolSpecs(tools: ChatRequest["tools"]): ToolSpec[] {
 
 /**
  * The grammar a turn needs, if any: a tool call when `tool_choice` is "required" (several calls
- * allowed with `parallel`) or names a function, else JSON for a JSON `response_format`.
+ * allowed with `parallel`) or names a function, else JSON for a JSON `response_format`. Its schemas'
+ * sizes are checked here (`checkSchemaSize`), so a caller can refuse one before compiling anything.
  *
  * @example
  * turnGrammar(req.tools, "required", false, undefined); // { spec: { kind: "tool_call", ... }, endsGeneration: true }
@@ -45,14 +46,19 @@ export function turnGrammar(
   parallel: boolean,
   format: ResponseFormat | undefined,
 ): TurnGrammarSpec | undefined {
+  const sized = (specs: ToolSpec[]): ToolSpec[] => {
+    specs.forEach((t, i) => checkSchemaSize(t.function.parameters ?? {}, `tools[${i}].function.parameters`));
+    return specs;
+  };
   if (toolChoice === "required") {
-    return { spec: { kind: "tool_call", tools: toolSpecs(tools), parallel, where: "tools" }, endsGeneration: !parallel };
+    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), parallel, where: "tools" }, endsGeneration: !parallel };
   }
   if (typeof toolChoice === "object") {
-    return { spec: { kind: "tool_call", tools: toolSpecs(tools), name: toolChoice.name, where: "tools" }, endsGeneration: true };
+    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), name: toolChoice.name, where: "tools" }, endsGeneration: true };
   }
   if (format?.type === "json_object") return { spec: { kind: "json_object" }, endsGeneration: true };
   if (format?.type === "json_schema") {
+    checkSchemaSize(format.schema, "response_format.json_schema.schema");
     return { spec: { kind: "json_schema", schema: format.schema, strict: format.strict, where: "response_format.json_schema.schema" }, endsGeneration: true };
   }
   return undefined;

@@ -6,11 +6,13 @@
  * hand the sequence back to the prefix cache. It takes typed, already-validated requests (the
  * server's schemas and the CLI's flags validate where a request enters) and knows nothing of HTTP.
  */
+import { renderLiteralContent, renderLiteralContentAsync, type LiteralPrompt } from "../chat/literal-content.js";
 import type { ChatRequest } from "../chat/messages.js";
 import { promptThinkingEnabled, type ChatTemplate } from "../chat/template.js";
-import { QwenrtError } from "../util/errors.js";
 import { toolCallFormatOf, toolParamTypes, type ToolCallFormat, type ToolParamTypes } from "../chat/tools-xml.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import { QwenrtError } from "../util/errors.js";
+import { yieldToEventLoop } from "../util/event-loop.js";
 import { BatchingModel, type StepModel } from "./batcher.js";
 import type { CompiledConstraint } from "./constrain/index.js";
 import { generate, type GenerateOptions, type GenerateResult, type GenerateStep } from "./generate.js";
@@ -39,7 +41,8 @@ export interface TurnRequest {
 export interface PreparedTurn {
   /** The rendered prompt text. */
   readonly prompt: string;
-  /** Its ids: `encode(prompt, { addSpecialTokens: false })` (see `encodeRenderedPrompt`). */
+  /** Its ids: `encode(prompt, { addSpecialTokens: false, literal })` (see `encodeRenderedPrompt`):
+   * added-token text typed in the request's content stays text unless `allowSpecialInContent`. */
   readonly promptIds: readonly number[];
   /** The output starts inside a thought (the model thinks and the prompt left the thought open). */
   readonly thinking: boolean;
@@ -96,6 +99,32 @@ export interface TurnRunnerOptions {
   readonly maxBatchTokens?: number;
   /** Prompt tokens per forward call. Default 256. */
   readonly prefillChunk?: number;
+  /**
+   * Encode added-token text inside message content (`<|im_start|>`, `<think>`, `<tool_call>` …) as
+   * the control tokens it spells, as before issue 16. Off by default: only the template's own markup
+   * is special, so a user cannot forge a system turn or a tool call.
+   */
+  readonly allowSpecialInContent?: boolean;
+}
+
+/** `prepareAsync` stopped encoding once the prompt passed `maxPromptTokens`. */
+export class PromptTooLongError extends QwenrtError {
+  constructor(
+    readonly limit: number,
+    /** Ids encoded when it stopped: the prompt has at least this many. */
+    readonly atLeast: number,
+  ) {
+    super("messages", `the prompt needs more than ${limit} tokens (at least ${atLeast}), the most this request leaves room for`, { code: "context_length_exceeded" });
+  }
+}
+
+/** Options of `TurnRunner.prepareAsync`. */
+export interface PrepareOptions {
+  /** Stops the preparation (checked between slices of work). */
+  readonly signal?: AbortSignal;
+  /** Fail with `context_length_exceeded` as soon as the prompt is known to need more ids (before
+   * encoding all of it). */
+  readonly maxPromptTokens?: number;
 }
 
 /**
@@ -106,8 +135,8 @@ export interface TurnRunnerOptions {
  * @example
  * encodeRenderedPrompt(tokenizer, template.render({ messages })); // [151644, 872, 198, …]
  */
-export function encodeRenderedPrompt(tokenizer: Tokenizer, prompt: string): number[] {
-  return tokenizer.encode(prompt, { addSpecialTokens: false });
+export function encodeRenderedPrompt(tokenizer: Tokenizer, prompt: string, literal?: LiteralPrompt["literal"]): number[] {
+  return tokenizer.encode(prompt, { addSpecialTokens: false, ...(literal === undefined ? {} : { literal }) });
 }
 
 /**
@@ -129,6 +158,7 @@ export class TurnRunner<S extends SequenceLike> {
   private readonly marks: ThoughtMarks;
   private readonly earlyStop: readonly number[];
   private readonly prefillChunk: number;
+  private readonly allowSpecialInContent: boolean;
 
   constructor(
     readonly model: TurnModel<S>,
@@ -143,20 +173,54 @@ export class TurnRunner<S extends SequenceLike> {
     this.thinks = this.marks.closeId !== undefined || template.mentions("</think>");
     this.earlyStop = earlyStopIds(tokenizer);
     this.prefillChunk = opts.prefillChunk ?? 256;
+    this.allowSpecialInContent = opts.allowSpecialInContent === true;
   }
 
   /** Render, encode and compile what `req` needs. Errors (template, grammar) name the field at fault. */
   prepare(req: TurnRequest): PreparedTurn {
+    const chat = this.shownChat(req);
+    const { prompt, literal } = this.allowSpecialInContent
+      ? { prompt: this.template.renderRequest(chat), literal: [] }
+      : renderLiteralContent(this.template, chat, (s) => this.tokenizer.addedTokenRanges(s));
+    return this.finish(req, prompt, encodeRenderedPrompt(this.tokenizer, prompt, literal));
+  }
+
+  /**
+   * `prepare` for a server: the same turn, with the event loop free between renderings and between
+   * slices of encoding, and a prompt longer than `maxPromptTokens` rejected without encoding all of it.
+   */
+  async prepareAsync(req: TurnRequest, opts: PrepareOptions = {}): Promise<PreparedTurn> {
+    const chat = this.shownChat(req);
+    const { prompt, literal } = this.allowSpecialInContent
+      ? { prompt: this.template.renderRequest(chat), literal: [] }
+      : await renderLiteralContentAsync(this.template, chat, (s) => this.tokenizer.addedTokenRanges(s), async () => {
+          await yieldToEventLoop();
+          opts.signal?.throwIfAborted();
+        });
+    const limit = opts.maxPromptTokens;
+    const promptIds = await this.tokenizer.encodeAsync(prompt, {
+      addSpecialTokens: false,
+      literal,
+      ...(limit === undefined ? {} : { limit }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+    if (limit !== undefined && promptIds.length > limit) throw new PromptTooLongError(limit, promptIds.length);
+    return this.finish(req, prompt, promptIds);
+  }
+
+  // tool_choice "none": the model is not shown the tools, so it does not try to call them.
+  private shownChat(req: TurnRequest): ChatRequest {
     const toolChoice = req.toolChoice ?? (req.chat.tools?.length ? "auto" : "none");
-    // tool_choice "none": the model is not shown the tools, so it does not try to call them.
-    const chat = toolChoice === "none" ? { ...req.chat, tools: undefined } : req.chat;
+    return toolChoice === "none" ? { ...req.chat, tools: undefined } : req.chat;
+  }
+
+  private finish(req: TurnRequest, prompt: string, promptIds: readonly number[]): PreparedTurn {
+    const toolChoice = req.toolChoice ?? (req.chat.tools?.length ? "auto" : "none");
     const toolFormat = toolCallFormatOf(this.template);
     if (toolFormat === "xml" && (toolChoice === "required" || typeof toolChoice === "object")) {
       // The call grammars write Hermes JSON blocks; this model writes <function=…> XML blocks.
       throw new QwenrtError("tool_choice", `${JSON.stringify(req.toolChoice)} is not enforced for models whose template writes XML tool calls (<function=NAME>) yet; use "auto"`, { code: "unsupported" });
     }
-    const prompt = this.template.renderRequest(chat);
-    const promptIds = encodeRenderedPrompt(this.tokenizer, prompt);
     const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat);
     return {
       prompt,

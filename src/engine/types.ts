@@ -36,6 +36,8 @@ export interface LogitsModel<S extends SequenceLike = SequenceLike> {
   };
   /** Parsed `generation_config.json` (models/generation_config.ts), when the checkpoint has one. */
   readonly generation?: GenerationDefaults;
+  /** Positions a sequence may reach when the model was loaded for less than `maxPositionEmbeddings`. */
+  readonly contextLength?: number;
   newSequence(): S;
   /** Logits row (`[vocabSize]`) after each segment's last id; sync or async. */
   forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[] | Promise<readonly Float32Array[]>;

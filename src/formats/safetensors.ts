@@ -14,7 +14,7 @@ import { QwenrtError } from "../util/errors.js";
 import { isObject, readJsonFile } from "../util/json.js";
 import type { WeightType } from "./quant/types.js";
 import { openError } from "./read_chunked.js";
-import type { FileTensor } from "./tensor_source.js";
+import { checkNoOverlap, type ByteRange, type FileTensor } from "./tensor_source.js";
 
 /** Element types we read and write. Others (I8, F64, F8_E4M3, …) fail naming the tensor. */
 export type SafetensorsDtype = "BF16" | "F16" | "F32";
@@ -99,6 +99,7 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafetensorsFile
   const dataLen = buf.byteLength - dataStart;
   const tensors = new Map<string, SafeTensor>();
   const metadata: Record<string, string> = {};
+  const ranges: ByteRange[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
       if (!isObject(entry)) throw new QwenrtError(file, '"__metadata__" must be an object of strings');
@@ -108,8 +109,11 @@ export function parseSafetensors(buf: Uint8Array, file: string): SafetensorsFile
       }
       continue;
     }
-    tensors.set(name, parseEntry(buf, file, name, entry, dataStart, dataLen));
+    const t = parseEntry(buf, file, name, entry, dataStart, dataLen);
+    tensors.set(name, t);
+    ranges.push({ name, begin: t.bytes.byteOffset - buf.byteOffset, end: t.bytes.byteOffset - buf.byteOffset + t.bytes.byteLength });
   }
+  checkNoOverlap(file, ranges);
   return { tensors, metadata };
 }
 
@@ -291,6 +295,7 @@ async function readSafetensorsHeader(path: string): Promise<{ tensors: Map<strin
       const { dtype, shape, begin, end } = checkEntry(path, name, entry, size - dataStart);
       tensors.set(name, { name, dtype, type: dtypeWeightType[dtype], shape, file: path, begin: dataStart + begin, byteLength: end - begin });
     }
+    checkNoOverlap(path, [...tensors.values()].map((t) => ({ name: t.name, begin: t.begin, end: t.begin + t.byteLength })));
     return { tensors, metadata };
   } finally {
     await fh.close();

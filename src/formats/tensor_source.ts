@@ -74,18 +74,34 @@ export class TensorFileReader {
    */
   async read(t: FileTensor, into: Uint8Array, chunkBytes = 64 * 1024 * 1024): Promise<Uint8Array> {
     if (into.byteLength < t.byteLength) throw new Error(`internal: scratch of ${into.byteLength} bytes for tensor "${t.name}" of ${t.byteLength}`);
-    const fh = await this.handle(t.file);
     const out = into.subarray(0, t.byteLength);
+    await this.readRange(t, 0, out, chunkBytes);
+    return out;
+  }
+
+  /**
+   * Read bytes `offset .. offset + into.byteLength - 1` of `t`'s data into all of `into` (any
+   * `Uint8Array`, also one over a backend's shared memory: the bytes land there with no copy).
+   *
+   * @example
+   * await reader.readRange(t, row * rowBytes, dest.subarray(0, rowBytes));
+   */
+  async readRange(t: FileTensor, offset: number, into: Uint8Array, chunkBytes = 64 * 1024 * 1024): Promise<void> {
+    const length = into.byteLength;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > t.byteLength) {
+      throw new Error(`internal: bytes [${offset}, ${offset + length}) are outside tensor "${t.name}" of ${t.byteLength}`);
+    }
+    const fh = await this.handle(t.file);
+    const begin = t.begin + offset;
     let off = 0;
-    while (off < t.byteLength) {
-      const { bytesRead } = await fh.read(out, off, Math.min(chunkBytes, t.byteLength - off), t.begin + off);
+    while (off < length) {
+      const { bytesRead } = await fh.read(into, off, Math.min(chunkBytes, length - off), begin + off);
       if (bytesRead === 0) {
-        throw new QwenrtError(t.file, `truncated: file ended at byte ${t.begin + off} while reading tensor "${t.name}" (bytes [${t.begin}, ${t.begin + t.byteLength}))`);
+        throw new QwenrtError(t.file, `truncated: file ended at byte ${begin + off} while reading tensor "${t.name}" (bytes [${t.begin}, ${t.begin + t.byteLength}))`);
       }
       off += bytesRead;
       this.bytesRead += bytesRead;
     }
-    return out;
   }
 
   /** Close every file opened. */
@@ -98,6 +114,31 @@ export class TensorFileReader {
       } catch {
         // An open that failed has nothing to close (its error was already reported by `read`).
       }
+    }
+  }
+}
+
+/** One tensor's byte range, for `checkNoOverlap`. */
+export interface ByteRange {
+  readonly name: string;
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Refuse a checkpoint whose tensors share bytes (a corrupt or crafted header): two tensors backed by
+ * the same data would alias each other's weights. Empty tensors overlap nothing.
+ *
+ * @example
+ * checkNoOverlap("model.safetensors", [{ name: "a", begin: 0, end: 8 }, { name: "b", begin: 4, end: 12 }]); // throws
+ */
+export function checkNoOverlap(file: string, ranges: readonly ByteRange[]): void {
+  const sorted = ranges.filter((r) => r.end > r.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.begin < a.end) {
+      throw new QwenrtError(file, `corrupt: tensors "${a.name}" (bytes [${a.begin}, ${a.end})) and "${b.name}" (bytes [${b.begin}, ${b.end})) overlap`);
     }
   }
 }

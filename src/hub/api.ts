@@ -147,17 +147,28 @@ function badListing(repo: string, url: string, what: string): QwenrtError {
   return new QwenrtError(repo, `unexpected answer from ${url}: ${what}`, { code: "hub_error" });
 }
 
+/**
+ * A listed file name must be a plain relative path inside the repo: no `..` or `.` segment, no
+ * absolute path or drive, no backslash, empty segment or control character. Checked when the listing
+ * arrives, before anything is requested (with the token) or written.
+ */
+export function isSafeRepoPath(path: string): boolean {
+  if (path === "" || path.length > 1024 || /[\\\x00-\x1f]/.test(path) || path.startsWith("/") || /^[A-Za-z]:/.test(path)) return false;
+  return path.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..");
+}
+
 function parseSibling(v: unknown, repo: string, url: string): RemoteFile {
   if (!isObject(v) || typeof v.rfilename !== "string") throw badListing(repo, url, "a sibling without rfilename");
   const path = v.rfilename;
+  if (!isSafeRepoPath(path)) throw badListing(repo, url, `file name ${JSON.stringify(path)} is not a plain relative path inside the repo`);
   if (isObject(v.lfs)) {
     const { sha256, size } = v.lfs;
-    if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256) || typeof size !== "number") {
+    if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256) || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
       throw badListing(repo, url, `"${path}" has an lfs entry without sha256/size`);
     }
     return { path, size, etag: sha256, lfs: true };
   }
-  if (typeof v.blobId !== "string" || typeof v.size !== "number") {
+  if (typeof v.blobId !== "string" || typeof v.size !== "number" || !Number.isSafeInteger(v.size) || v.size < 0) {
     throw badListing(repo, url, `"${path}" has no blobId/size (the endpoint must support ?blobs=true)`);
   }
   return { path, size: v.size, etag: v.blobId, lfs: false };

@@ -118,6 +118,11 @@ async function fetchBlob(
         for (;;) {
           const { done, value } = await Promise.race([reader.read(), aborted]);
           if (done) break;
+          if (received + value.length > file.size) {
+            // Stop at the listed size: a server that sends more (or forever) fills no disk.
+            await out.truncate(0);
+            throw new QwenrtError(where, `the server sent more than the ${file.size} bytes the listing gives (${url}); the download was deleted`, { code: "hub_error" });
+          }
           kick();
           await out.write(value);
           received += value.length;
@@ -138,6 +143,7 @@ async function fetchBlob(
       if (stall.signal.aborted && !signal.aborted) {
         throw new QwenrtError(url, `no data for ${Math.round(stallMs / 1000)} s; run again to resume`, { code: "network_error" });
       }
+      if (e instanceof QwenrtError && e.code === "hub_error") rmSync(part, { force: true });
       if (e instanceof QwenrtError || signal.aborted) throw e;
       throw new QwenrtError(url, `download interrupted (${(e as Error).message}); run again to resume`, {
         code: "network_error",

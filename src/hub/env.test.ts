@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { hubCacheDir, hubSettings } from "./env.js";
+import { hubCacheDir, hubSettings, qwenrtCacheDir } from "./env.js";
 
 test("the cache dir follows huggingface_hub's precedence", () => {
   assert.equal(hubCacheDir({ HF_HUB_CACHE: "/c", HF_HOME: "/h" }), "/c");
@@ -11,6 +11,13 @@ test("the cache dir follows huggingface_hub's precedence", () => {
   assert.equal(hubCacheDir({ HF_HOME: "/h" }), join("/h", "hub"));
   assert.equal(hubCacheDir({ XDG_CACHE_HOME: "/x" }), join("/x", "huggingface", "hub"));
   assert.equal(hubCacheDir({}), join(homedir(), ".cache", "huggingface", "hub"));
+});
+
+test("qwenrt's cache sits beside the Hugging Face home unless QWENRT_CACHE_DIR says otherwise", () => {
+  assert.equal(qwenrtCacheDir({}), join(homedir(), ".cache", "qwenrt"));
+  assert.equal(qwenrtCacheDir({ XDG_CACHE_HOME: "/x" }), join("/x", "qwenrt"));
+  assert.equal(qwenrtCacheDir({ HF_HOME: "/data/hf" }), join("/data", "qwenrt"));
+  assert.equal(qwenrtCacheDir({ HF_HOME: "/data/hf", QWENRT_CACHE_DIR: "/q" }), "/q");
 });
 
 test("endpoint, offline flag and token come from the environment", () => {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { QwenrtError } from "../util/errors.js";
 
 /** Environment variables as a plain map; `process.env` by default, a literal in tests. */
@@ -52,6 +52,18 @@ export function hfHome(env: Env = process.env): string {
 export function hubCacheDir(env: Env = process.env): string {
   const explicit = nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE);
   return explicit !== undefined ? expandHome(explicit) : join(hfHome(env), "hub");
+}
+
+/**
+ * qwenrt's own cache root, beside the Hugging Face one: `$QWENRT_CACHE_DIR`, else `qwenrt` next to
+ * `$HF_HOME` (`~/.cache/qwenrt` by default). Quantized weights live in its `quantized/`.
+ *
+ * @example
+ * qwenrtCacheDir({ HF_HOME: "/data/hf" }); // "/data/qwenrt"
+ */
+export function qwenrtCacheDir(env: Env = process.env): string {
+  const explicit = nonEmpty(env.QWENRT_CACHE_DIR);
+  return explicit !== undefined ? expandHome(explicit) : join(dirname(hfHome(env)), "qwenrt");
 }
 
 function readToken(env: Env): string | undefined {

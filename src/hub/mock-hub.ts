@@ -68,6 +68,8 @@ export class MockHub {
   readonly ignoreRange = new Set<string>();
   /** Paths (`org/name/file`) served with one byte flipped. */
   readonly corrupt = new Set<string>();
+  /** `repo/path` → bytes sent beyond the file (a server that sends more than it listed). */
+  readonly oversize = new Map<string, number>();
   endpoint = "";
   private cdnBase = "";
   private readonly repos = new Map<string, MockRepo>();
@@ -169,6 +171,8 @@ export class MockHub {
       body = Buffer.from(content);
       body[body.length >> 1] ^= 0xff;
     }
+    const extra = this.oversize.get(key);
+    if (extra !== undefined) body = Buffer.concat([body, Buffer.alloc(extra)]);
     let status = 200;
     const range = this.ignoreRange.has(key) ? null : /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     if (range !== null) {

@@ -60,6 +60,18 @@ const gatedRepo: MockRepo = {
   ],
 };
 
+/** A hostile listing: file names that climb out of the cache. */
+const evilRepo: MockRepo = {
+  repo: "test-org/Evil-Qwen",
+  commit: "e".repeat(40),
+  files: [
+    { path: "config.json", content: config },
+    { path: "tokenizer.json", content: Buffer.from("{}") },
+    { path: "../../../../../../tmp/qwenrt-pwned.safetensors", content: randomBytes(100), lfs: true },
+    { path: "model.safetensors", content: randomBytes(100), lfs: true },
+  ],
+};
+
 let hub: MockHub;
 const homes: string[] = [];
 
@@ -74,7 +86,7 @@ function repoDir(env: Record<string, string>, repo: string): string {
 }
 
 before(async () => {
-  hub = await MockHub.start([denseRepo, ggufRepo, gatedRepo]);
+  hub = await MockHub.start([denseRepo, ggufRepo, gatedRepo, evilRepo]);
 });
 after(async () => {
   await hub.close();
@@ -196,6 +208,26 @@ describe("pullModel against a mock Hub", { timeout: 60_000 }, () => {
     }
     const blobs = readdirSync(join(repoDir(env, denseRepo.repo), "blobs"));
     assert.ok(!blobs.some((b) => b.startsWith(sha256Hex(shard1))), "no blob or partial for the corrupt file");
+  });
+
+  test("a listing with a file name that climbs out of the repo is refused before anything is requested", async () => {
+    const before = hub.fileRequests().length;
+    await assert.rejects(pullModel(evilRepo.repo, { env: freshEnv({ HF_TOKEN: "hf_secret" }) }), /"\.\.\/\.\.\/.*qwenrt-pwned\.safetensors" is not a plain relative path inside the repo/);
+    assert.equal(hub.fileRequests().length, before, "no file was requested (with or without the token)");
+    assert.ok(!existsSync("/tmp/qwenrt-pwned.safetensors"));
+  });
+
+  test("a server that sends more than the listed size is cut off at that size, and nothing is kept", async () => {
+    const env = freshEnv();
+    const key = `${denseRepo.repo}/model-00001-of-00002.safetensors`;
+    hub.oversize.set(key, 8 << 20);
+    try {
+      await assert.rejects(pullModel(denseRepo.repo, { env }), /model-00001-of-00002\.safetensors: the server sent more than the 300000 bytes the listing gives/);
+    } finally {
+      hub.oversize.delete(key);
+    }
+    const blobs = readdirSync(join(repoDir(env, denseRepo.repo), "blobs"));
+    assert.ok(!blobs.some((b) => b.startsWith(sha256Hex(shard1))), "no blob or partial for the oversized file");
   });
 
   test("an unknown repo is an error naming it", async () => {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertClose, seededFloats, upload, type CaseContext } from "./case_util.js";
+import { QwenrtError } from "../util/errors.js";
 import type { DeltaNetShape, KernelBackend } from "./types.js";
 
 /** Run `gatedDeltaNet` on `be` from host inputs; returns `out` and the final state. */
@@ -38,6 +39,23 @@ function deltaInputs(s: DeltaNetShape, n: number, seed: number): { qkv: Float32A
 }
 
 export function hybridCases({ be, ref }: CaseContext): void {
+  if (be.name === "webgpu") {
+    // No WGSL versions yet: each hybrid kernel refuses with an error naming it.
+    test("the hybrid kernels are refused with an error naming the kernel", () => {
+      const t = be.allocF32(64);
+      const shape: DeltaNetShape = { keyHeads: 1, valueHeads: 1, keyDim: 4, valueDim: 4, tiledHeads: false };
+      const calls: [string, () => void][] = [
+        ["causalConvSilu", () => be.causalConvSilu(t, 1, 4, 4, t, t, t)],
+        ["gatedDeltaNet", () => be.gatedDeltaNet(t, t, t, t, t, t, 1, shape, t)],
+        ["sigmoidMul", () => be.sigmoidMul(t, t, 1, 4, 4, t)],
+        ["rope with rotaryDim", () => be.rope(t, 1, 1, 8, t, t, 4)],
+      ];
+      for (const [kernel, call] of calls) {
+        assert.throws(call, (e: unknown) => e instanceof QwenrtError && e.code === "unsupported" && e.message.includes(kernel), kernel);
+      }
+    });
+    return;
+  }
   for (const n of [1, 3, 9]) {
     test(`causalConvSilu n=${n} (kernel 4, from a non-zero state) matches ref, and the state rolls`, async () => {
       const C = 10, K = 4;

@@ -22,6 +22,19 @@ export interface HostMatrix {
   readonly bytes: Uint8Array; // [rows, rowBytes(type, cols)]
 }
 
+/**
+ * Reads rows `first .. first + count - 1` of a matrix's source bytes (as `HostMatrix.bytes` holds
+ * them: `count × rowBytes(type, cols)` bytes) into `into`, which is exactly that long and may be
+ * backend memory (a positioned file read lands the bytes in place).
+ */
+export type MatrixRowReader = (first: number, count: number, into: Uint8Array) => Promise<void>;
+
+/** What a backend holds for a matrix: its type after any conversion on load, and its bytes. */
+export interface HeldMatrix {
+  readonly type: WeightType;
+  readonly bytes: number;
+}
+
 /** A backend-owned weight matrix. Opaque outside the backend that made it; it reports what the
  * backend actually holds (after any conversion on load), not what the file had. */
 export interface Matrix {
@@ -119,6 +132,15 @@ export interface KernelBackend {
   /** Take a weight matrix. The backend may convert it (ref → f32) or copy it into its own memory;
    * the caller may drop `m.bytes` afterwards. */
   loadMatrix(m: HostMatrix): Matrix;
+
+  /** Optional `loadMatrix` for weights still on disk: the backend hands `read` its own memory as the
+   * destination (or a slab of it when the layout changes on load), so no host copy of the whole
+   * matrix exists. Same result as `loadMatrix` of the same bytes. */
+  loadMatrixFrom?(type: WeightType, rows: number, cols: number, read: MatrixRowReader): Promise<Matrix>;
+
+  /** What `loadMatrix` would hold for a `rows × cols` matrix of `type`, without loading anything (the
+   * memory preflight). Absent: the file's bytes. */
+  heldMatrix?(type: WeightType, rows: number, cols: number): HeldMatrix;
 
   // ---- kernels ----
 

@@ -53,6 +53,10 @@ export interface CacheSlot {
   checkpoint(): void;
   /** Give the slot's buffers back to the backend; the slot must not be used afterwards. */
   release(): void;
+  /** The first `used` positions as bytes (KV snapshots on disk); absent where a slot cannot say. */
+  save?(used: number): Uint8Array;
+  /** Take back what `save(used)` gave (of a slot of the same shape) as positions `0 .. used - 1`. */
+  load?(bytes: Uint8Array, used: number): void;
 }
 
 /** How a sequence's recurrent-state slots keep checkpoints (see `DeltaNetSlot`). */

@@ -1,5 +1,7 @@
 /** The cache slot of an attention layer: keys and values of every cached position, head-major. */
+import { f16ToF32, f32ToF16 } from "../formats/quant/float.js";
 import { kvElementBytes } from "../kernels/kv.js";
+import { QwenrtError } from "../util/errors.js";
 import type { KernelBackend, KvBuffer } from "../kernels/types.js";
 import type { CacheSlot } from "./context.js";
 
@@ -70,6 +72,48 @@ export class KvSlot implements CacheSlot {
     this.capacity = 0;
   }
 
+  /**
+   * Keys then values of positions `0 .. used - 1` as IEEE half bits, `[2, kvHeads, used, headDim]`
+   * (little-endian); a float32 cache is rounded to nearest even. Host backends only (their
+   * `KvBuffer`s are typed arrays, per the kernel contract).
+   */
+  save(used: number): Uint8Array {
+    this.live();
+    const hd = this.headDim;
+    const n = this.kvHeads * used * hd;
+    const out = new Uint16Array(2 * n);
+    [this.keys, this.values].forEach((buf, j) => {
+      const src = hostKv(buf);
+      for (let h = 0; h < this.kvHeads; h++) {
+        const from = h * this.capacity * hd;
+        const to = j * n + h * used * hd;
+        if (src instanceof Uint16Array) out.set(src.subarray(from, from + used * hd), to);
+        else for (let i = 0; i < used * hd; i++) out[to + i] = f32ToF16(src[from + i]!);
+      }
+    });
+    return new Uint8Array(out.buffer);
+  }
+
+  /** Positions `0 .. used - 1` from `save`'s bytes (checked against this slot's shape). */
+  load(bytes: Uint8Array, used: number): void {
+    const hd = this.headDim;
+    const n = this.kvHeads * used * hd;
+    if (bytes.byteLength !== 4 * n) throw new QwenrtError("KV snapshot", `a layer holds ${bytes.byteLength} bytes; ${used} positions of this model take ${4 * n}`);
+    this.reserve(used, 0);
+    // An aligned copy (a Node Buffer's `slice` would be a view of its whole pool).
+    const half = new Uint16Array(bytes.byteLength / 2);
+    new Uint8Array(half.buffer).set(bytes);
+    [this.keys, this.values].forEach((buf, j) => {
+      const dst = hostKv(buf);
+      for (let h = 0; h < this.kvHeads; h++) {
+        const from = j * n + h * used * hd;
+        const to = h * this.capacity * hd;
+        if (dst instanceof Uint16Array) dst.set(half.subarray(from, from + used * hd), to);
+        else for (let i = 0; i < used * hd; i++) dst[to + i] = f16ToF32(half[from + i]!);
+      }
+    });
+  }
+
   private live(): void {
     if (this.released) throw new Error("internal: KV cache slot used after release");
   }
@@ -80,4 +124,10 @@ export class KvSlot implements CacheSlot {
     const hd = this.headDim;
     for (let h = 0; h < this.kvHeads; h++) this.backend.copyKv(from, h * fromCap * hd, to, h * toCap * hd, used * hd);
   }
+}
+
+/** A host backend's cache buffer (`Float32Array`, or `Uint16Array` of half bits). */
+function hostKv(buf: KvBuffer): Float32Array | Uint16Array {
+  if (buf instanceof Float32Array || buf instanceof Uint16Array) return buf;
+  throw new QwenrtError("KV snapshot", "this backend's KV cache is not in host memory; snapshots need a host backend (ref, wasm)");
 }

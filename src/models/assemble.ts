@@ -11,7 +11,8 @@ import { Model } from "./model.js";
 import type { LoadedWeights } from "./weights.js";
 
 /**
- * Assemble a `Model` from strictly loaded weights (decoder tensors under `layout.root`).
+ * Assemble a `Model` from strictly loaded weights (decoder tensors under `layout.root`), for
+ * `contextLength` positions (default `max_position_embeddings`).
  *
  * @example
  * const model = assembleModel(arch, config, generation, await loadWeights(tensors, arch.weightTable(config), backend, where), backend);
@@ -23,6 +24,7 @@ export function assembleModel(
   weights: LoadedWeights,
   backend: KernelBackend,
   layout: WeightLayout = HF_LAYOUT,
+  contextLength: number = config.maxPositionEmbeddings,
 ): Model {
   const root = layout.root;
   const blocks = arch.build(config, weights, backend, layout);
@@ -31,7 +33,7 @@ export function assembleModel(
   const finalNorm = weights.vector(`${root}norm.weight`);
   const unused = weights.unused();
   if (unused.length > 0) throw new Error(`internal: ${arch.modelType} declares tensors its builder never used: ${unused.join(", ")}`);
-  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, blocks });
+  const model = new Model({ config, generation, backend, embed, finalNorm, lmHead, blocks, contextLength });
   recordWeightMemory(model, weights.memory);
   return model;
 }

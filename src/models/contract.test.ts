@@ -73,3 +73,39 @@ for (const name of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
     });
   });
 }
+
+describe("forwardAsync and the event loop", async () => {
+  const model = await loadModel(join(fixtures, "qwen3-dense-tiny"));
+  const long = ids(9, 1200, model.config.vocabSize);
+
+  test("timers run during a long async prefill (the event loop gets turns between blocks)", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const t0 = performance.now();
+      await model.forwardAsync([{ seq: model.newSequence(), ids: long }], { maxChunk: 256 });
+      const ms = performance.now() - t0;
+      assert.ok(ms > 50, `the prefill should take a while on ref (took ${ms.toFixed(0)} ms)`);
+      assert.ok(ticks >= 3, `only ${ticks} timer ticks in ${ms.toFixed(0)} ms`);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  test("concurrent forwardAsync calls run one after another and equal sequential forward", async () => {
+    const a = ids(1, 300, model.config.vocabSize), b = ids(2, 200, model.config.vocabSize);
+    const [ra, rb] = await Promise.all([
+      model.forwardAsync([{ seq: model.newSequence(), ids: a }], { maxChunk: 64 }),
+      model.forwardAsync([{ seq: model.newSequence(), ids: b }], { maxChunk: 64 }),
+    ]);
+    assert.deepEqual(ra, model.forward([{ seq: model.newSequence(), ids: a }], { maxChunk: 64 }));
+    assert.deepEqual(rb, model.forward([{ seq: model.newSequence(), ids: b }], { maxChunk: 64 }));
+  });
+
+  test("a sync forward while an async one runs is refused, naming the way out", async () => {
+    const pending = model.forwardAsync([{ seq: model.newSequence(), ids: long }], { maxChunk: 256 });
+    await new Promise((r) => setTimeout(r, 5));
+    assert.throws(() => model.forward([{ seq: model.newSequence(), ids: Int32Array.of(1) }]), /async forward of this model is still running/);
+    await pending;
+  });
+});

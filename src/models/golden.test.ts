@@ -27,16 +27,16 @@ for (const name of names) {
     const model = await loadModel(dir);
 
     for (const [prompt, p] of Object.entries(ref.prompts)) {
-      test(`prompt "${prompt}": top-1 at every position, top-k logits and logsumexp within ${TOL}, full last logits`, (t) => {
-        const r = checkPrompt(model, p, `${name}/${prompt}`);
+      test(`prompt "${prompt}": top-1 at every position, top-k logits and logsumexp within ${TOL}, full last logits`, async (t) => {
+        const r = await checkPrompt(model, p, `${name}/${prompt}`);
         const full = checkLastLogits(r.last, join(dir, `last-logits-${prompt}.f32`));
         t.diagnostic(`max |Δ top-k logit| ${r.logit.toExponential(2)}, |Δ lse| ${r.lse.toExponential(2)}, |Δ last logits| ${full.toExponential(2)}`);
       });
     }
 
     for (const [prompt, g] of Object.entries(ref.greedy)) {
-      test(`greedy "${prompt}" with the KV cache equals the reference up to the first near-tie`, (t) => {
-        const compared = checkGreedy(model, g, `${name}/${prompt}`);
+      test(`greedy "${prompt}" with the KV cache equals the reference up to the first near-tie`, async (t) => {
+        const compared = await checkGreedy(model, g, `${name}/${prompt}`);
         t.diagnostic(`${compared} of ${g.greedy_ids.length} steps compared`);
       });
     }
@@ -51,7 +51,7 @@ for (const name of names) {
         test(`YaRN variant, prompt "${prompt}": top-1, top-k logits, logsumexp and last logits match`, async (t) => {
           const yarnModel = await loadModel(yarnDir);
           assert.equal(yarnModel.config.ropeScaling.type, "yarn");
-          const r = checkPrompt(yarnModel, p, `${name}/yarn/${prompt}`);
+          const r = await checkPrompt(yarnModel, p, `${name}/yarn/${prompt}`);
           const full = checkLastLogits(r.last, join(dir, `yarn-last-logits-${prompt}.f32`));
           t.diagnostic(`max |Δ top-k logit| ${r.logit.toExponential(2)}, |Δ lse| ${r.lse.toExponential(2)}, |Δ last logits| ${full.toExponential(2)}`);
         });

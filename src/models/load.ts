@@ -5,24 +5,46 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ggufTensorsAsHf } from "../formats/gguf/arch.js";
+import { readGgufIndex } from "../formats/gguf/read.js";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
+import type { TensorSource } from "../formats/tensor_source.js";
 import { createRefBackend } from "../kernels/ref/index.js";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
-import { detectWeightLayout, type Architecture } from "./architecture.js";
+import { detectWeightLayout, GGUF_LAYOUT, type Architecture } from "./architecture.js";
 import { loadGgufModel } from "./load_gguf.js";
 import { recordSkippedTensors, type LoadOptions, type SkippedTensors } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
+import { loaderPreflight } from "./preflight.js";
 import { loadWeights, type SourceTensor } from "./weights.js";
 
 export type { LoadOptions } from "./load_info.js";
 
 /**
+ * The memory preflight of a model directory as `opts.backend` would hold it (after any `dtype`
+ * conversion), from config.json and the safetensors headers alone: throws, with the numbers and the
+ * way out, when it does not fit. `loadModel` runs it itself; this is for work done before the load
+ * (quantizing into the cache).
+ *
+ * @example
+ * await preflightModelDir("models/Qwen3-32B", { backend: await createWasmBackend({ dtype: "q4_k" }) });
+ */
+export async function preflightModelDir(dir: string, opts: LoadOptions = {}): Promise<void> {
+  const configPath = join(dir, "config.json");
+  const config = parseModelConfig(readJsonFile(configPath), configPath);
+  const arch = getArchitecture(config.modelType, configPath);
+  const { tensors } = await readSafetensorsDirIndex(dir);
+  const { kept } = withoutIgnored(arch, tensors);
+  loaderPreflight(dir, config, arch.weightTable(config, detectWeightLayout(kept.keys())), kept, opts.backend ?? createRefBackend(), opts);
+}
+
+/**
  * Load a model directory, or a `.gguf` file (the first or any part of a split model), into a
- * ready-to-run `Model`.
+ * ready-to-run `Model`. A directory's weights may come from a GGUF made from it (`opts.weightsFile`).
  *
  * @example
  * const model = await loadModel("models/Qwen3-0.6B");
@@ -40,12 +62,17 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const config = parseModelConfig(readJsonFile(configPath), configPath);
   const generation = readGenerationConfig(join(dir, "generation_config.json"));
   const arch = getArchitecture(config.modelType, configPath);
-  const { tensors, where } = await readSafetensorsDirIndex(dir);
+  // The weights: the directory's safetensors, or a GGUF made from them (`opts.weightsFile`).
+  const { tensors, where }: { tensors: ReadonlyMap<string, TensorSource>; where: string } =
+    opts.weightsFile === undefined ? await readSafetensorsDirIndex(dir) : { tensors: ggufTensorsAsHf(readGgufIndex(opts.weightsFile)), where: opts.weightsFile };
   const backend = opts.backend ?? createRefBackend();
-  const layout = detectWeightLayout(tensors.keys());
+  // A GGUF's tensors come renamed to HF names, in llama.cpp's layout (formats/gguf/arch.ts).
+  const layout = opts.weightsFile === undefined ? detectWeightLayout(tensors.keys()) : GGUF_LAYOUT;
   const { kept, skipped } = withoutIgnored(arch, tensors);
-  const weights = await loadWeights(kept, arch.weightTable(config, layout), backend, where, { onProgress: opts.onProgress });
-  const model = assembleModel(arch, config, generation, weights, backend, layout);
+  const table = arch.weightTable(config, layout);
+  const contextLength = loaderPreflight(dir, config, table, kept, backend, opts);
+  const weights = await loadWeights(kept, table, backend, where, { onProgress: opts.onProgress });
+  const model = assembleModel(arch, config, generation, weights, backend, layout, contextLength);
   recordSkippedTensors(model, skipped);
   return model;
 }

@@ -17,6 +17,7 @@ import { assembleModel } from "./assemble.js";
 import { GGUF_LAYOUT } from "./architecture.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import { recordSkippedTensors, type LoadOptions } from "./load_info.js";
+import { loaderPreflight } from "./preflight.js";
 import { loadWeights } from "./weights.js";
 
 /** `config.json` fields that come from somewhere other than an `<arch>.*` key. */
@@ -159,8 +160,9 @@ export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions
   const tensors = ggufTensorsAsHf(g);
   checkGgufTensors(g, tensors, table);
   const backend = opts.backend ?? createRefBackend();
+  const contextLength = loaderPreflight(g.path, config, table, tensors, backend, opts);
   const weights = await loadWeights(tensors, table, backend, g.path, { onProgress: opts.onProgress });
-  const model = assembleModel(arch, config, generation, weights, backend, GGUF_LAYOUT);
+  const model = assembleModel(arch, config, generation, weights, backend, GGUF_LAYOUT, contextLength);
   const layers = ggufDecoderLayers(g);
   const mtp = [...g.tensors.keys()].filter((n) => ggufMtpTensor(n, layers)).length;
   recordSkippedTensors(model, mtp === 0 ? [] : [{ what: "MTP heads not loaded (multi-token prediction is not used yet)", count: mtp }]);

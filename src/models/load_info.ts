@@ -5,6 +5,7 @@
  */
 import type { WeightType } from "../formats/quant/types.js";
 import type { KernelBackend } from "../kernels/types.js";
+import type { MemoryProbe } from "../util/memory.js";
 import type { Model } from "./model.js";
 
 /**
@@ -12,10 +13,11 @@ import type { Model } from "./model.js";
  * to the backend (converted, quantized or copied there). `read` (whole-file bytes read before any
  * `load`) is not emitted by `loadModel` / `loadGgufModel` since they stream, but listeners may still
  * see it from other producers. Within a phase `done` only grows and the last event has
- * `done === total`.
+ * `done === total`. `quantize`: source bytes quantized into the quantized-weights cache before the
+ * load (a first start with `--dtype`).
  */
 export interface LoadProgressEvent {
-  readonly phase: "read" | "load";
+  readonly phase: "read" | "load" | "quantize";
   readonly done: number;
   readonly total: number;
 }
@@ -33,6 +35,21 @@ export interface LoadOptions {
    * yields to the event loop between steps, so a terminal bar can redraw.
    */
   readonly onProgress?: LoadProgressListener;
+  /**
+   * A `.gguf` file holding a model directory's weights (the quantized-weights cache,
+   * `tools/quant_cache.ts`): `loadModel(dir)` takes the tensors from it and everything else
+   * (config, generation config) from the directory. Ignored when loading a `.gguf` itself.
+   */
+  readonly weightsFile?: string;
+  /**
+   * Positions the model is loaded for (default and most: `max_position_embeddings`): the memory
+   * preflight counts the KV cache for this many (the cache itself grows with use), and generation
+   * stops there (`Model.contextLength`).
+   */
+  readonly contextLength?: number;
+  /** The machine's memory for the preflight, which runs before any weight is read (default: Node's
+   * `os` figures); `false` skips it. */
+  readonly memory?: MemoryProbe | false;
 }
 
 /** Bytes of weights by type. */

@@ -54,6 +54,14 @@ export interface ForwardOptions {
 /** Rows per forward step when the caller does not say (bounds activation scratch). */
 export const DEFAULT_MAX_CHUNK = 512;
 
+/** Longest stretch `forwardAsync` computes without giving the event loop a turn, in ms. */
+const YIELD_MS = 10;
+
+/** Let timers, I/O and other callbacks run (a macrotask turn, not only microtasks). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /** The parts of a model the architecture builder produced. */
 export interface ModelParts {
   readonly config: ModelConfig;
@@ -63,6 +71,8 @@ export interface ModelParts {
   readonly finalNorm: Tensor; // [hidden]
   readonly lmHead: Matrix; // [vocab, hidden] (the embedding when tied)
   readonly blocks: readonly Block[];
+  /** Positions a sequence may reach (default `config.maxPositionEmbeddings`). */
+  readonly contextLength?: number;
 }
 
 /** One chunk of one segment in a forward round. */
@@ -91,11 +101,16 @@ export class Model {
   readonly kvWidth: number;
   /** Bytes of cache one token takes: every layer's slot (keys and values of attention layers). */
   readonly kvBytesPerToken: number;
+  /** Positions a sequence may reach: what the model was loaded (and its memory checked) for, at most
+   * `config.maxPositionEmbeddings`. Caches grow with use up to it; nothing is reserved for it. */
+  readonly contextLength: number;
   private readonly parts: ModelParts;
   private readonly rope: RopeTable;
   private readonly scratch: Scratch;
   private cosHost = new Float32Array(0); // [n, rotaryDim/2] host rope tables, uploaded each step
   private sinHost = new Float32Array(0);
+  private queue: Promise<unknown> = Promise.resolve(); // forwardAsync calls, one after another
+  private asyncRunning = false;
 
   constructor(parts: ModelParts) {
     this.parts = parts;
@@ -104,6 +119,7 @@ export class Model {
     this.backend = parts.backend;
     this.kvWidth = parts.config.numKvHeads * parts.config.headDim;
     this.kvBytesPerToken = parts.blocks.reduce((a, b) => a + b.mixer.bytesPerToken, 0);
+    this.contextLength = Math.min(parts.contextLength ?? Infinity, parts.config.maxPositionEmbeddings);
     this.rope = createRopeTable(parts.config.ropeTheta, parts.config.rotaryDim, parts.config.ropeScaling);
     this.scratch = new Scratch(parts.backend);
   }
@@ -193,16 +209,46 @@ export class Model {
   forward(batch: readonly Segment[], opts: ForwardOptions = {}): Float32Array[] {
     const read = this.backend.readSync;
     if (read === undefined) throw new QwenrtError("forward", `the ${this.backend.name} backend reads asynchronously: use forwardAsync`);
+    if (this.asyncRunning) throw new QwenrtError("forward", "an async forward of this model is still running (await it, or use forwardAsync)");
     const plan = this.plan(batch, opts);
-    for (const round of plan.rounds) this.collect(plan, round, read(this.step(round, plan.output)));
+    for (const round of plan.rounds) {
+      const step = this.begin(round);
+      for (const block of this.parts.blocks) block.forward(step.ctx, step.h);
+      this.collect(plan, round, read(this.end(round, step.h, plan.output)));
+    }
     return plan.results;
   }
 
-  /** `forward` for every backend: awaits each step's readback (a GPU's is asynchronous). */
-  async forwardAsync(batch: readonly Segment[], opts: ForwardOptions = {}): Promise<Float32Array[]> {
-    const plan = this.plan(batch, opts);
-    for (const round of plan.rounds) this.collect(plan, round, await this.backend.read(this.step(round, plan.output)));
-    return plan.results;
+  /**
+   * `forward` for every backend: awaits each step's readback (a GPU's is asynchronous) and gives
+   * the event loop a turn between decoder blocks at least every `YIELD_MS`, so a server stays
+   * responsive during a long prefill. Calls on one model run one after another.
+   */
+  forwardAsync(batch: readonly Segment[], opts: ForwardOptions = {}): Promise<Float32Array[]> {
+    const run = async (): Promise<Float32Array[]> => {
+      this.asyncRunning = true;
+      try {
+        const plan = this.plan(batch, opts);
+        let last = performance.now();
+        for (const round of plan.rounds) {
+          const step = this.begin(round);
+          for (const block of this.parts.blocks) {
+            block.forward(step.ctx, step.h);
+            if (performance.now() - last >= YIELD_MS) {
+              await yieldToEventLoop();
+              last = performance.now();
+            }
+          }
+          this.collect(plan, round, await this.backend.read(this.end(round, step.h, plan.output)));
+        }
+        return plan.results;
+      } finally {
+        this.asyncRunning = false;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private own(seq: Sequence): void {
@@ -277,12 +323,10 @@ export class Model {
     return { cos, sin };
   }
 
-  /** One pass over the concatenated rows; returns the requested rows' logits (or hidden states)
-   * back to back, as a backend tensor. */
-  private step(parts: readonly Part[], output: "logits" | "hidden"): Tensor {
+  /** Start a pass over the concatenated rows of `parts`: grow the slots, embed the tokens, upload
+   * the rope tables. The blocks then run over `h`. */
+  private begin(parts: readonly Part[]): { ctx: BatchContext; h: Tensor } {
     const { config: c, backend: be, scratch } = this;
-    const { embed, finalNorm, lmHead, blocks } = this.parts;
-    const hidden = c.hiddenSize;
     const n = parts.reduce((a, p) => a + p.ids.length, 0);
     const positions = new Int32Array(n); // [n]
     const ids = new Int32Array(n); // [n]
@@ -296,14 +340,17 @@ export class Model {
       row += p.ids.length;
     }
     const { cos, sin } = this.ropeTables(positions);
-    const ctx: BatchContext = { backend: be, scratch, rows: n, cos, sin, segments };
+    const h = scratch.get("h", n * c.hiddenSize); // [n, hidden] residual stream
+    be.embed(this.parts.embed, ids, h);
+    return { ctx: { backend: be, scratch, rows: n, cos, sin, segments }, h };
+  }
 
-    const h = scratch.get("h", n * hidden); // [n, hidden] residual stream
-    be.embed(embed, ids, h);
-    for (const block of blocks) block.forward(ctx, h);
+  /** Finish a pass: advance the sequences, then only the requested rows go through the final norm
+   * and the LM head. Returns their logits (or hidden states) back to back, as a backend tensor. */
+  private end(parts: readonly Part[], h: Tensor, output: "logits" | "hidden"): Tensor {
+    const { config: c, backend: be, scratch } = this;
+    const hidden = c.hiddenSize;
     for (const p of parts) p.seq.length += p.ids.length;
-
-    // Only the requested rows go through the final norm and the LM head.
     const m = parts.reduce((a, p) => a + p.rowsOut, 0);
     const sel = scratch.get("selected", m * hidden); // [m, hidden]
     let src = 0;
@@ -314,10 +361,10 @@ export class Model {
       src += p.ids.length;
       dst += p.rowsOut;
     }
-    if (m > 0) be.rmsNorm(sel, finalNorm, c.rmsNormEps, m, hidden, sel);
+    if (m > 0) be.rmsNorm(sel, this.parts.finalNorm, c.rmsNormEps, m, hidden, sel);
     if (output === "hidden") return sel;
     const logits = scratch.get("logits", m * c.vocabSize); // [m, vocab]
-    if (m > 0) be.matmul(lmHead, sel, m, logits);
+    if (m > 0) be.matmul(this.parts.lmHead, sel, m, logits);
     return logits;
   }
 }

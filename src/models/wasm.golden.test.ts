@@ -45,15 +45,15 @@ for (const name of ["qwen3-dense-tiny", "qwen3-moe-tiny", "qwen2-tiny"]) {
     const model = await loadModel(dir, { backend: be });
 
     for (const [prompt, p] of Object.entries(ref.prompts)) {
-      test(`prompt "${prompt}": top-1, top-k logits and logsumexp within 1e-4, full last logits`, (t) => {
-        const r = checkPrompt(model, p, `${name}/${prompt}`);
+      test(`prompt "${prompt}": top-1, top-k logits and logsumexp within 1e-4, full last logits`, async (t) => {
+        const r = await checkPrompt(model, p, `${name}/${prompt}`);
         const full = checkLastLogits(r.last, join(dir, `last-logits-${prompt}.f32`));
         t.diagnostic(`${be.name}: max |Δ top-k logit| ${r.logit.toExponential(2)}, |Δ lse| ${r.lse.toExponential(2)}, |Δ last logits| ${full.toExponential(2)}`);
       });
     }
     for (const [prompt, g] of Object.entries(ref.greedy)) {
-      test(`greedy "${prompt}" equals the reference up to the first near-tie`, (t) => {
-        t.diagnostic(`${checkGreedy(model, g, `${name}/${prompt}`)} of ${g.greedy_ids.length} steps compared`);
+      test(`greedy "${prompt}" equals the reference up to the first near-tie`, async (t) => {
+        t.diagnostic(`${await checkGreedy(model, g, `${name}/${prompt}`)} of ${g.greedy_ids.length} steps compared`);
       });
     }
     test("q8_0: greedy top-1 agreement with the float path (diagnostic: most fixture matrices stay float)", async (t) => {

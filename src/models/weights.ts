@@ -2,10 +2,12 @@
  * Strict weight loading against an architecture's declared table: every declared tensor must be
  * present with the declared shape, and every tensor in the checkpoint must be declared. Matrices go
  * through `backend.loadMatrix`; norm weights and biases are dequantized and go through
- * `backend.loadVector`. Tensors
- * still on disk (`FileTensor`, formats/tensor_source.ts) are read one at a time into one scratch
- * buffer sized to the largest, which is reused: `loadMatrix` copies (wasm) or converts (ref) what it is given and keeps
- * no reference to it (see `KernelBackend.loadMatrix`), so host memory holds one tensor, not the file.
+ * `backend.loadVector`. Tensors still on disk (`FileTensor`, formats/tensor_source.ts) are read with
+ * positioned reads: a matrix straight into the backend's memory when it offers `loadMatrixFrom`
+ * (wasm: into its bank, or a slab at a time when the layout changes on load), else — and for
+ * vectors — one at a time into one reused scratch buffer sized to the largest such tensor
+ * (`loadMatrix` copies or converts what it is given and keeps no reference to it). Either way host
+ * memory never holds the file, and with `loadMatrixFrom` not even one whole tensor.
  */
 import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
@@ -104,21 +106,27 @@ export async function loadWeights(
   const yieldBytes = opts.yieldBytes ?? 64 * 1024 * 1024;
   let done = 0;
   let sinceYield = 0;
-  // One scratch for every tensor still on disk, sized to the largest.
-  const onDisk = table.map((s) => tensors.get(s.name)!).filter(isFileTensor);
-  const scratch = new Uint8Array(onDisk.reduce((n, t) => Math.max(n, t.byteLength), 0));
   const reader = new TensorFileReader();
+  // Matrices on disk go straight into the backend where it can take them so.
+  const loadFrom = backend.loadMatrixFrom?.bind(backend);
+  const direct = (s: WeightSpec, t: SourceTensor): boolean => loadFrom !== undefined && s.kind === "matrix" && s.parts === undefined && isFileTensor(t);
+  // One scratch for every other tensor still on disk, sized to the largest of them.
+  let scratchBytes = 0;
+  for (const s of table) {
+    const t = tensors.get(s.name)!;
+    if (isFileTensor(t) && !direct(s, t)) scratchBytes = Math.max(scratchBytes, t.byteLength);
+  }
+  const scratch = new Uint8Array(scratchBytes);
   const dataOf = async (t: SourceTensor): Promise<Uint8Array> => (isFileTensor(t) ? reader.read(t, scratch) : t.bytes);
   opts.onProgress?.({ phase: "load", done, total });
   try {
     for (const s of table) {
       const t = tensors.get(s.name)!;
-      const data = await dataOf(t);
+      const size = tensorByteLength(t);
       if (s.kind === "matrix") {
         const cols = s.shape[s.shape.length - 1]!;
-        const rowLen = rowBytes(t.type, cols);
-        const load = (name: string, rows: number, bytesOf: Uint8Array): void => {
-          const m = backend.loadMatrix({ type: t.type, rows, cols, bytes: bytesOf });
+        const rb = rowBytes(t.type, cols);
+        const load = (name: string, rows: number, m: Matrix): void => {
           matrices.set(name, m);
           // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
           // counted at the type's nominal size (a backend's repacked layout may pad it).
@@ -126,21 +134,34 @@ export async function loadWeights(
           addBytes(held, m.type, n);
           bytes += n;
         };
-        if (s.parts === undefined) load(s.name, product(s.shape) / cols, data);
-        for (const p of s.parts ?? []) {
-          const out = new Uint8Array(p.rows.length * rowLen);
-          p.rows.forEach((r, i) => out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen));
-          load(p.name, p.rows.length, out);
+        if (direct(s, t) && isFileTensor(t)) {
+          const rows = product(s.shape) / cols;
+          load(s.name, rows, await loadFrom!(t.type, rows, cols, (first, count, into) => {
+            if (into.byteLength !== count * rb) throw new Error(`internal: ${into.byteLength} bytes for ${count} rows of "${t.name}"`);
+            return reader.readRange(t, first * rb, into);
+          }));
+        } else {
+          const data = await dataOf(t);
+          if (s.parts === undefined) {
+            const rows = product(s.shape) / cols;
+            load(s.name, rows, backend.loadMatrix({ type: t.type, rows, cols, bytes: data }));
+          }
+          // Parts: rows picked out of one checkpoint tensor (an interleaved projection split on load).
+          for (const p of s.parts ?? []) {
+            const out = new Uint8Array(p.rows.length * rb);
+            p.rows.forEach((r, i) => out.set(data.subarray(r * rb, (r + 1) * rb), i * rb));
+            load(p.name, p.rows.length, backend.loadMatrix({ type: t.type, rows: p.rows.length, cols, bytes: out }));
+          }
         }
-        addBytes(stored, t.type, data.byteLength);
+        addBytes(stored, t.type, size);
       } else {
-        const v = transformed(dequantizeAll(t.type, data, product(s.shape)), s.transform);
+        const v = transformed(dequantizeAll(t.type, await dataOf(t), product(s.shape)), s.transform);
         vectors.set(s.name, backend.loadVector(v));
         bytes += v.byteLength;
       }
-      done += data.byteLength;
-      sinceYield += data.byteLength;
-      if (data.byteLength > 0) opts.onProgress?.({ phase: "load", done, total });
+      done += size;
+      sinceYield += size;
+      if (size > 0) opts.onProgress?.({ phase: "load", done, total });
       if (sinceYield >= yieldBytes) {
         sinceYield = 0;
         await nextTick();

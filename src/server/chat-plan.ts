@@ -1,16 +1,18 @@
 /**
- * `/v1/chat/completions` request → a plan: the request validated (zod, errors naming the field),
- * the engine's prepared turn (rendered and encoded prompt, steering, grammar), how many choices,
- * and the generation options of each.
+ * `/v1/chat/completions` request → a plan, in two steps: `validateChat` checks everything cheap
+ * (zod, errors naming the field; sampling against the model; a byte bound on the prompt) before the
+ * request is admitted, and its `prepare` does the heavy part after admission — the engine's prepared
+ * turn (rendered and encoded prompt, steering, grammar) with the context check — giving how many
+ * choices and the generation options of each.
  */
 import { z } from "zod";
 import { parseChatRequest, type ChatRequest } from "../chat/messages.js";
-import type { ResponseFormat, ToolChoice } from "../engine/turn-grammar.js";
-import type { PreparedTurn, TurnGenerateOptions } from "../engine/turn.js";
+import { turnGrammar, type ResponseFormat, type ToolChoice } from "../engine/turn-grammar.js";
+import { PromptTooLongError, type PreparedTurn, type TurnGenerateOptions } from "../engine/turn.js";
 import { QwenrtError } from "../util/errors.js";
 import { ApiError } from "./errors.js";
 import { generateOptions, parseOrThrow, samplingSchema } from "./params.js";
-import type { Runtime } from "./runtime.js";
+import { SMALL_PROMPT_BYTES, type Runtime } from "./runtime.js";
 
 const toolChoiceSchema = z
   .union(
@@ -49,6 +51,14 @@ const chatExtras = samplingSchema.extend({
   return_token_ids: z.boolean({ error: "must be a boolean" }).nullable().optional(),
 });
 
+/** A validated chat request, admitted as `sequences` sequences; `prepare` renders and encodes it. */
+export interface ValidatedChat {
+  readonly stream: boolean;
+  /** Sequences it runs at once (its `n`), each counted against `--max-running`. */
+  readonly sequences: number;
+  prepare(signal: AbortSignal): Promise<ChatPlan>;
+}
+
 /** Everything a chat request decided, ready to run. */
 export interface ChatPlan {
   /** The prepared turn: prompt ids, whether the output starts in a thought, whether tools are parsed. */
@@ -78,8 +88,8 @@ function toolNames(tools: readonly unknown[] | undefined): string[] {
   });
 }
 
-/** Validate and plan a chat request; throws ApiError/QwenrtError naming the field at fault. */
-export function planChat(rt: Runtime, body: unknown): ChatPlan {
+/** Validate a chat request; throws ApiError/QwenrtError naming the field at fault. Nothing heavy runs here. */
+export function validateChat(rt: Runtime, body: unknown): ValidatedChat {
   const extra = parseOrThrow(chatExtras, body);
   const req = parseChatRequest(body);
   const choice = extra.tool_choice ?? (req.tools?.length ? "auto" : "none");
@@ -91,7 +101,7 @@ export function planChat(rt: Runtime, body: unknown): ChatPlan {
   }
   const toolChoice: ToolChoice = typeof choice === "object" ? { name: choice.function.name } : choice;
   if (toolChoice === "required" || typeof toolChoice === "object") checkToolFunctions(req.tools);
-  const base = generateOptions(extra, rt.model.config.vocabSize);
+  const base = generateOptions(extra, rt.engine);
 
   const format = extra.response_format;
   let responseFormat: ResponseFormat | undefined;
@@ -107,29 +117,68 @@ export function planChat(rt: Runtime, body: unknown): ChatPlan {
   if (returnTokenIds && extra.stream === true) {
     throw new ApiError(400, "return_token_ids: is only supported without stream", "invalid_request_error", "return_token_ids");
   }
+  turnGrammar(req.tools, toolChoice, extra.parallel_tool_calls ?? true, responseFormat); // schema sizes, before admission
+  const n = extra.n ?? 1;
+  rt.checkSequences(n, "n");
+  const bytes = textBytes([req.messages, req.tools ?? null]);
+  rt.checkPromptBytes(bytes, base.maxTokens, "messages");
 
   const budget = extra.thinking_budget ?? rt.opts.thinkingBudget;
-  const turn = rt.turns.prepare({
+  const turnRequest = {
     chat: req,
     toolChoice,
     parallelToolCalls: extra.parallel_tool_calls ?? true,
     ...(responseFormat === undefined ? {} : { responseFormat }),
     ...(budget == null ? {} : { thinkingBudget: budget }),
-  });
-  rt.checkContext(turn.promptIds.length, base.maxTokens, "messages");
+  };
   const logprobs = extra.logprobs === true ? (extra.top_logprobs ?? 0) : undefined;
+  const stream = extra.stream === true;
   return {
-    turn,
-    n: extra.n ?? 1,
-    stream: extra.stream === true,
-    includeUsage: extra.stream_options?.include_usage === true,
-    logprobs,
-    returnTokenIds,
-    optionsFor(i, signal) {
-      const opts: TurnGenerateOptions = { ...base, signal };
-      if (logprobs !== undefined) opts.logprobs = logprobs;
-      if (base.seed !== undefined) opts.seed = Number(base.seed) + i;
-      return opts;
+    stream,
+    sequences: n,
+    async prepare(signal) {
+      // A small prompt is tokenized whole (exact counts in the error); a large one stops past the room left.
+      const limit = bytes > SMALL_PROMPT_BYTES ? { maxPromptTokens: rt.maxPromptTokens(base.maxTokens) } : {};
+      const turn = await rt.turns.prepareAsync(turnRequest, { signal, ...limit }).catch((e: unknown) => {
+        if (e instanceof PromptTooLongError) rt.checkContext(e.atLeast, base.maxTokens, "messages", { atLeast: true });
+        throw e;
+      });
+      rt.checkContext(turn.promptIds.length, base.maxTokens, "messages");
+      return {
+        turn,
+        n,
+        stream,
+        includeUsage: extra.stream_options?.include_usage === true,
+        logprobs,
+        returnTokenIds,
+        optionsFor(i, signal) {
+          const opts: TurnGenerateOptions = { ...base, signal };
+          if (logprobs !== undefined) opts.logprobs = logprobs;
+          if (base.seed !== undefined) opts.seed = Number(base.seed) + i;
+          return opts;
+        },
+      };
     },
   };
+}
+
+/**
+ * UTF-8 bytes of every string (and key) in `value`: about what the template writes of the request
+ * (content it drops, such as an old thought, counts too — a bound far above real prompts absorbs it).
+ */
+export function textBytes(value: unknown): number {
+  const stack: unknown[] = [value];
+  let bytes = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") bytes += Buffer.byteLength(v, "utf8");
+    else if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (typeof v === "object" && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        bytes += k.length;
+        stack.push(x);
+      }
+    }
+  }
+  return bytes;
 }

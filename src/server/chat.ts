@@ -9,7 +9,7 @@ import type { TurnPart } from "../engine/turn-output.js";
 import type { TurnStep } from "../engine/turn.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { ChatPlan } from "./chat-plan.js";
-import type { FinishedTurn, Runtime } from "./runtime.js";
+import { allOrNone, type FinishedTurn, type Runtime } from "./runtime.js";
 
 type FinishReason = "stop" | "length" | "tool_calls";
 
@@ -59,7 +59,7 @@ function usageOf(plan: ChatPlan, done: readonly ChoiceDone[]): Record<string, un
 
 /** Non-streaming response body. */
 export async function completeChat(rt: Runtime, plan: ChatPlan, modelId: string, signal: AbortSignal): Promise<Record<string, unknown>> {
-  const done = await Promise.all(Array.from({ length: plan.n }, (_, i) => runChoice(rt, plan, i, signal)));
+  const done = await allOrNone(signal, Array.from({ length: plan.n }, (_, i) => (shared: AbortSignal) => runChoice(rt, plan, i, shared)));
   const choices = done.map((d, index) => {
     const m = d.turn.message;
     const content = m.toolCalls.length > 0 && m.content.trim() === "" ? null : m.content;
@@ -89,7 +89,8 @@ export async function completeChat(rt: Runtime, plan: ChatPlan, modelId: string,
 
 /**
  * Streaming response: calls `send` with each chunk object (the caller frames them as SSE and adds
- * `[DONE]`). Choices run concurrently; their chunks interleave, each tagged with its index.
+ * `[DONE]`). Choices run concurrently (one failing stops the others); their chunks interleave, each
+ * tagged with its index.
  */
 export async function streamChat(
   rt: Runtime,
@@ -103,7 +104,7 @@ export async function streamChat(
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     send({ id, object: "chat.completion.chunk", created, model: modelId, choices, ...extra });
 
-  const runOne = async (index: number): Promise<ChoiceDone> => {
+  const runOne = async (index: number, signal: AbortSignal): Promise<ChoiceDone> => {
     chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
     let calls = 0;
     // One chunk per part (reasoning, content, tool-call header or arguments); logprobs ride on the first.
@@ -124,7 +125,7 @@ export async function streamChat(
     chunk([{ index, delta: {}, logprobs: null, finish_reason: finishReason(d.turn, calls) }]);
     return d;
   };
-  const done = await Promise.all(Array.from({ length: plan.n }, (_, i) => runOne(i)));
+  const done = await allOrNone(signal, Array.from({ length: plan.n }, (_, i) => (shared: AbortSignal) => runOne(i, shared)));
   if (plan.includeUsage) chunk([], { usage: usageOf(plan, done) });
 }
 

@@ -1,17 +1,23 @@
 /**
  * `/v1/completions` (legacy text completion): a prompt string, a list of them, or token ids; no
- * chat template. Streams `text_completion` chunks like OpenAI.
+ * chat template. Streams `text_completion` chunks like OpenAI. Every (prompt, n) pair is a sequence
+ * counted against admission; the pairs of one request share an abort, so when one fails the others
+ * stop.
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { GenerateOptions } from "../engine/generate.js";
 import { ApiError } from "./errors.js";
 import { generateOptions, parseOrThrow, samplingSchema } from "./params.js";
-import type { Runtime } from "./runtime.js";
+import { allOrNone, SMALL_PROMPT_BYTES, type Runtime } from "./runtime.js";
+
+/** Most prompts in one request's `prompt` array (each × `n` also counts against `--max-running`). */
+export const MAX_PROMPTS = 64;
 
 const ids = z.array(z.int().min(0));
+const promptList = (item: z.ZodType) => z.array(item).min(1).max(MAX_PROMPTS, { error: `at most ${MAX_PROMPTS} prompts per request` });
 const completionSchema = samplingSchema.extend({
-  prompt: z.union([z.string(), z.array(z.string()).min(1), ids.min(1), z.array(ids.min(1)).min(1)], {
+  prompt: z.union([z.string(), promptList(z.string()), ids.min(1), promptList(ids.min(1))], {
     error: "must be a string, an array of strings, or token ids",
   }),
   echo: z.boolean({ error: "must be a boolean" }).nullable().optional(),
@@ -29,27 +35,58 @@ export interface CompletionPlan {
   readonly opts: GenerateOptions;
 }
 
-/** Validate a completions body. */
-export function planCompletion(rt: Runtime, body: unknown): CompletionPlan {
+/** A validated completions request, admitted as `sequences`; `prepare` tokenizes its prompts. */
+export interface ValidatedCompletion {
+  readonly stream: boolean;
+  /** Prompts × n: the sequences it runs at once. */
+  readonly sequences: number;
+  prepare(signal: AbortSignal): Promise<CompletionPlan>;
+}
+
+/** Validate a completions body; nothing is tokenized yet. */
+export function validateCompletion(rt: Runtime, body: unknown): ValidatedCompletion {
   const req = parseOrThrow(completionSchema, body);
   const vocab = rt.model.config.vocabSize;
   const raw = req.prompt;
   const list: (string | number[])[] =
     typeof raw === "string" ? [raw] : raw.length > 0 && typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);
-  const prompts = list.map((p, i) => {
+  const n = req.n ?? 1;
+  rt.checkSequences(list.length * n, list.length > 1 ? "prompt" : "n");
+  const opts = generateOptions(req, rt.engine);
+  const maxTokens = opts.maxTokens ?? 16; // OpenAI's default for this endpoint
+  opts.maxTokens = maxTokens;
+  list.forEach((p, i) => {
+    const param = list.length > 1 ? `prompt[${i}]` : "prompt";
     if (typeof p === "string") {
-      if (p === "") throw new ApiError(400, `prompt${list.length > 1 ? `[${i}]` : ""}: must not be empty`, "invalid_request_error", "prompt");
-      return { ids: rt.tokenizer.encode(p), text: p };
+      if (p === "") throw new ApiError(400, `${param}: must not be empty`, "invalid_request_error", "prompt");
+      rt.checkPromptBytes(Buffer.byteLength(p, "utf8"), maxTokens, "prompt");
+      return;
     }
     const bad = p.findIndex((id) => id >= vocab);
-    if (bad >= 0) throw new ApiError(400, `prompt: token ${bad} is ${p[bad]}, not below the vocabulary size ${vocab}`, "invalid_request_error", "prompt");
-    return { ids: p, text: rt.tokenizer.decode(p) };
+    if (bad >= 0) throw new ApiError(400, `${param}: token ${bad} is ${p[bad]}, not below the vocabulary size ${vocab}`, "invalid_request_error", "prompt");
+    rt.checkContext(p.length, maxTokens, "prompt");
   });
-  const opts = generateOptions(req, vocab);
-  for (const p of prompts) rt.checkContext(p.ids.length, opts.maxTokens ?? 16, "prompt");
-  opts.maxTokens ??= 16; // OpenAI's default for this endpoint
   if (req.logprobs != null) opts.logprobs = req.logprobs;
-  return { prompts, n: req.n ?? 1, stream: req.stream === true, includeUsage: req.stream_options?.include_usage === true, echo: req.echo === true, opts };
+  const stream = req.stream === true;
+  return {
+    stream,
+    sequences: list.length * n,
+    async prepare(signal) {
+      const limit = rt.maxPromptTokens(maxTokens);
+      const prompts: { ids: number[]; text: string }[] = [];
+      for (const p of list) {
+        if (typeof p !== "string") {
+          prompts.push({ ids: p, text: rt.tokenizer.decode(p) });
+          continue;
+        }
+        const small = Buffer.byteLength(p, "utf8") <= SMALL_PROMPT_BYTES; // tokenized whole: exact counts in the error
+        const encoded = await rt.tokenizer.encodeAsync(p, { signal, ...(small ? {} : { limit }) });
+        rt.checkContext(encoded.length, maxTokens, "prompt", { atLeast: encoded.length > limit && !small });
+        prompts.push({ ids: encoded, text: p });
+      }
+      return { prompts, n, stream, includeUsage: req.stream_options?.include_usage === true, echo: req.echo === true, opts };
+    },
+  };
 }
 
 function logprobsBlock(rt: Runtime, steps: { token: number; logprob: number; top: { token: number; logprob: number }[] }[], offset0: number) {
@@ -83,9 +120,10 @@ export async function runCompletion(
   const jobs = plan.prompts.flatMap((p) => Array.from({ length: plan.n }, (_, k) => ({ p, k })));
   let promptTokens = 0;
   let completionTokens = 0;
-  const choices = await Promise.all(
-    jobs.map(async ({ p, k }, index) => {
-      const opts = { ...plan.opts, signal, ...(plan.opts.seed === undefined ? {} : { seed: Number(plan.opts.seed) + k }) };
+  const choices = await allOrNone(
+    signal,
+    jobs.map(({ p, k }, index) => async (shared: AbortSignal) => {
+      const opts = { ...plan.opts, signal: shared, ...(plan.opts.seed === undefined ? {} : { seed: Number(plan.opts.seed) + k }) };
       const steps: { token: number; logprob: number; top: { token: number; logprob: number }[] }[] = [];
       let text = plan.echo ? p.text : "";
       if (send !== undefined && plan.echo) send({ id, object: "text_completion", created, model: modelId, choices: [{ index, text: p.text, logprobs: null, finish_reason: null }] });

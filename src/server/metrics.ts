@@ -1,4 +1,5 @@
 /** `/metrics` in the Prometheus text format (counters and gauges of the runtime and the engine loop). */
+import { guardMetrics } from "./guardrail.js";
 import type { Runtime } from "./runtime.js";
 
 function line(name: string, help: string, type: "counter" | "gauge", samples: [string, number][]): string {
@@ -15,7 +16,7 @@ export function renderMetrics(rt: Runtime): string {
   });
   return [
     line("qwenrt_requests_total", "HTTP requests by endpoint and status.", "counter", requests.length > 0 ? requests : [["", 0]]),
-    line("qwenrt_requests_running", "Requests generating now.", "gauge", [["", rt.runningCount]]),
+    line("qwenrt_requests_running", "Sequences admitted and running now (n and prompts × n count each).", "gauge", [["", rt.runningCount]]),
     line("qwenrt_requests_waiting", "Requests queued for a slot.", "gauge", [["", rt.waitingCount]]),
     line("qwenrt_requests_aborted_total", "Generations cancelled before they finished (client gone).", "counter", [["", c.aborted]]),
     line("qwenrt_prompt_tokens_total", "Prompt tokens of finished generations.", "counter", [["", c.promptTokens]]),
@@ -27,5 +28,6 @@ export function renderMetrics(rt: Runtime): string {
     line("qwenrt_engine_step_segments_total", "Sequences carried by forward steps (batching: > steps).", "counter", [["", s.segments]]),
     line("qwenrt_engine_max_batch", "Most sequences merged into one step.", "gauge", [["", s.maxBatch]]),
     line("qwenrt_engine_busy_seconds_total", "Time spent in model forward.", "counter", [["", s.busyMs / 1000]]),
+    rt.opts.guard === undefined ? "" : guardMetrics(rt.opts.guard),
   ].join("");
 }

@@ -4,7 +4,8 @@
  * parameter (`top_p: must be a number`).
  */
 import { z } from "zod";
-import type { GenerateOptions } from "../engine/generate.js";
+import { validateGenerateOptions, type GenerateOptions } from "../engine/generate.js";
+import type { LogitsModel } from "../engine/types.js";
 import { formatPath } from "../chat/messages.js";
 import { ApiError } from "./errors.js";
 
@@ -28,7 +29,7 @@ export const samplingSchema = z.looseObject({
   repetition_penalty: num("repetition_penalty"),
   seed: int("seed"),
   stop: z
-    .union([z.string(), z.array(z.string()).max(16, { error: "at most 16 stop strings" })], {
+    .union([z.string().min(1, { error: "must not be empty" }), z.array(z.string().min(1, { error: "must not be empty" })).max(16, { error: "at most 16 stop strings" })], {
       error: "must be a string or an array of strings",
     })
     .nullable()
@@ -36,7 +37,8 @@ export const samplingSchema = z.looseObject({
   max_tokens: z.int({ error: "must be an integer" }).min(1, { error: "must be >= 1" }).nullable().optional(),
   max_completion_tokens: z.int({ error: "must be an integer" }).min(1, { error: "must be >= 1" }).nullable().optional(),
   n: z.int({ error: "must be an integer" }).min(1, { error: "must be >= 1" }).max(16, { error: "must be <= 16" }).nullable().optional(),
-  logit_bias: z.record(z.string(), z.number(), { error: "must map token ids to numbers" }).nullable().optional(),
+  // Read from the raw body by `parseLogitBias` (a zod record would drop a "__proto__" key silently).
+  logit_bias: z.unknown().optional(),
   ignore_eos: z.boolean({ error: "must be a boolean" }).optional(),
 });
 
@@ -52,8 +54,36 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown): z.i
   throw new ApiError(400, `${param}: ${issue?.message ?? "invalid request"}`, "invalid_request_error", param, "invalid_value");
 }
 
-/** Map the OpenAI field names onto the engine's options (undefined → the model's defaults). */
-export function generateOptions(req: SamplingRequest, vocabSize: number): GenerateOptions {
+/** A logit_bias key: a token id in decimal, as OpenAI documents it (no "0x10", "1e3", "" or "+1"). */
+const DECIMAL_ID = /^(0|[1-9][0-9]{0,9})$/;
+
+/**
+ * OpenAI's `logit_bias`: an object from decimal token ids to a bias in [-100, 100]. Every own key of
+ * the parsed body is checked (a `"__proto__"` key included) and a bad one is named in the error.
+ */
+export function parseLogitBias(raw: unknown, vocabSize: number): Map<number, number> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new ApiError(400, "logit_bias: must map token ids to numbers", "invalid_request_error", "logit_bias", "invalid_value");
+  const bias = new Map<number, number>();
+  for (const [k, v] of Object.entries(raw)) {
+    const param = `logit_bias.${k}`;
+    if (!DECIMAL_ID.test(k) || Number(k) >= vocabSize) {
+      throw new ApiError(400, `logit_bias: key ${JSON.stringify(k)} is not a decimal token id below ${vocabSize}`, "invalid_request_error", param, "invalid_value");
+    }
+    if (typeof v !== "number" || !Number.isFinite(v) || v < -100 || v > 100) {
+      throw new ApiError(400, `${param}: must be a number in [-100, 100], got ${JSON.stringify(v)}`, "invalid_request_error", param, "invalid_value");
+    }
+    bias.set(Number(k), v);
+  }
+  return bias;
+}
+
+/**
+ * Map the OpenAI field names onto the engine's options (undefined → the model's defaults) and check
+ * them all against the model now (`validateGenerateOptions`), so that a streaming request with a bad
+ * value gets its 400 before the stream starts.
+ */
+export function generateOptions(req: SamplingRequest, model: LogitsModel): GenerateOptions {
   const opts: GenerateOptions = {};
   if (req.temperature != null) opts.temperature = req.temperature;
   if (req.top_p != null) opts.topP = req.top_p;
@@ -67,16 +97,8 @@ export function generateOptions(req: SamplingRequest, vocabSize: number): Genera
   if (max != null) opts.maxTokens = max;
   if (req.stop != null) opts.stop = typeof req.stop === "string" ? [req.stop] : req.stop;
   if (req.ignore_eos === true) opts.ignoreEos = true;
-  if (req.logit_bias != null) {
-    const bias = new Map<number, number>();
-    for (const [k, v] of Object.entries(req.logit_bias)) {
-      const id = Number(k);
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new ApiError(400, `logit_bias: "${k}" is not a token id below ${vocabSize}`, "invalid_request_error", "logit_bias");
-      }
-      bias.set(id, v);
-    }
-    opts.logitBias = bias;
-  }
+  const bias = parseLogitBias(req.logit_bias, model.config.vocabSize);
+  if (bias !== undefined) opts.logitBias = bias;
+  validateGenerateOptions(model, opts);
   return opts;
 }

@@ -251,7 +251,7 @@ describe("openai client against qwenrt serve", () => {
     const huge = await post(JSON.stringify({ messages: user("x".repeat(17 * 2 ** 20)) }));
     assert.equal(huge.status, 413);
     assert.equal(huge.json.error.code, "request_too_large");
-    const notFound = await fetch(`${server.url}/embeddings`, { method: "POST", body: "{}" });
+    const notFound = await fetch(`${server.url}/audio/speech`, { method: "POST", body: "{}" });
     assert.equal(notFound.status, 404);
     assert.equal(((await notFound.json()) as { error: { code: string } }).error.code, "not_found");
     const health = await fetch(`${server.url.replace(/\/v1$/, "")}/health`);

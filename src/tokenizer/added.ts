@@ -9,7 +9,12 @@ import type { AddedTokenSpec } from "./spec.js";
 export interface Segment {
   readonly text: string;
   readonly id?: number;
+  /** Offset of the piece in the split text (UTF-16 units). */
+  readonly start?: number;
 }
+
+/** Units of a text where no added token may match: 1 = literal (see `AddedTokenMatcher.split`). */
+export type LiteralMask = Uint8Array; // [text.length]
 
 interface TrieNode {
   children: Map<number, TrieNode>;
@@ -58,14 +63,18 @@ export class AddedTokenMatcher {
     this.size = size;
   }
 
-  /** Split `text` into plain pieces and added-token pieces; empty plain pieces are dropped. */
-  split(text: string): Segment[] {
-    if (this.size === 0 || text.length === 0) return text.length === 0 ? [] : [{ text }];
+  /**
+   * Split `text` into plain pieces and added-token pieces; empty plain pieces are dropped. Where
+   * `literal[i]` is 1 no match may start, cover or strip unit `i` (user content spelling
+   * `<|im_start|>` stays text).
+   */
+  split(text: string, literal?: LiteralMask): Segment[] {
+    if (this.size === 0 || text.length === 0) return text.length === 0 ? [] : [{ text, start: 0 }];
     const out: Segment[] = [];
     let startOffset = 0; // end of what has been emitted
     let pos = 0; // where the next match search starts
     while (pos < text.length) {
-      const m = this.findLeftmostLongest(text, pos);
+      const m = this.findLeftmostLongest(text, pos, literal);
       if (m === undefined) break;
       pos = m.end;
       let start = m.start;
@@ -78,7 +87,7 @@ export class AddedTokenMatcher {
       }
       if (token.lstrip) {
         let s = start;
-        while (s > 0) {
+        while (s > 0 && literal?.[s - 1] !== 1) {
           const c = lastChar(text, s);
           if (!SPACE_CHAR.test(c)) break;
           s -= c.length;
@@ -86,23 +95,24 @@ export class AddedTokenMatcher {
         start = Math.max(s, startOffset);
       }
       if (token.rstrip) {
-        while (stop < text.length) {
+        while (stop < text.length && literal?.[stop] !== 1) {
           const c = firstChar(text, stop);
           if (!SPACE_CHAR.test(c)) break;
           stop += c.length;
         }
       }
-      if (startOffset < start) out.push({ text: text.slice(startOffset, start) });
-      out.push({ text: text.slice(start, stop), id: token.id });
+      if (startOffset < start) out.push({ text: text.slice(startOffset, start), start: startOffset });
+      out.push({ text: text.slice(start, stop), id: token.id, start });
       startOffset = stop;
     }
-    if (startOffset < text.length) out.push({ text: text.slice(startOffset) });
+    if (startOffset < text.length) out.push({ text: text.slice(startOffset), start: startOffset });
     return out;
   }
 
   private findLeftmostLongest(
     text: string,
     from: number,
+    literal: LiteralMask | undefined,
   ): { start: number; end: number; token: AddedTokenSpec } | undefined {
     for (let start = from; start < text.length; start++) {
       if (!this.firstUnits.has(text.charCodeAt(start))) continue;
@@ -110,6 +120,7 @@ export class AddedTokenMatcher {
       let best: AddedTokenSpec | undefined;
       let bestEnd = start;
       for (let i = start; i < text.length; i++) {
+        if (literal?.[i] === 1) break;
         node = node.children.get(text.charCodeAt(i));
         if (node === undefined) break;
         if (node.token !== undefined) {

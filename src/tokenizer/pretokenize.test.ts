@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { QwenrtError } from "../util/errors.js";
-import { buildPreTokenizer } from "./pretokenize.js";
+import { buildPreTokenizer, buildPreTokenizerIter } from "./pretokenize.js";
 import type { PreTokenizerStep, SplitBehavior } from "./spec.js";
 
 const byteLevel: PreTokenizerStep = { kind: "byteLevel", addPrefixSpace: false, useRegex: false };
 
+/** The pieces of `text`; the lazy pipeline (`buildPreTokenizerIter`) must give the same ones. */
 function pieces(steps: PreTokenizerStep[], text: string): string[] {
   const out: string[] = [];
   buildPreTokenizer(steps, "t")(text, (p) => out.push(p));
+  assert.deepEqual([...buildPreTokenizerIter(steps, "t")(text)], out, "lazy pipeline");
   return out;
 }
 

@@ -109,3 +109,55 @@ describe("Tokenizer edge cases", () => {
     assert.equal(tok.decode(ids), "<|im_end|><think>");
   });
 });
+
+describe("literal ranges and the sliced encoder", () => {
+  const tok = qwen3();
+  const text = "<|im_start|>user\nSay <|im_start|>system and <think>hi</think>\n\n\n x<|im_end|>\n";
+  const content: [number, number] = [text.indexOf("Say"), text.indexOf("<|im_end|>")];
+
+  it("literal ranges: added tokens inside them are plain text; outside, ids are the default encoding's", () => {
+    const ids = tok.encode(text, { addSpecialTokens: false, literal: [content] });
+    const head = tok.encode("<|im_start|>user\n", { addSpecialTokens: false });
+    assert.deepEqual(ids.slice(0, head.length), head);
+    assert.equal(ids[ids.length - 2], 151645); // the template's own <|im_end|>
+    assert.equal(ids.filter((id) => id === 151644).length, 1, "only the template's <|im_start|>");
+    assert.ok(!ids.includes(151667) && !ids.includes(151668), "no <think> / </think> ids");
+    assert.equal(tok.decode(ids), text, "the text is unchanged");
+    assert.deepEqual(tok.encode(text, { addSpecialTokens: false, literal: [] }), tok.encode(text, { addSpecialTokens: false }));
+    const plainText = "<|im_start|>user\nhello\n\n\n there<|im_end|>\n";
+    const r: [number, number] = [plainText.indexOf("hello"), plainText.indexOf("<|im_end|>")];
+    assert.deepEqual(tok.encode(plainText, { literal: [r] }), tok.encode(plainText), "no added-token text: identical ids");
+  });
+
+  it("a match may not start before a literal range and run into it", () => {
+    const t = "<|im_start|>";
+    const spelled = tok.encode(t, { literal: [[5, 6]] });
+    assert.ok(!spelled.includes(151644));
+    assert.deepEqual(spelled, tok.encode(t, { literal: [[0, t.length]] }));
+  });
+
+  it("addedTokenRanges finds every added token a text spells", () => {
+    assert.deepEqual(tok.addedTokenRanges("a<think>b</think><|im_end|>"), [[1, 8], [9, 17], [17, 27]]);
+    assert.deepEqual(tok.addedTokenRanges("no tokens here"), []);
+    assert.equal(tok.maxTokenBytes >= 16, true);
+  });
+
+  it("encodeAsync gives the fixture ids on every Hugging Face case", async () => {
+    for (const c of cases) assert.deepEqual(await tok.encodeAsync(c.text, { addSpecialTokens: false, sliceMs: 0 }), c.ids, c.text);
+  });
+
+  it("encodeAsync gives encode's ids, yields while it works, and stops past a limit", async () => {
+    const long = `${text}${"Lorem ipsum dolor sit amet, 中文 123 <think>\n".repeat(4000)}`;
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const ids = await tok.encodeAsync(long, { addSpecialTokens: false, literal: [[20, long.length]], sliceMs: 2 });
+    clearInterval(timer);
+    assert.deepEqual(ids, tok.encode(long, { addSpecialTokens: false, literal: [[20, long.length]] }));
+    assert.ok(ticks > 0, "timers ran during the encoding");
+    const limited = await tok.encodeAsync(long, { limit: 1000 });
+    assert.ok(limited.length > 1000 && limited.length < ids.length, `${limited.length}`);
+    const ac = new AbortController();
+    ac.abort(new Error("gone"));
+    await assert.rejects(tok.encodeAsync(long.repeat(4), { signal: ac.signal, sliceMs: 0 }), { message: "gone" });
+  });
+});

@@ -7,17 +7,34 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { QwenrtError } from "../util/errors.js";
 import { readJsonFile } from "../util/json.js";
-import { AddedTokenMatcher, type Segment } from "./added.js";
+import { TimeSlicer } from "../util/event-loop.js";
+import { AddedTokenMatcher, type LiteralMask, type Segment } from "./added.js";
 import { BytePairModel } from "./bpe.js";
 import { byteLevelTokenBytes, toWellFormed } from "./bytelevel.js";
 import { specFromHfJson } from "./load.js";
-import { buildPreTokenizer, type PreTokenize } from "./pretokenize.js";
+import { buildPreTokenizer, buildPreTokenizerIter, type PreTokenize, type PreTokenizeIter } from "./pretokenize.js";
 import type { NormalizerStep, TokenizerSpec } from "./spec.js";
 
 /** Options for `Tokenizer.encode`. */
 export interface EncodeOptions {
   /** Add the post-processor's special tokens (none for Qwen). Default true, as in `tokenizers`. */
   addSpecialTokens?: boolean;
+  /**
+   * `[start, end)` ranges of `text` (UTF-16 units) where no added token is matched: text there that
+   * spells `<|im_start|>` or `<think>` is encoded as ordinary text. Outside them (and everywhere when
+   * there are none) the ids are exactly the default encoding's.
+   */
+  literal?: readonly (readonly [number, number])[];
+}
+
+/** Options for `Tokenizer.encodeAsync`. */
+export interface EncodeAsyncOptions extends EncodeOptions {
+  /** Stop early once more than `limit` ids are out: the result then holds more than `limit` ids, not all. */
+  limit?: number;
+  /** Work at most this long between yields to the event loop (default 8 ms). */
+  sliceMs?: number;
+  /** Checked at each yield: aborting stops the encoding with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Options for `Tokenizer.decode`. */
@@ -48,6 +65,8 @@ export class Tokenizer {
   private readonly bpe: BytePairModel;
   private readonly normalizeSteps: readonly NormalizerStep[];
   private readonly preTokenize: PreTokenize;
+  private readonly preTokenizeIter: PreTokenizeIter;
+  private readonly anyAdded: AddedTokenMatcher; // every added token, plain matching: what text spells one
   private readonly rawMatcher: AddedTokenMatcher; // added tokens matched before normalization
   private readonly normalizedMatcher: AddedTokenMatcher; // added tokens matched after it
   private readonly prefixIds: readonly number[];
@@ -57,12 +76,15 @@ export class Tokenizer {
   private readonly addedIds = new Map<string, number>(); // added-token content → id
   private readonly specialIds: Uint8Array; // [vocabSize] 1 where the id is a special added token
   private readonly bytesCache: Array<Uint8Array | undefined>; // [vocabSize] decoded bytes, filled lazily
+  private longestToken: number | undefined;
 
   /** Build from a spec (see `TokenizerSpec`); `where` names the source in errors. */
   constructor(spec: TokenizerSpec, where = "tokenizer") {
     this.bpe = new BytePairModel(spec, where);
     this.normalizeSteps = spec.normalizer;
     this.preTokenize = buildPreTokenizer(spec.preTokenizer, where);
+    this.preTokenizeIter = buildPreTokenizerIter(spec.preTokenizer, where);
+    this.anyAdded = new AddedTokenMatcher(spec.addedTokens.map((t) => ({ ...t, lstrip: false, rstrip: false, singleWord: false })));
     const matchable = spec.addedTokens.filter((t) => !(spec.splitSpecialTokens && t.special));
     this.rawMatcher = new AddedTokenMatcher(matchable.filter((t) => !t.normalized));
     this.normalizedMatcher = new AddedTokenMatcher(
@@ -143,21 +165,101 @@ export class Tokenizer {
     const ids: number[] = [];
     const addSpecial = options.addSpecialTokens ?? true;
     if (addSpecial) ids.push(...this.prefixIds);
-    const wellFormed = toWellFormed(text);
-    for (const seg of this.rawMatcher.split(wellFormed)) {
-      if (seg.id !== undefined) {
-        ids.push(seg.id);
-        continue;
-      }
-      const normalized = this.normalize(seg.text);
-      const pieces: Segment[] = this.normalizedMatcher.size === 0 ? [{ text: normalized }] : this.normalizedMatcher.split(normalized);
-      for (const piece of pieces) {
-        if (piece.id !== undefined) ids.push(piece.id);
-        else this.preTokenize(piece.text, (p) => this.bpe.encodeTo(p, ids));
-      }
+    for (const seg of this.segments(text, options.literal)) {
+      if (seg.id !== undefined) ids.push(seg.id);
+      else this.preTokenize(seg.text, (p) => this.bpe.encodeTo(p, ids));
     }
     if (addSpecial) ids.push(...this.suffixIds);
     return ids;
+  }
+
+  /**
+   * `encode` in slices of at most `sliceMs` (default 8 ms) with the event loop free in between, for a
+   * prompt too long to encode in one go on a server's main thread; same ids. With `limit` it stops
+   * as soon as the text is known to need more than `limit` ids (a context check without the full cost).
+   *
+   * @example
+   * const ids = await tok.encodeAsync(prompt, { addSpecialTokens: false, limit: 40960 });
+   * if (ids.length > 40960) throw new Error("prompt too long");
+   */
+  async encodeAsync(text: string, options: EncodeAsyncOptions = {}): Promise<number[]> {
+    const ids: number[] = [];
+    const addSpecial = options.addSpecialTokens ?? true;
+    const limit = options.limit ?? Infinity;
+    const slicer = new TimeSlicer(options.sliceMs ?? 8);
+    if (addSpecial) ids.push(...this.prefixIds);
+    let pieces = 0;
+    for (const seg of this.segments(text, options.literal)) {
+      if (seg.id !== undefined) ids.push(seg.id);
+      else {
+        for (const p of this.preTokenizeIter(seg.text)) {
+          this.bpe.encodeTo(p, ids);
+          if ((++pieces & 255) !== 0) continue;
+          if (ids.length > limit) return ids;
+          if (slicer.due()) {
+            await slicer.yield();
+            options.signal?.throwIfAborted();
+          }
+        }
+      }
+      if (ids.length > limit) return ids;
+    }
+    if (addSpecial) ids.push(...this.suffixIds);
+    return ids;
+  }
+
+  /**
+   * Where `text` spells an added token (`<|im_start|>`, `<think>`, …; special or not, flags ignored),
+   * as `[start, end)` ranges: what `encode` could turn into control ids.
+   *
+   * @example
+   * tok.addedTokenRanges("hi <|im_end|>"); // [[3, 13]]
+   */
+  addedTokenRanges(text: string): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const seg of this.anyAdded.split(text)) {
+      if (seg.id !== undefined && seg.start !== undefined) out.push([seg.start, seg.start + seg.text.length]);
+    }
+    return out;
+  }
+
+  /** Added-token matching and normalization: plain pieces to pre-tokenize, and added tokens. */
+  private segments(text: string, literal: EncodeOptions["literal"]): Segment[] {
+    const wellFormed = toWellFormed(text); // same length: lone surrogates become U+FFFD
+    const mask = literal === undefined || literal.length === 0 ? undefined : literalMask(wellFormed.length, literal);
+    const out: Segment[] = [];
+    for (const seg of this.rawMatcher.split(wellFormed, mask)) {
+      if (seg.id !== undefined) {
+        out.push(seg);
+        continue;
+      }
+      if (this.normalizedMatcher.size === 0) out.push({ text: this.normalize(seg.text) });
+      else if (mask === undefined || seg.start === undefined || !mask.subarray(seg.start, seg.start + seg.text.length).includes(1)) {
+        out.push(...this.normalizedMatcher.split(this.normalize(seg.text)));
+      } else out.push(...this.splitNormalizedAround(seg.text, mask.subarray(seg.start, seg.start + seg.text.length)));
+    }
+    return out;
+  }
+
+  /** A plain piece holding literal units: normalize its literal and matchable runs apart, match
+   * normalized added tokens only in the latter, and join adjacent text back for pre-tokenizing. */
+  private splitNormalizedAround(text: string, mask: LiteralMask): Segment[] {
+    const out: Segment[] = [];
+    const pushText = (t: string): void => {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.id === undefined) out[out.length - 1] = { text: last.text + t };
+      else if (t !== "") out.push({ text: t });
+    };
+    for (let at = 0; at < text.length; ) {
+      const lit = mask[at] === 1;
+      let end = at;
+      while (end < text.length && (mask[end] === 1) === lit) end++;
+      const run = this.normalize(text.slice(at, end));
+      if (lit) pushText(run);
+      else for (const piece of this.normalizedMatcher.split(run)) piece.id === undefined ? pushText(piece.text) : out.push(piece);
+      at = end;
+    }
+    return out;
   }
 
   /** Token strings of `text` (byte-level form, as `tokenizers`' `tokens`). */
@@ -224,9 +326,26 @@ export class Tokenizer {
     return [...this.addedIds.values()].sort((a, b) => a - b);
   }
 
+  /** Bytes of the longest token: a prompt of `b` UTF-8 bytes needs at least `b / maxTokenBytes` ids. */
+  get maxTokenBytes(): number {
+    if (this.longestToken === undefined) {
+      let most = 1;
+      for (const token of this.idToTokenTable) if (token !== undefined) most = Math.max(most, byteLevelTokenBytes(token).length);
+      this.longestToken = most;
+    }
+    return this.longestToken;
+  }
+
   private normalize(text: string): string {
     let s = text;
     for (const step of this.normalizeSteps) s = step === "Lowercase" ? s.toLowerCase() : s.normalize(step);
     return s;
   }
+}
+
+/** A mask of `length` units with 1 inside the given ranges (clamped to the text). */
+function literalMask(length: number, ranges: readonly (readonly [number, number])[]): LiteralMask {
+  const mask = new Uint8Array(length);
+  for (const [start, end] of ranges) mask.fill(1, Math.max(0, start), Math.min(length, end));
+  return mask;
 }

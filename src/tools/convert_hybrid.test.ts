@@ -18,25 +18,25 @@ import { loadModel } from "../models/load.js";
 import { skippedTensorsOf } from "../models/load_info.js";
 import { parseModelConfig } from "../models/registry.js";
 import { readJsonFile } from "../util/json.js";
-import { convertHfToGguf } from "./convert.js";
+import { buildGgufFromHf, convertHfToGguf } from "./convert.js";
 
 const out = mkdtempSync(join(tmpdir(), "qwenrt-convert-hybrid-"));
 after(() => rmSync(out, { recursive: true, force: true }));
 
 const VOCAB = 151936;
-function converted(kind: HybridKind, type: "f32" | "q8_0" = "f32", extra: { mlpOnly?: number[] } = {}): { dir: string; path: string; logs: string[] } {
+async function converted(kind: HybridKind, type: "f32" | "q8_0" = "f32", extra: { mlpOnly?: number[] } = {}): Promise<{ dir: string; path: string; logs: string[] }> {
   const dir = join(out, `${kind}-${type}`);
   writeTinyHybrid(dir, kind, { vocab: VOCAB, ...extra });
   const path = join(out, `${kind}-${type}.gguf`);
   const logs: string[] = [];
-  convertHfToGguf(dir, path, { type, tokenizerDir: QWEN3_TOKENIZER_DIR, log: (l) => logs.push(l) });
+  await convertHfToGguf(dir, path, { type, tokenizerDir: QWEN3_TOKENIZER_DIR, log: (l) => logs.push(l) });
   return { dir, path, logs };
 }
 
 const values = (t: { type: Parameters<typeof dequantizeAll>[0]; bytes: Uint8Array; shape: readonly number[] }): Float32Array => dequantizeAll(t.type, t.bytes, t.shape.reduce((a, b) => a * b, 1));
 
-test("qwen3_next → qwen3next: llama.cpp's metadata keys and values", () => {
-  const { path, logs } = converted("qwen3_next", "f32", { mlpOnly: [] });
+test("qwen3_next → qwen3next: llama.cpp's metadata keys and values", async () => {
+  const { path, logs } = await converted("qwen3_next", "f32", { mlpOnly: [] });
   const g = readGguf(path);
   const md = (k: string): unknown => {
     const v = g.metadata.get(k);
@@ -79,8 +79,8 @@ test("qwen3_next → qwen3next: llama.cpp's metadata keys and values", () => {
   assert.deepEqual(t("blk.3.attn_q.weight").shape, [2 * 4 * 32, 64]);
 });
 
-test("qwen3_next tensors: q/k/v/z regrouped out of in_proj_qkvz, A = −exp(A_log), norms 1 + w, linear_attn.norm kept", () => {
-  const { dir, path } = converted("qwen3_next", "f32", { mlpOnly: [] });
+test("qwen3_next tensors: q/k/v/z regrouped out of in_proj_qkvz, A = −exp(A_log), norms 1 + w, linear_attn.norm kept", async () => {
+  const { dir, path } = await converted("qwen3_next", "f32", { mlpOnly: [] });
   const g = readGguf(path), st = readSafetensorsDir(dir).tensors;
   const hf = (n: string): Float32Array => values(st.get(n)!);
   const gg = (n: string): Float32Array => values(g.tensors.get(n)!);
@@ -100,8 +100,8 @@ test("qwen3_next tensors: q/k/v/z regrouped out of in_proj_qkvz, A = −exp(A_lo
   assert.deepEqual([...gg("blk.0.ssm_conv1d.weight")], [...hf("model.layers.0.linear_attn.conv1d.weight")]);
 });
 
-test("qwen3_5 → qwen35: text_config read, language_model stripped, vision dropped, value heads tiled, mRoPE sections", () => {
-  const { dir, path, logs } = converted("qwen3_5");
+test("qwen3_5 → qwen35: text_config read, language_model stripped, vision dropped, value heads tiled, mRoPE sections", async () => {
+  const { dir, path, logs } = await converted("qwen3_5");
   const g = readGguf(path), st = readSafetensorsDir(dir).tensors;
   const items = (k: string): unknown => {
     const v = g.metadata.get(k);
@@ -135,8 +135,8 @@ test("qwen3_5 → qwen35: text_config read, language_model stripped, vision drop
   assert.deepEqual([...gg("blk.1.attn_qkv.weight").subarray(0, 64 * 64)], [...hf(`${p}.in_proj_qkv.weight`).subarray(0, 64 * 64)]);
 });
 
-test("qwen3_5_moe → qwen35moe: fused experts split into gate / up, no feed_forward_length, shared expert gate F32", () => {
-  const { dir, path } = converted("qwen3_5_moe");
+test("qwen3_5_moe → qwen35moe: fused experts split into gate / up, no feed_forward_length, shared expert gate F32", async () => {
+  const { dir, path } = await converted("qwen3_5_moe");
   const g = readGguf(path), st = readSafetensorsDir(dir).tensors;
   assert.equal(g.metadata.get("general.architecture")?.value, "qwen35moe");
   assert.equal(g.metadata.get("qwen35moe.feed_forward_length"), undefined);
@@ -150,8 +150,8 @@ test("qwen3_5_moe → qwen35moe: fused experts split into gate / up, no feed_for
 });
 
 for (const kind of ["qwen3_next", "qwen3_5", "qwen3_5_moe"] as const) {
-  test(`${kind}: the GGUF's metadata reads back as the checkpoint's config`, () => {
-    const { dir, path } = converted(kind, "f32", kind === "qwen3_next" ? { mlpOnly: [] } : {});
+  test(`${kind}: the GGUF's metadata reads back as the checkpoint's config`, async () => {
+    const { dir, path } = await converted(kind, "f32", kind === "qwen3_next" ? { mlpOnly: [] } : {});
     const want = parseModelConfig(readJsonFile(join(dir, "config.json")), "config.json");
     const got = parseModelConfig(ggufToHfConfig(readGguf(path)), path);
     // bos/eos come from the tokenizer; float fields were written as f32.
@@ -161,7 +161,7 @@ for (const kind of ["qwen3_next", "qwen3_5", "qwen3_5_moe"] as const) {
 }
 
 test("q8_0 conversion of a hybrid keeps conv, A and routers in F32 and loads", async () => {
-  const { path } = converted("qwen3_5_moe", "q8_0");
+  const { path } = await converted("qwen3_5_moe", "q8_0");
   const g = readGguf(path);
   assert.equal(g.tensors.get("blk.0.ssm_conv1d.weight")!.type, "f32");
   assert.equal(g.tensors.get("blk.0.ssm_a")!.type, "f32");
@@ -173,7 +173,7 @@ test("q8_0 conversion of a hybrid keeps conv, A and routers in F32 and loads", a
 });
 
 test("a GGUF with MTP blocks after the decoder (nextn_predict_layers) loads the decoder and reports the rest", async () => {
-  const { path } = converted("qwen3_5");
+  const { path } = await converted("qwen3_5");
   const g = readGguf(path);
   const metadata = new Map(g.metadata);
   metadata.set("qwen35.block_count", { type: "u32", value: 5 });
@@ -188,4 +188,18 @@ test("a GGUF with MTP blocks after the decoder (nextn_predict_layers) loads the 
   const plain = await loadModel(path);
   const run = (x: typeof m): Float32Array => x.forward([{ seq: x.newSequence(), ids: Int32Array.of(5, 6, 7) }])[0]!;
   assert.deepEqual(run(m), run(plain));
+});
+
+test("the streamed file (sources read, transformed, encoded) equals the in-memory reference conversion", async () => {
+  for (const kind of ["qwen3_next", "qwen3_5_moe"] as const) {
+    const { dir, path } = await converted(kind, "q8_0", kind === "qwen3_next" ? { mlpOnly: [] } : {});
+    const streamed = readGguf(path);
+    const reference = buildGgufFromHf(dir, { type: "q8_0", tokenizerDir: QWEN3_TOKENIZER_DIR });
+    assert.deepEqual([...streamed.tensors.keys()], reference.tensors.map((t) => t.name), kind);
+    for (const t of reference.tensors) {
+      const s = streamed.tensors.get(t.name)!;
+      assert.equal(s.type, t.type, `${kind} ${t.name}`);
+      assert.ok(Buffer.from(s.bytes).equals(Buffer.from(t.bytes)), `${kind} ${t.name}: bytes differ`);
+    }
+  }
 });

@@ -15,7 +15,8 @@ import { llamaFileTypes } from "../formats/gguf/types.js";
 import type { GgufContents } from "../formats/gguf/write.js";
 import { dequantizeAll, getFormat, type WeightType } from "../formats/quant/index.js";
 import { createRefBackend } from "../kernels/ref/index.js";
-import type { KernelBackend, Matrix } from "../kernels/types.js";
+import { HostMoe } from "../kernels/host_moe.js";
+import type { HostKernelBackend, HostMatrix, KernelBackend, Matrix, MoeWeights, Tensor } from "../kernels/types.js";
 import { loadModel } from "../models/load.js";
 import { parseModelConfig } from "../models/registry.js";
 import { tokenizerFromGguf } from "../tokenizer/gguf.js";
@@ -148,19 +149,29 @@ function llamaCpuActivations(type: WeightType, x: Float32Array, count: number): 
   return dequantizeAll(via, bytes, count);
 }
 
-/** The ref backend with every matmul's input rounded as llama.cpp's CPU backend rounds it. */
+/** The ref backend with every matmul's input rounded as llama.cpp's CPU backend rounds it (by the
+ * type the file stored: ref matrices hold f32). MoE experts run through the same rounding. */
 function llamaCpuEmulation(): KernelBackend {
   const ref = createRefBackend();
-  const act = (w: Matrix, x: Float32Array, n: number): Float32Array => llamaCpuActivations(w.type, x, n * w.cols);
-  return Object.assign(Object.create(ref) as KernelBackend, {
-    matmul: (w: Matrix, x: Float32Array, n: number, y: Float32Array, bias?: Float32Array) => ref.matmul(w, act(w, x, n), n, y, bias),
-    matmulMany: (ws: readonly Matrix[], x: Float32Array, n: number, ys: readonly Float32Array[], biases?: readonly (Float32Array | undefined)[]) =>
+  const fileType = new WeakMap<Matrix, WeightType>();
+  const act = (w: Matrix, x: Tensor, n: number): Float32Array => llamaCpuActivations(fileType.get(w) ?? w.type, ref.readSync(x), n * w.cols);
+  const be: HostKernelBackend = Object.assign(Object.create(ref) as HostKernelBackend, {
+    loadMatrix: (m: HostMatrix): Matrix => {
+      const w = ref.loadMatrix(m);
+      fileType.set(w, m.type);
+      return w;
+    },
+    matmul: (w: Matrix, x: Tensor, n: number, y: Tensor, bias?: Tensor) => ref.matmul(w, act(w, x, n), n, y, bias),
+    matmulMany: (ws: readonly Matrix[], x: Tensor, n: number, ys: readonly Tensor[], biases?: readonly (Tensor | undefined)[]) =>
       ws.forEach((w, j) => ref.matmul(w, act(w, x, n), n, ys[j]!, biases?.[j])),
-    swiGlu: (gate: Matrix, up: Matrix, x: Float32Array, n: number, out: Float32Array) => {
-      assert.equal(gate.type, up.type);
+    swiGlu: (gate: Matrix, up: Matrix, x: Tensor, n: number, out: Tensor) => {
+      assert.equal(fileType.get(gate), fileType.get(up));
       ref.swiGlu(gate, up, act(gate, x, n), n, out);
     },
+    moe: (w: MoeWeights, x: Tensor, n: number, out: Tensor) => moe.forward(w, x, n, out),
   });
+  const moe = new HostMoe(be);
+  return be;
 }
 
 /** max |a − b| over the last position's row, and how many positions agree on the argmax. */

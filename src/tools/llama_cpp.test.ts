@@ -31,7 +31,7 @@ after(async () => {
 async function lastLogitError(model: string, type: ConvertType, prompt: string): Promise<number> {
   const dir = join(fixtures, "models", model);
   const path = join(out, `${model}-${type}.gguf`);
-  convertHfToGguf(dir, path, { type, tokenizerDir: join(fixtures, "qwen3-tokenizer") });
+  await convertHfToGguf(dir, path, { type, tokenizerDir: join(fixtures, "qwen3-tokenizer"), threads: 1 });
   const ref = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as { prompts: Record<string, { ids: number[] }> };
   const ids = ref.prompts[prompt]!.ids;
   const buf = readFileSync(join(dir, `last-logits-${prompt}.f32`));

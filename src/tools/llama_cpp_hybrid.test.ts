@@ -119,12 +119,12 @@ for (const [kind, extra] of kinds) {
     const dir = join(out, kind);
     const gguf = join(out, `${kind}.gguf`);
     writeTinyHybrid(dir, kind, { vocab: VOCAB, ...extra, seed: 11 });
-    convertHfToGguf(dir, gguf, { type: "f32", tokenizerDir: QWEN3_TOKENIZER_DIR });
     let model: LlamaModel | undefined;
     let loadError = "";
     let hf: Model;
     let fromGguf: Model;
     before(async () => {
+      await convertHfToGguf(dir, gguf, { type: "f32", tokenizerDir: QWEN3_TOKENIZER_DIR });
       hf = await loadModel(dir, { backend: wasm });
       fromGguf = await loadModel(gguf, { backend: wasm });
       if (llama === undefined) return;

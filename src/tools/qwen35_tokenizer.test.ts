@@ -38,7 +38,7 @@ before(async () => {
   copyFileSync(join(QWEN3_TOKENIZER_DIR, "tokenizer_config.json"), join(tokDir, "tokenizer_config.json"));
   const model = join(out, "model");
   writeTinyHybrid(model, "qwen3_5", { vocab: 151936 });
-  convertHfToGguf(model, gguf, { type: "f32", tokenizerDir: tokDir });
+  await convertHfToGguf(model, gguf, { type: "f32", tokenizerDir: tokDir });
   try {
     llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   } catch (e) {

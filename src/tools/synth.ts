@@ -139,7 +139,7 @@ export function synthTensorPlan(config: JsonObject, layout: WeightLayout = HF_LA
 /** How a tensor is initialised, as transformers' `_init_weights` does: norms around 1 (zero-centred
  * ones around 0), `dt_bias` 1, `A_log` around log 4 (A in (0, 16)), everything else
  * normal(0, initializer_range). */
-function initOf(s: WeightSpec, std: number): { mean: number; std: number } {
+export function initOf(s: Pick<WeightSpec, "name" | "transform">, std: number): { mean: number; std: number } {
   if (s.transform === "onePlus") return { mean: 0, std: 0.02 };
   if (s.name.endsWith(".A_log")) return { mean: Math.log(4), std: 0.5 };
   if (s.name.endsWith(".dt_bias")) return { mean: 1, std: 0.02 };

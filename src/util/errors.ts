@@ -10,12 +10,15 @@ export class QwenrtError extends Error {
   readonly where: string;
   /** Stable machine-readable code for API layers (e.g. `invalid_request`, `not_found`). */
   readonly code: string;
+  /** The message without the `where: ` prefix (for a server that must not show a local path). */
+  readonly detail: string;
 
   constructor(where: string, message: string, options?: { code?: string; cause?: unknown }) {
     super(`${where}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "QwenrtError";
     this.where = where;
     this.code = options?.code ?? "invalid_input";
+    this.detail = message;
   }
 }
 

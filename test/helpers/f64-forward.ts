@@ -111,6 +111,13 @@ function swiglu(w: F64Weights, p: string, x: Float64Array): Float64Array {
 
 /** Logits at every position of `ids` (uncached, whole-sequence), in float64. */
 export function forwardF64(c: F64Config, w: F64Weights, ids: number[]): Float64Array[] {
+  const head = c.tied ? "model.embed_tokens.weight" : "lm_head.weight";
+  return hiddenF64(c, w, ids).map((x) => linear(w, head, x));
+}
+
+/** Final-normed hidden states (`model.norm` applied) at every position of `ids`, in float64:
+ * what embedding pooling and classifier heads read. */
+export function hiddenF64(c: F64Config, w: F64Weights, ids: number[]): Float64Array[] {
   const { hidden, heads, kvHeads, headDim: hd } = c;
   const emb = w.get("model.embed_tokens.weight")!;
   const { inv, scale } = invFreqs(c);
@@ -172,6 +179,5 @@ export function forwardF64(c: F64Config, w: F64Weights, ids: number[]): Float64A
       return h1.map((v, i) => v + f[i]!);
     });
   }
-  const head = c.tied ? "model.embed_tokens.weight" : "lm_head.weight";
-  return h.map((x) => linear(w, head, rms(x, w.get("model.norm.weight")!.data, c.eps)));
+  return h.map((x) => rms(x, w.get("model.norm.weight")!.data, c.eps));
 }

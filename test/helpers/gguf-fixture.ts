@@ -6,7 +6,8 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { convertHfToGguf } from "../../src/tools/convert.js";
+import { writeGguf } from "../../src/formats/gguf/write.js";
+import { buildGgufFromHf } from "../../src/tools/convert.js";
 import type { ConvertType } from "../../src/formats/gguf/quant_mix.js";
 
 /** Root of the committed fixtures. */
@@ -28,7 +29,8 @@ export function ggufTempDir(): string {
 }
 
 /**
- * Path of `test/fixtures/models/<model>` converted to GGUF `type` with the Qwen3 tokenizer.
+ * Path of `test/fixtures/models/<model>` converted to GGUF `type` with the Qwen3 tokenizer (in
+ * memory, by the reference encoders: synchronous, and independent of the wasm build).
  *
  * @example
  * const path = fixtureGguf("qwen3-dense-tiny", "f32");
@@ -38,7 +40,7 @@ export function fixtureGguf(model: string, type: ConvertType): string {
   let path = made.get(key);
   if (path === undefined) {
     path = join(ggufTempDir(), `${key}.gguf`);
-    convertHfToGguf(join(FIXTURES, "models", model), path, { type, tokenizerDir: QWEN3_TOKENIZER_DIR });
+    writeGguf(path, buildGgufFromHf(join(FIXTURES, "models", model), { type, tokenizerDir: QWEN3_TOKENIZER_DIR }));
     made.set(key, path);
   }
   return path;

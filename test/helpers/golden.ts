@@ -1,7 +1,8 @@
 /**
  * Test helper: checking a model's logits against the transformers reference of a fixture model
- * (test/fixtures/models/<name>/reference.json and last-logits-*.f32). Shared by the ref-backend
- * golden test (src/models/golden.test.ts) and the wasm one (src/models/wasm.golden.test.ts).
+ * (test/fixtures/models/<name>/reference.json and last-logits-*.f32). Shared by the golden tests of
+ * every backend (src/models/golden.test.ts, wasm.golden.test.ts, webgpu.golden.test.ts): through
+ * `forwardAsync`, which every backend runs.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -37,7 +38,7 @@ export function argmax(row: Float32Array): number {
 }
 
 /** Check every position of a prompt; returns the worst |Δlogit| and |Δlogsumexp|. */
-export function checkPrompt(model: Model, p: PromptRef, name: string): { logit: number; lse: number; last: Float32Array } {
+export async function checkPrompt(model: Model, p: PromptRef, name: string): Promise<{ logit: number; lse: number; last: Float32Array }> {
   const vocab = model.config.vocabSize;
   const seq = model.newSequence();
   const chunk = 100;
@@ -46,7 +47,7 @@ export function checkPrompt(model: Model, p: PromptRef, name: string): { logit: 
   let last = new Float32Array(0);
   for (let from = 0; from < p.ids.length; from += chunk) {
     const ids = Int32Array.from(p.ids.slice(from, from + chunk));
-    const [logits] = model.forward([{ seq, ids }], { logits: "all" });
+    const [logits] = await model.forwardAsync([{ seq, ids }], { logits: "all" });
     for (let r = 0; r < ids.length; r++) {
       const pos = from + r;
       const row = logits!.subarray(r * vocab, (r + 1) * vocab);
@@ -76,16 +77,16 @@ export function checkLastLogits(last: Float32Array, file: string): number {
 
 /** Greedy decoding with the KV cache against the reference up to the first near-tie; returns the
  * number of steps compared. */
-export function checkGreedy(model: Model, g: GreedyRef, name: string): number {
+export async function checkGreedy(model: Model, g: GreedyRef, name: string): Promise<number> {
   const seq = model.newSequence();
-  let [logits] = model.forward([{ seq, ids: Int32Array.from(g.prompt_ids) }]);
+  let [logits] = await model.forwardAsync([{ seq, ids: Int32Array.from(g.prompt_ids) }]);
   let compared = 0;
   for (let step = 0; step < g.greedy_ids.length; step++) {
     if (g.top1_top2_gaps[step]! < NEAR_TIE) break;
     const next = argmax(logits!);
     assert.equal(next, g.greedy_ids[step], `${name} step ${step}`);
     compared++;
-    [logits] = model.forward([{ seq, ids: Int32Array.of(next) }]);
+    [logits] = await model.forwardAsync([{ seq, ids: Int32Array.of(next) }]);
   }
   assert.ok(compared > 0, "at least one comparable step");
   return compared;

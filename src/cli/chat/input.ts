@@ -11,6 +11,7 @@ export type ChatCommand =
   | { readonly kind: "reset" }
   | { readonly kind: "save"; readonly file: string }
   | { readonly kind: "load"; readonly file: string }
+  | { readonly kind: "sessions" }
   | { readonly kind: "help" }
   | { readonly kind: "exit" };
 
@@ -97,6 +98,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/reset", "start a new conversation (keeps the system prompt and settings)"],
   ["/save FILE", "save the conversation as JSON {messages, settings}"],
   ["/load FILE", "load a conversation saved with /save"],
+  ["/sessions", "list the named sessions (qwenrt chat --session NAME keeps this one)"],
   ["/help", "show this help"],
   ["/exit", "quit (Ctrl-D works too)"],
 ];
@@ -148,6 +150,8 @@ export function parseInput(text: string, block: boolean): ChatInput {
       return fileArg("save");
     case "/load":
       return fileArg("load");
+    case "/sessions":
+      return noArg({ kind: "sessions" });
     case "/help":
     case "/?":
       return noArg({ kind: "help" });

@@ -7,7 +7,7 @@
 import { createInterface, type Interface } from "node:readline";
 import { QwenrtError } from "../../util/errors.js";
 import { InputAssembler, helpText, interruptAction, parseInput, type ChatCommand } from "./input.js";
-import { loadChat, saveChat, type ChatSession } from "./session.js";
+import { loadChat, saveChat, type ChatSession, type SavedChat } from "./session.js";
 import { runTurn, type ChatEngine, type TurnOptions } from "./turn.js";
 import { AnswerPrinter, infoLine, promptText, type TextSink } from "./view.js";
 
@@ -22,6 +22,23 @@ export interface ReplIo {
   readonly color: boolean;
   /** After each answer, print the prompt's and the answer's token ids (`--show-ids`). */
   readonly showIds?: boolean;
+  /** The named session this chat is kept as (`--session NAME`). */
+  readonly named?: NamedSession;
+}
+
+/** Where a named chat is kept: saved after every change, listed by `/sessions`. */
+export interface NamedSession {
+  readonly name: string;
+  save(chat: SavedChat): void;
+  list(): readonly { readonly name: string; readonly messages: number; readonly updatedAt: number }[];
+}
+
+/** `/sessions`: one line per session, newest first, this chat's marked with `*`. */
+export function sessionsText(named: NamedSession | undefined): string {
+  if (named === undefined) return "this chat is not a named session (start qwenrt chat with --session NAME to keep it)";
+  const rows = named.list();
+  if (rows.length === 0) return "no sessions yet";
+  return rows.map((r) => `${r.name === named.name ? "*" : " "} ${r.name}  ${r.messages} messages  ${new Date(r.updatedAt).toISOString().slice(0, 16).replace("T", " ")}`).join("\n");
 }
 
 /** Generation options fixed for the whole chat (per-turn ones come from the session). */
@@ -40,7 +57,7 @@ export interface CommandOutcome {
  * @example
  * applyCommand({ kind: "budget", budget: 64 }, session); // { message: "thinking budget: 64 tokens" }
  */
-export function applyCommand(cmd: ChatCommand, session: ChatSession): CommandOutcome {
+export function applyCommand(cmd: ChatCommand, session: ChatSession, named?: NamedSession): CommandOutcome {
   const s = session.settings;
   switch (cmd.kind) {
     case "think":
@@ -72,6 +89,8 @@ export function applyCommand(cmd: ChatCommand, session: ChatSession): CommandOut
         })`,
       };
     }
+    case "sessions":
+      return { message: sessionsText(named) };
     case "help":
       return { message: helpText() };
     case "exit":
@@ -176,8 +195,9 @@ export async function runChatRepl(engine: ChatEngine, session: ChatSession, gen:
       }
       if (input.kind === "command") {
         try {
-          const r = applyCommand(input.command, session);
+          const r = applyCommand(input.command, session, io.named);
           if (r.message !== undefined) info(r.message);
+          if (["system", "reset", "load", "think", "budget"].includes(input.command.kind)) io.named?.save(session.toJSON());
           if (r.exit === true) break;
         } catch (e) {
           if (!(e instanceof QwenrtError)) throw e;
@@ -199,6 +219,7 @@ export async function runChatRepl(engine: ChatEngine, session: ChatSession, gen:
         } else {
           session.addAssistant(r.content, r.reasoning);
           printer.end(r.stats);
+          io.named?.save(session.toJSON());
         }
         if (io.showIds === true) printer.ids(r.promptIds, r.ids);
       } catch (e) {

@@ -38,10 +38,10 @@ export class CliProcess {
   stderr = "";
   private readonly exited: Promise<number | null>;
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined },
+      env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
     });
     this.child.stdout.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
     this.child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));

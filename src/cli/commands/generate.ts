@@ -13,7 +13,7 @@ import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
 import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { modelDisplayName, withLoadingLine } from "../startup.js";
@@ -29,6 +29,9 @@ model's generation_config.json defaults (a .gguf file's: general.sampling.*).
   --ids FILE|-              prompt as a JSON array of token ids (stdin with "-")
   --chat                    wrap --prompt as one user message in the chat template
   --no-think                with --chat: render with enable_thinking=false
+  --allow-special-in-content
+                            with --chat: encode special-token text in the prompt (<|im_start|> …)
+                            as control tokens; by default only the template's markup is special
   --thinking-budget N       with --prompt: at most N reasoning tokens inside <think>, then Qwen's
                             early-stop text is inserted and the model answers
   --max-tokens N            most tokens to generate (default 256)
@@ -54,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     ids: { type: "string" },
     chat: { type: "boolean" },
     "no-think": { type: "boolean" },
+    "allow-special-in-content": { type: "boolean" },
     "max-tokens": { type: "string" },
     ...samplingFlagOptions,
     stop: { type: "string", multiple: true },
@@ -70,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (v.chat === true && v.prompt === undefined) throw new QwenrtError("--chat", "needs --prompt (--ids are already tokens)");
   if (v["no-think"] === true && v.chat !== true) throw new QwenrtError("--no-think", "only applies with --chat");
+  if (v["allow-special-in-content"] === true && v.chat !== true) throw new QwenrtError("--allow-special-in-content", "only applies with --chat");
 
   const sampling = parseSamplingFlags(v); // fails before the (slow) model load
   const maxTokens = numberFlag("max-tokens", v["max-tokens"], { integer: true, min: 1 }) ?? DEFAULT_MAX_TOKENS;
@@ -96,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const backend = await createBackend(choice);
   // A progress bar on stderr when it is a terminal; nothing otherwise (stdout carries the text).
-  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress }));
+  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress, ...loadOptionsOf(choice) }));
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);
@@ -110,7 +115,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (job.kind === "chat") {
       // The chat turn pipeline, as `qwenrt chat` and the server run it.
-      const runner = new TurnRunner(model, tokenizer, job.template, { prefixCacheTokens: model.config.maxPositionEmbeddings });
+      const runner = new TurnRunner(model, tokenizer, job.template, {
+        prefixCacheTokens: model.contextLength,
+        allowSpecialInContent: v["allow-special-in-content"] === true,
+      });
       const turn = runner.prepare({
         chat: parseChatRequest({ messages: [{ role: "user", content: job.user }], chat_template_kwargs: { enable_thinking: v["no-think"] !== true } }),
         ...(thinkingBudget === undefined ? {} : { thinkingBudget }),

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { openModelForCli } from "../open-model.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
 import { logSumExp, topK } from "../../models/logit_stats.js";
 import { QwenrtError } from "../../util/errors.js";
 import { parseJson } from "../../util/json.js";
@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const dir = requireModelArg("logits", positionals);
   if (values.ids === undefined) throw new QwenrtError("--ids", "is required (a file with a JSON array of ids, or - for stdin)");
   const parsed = parseBackendFlags(values);
-  const choice = parsed.kind === "wasm" && parsed.kv === undefined ? { ...parsed, kv: "f32" as const } : parsed;
+  const choice = parsed.kind !== "ref" && parsed.kv === undefined ? { ...parsed, kv: "f32" as const } : parsed;
   const k = numberFlag("top-k", values["top-k"], { integer: true, min: 1 }) ?? 8;
   const chunk = numberFlag("chunk", values.chunk, { integer: true, min: 1 }) ?? 64;
   const where = values.ids === "-" ? "stdin" : values.ids;
@@ -64,13 +64,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   parseIds(text, where); // shape errors before the (slow) model load
-  const model = await (await openModelForCli(dir)).loadModel({ backend: await createBackend(choice) });
+  const model = await (await openModelForCli(dir)).loadModel({ backend: await createBackend(choice), ...loadOptionsOf(choice) });
   const vocab = model.config.vocabSize;
   const ids = parseIds(text, where, vocab);
   const seq = model.newSequence(Math.max(1, ids.length));
   for (let from = 0; from < ids.length; from += chunk) {
     const part = ids.subarray(from, Math.min(from + chunk, ids.length));
-    const [logits] = model.forward([{ seq, ids: part }], { logits: "all", maxChunk: chunk });
+    const [logits] = await model.forwardAsync([{ seq, ids: part }], { logits: "all", maxChunk: chunk });
     const lines: string[] = [];
     for (let r = 0; r < part.length; r++) {
       const row = logits!.subarray(r * vocab, (r + 1) * vocab);

@@ -164,3 +164,14 @@ test("unsupported or invalid schemas throw QwenrtError naming the keyword path",
     /no finite value/,
   );
 });
+
+test("compileSchema: a schema past the depth or size limit is a QwenrtError naming the limit, not a stack overflow", () => {
+  let deep: unknown = { type: "string" };
+  for (let i = 0; i < 5_000; i++) deep = { type: "array", items: deep };
+  expectError(deep, "schema", /nests deeper than 64 levels/);
+  const wide = { type: "object", properties: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`p${i}`, { type: "integer" }])) };
+  expectError(wide, "schema", /more than 20000 values/);
+  let ok: unknown = { type: "string" };
+  for (let i = 0; i < 30; i++) ok = { type: "array", items: ok };
+  assert.equal(run(ok, "[".repeat(30) + '"x"' + "]".repeat(30)), "complete");
+});

@@ -15,6 +15,36 @@ const SUPPORTED = new Set([
 ]);
 const TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null"]);
 
+/** Deepest nesting of objects and arrays a schema may have (the compiler recurses per level). */
+export const MAX_SCHEMA_DEPTH = 64;
+/** Most values (objects, arrays, keys, scalars) a schema may hold. */
+export const MAX_SCHEMA_NODES = 20_000;
+
+/**
+ * Check a schema's size before compiling it, without recursion: a 1,000-level or 200,000-property
+ * schema is a 400 naming the limit, not a stack overflow or minutes of compiling.
+ *
+ * @example
+ * checkSchemaSize({ type: "object" }, "response_format.json_schema.schema"); // ok
+ */
+export function checkSchemaSize(schema: unknown, where: string): void {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: schema, depth: 1 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (++nodes > MAX_SCHEMA_NODES) {
+      throw new QwenrtError(where, `the schema holds more than ${MAX_SCHEMA_NODES} values; at most ${MAX_SCHEMA_NODES} are supported`, { code: "invalid_request" });
+    }
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > MAX_SCHEMA_DEPTH) {
+      throw new QwenrtError(where, `the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels; at most ${MAX_SCHEMA_DEPTH} are supported`, { code: "invalid_request" });
+    }
+    const children = Array.isArray(v) ? v : Object.values(v);
+    nodes += Array.isArray(v) ? 0 : children.length; // keys count too
+    for (const c of children) stack.push({ v: c, depth: depth + 1 });
+  }
+}
+
 /** How a schema is compiled. */
 export interface SchemaOptions {
   /** Parameter path used in error messages, e.g. `response_format.json_schema.schema`. */
@@ -33,6 +63,7 @@ export interface SchemaOptions {
  * const root = compileSchema({ type: "object", properties: { a: { type: "integer" } } }, new GrammarBuilder(), { where: "schema" });
  */
 export function compileSchema(schema: unknown, b: GrammarBuilder, opts: SchemaOptions): GNode {
+  checkSchemaSize(schema, opts.where);
   const c = new SchemaCompiler(schema, b, opts.where, opts.strict ?? true);
   const self = b.ref(opts.where);
   c.refs.set("#", self);

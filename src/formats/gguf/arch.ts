@@ -145,6 +145,15 @@ export function ggufToHfConfig(g: GgufModelHeader): Record<string, unknown> {
     }
     out[k.hf] = v;
   }
+  // A count the loader allocates by must match the file: blocks are the tensors' blk.N prefixes.
+  let blocks = 0;
+  for (const name of g.tensors.keys()) {
+    const m = /^blk\.(\d+)\./.exec(name);
+    if (m !== null) blocks = Math.max(blocks, Number(m[1]) + 1);
+  }
+  if (out.num_hidden_layers !== blocks) {
+    throw new QwenrtError(g.path, `metadata "${arch}.block_count" is ${String(out.num_hidden_layers)} but the file's tensors hold ${blocks} blocks (blk.0 … blk.${blocks - 1})`);
+  }
   const embd = g.tensors.get("token_embd.weight");
   if (embd === undefined) throw new QwenrtError(g.path, `tensor "token_embd.weight" is missing`);
   out.vocab_size = embd.shape[0];

@@ -4,21 +4,22 @@
  * the GGUF we write is laid out as llama.cpp's own and its `qwen3next` / `qwen35` / `qwen35moe`
  * graphs run it. Each step cites where the converter does it.
  */
-import { dequantizeAll } from "../quant/index.js";
-import type { SafeTensor } from "../safetensors.js";
 import type { HybridGgufConfig } from "./arch_hybrid.js";
 
-/** A tensor to write: its GGUF name (or HF name still to map), shape (HF order) and values. */
+/** The values of a written tensor from its checkpoint tensor's (all of them, upcast to float32). */
+export type ValueTransform = (source: Float32Array) => Float32Array;
+
+/** A tensor to write: its GGUF name (or HF name still to map), shape (HF order), and how its values
+ * come from the checkpoint tensor's (`undefined`: as they are). */
 export interface HybridTensor {
   readonly name: string;
   /** True when `name` is already the GGUF name (fused experts split here). */
   readonly isGguf: boolean;
   readonly shape: readonly number[];
-  readonly values: () => Float32Array;
+  readonly transform?: ValueTransform;
 }
 
 const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const f32Of = (t: SafeTensor): Float32Array => dequantizeAll(t.type, t.bytes, count(t.shape));
 
 /**
  * `_LinearAttentionVReorderBase._reorder_v_heads`: value heads along one axis from grouped order
@@ -51,15 +52,15 @@ export interface HybridConvertContext {
  * The GGUF tensors for one checkpoint tensor of a hybrid model, or `undefined` for a tensor the
  * text model does not use (the caller logs it). Names come back with `language_model.` stripped.
  */
-export function hybridTensors(name: string, t: SafeTensor, ctx: HybridConvertContext): HybridTensor[] | undefined {
+export function hybridTensors(name: string, t: { readonly shape: readonly number[] }, ctx: HybridConvertContext): HybridTensor[] | undefined {
   // ModelBase.filter_tensors strips "language_model."; TextModel.filter_tensors drops the vision
   // tower; MTP heads are dropped as with the converter's --no-mtp (qwenrt does not run them).
   if (name.startsWith("mtp.") || name.startsWith("model.visual.")) return undefined;
   const n = name.replace("language_model.", "");
   const l = ctx.config.linearAttention;
   const shape = [...t.shape];
-  const plain = (values: () => Float32Array, s: readonly number[] = shape, nm = n): HybridTensor => ({ name: nm, isGguf: false, shape: s, values });
-  if (l === null) return [plain(() => f32Of(t))];
+  const plain = (transform: ValueTransform | undefined, s: readonly number[] = shape, nm = n): HybridTensor => ({ name: nm, isGguf: false, shape: s, ...(transform === undefined ? {} : { transform }) });
+  if (l === null) return [plain(undefined)];
   const { keyHeads: nk, valueHeads: nv, keyHeadDim: dk, valueHeadDim: dv } = l;
   const r = nv / nk;
   // _LinearAttentionVReorderBase.modify_tensors (qwen35, qwen35moe only, when nk != nv).
@@ -70,8 +71,7 @@ export function hybridTensors(name: string, t: SafeTensor, ctx: HybridConvertCon
   if (n.endsWith(".linear_attn.in_proj_qkvz.weight")) {
     // Qwen3NextModel.modify_tensors: [q, k, v, z] per key head → attn_qkv (all q, all k, all v) + attn_gate.
     const group = 2 * dk + 2 * r * dv;
-    const pick = (parts: readonly (readonly [number, number])[]): Float32Array => {
-      const src = f32Of(t);
+    const pick = (parts: readonly (readonly [number, number])[]): ValueTransform => (src) => {
       const out = new Float32Array(parts.reduce((a, [, len]) => a + len, 0) * cols);
       let at = 0;
       for (const [from, len] of parts) {
@@ -84,51 +84,49 @@ export function hybridTensors(name: string, t: SafeTensor, ctx: HybridConvertCon
     const qkv = [...heads(0, dk), ...heads(dk, dk), ...heads(2 * dk, r * dv)];
     const base = n.slice(0, -".in_proj_qkvz.weight".length);
     return [
-      plain(() => pick(qkv), [2 * nk * dk + nv * dv, cols], `${base}.in_proj_qkv.weight`),
-      plain(() => pick(heads(2 * dk + r * dv, r * dv)), [nv * dv, cols], `${base}.in_proj_z.weight`),
+      plain(pick(qkv), [2 * nk * dk + nv * dv, cols], `${base}.in_proj_qkv.weight`),
+      plain(pick(heads(2 * dk + r * dv, r * dv)), [nv * dv, cols], `${base}.in_proj_z.weight`),
     ];
   }
   if (n.endsWith(".linear_attn.A_log")) {
     // Qwen3NextModel.modify_tensors: A_log → A = −exp(A_log) (written as ssm_a).
-    return [plain(() => {
-      const v = f32Of(t);
+    return [plain((v) => {
       const a = reorder ? reorderHeads(v, nv, 1, 0, 0, nk, r, 1) : v;
       return a.map((x) => -Math.exp(x));
     })];
   }
-  if (n.endsWith(".linear_attn.dt_bias")) return [plain(() => (reorder ? reorderHeads(f32Of(t), nv, 1, 0, 0, nk, r, 1) : f32Of(t)))];
+  if (n.endsWith(".linear_attn.dt_bias")) return [plain(reorder ? (v) => reorderHeads(v, nv, 1, 0, 0, nk, r, 1) : undefined)];
   if (n.endsWith(".linear_attn.conv1d.weight")) {
     // "conv1d" → squeeze: [channels, 1, kernel] → [channels, kernel]; reorder the V channels.
     const channels = shape[0]!, kernel = shape[shape.length - 1]!;
-    return [plain(() => (reorder ? reorderHeads(f32Of(t), channels, kernel, 0, 2 * nk * dk, nk, r, dv) : f32Of(t)), [channels, kernel])];
+    return [plain(reorder ? (v) => reorderHeads(v, channels, kernel, 0, 2 * nk * dk, nk, r, dv) : undefined, [channels, kernel])];
   }
-  if (reorder && n.endsWith(".linear_attn.in_proj_qkv.weight")) return [plain(() => reorderHeads(f32Of(t), rows, cols, 0, 2 * nk * dk, nk, r, dv))];
-  if (reorder && n.endsWith(".linear_attn.in_proj_z.weight")) return [plain(() => reorderHeads(f32Of(t), rows, cols, 0, 0, nk, r, dv))];
+  if (reorder && n.endsWith(".linear_attn.in_proj_qkv.weight")) return [plain((v) => reorderHeads(v, rows, cols, 0, 2 * nk * dk, nk, r, dv))];
+  if (reorder && n.endsWith(".linear_attn.in_proj_z.weight")) return [plain((v) => reorderHeads(v, rows, cols, 0, 0, nk, r, dv))];
   if (reorder && (n.endsWith(".linear_attn.in_proj_b.weight") || n.endsWith(".linear_attn.in_proj_a.weight"))) {
-    return [plain(() => reorderHeads(f32Of(t), rows, cols, 0, 0, nk, r, 1))];
+    return [plain((v) => reorderHeads(v, rows, cols, 0, 0, nk, r, 1))];
   }
-  if (reorder && n.endsWith(".linear_attn.out_proj.weight")) return [plain(() => reorderHeads(f32Of(t), rows, cols, 1, 0, nk, r, dv))];
+  if (reorder && n.endsWith(".linear_attn.out_proj.weight")) return [plain((v) => reorderHeads(v, rows, cols, 1, 0, nk, r, dv))];
   if (n.endsWith("norm.weight") && !n.endsWith("linear_attn.norm.weight")) {
     // Qwen3NextModel.modify_tensors: zero-centred RMSNorm weights are written as 1 + w.
-    return [plain(() => f32Of(t).map((x) => 1 + x))];
+    return [plain((v) => v.map((x) => 1 + x))];
   }
   const fused = /^model\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)$/.exec(n);
   if (fused !== null) {
     // Qwen2MoeModel.modify_tensors: gate_up_proj [E, 2·I, H] splits on dim −2 into gate and up.
     const [experts, mid, hidden] = shape as [number, number, number];
     const bid = fused[1]!;
-    if (fused[2] === "down_proj") return [{ name: `blk.${bid}.ffn_down_exps.weight`, isGguf: true, shape, values: () => f32Of(t) }];
+    if (fused[2] === "down_proj") return [{ name: `blk.${bid}.ffn_down_exps.weight`, isGguf: true, shape }];
     const half = mid / 2;
-    const split = (second: boolean): Float32Array => {
-      const src = f32Of(t);
+    const split = (second: boolean): ValueTransform => (src) => {
       const out = new Float32Array(experts * half * hidden);
       for (let e = 0; e < experts; e++) out.set(src.subarray((e * mid + (second ? half : 0)) * hidden, (e * mid + (second ? mid : half)) * hidden), e * half * hidden);
       return out;
     };
     return [
-      { name: `blk.${bid}.ffn_gate_exps.weight`, isGguf: true, shape: [experts, half, hidden], values: () => split(false) },
-      { name: `blk.${bid}.ffn_up_exps.weight`, isGguf: true, shape: [experts, half, hidden], values: () => split(true) },
+      { name: `blk.${bid}.ffn_gate_exps.weight`, isGguf: true, shape: [experts, half, hidden], transform: split(false) },
+      { name: `blk.${bid}.ffn_up_exps.weight`, isGguf: true, shape: [experts, half, hidden], transform: split(true) },
     ];
   }
-  return [plain(() => f32Of(t))];
+  return [plain(undefined)];
 }

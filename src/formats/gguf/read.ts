@@ -15,6 +15,7 @@ import { fileSize, readFileChunked, type ChunkedReadOptions } from "../read_chun
 import { readWholeFile } from "../safetensors.js";
 import { Cursor, readValue } from "./cursor.js";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, ggmlIdTypes, unsupportedGgmlTypes, type GgufValue } from "./types.js";
+import { checkNoOverlap } from "../tensor_source.js";
 
 /** One tensor of a GGUF file: a view over the file's bytes. */
 export interface GgufTensor {
@@ -122,6 +123,7 @@ function parseHeader(c: Cursor): ParsedHeader {
     seen.add(t.name);
     return { name: t.name, type: t.type, dims: Object.freeze(t.dims), shape: Object.freeze(t.dims.slice().reverse()), begin, byteLength };
   });
+  checkNoOverlap(file, infos.map((t) => ({ name: t.name, begin: t.begin, end: t.begin + t.byteLength })));
   return { version, alignment, metadata, infos, dataStart };
 }
 

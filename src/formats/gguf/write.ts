@@ -2,16 +2,22 @@
  * GGUF v3 writer: header and metadata, tensor infos, then each tensor's data padded to the
  * alignment (32 unless `general.alignment` says otherwise), as gguf-py's `GGUFWriter` lays it out.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { QwenrtError } from "../../util/errors.js";
 import { getFormat, type WeightType } from "../quant/index.js";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, ggmlTypeIds, valueTypeIds, type GgufArray, type GgufValue } from "./types.js";
 
-/** A tensor to write: `shape` is row-major (PyTorch order); GGUF stores it reversed. */
-export interface GgufTensorToWrite {
+/** A tensor's entry in the file: `shape` is row-major (PyTorch order); GGUF stores it reversed. */
+export interface GgufTensorInfoToWrite {
   readonly name: string;
   readonly type: WeightType;
   readonly shape: readonly number[];
+}
+
+/** A tensor to write with its bytes. */
+export interface GgufTensorToWrite extends GgufTensorInfoToWrite {
   readonly bytes: Uint8Array; // [rows, rowBytes(type, shape[last])]
 }
 
@@ -99,8 +105,9 @@ function writeValue(o: Out, v: GgufValue): void {
   }
 }
 
-/** Header bytes (padded to the alignment) and each tensor's padded size, after checking sizes. */
-function layout(c: GgufContents): { header: Uint8Array; padded: number[] } {
+/** Header bytes (padded to the alignment), each tensor's size and padded size, after checking sizes. */
+function layout(metadata: ReadonlyMap<string, GgufValue>, tensors: readonly (GgufTensorInfoToWrite & { readonly bytes?: Uint8Array })[]): { header: Uint8Array; sizes: number[]; padded: number[] } {
+  const c = { metadata, tensors };
   const al = c.metadata.get("general.alignment");
   const alignment = al === undefined ? GGUF_DEFAULT_ALIGNMENT : al.type === "u32" ? al.value : 0;
   if (alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new QwenrtError("general.alignment", "must be a power-of-two u32");
@@ -114,6 +121,7 @@ function layout(c: GgufContents): { header: Uint8Array; padded: number[] } {
     writeValue(o, v);
   }
   const padded: number[] = [];
+  const sizes: number[] = [];
   let offset = 0;
   const seen = new Set<string>();
   for (const t of c.tensors) {
@@ -126,9 +134,10 @@ function layout(c: GgufContents): { header: Uint8Array; padded: number[] } {
       throw new QwenrtError(`tensor "${t.name}"`, `row length ${dims[0]} is not a multiple of ${t.type}'s block size ${fmt.blockSize}`);
     }
     const size = (dims[0]! / fmt.blockSize) * fmt.blockBytes * dims.slice(1).reduce((a, b) => a * b, 1);
-    if (t.bytes.byteLength !== size) {
+    if (t.bytes !== undefined && t.bytes.byteLength !== size) {
       throw new QwenrtError(`tensor "${t.name}"`, `shape [${t.shape.join(", ")}] in ${t.type} needs ${size} bytes, got ${t.bytes.byteLength}`);
     }
+    sizes.push(size);
     o.str(t.name);
     o.u32(dims.length);
     for (const d of dims) o.u64(BigInt(d));
@@ -142,7 +151,7 @@ function layout(c: GgufContents): { header: Uint8Array; padded: number[] } {
   o.reserve(headerLen - o.pos);
   const header = new Uint8Array(headerLen);
   header.set(o.buf.subarray(0, o.pos));
-  return { header, padded };
+  return { header, sizes, padded };
 }
 
 /**
@@ -152,7 +161,7 @@ function layout(c: GgufContents): { header: Uint8Array; padded: number[] } {
  * const bytes = encodeGguf({ metadata: new Map([["general.architecture", { type: "string", value: "qwen3" }]]), tensors: [] });
  */
 export function encodeGguf(c: GgufContents): Uint8Array {
-  const { header, padded } = layout(c);
+  const { header, padded } = layout(c.metadata, c.tensors);
   const out = new Uint8Array(header.byteLength + padded.reduce((a, b) => a + b, 0));
   out.set(header);
   let at = header.byteLength;
@@ -164,32 +173,133 @@ export function encodeGguf(c: GgufContents): Uint8Array {
 }
 
 /**
- * Write a GGUF v3 file, streaming tensor data (no second copy of the weights in memory).
+ * Write a GGUF v3 file, streaming tensor data (no second copy of the weights in memory). The bytes go
+ * to a temporary file beside `path`, renamed over it once complete and flushed: a failed or
+ * interrupted write never leaves a truncated `path`, nor touches a file already there (which a
+ * server may be reading).
  *
  * @example
  * writeGguf("model.gguf", { metadata, tensors: [{ name: "token_embd.weight", type: "f16", shape: [vocab, hidden], bytes }] });
  */
 export function writeGguf(path: string, c: GgufContents): void {
-  const { header, padded } = layout(c);
-  const fd = openSync(path, "w");
+  // A temporary file beside the target, renamed over it once complete and flushed: a failed write
+  // leaves the old file (if any) untouched.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const w = GgufStreamWriter.create(tmp, c.metadata, c.tensors);
   try {
-    writeAll(fd, header);
-    const zeros = new Uint8Array(64);
-    c.tensors.forEach((t, i) => {
-      writeAll(fd, t.bytes);
-      let pad = padded[i]! - t.bytes.byteLength;
-      while (pad > 0) {
-        const n = Math.min(pad, zeros.byteLength);
-        writeAll(fd, zeros.subarray(0, n));
-        pad -= n;
-      }
-    });
-  } finally {
-    closeSync(fd);
+    for (const t of c.tensors) w.write(t.bytes);
+    w.close();
+    renameSync(tmp, path);
+  } catch (e) {
+    w.abort();
+    rmSync(tmp, { force: true });
+    throw e;
   }
 }
 
-function writeAll(fd: number, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.byteLength) off += writeSync(fd, b, off, b.byteLength - off);
+/**
+ * A GGUF file written tensor by tensor: the header goes first (sizes follow from shapes and
+ * types), then each tensor's bytes in the listed order, in pieces of any size, so a converter can
+ * encode a slab, write it and reuse its buffers. `close` checks that every tensor is complete.
+ *
+ * @example
+ * const w = GgufStreamWriter.create("m.gguf", metadata, [{ name: "output_norm.weight", type: "f32", shape: [1024] }]);
+ * w.write(normBytes);
+ * w.close();
+ */
+export class GgufStreamWriter {
+  private index = 0; // tensor being written
+  private done = 0; // its bytes written so far
+  private open = true;
+  /** Bytes written to the file so far (header and padding included). */
+  bytesWritten = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly tensors: readonly GgufTensorInfoToWrite[],
+    private readonly sizes: readonly number[],
+    private readonly padded: readonly number[],
+  ) {}
+
+  /** Create (truncate) `path` and write the header for `tensors`. */
+  static create(path: string, metadata: ReadonlyMap<string, GgufValue>, tensors: readonly GgufTensorInfoToWrite[]): GgufStreamWriter {
+    const { header, sizes, padded } = layout(metadata, tensors);
+    const w = new GgufStreamWriter(path, openSync(path, "w"), tensors, sizes, padded);
+    try {
+      w.put(header);
+      w.finishEmpty();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    return w;
+  }
+
+  /** The tensor the next bytes belong to; undefined once every tensor is complete. */
+  get current(): GgufTensorInfoToWrite | undefined {
+    return this.tensors[this.index];
+  }
+
+  /** Append bytes of the current tensor (moving on, after its padding, when it is complete). */
+  write(bytes: Uint8Array): void {
+    if (!this.open) throw new QwenrtError(this.path, "write after close");
+    let off = 0;
+    while (off < bytes.byteLength) {
+      const t = this.tensors[this.index];
+      if (t === undefined) throw new QwenrtError(this.path, `${bytes.byteLength - off} bytes beyond the last tensor`);
+      const n = Math.min(bytes.byteLength - off, this.sizes[this.index]! - this.done);
+      this.put(bytes.subarray(off, off + n));
+      off += n;
+      this.done += n;
+      if (this.done === this.sizes[this.index]) this.next();
+    }
+  }
+
+  /** Close the file; throws naming the first tensor that is not complete. */
+  close(): void {
+    if (!this.open) return;
+    const t = this.tensors[this.index];
+    if (t !== undefined) {
+      this.abort();
+      throw new QwenrtError(this.path, `tensor "${t.name}" has ${this.done} of its ${this.sizes[this.index]} bytes`);
+    }
+    this.open = false;
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  /** Close without checks (after an error; the caller removes the file). */
+  abort(): void {
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.fd);
+  }
+
+  private next(): void {
+    const zeros = new Uint8Array(64);
+    let pad = this.padded[this.index]! - this.sizes[this.index]!;
+    while (pad > 0) {
+      const n = Math.min(pad, zeros.byteLength);
+      this.put(zeros.subarray(0, n));
+      pad -= n;
+    }
+    this.index++;
+    this.done = 0;
+    this.finishEmpty();
+  }
+
+  /** Skip past tensors of no bytes (none in practice; keeps `current` honest). */
+  private finishEmpty(): void {
+    while (this.index < this.tensors.length && this.sizes[this.index] === 0) this.next();
+  }
+
+  private put(b: Uint8Array): void {
+    let off = 0;
+    while (off < b.byteLength) off += writeSync(this.fd, b, off, b.byteLength - off);
+    this.bytesWritten += b.byteLength;
+  }
 }

@@ -99,6 +99,8 @@ export function createRefBackend(): HostKernelBackend {
       return new RefMatrix(m.rows, m.cols, dequantizeAll(m.type, m.bytes, m.rows * m.cols));
     },
 
+    heldMatrix: (_type, rows, cols) => ({ type: "f32", bytes: rows * cols * 4 }),
+
     matmul(w: Matrix, xt: Tensor, n: number, yt: Tensor, biast?: Tensor): void {
       const { rows, cols, data } = own(w);
       const x = hostF32(xt, "x"), y = hostF32(yt, "y"), bias = biast === undefined ? undefined : hostF32(biast, "bias");

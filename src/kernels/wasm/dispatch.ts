@@ -4,10 +4,10 @@
  * order an interleaved layout reads), and the multi-matrix job that serves matmulMany and swiGlu.
  * Everything here takes byte offsets of data already in wasm memory (see staging.ts).
  */
-import type { JobArg, Pool } from "./pool.js";
+import type { JobArg, JobRunner } from "./pool.js";
 import type { KernelExports, KernelIds } from "./protocol.js";
 import type { Staging } from "./staging.js";
-import { FAMILY_K, FAMILY_Q, FLOAT_KIND, K_KIND, Q_KIND, familyOf, type WasmMatrix } from "./matrix.js";
+import { FAMILY_K, FAMILY_Q, FLOAT_KIND, K_KIND, Q_KIND, familyOf, type PackedMatrix } from "./matrix.js";
 import type { WeightType } from "../types.js";
 
 /** Σq group size of the K kernels' x sums: 16 for Q6_K's sub-blocks, else 32. */
@@ -24,13 +24,13 @@ export class MatmulDispatch {
   constructor(
     private readonly kernels: KernelExports,
     private readonly ids: KernelIds,
-    private readonly pool: Pool,
+    private readonly pool: JobRunner,
     private readonly staging: Staging,
     private readonly relaxed: boolean,
   ) {}
 
   /** Whether `ms` can run as one multi-matrix job on one prepared x (else: one matmul each, same values). */
-  fusable(ms: readonly WasmMatrix[]): boolean {
+  fusable(ms: readonly PackedMatrix[]): boolean {
     if (ms.length < 2 || ms.length > 8) return false;
     const family = familyOf(ms[0]!.type), cols = ms[0]!.cols;
     // q4_0 matrices read one i8 x, interleaved or plain: a mix of layouts (rows % 4 differs) cannot share it.
@@ -39,7 +39,7 @@ export class MatmulDispatch {
   }
 
   /** `y[n, rows] = x[n, cols] · mᵀ (+ bias)`; n > 0. */
-  matmul(m: WasmMatrix, xp: number, n: number, yp: number, bp: number): void {
+  matmul(m: PackedMatrix, xp: number, n: number, yp: number, bp: number): void {
     const { rows, cols } = m;
     const tmp = (name: string, bytes: number): number => this.staging.tmp(name, bytes);
     const chunk = Math.max(4, Math.ceil(rows / (this.pool.threads * 8) / 4) * 4);
@@ -63,19 +63,19 @@ export class MatmulDispatch {
   }
 
   /** matmulMany of `fusable` matrices: one prepared x, one job; n > 0. */
-  many(ms: readonly WasmMatrix[], xp: number, n: number, outs: readonly OutPtrs[]): void {
+  many(ms: readonly PackedMatrix[], xp: number, n: number, outs: readonly OutPtrs[]): void {
     const total = ms.reduce((a, m) => a + m.rows, 0);
     this.runMulti(familyOf(ms[0]!.type)!, ms, outs, xp, n, ms[0]!.cols, total, 0);
   }
 
   /** swiGlu of a `fusable` pair (gate, up): both projections and silu(gate) · up in one job; n > 0. */
-  swiGlu(g: WasmMatrix, u: WasmMatrix, xp: number, n: number, op: number): void {
+  swiGlu(g: PackedMatrix, u: PackedMatrix, xp: number, n: number, op: number): void {
     const gp = this.staging.tmp("swiglu.gate", n * g.rows * 4), upp = this.staging.tmp("swiglu.up", n * g.rows * 4);
     this.runMulti(familyOf(g.type)!, [g, u], [{ y: gp, b: 0 }, { y: upp, b: 0 }], xp, n, g.cols, g.rows, op);
   }
 
   /** Prepare x for `family` once and run the multi-matrix job over `total` items. */
-  private runMulti(family: number, ms: readonly WasmMatrix[], ptrs: readonly OutPtrs[], xp: number, n: number, cols: number, total: number, out: number): void {
+  private runMulti(family: number, ms: readonly PackedMatrix[], ptrs: readonly OutPtrs[], xp: number, n: number, cols: number, total: number, out: number): void {
     const tmp = (name: string, bytes: number): number => this.staging.tmp(name, bytes);
     const table = tmp("multi.table", ms.length * ENTRY_BYTES);
     const t = this.staging.u32(table, ms.length * (ENTRY_BYTES / 4));

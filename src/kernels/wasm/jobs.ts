@@ -3,7 +3,7 @@
  * splits into chunks and lays out its arguments and scratch. Takes byte offsets of data already in
  * wasm memory (see staging.ts); the backend checks arguments first.
  */
-import type { JobArg, Pool } from "./pool.js";
+import type { JobArg, JobRunner } from "./pool.js";
 import type { KernelExports, KernelIds } from "./protocol.js";
 import type { Staging } from "./staging.js";
 
@@ -18,7 +18,7 @@ export class KernelJobs {
   constructor(
     private readonly kernels: KernelExports,
     private readonly ids: KernelIds,
-    private readonly pool: Pool,
+    private readonly pool: JobRunner,
     private readonly staging: Staging,
   ) {}
 

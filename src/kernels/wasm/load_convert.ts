@@ -3,7 +3,8 @@
  * time: the source is decoded through a small reusable scratch and repacked straight into wasm
  * memory, so a converted matrix never exists whole (as float32 or as ggml bytes) outside it.
  *   - native types: repacked as they are
- *   - `dtype` (f32 / f16 / bf16 → q8_0, q4_0, q4_k): the format's own quantizer, per slab
+ *   - `dtype` (f32 / f16 / bf16 → q8_0, q4_0, q4_k): the SIMD quantizers on the worker pool
+ *     (quantize_rows.ts) when the backend gives them, else the format's own quantizer (same bytes)
  *   - q3_k → q6_k: exact (same sub-blocks of 16, levels −4..3 and 6-bit scales fit Q6_K's)
  *   - q4_1, q5_1, q2_k → q8_0: no native type holds their values exactly (per-block minimum, or
  *     scales per 16 with minimums); Q8_0 keeps ~8 bits per value, far above the source's 2.6–6
@@ -11,6 +12,7 @@
 import { getFormat, rowBytes } from "../../formats/quant/index.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import type { HostMatrix } from "../types.js";
+import { isFloatType, isWasmQuantType, type PoolQuantizer } from "./quantize_rows.js";
 import { nativeBlock, repack } from "./repack.js";
 
 /** Types without a kernel, and what loading stores them as. */
@@ -25,31 +27,36 @@ export const CONVERTED: Readonly<Partial<Record<WeightType, { readonly to: Weigh
 export const SLAB_ROWS = 256;
 
 /** Write `m`, stored as `to`, into `dst` (the repacked layout of `to`, see repack.ts), SLAB_ROWS rows
- * at a time. `to` is `m.type` (plain repack), CONVERTED[m.type].to, or a quantized dtype for floats. */
-export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: boolean): void {
+ * at a time. `to` is `m.type` (plain repack), CONVERTED[m.type].to, or a quantized dtype for floats
+ * (encoded by `quantizer` when given). `m` may be rows `r0 ..` of a `totalRows`-row matrix that
+ * `dst` holds whole. */
+export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: boolean, r0 = 0, totalRows = m.rows, quantizer?: PoolQuantizer): void {
   const { rows, cols, type } = m;
   if (to === type) {
-    repack(type, m.bytes, rows, cols, dst, il);
+    repack(type, m.bytes, rows, cols, dst, il, r0, totalRows);
     return;
   }
   const srcRow = rowBytes(type, cols), dstRow = rowBytes(to, cols);
   const slab = Math.min(rows, SLAB_ROWS);
   const enc = new Uint8Array(slab * dstRow); // [slab, cols] in `to`'s ggml layout
-  const vals = type === "q3_k" ? undefined : new Float32Array(slab * cols); // [slab, cols]
+  const simd = quantizer !== undefined && isFloatType(type) && isWasmQuantType(to) ? { q: quantizer, from: type, to } : undefined;
+  const vals = type === "q3_k" || simd !== undefined ? undefined : new Float32Array(slab * cols); // [slab, cols]
   const quantize = getFormat(to).quantize;
   if (vals !== undefined && quantize === undefined) throw new Error(`internal: no quantizer for ${to}`);
-  for (let r0 = 0; r0 < rows; r0 += slab) {
-    const n = Math.min(slab, rows - r0);
-    const src = m.bytes.subarray(r0 * srcRow, (r0 + n) * srcRow);
+  for (let r = 0; r < rows; r += slab) {
+    const n = Math.min(slab, rows - r);
+    const src = m.bytes.subarray(r * srcRow, (r + n) * srcRow);
     const out = enc.subarray(0, n * dstRow);
-    if (vals === undefined) {
+    if (simd !== undefined) {
+      simd.q.quantize(simd.from, src, simd.to, n, cols, out);
+    } else if (vals === undefined) {
       q3kToQ6k(src, out, (n * cols) / 256);
     } else {
       const v = vals.subarray(0, n * cols);
       getFormat(type).dequantize(src, v, v.length);
       quantize!(v, out, v.length);
     }
-    repack(to, out, n, cols, dst, il, r0, rows);
+    repack(to, out, n, cols, dst, il, r0 + r, totalRows);
   }
 }
 

@@ -1,13 +1,9 @@
 /**
- * Weight matrices in wasm memory: what a loaded matrix is (`WasmMatrix`: its stored type, layout and
- * the kernel kind that reads it) and loading one (type checks, conversion on load, repacking).
+ * Weight matrices in wasm memory: a loaded matrix (`WasmMatrix`) and its parts (`PackedMatrix`: the
+ * rows one bank holds, their stored type, layout and the kernel kind that reads them). Loading is
+ * in load_matrix.ts.
  */
-import { rowBytes } from "../../formats/quant/index.js";
-import { QwenrtError } from "../../util/errors.js";
-import type { HostMatrix, Matrix, WeightType } from "../types.js";
-import { CONVERTED, convertInto, storedType } from "./load_convert.js";
-import type { WasmHeap } from "./memory.js";
-import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
+import type { Matrix, WeightType } from "../types.js";
 
 /** Types `dtype` may convert float weights to on load. */
 export type WasmDtype = "q8_0" | "q4_0" | "q4_k";
@@ -28,11 +24,13 @@ export function familyOf(t: WeightType): number | undefined {
   return undefined;
 }
 
-/** A weight matrix repacked into wasm memory at `ptr` (see repack.ts). */
-export class WasmMatrix implements Matrix {
+/** A weight matrix's rows `first .. first + rows - 1`, repacked at `ptr` in one bank (see repack.ts).
+ * The matmul kernels run on one of these. */
+export class PackedMatrix {
   constructor(
-    readonly owner: WasmHeap, // the heap (so the backend) it lives in
+    readonly bank: number, // index of the bank it lives in
     readonly type: WeightType, // as stored (after any conversion on load)
+    readonly first: number, // first row of the whole matrix it holds
     readonly rows: number,
     readonly cols: number,
     readonly ptr: number, // byte offset of the repacked data
@@ -58,36 +56,31 @@ export class WasmMatrix implements Matrix {
   }
 }
 
-/** What loading needs from the backend: its heap, build and options. */
-export interface LoadContext {
-  readonly heap: WasmHeap;
-  readonly relaxed: boolean;
-  readonly dtype: WasmDtype | undefined;
-  /** Hears one line per source type converted for want of a kernel. */
-  readonly log: (line: string) => void;
-  /** Source types whose conversion was logged. */
-  readonly announced: Set<WeightType>;
-}
+/** A weight matrix of the wasm backend: one part per bank it spans — one, unless the matrix is
+ * larger than a bank (then split by rows, in whole row quads, all parts in the layout the whole
+ * would have). */
+export class WasmMatrix implements Matrix {
+  readonly bytes: number;
 
-/** Copy `m` into wasm memory in the layout its kernel reads (converting types without a kernel). */
-export function loadWasmMatrix(ctx: LoadContext, m: HostMatrix): WasmMatrix {
-  const need = m.rows * rowBytes(m.type, m.cols);
-  if (m.bytes.byteLength !== need) {
-    throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
+  constructor(
+    readonly owner: object, // the backend's banks (bank.ts `Banks`): whose memory it lives in
+    readonly type: WeightType,
+    readonly rows: number,
+    readonly cols: number,
+    readonly parts: readonly PackedMatrix[], // by first row
+  ) {
+    this.bytes = parts.reduce((a, p) => a + p.bytes, 0);
   }
-  const type = storedType(m.type, m.cols, ctx.dtype);
-  if (!NATIVE_TYPES.includes(type)) {
-    throw new QwenrtError("weights", `the wasm backend has no kernel for "${type}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
+
+  /** The part holding row `row` (0 ≤ row < rows). */
+  partOf(row: number): PackedMatrix {
+    const ps = this.parts;
+    let lo = 0, hi = ps.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ps[mid]!.first <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return ps[lo]!;
   }
-  const conv = CONVERTED[m.type];
-  if (conv !== undefined && !ctx.announced.has(m.type)) {
-    ctx.announced.add(m.type);
-    ctx.log(`wasm backend: no ${m.type} kernel; converting ${m.type} matrices to ${conv.to} on load (${conv.exact ? "exact" : "lossy, ~8-bit"})`);
-  }
-  const { bytes: size, scales } = repackedSize(type, m.rows, m.cols);
-  const ptr = ctx.heap.alloc(size);
-  const il = (type === "q4_0" && interleaveQ4(ctx.relaxed, m.rows, m.cols)) || (type === "q8_0" && interleaveQ8(m.rows, m.cols));
-  // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
-  convertInto(m, type, ctx.heap.u8(ptr, size), il);
-  return new WasmMatrix(ctx.heap, type, m.rows, m.cols, ptr, ptr + scales, size, il);
 }

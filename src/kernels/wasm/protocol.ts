@@ -2,6 +2,7 @@
  * What the main thread and the pool workers share: the job block layout in wasm memory (read by
  * `assembly/index.ts`'s `run`) and the setup messages, a discriminated union.
  */
+import type { MessagePort } from "node:worker_threads";
 import { wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from "./wasm_api.js";
 
 /** Tags of the job counter (12 bits): workers run jobs tagged `generation % TAG_COUNT`; TAG_MAIN marks a
@@ -26,6 +27,7 @@ export const JOB = {
   total: 24, // items in the job
   error: 28, // non-zero: a worker threw (its message went to the console)
   args: 32, // 16 argument slots
+  bank: 96, // home bank's block only: the bank whose job block holds the job of `generation`
   bytes: 128,
 } as const;
 
@@ -49,6 +51,17 @@ export interface KernelExports {
   readonly K_MATMUL_MULTI: WasmGlobal;
   readonly K_QUANTIZE: WasmGlobal;
   readonly K_ADD: WasmGlobal;
+  readonly K_QUANTIZE_ROWS: WasmGlobal;
+  /** Scratch bytes per thread of a K_QUANTIZE_ROWS job (assembly/quantize.ts). */
+  readonly QUANT_SCRATCH: WasmGlobal;
+  /** K_QUANTIZE_ROWS target type ids (assembly/quantize.ts). */
+  readonly QT_Q8_0: WasmGlobal;
+  readonly QT_Q4_0: WasmGlobal;
+  readonly QT_Q4_K: WasmGlobal;
+  readonly QT_Q6_K: WasmGlobal;
+  readonly QT_F32: WasmGlobal;
+  /** Random rows generated and encoded in place (assembly/synth.ts). */
+  readonly K_SYNTH_ROWS: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -57,22 +70,43 @@ export function kernelIds(k: KernelExports) {
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
+    quantizeRows: id(k.K_QUANTIZE_ROWS),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;
 
-/** Main → worker, as `workerData`. */
+/** A memory bank as a worker instantiates the kernel module on it. */
+export interface BankInit {
+  readonly memory: WasmMemory;
+  readonly job: number; // byte offset of the bank's job block
+}
+
+/** Main → worker, as `workerData`. Bank 0 (the home bank) also holds the pool's control slots
+ * (generation, quit, error, bank) in its job block. */
 export interface WorkerInit {
   readonly kind: "init";
   readonly module: WasmModule;
-  readonly memory: WasmMemory;
-  readonly job: number; // byte offset of the job block
+  readonly banks: readonly BankInit[]; // by bank index
   readonly tid: number; // 1 .. threads - 1 (the main thread is 0)
   readonly spin: number; // polls of the generation before Atomics.wait
+  /** Banks added later arrive here (`BankAdded`), posted before any of their jobs: the worker takes
+   * them with a synchronous receive when it meets a job of a bank it does not know, and answers each
+   * with a `bank` reply on the same port. */
+  readonly port: MessagePort;
 }
 
-/** Worker → main, once, at setup. */
-export type WorkerReply = { readonly kind: "ready"; readonly tid: number } | { readonly kind: "error"; readonly tid: number; readonly message: string };
+/** Main → worker on `WorkerInit.port` when a bank is added: instantiate the kernels on it. */
+export interface BankAdded extends BankInit {
+  readonly kind: "bank";
+  readonly index: number;
+}
+
+/** Worker → main: once at setup (`ready` or `error`) on the worker's parent port; then `bank` on
+ * `WorkerInit.port` for each bank it instantiated later. */
+export type WorkerReply =
+  | { readonly kind: "ready"; readonly tid: number }
+  | { readonly kind: "error"; readonly tid: number; readonly message: string }
+  | { readonly kind: "bank"; readonly tid: number; readonly index: number };
 
 /** Instantiate the kernel module on `memory` (main thread and workers alike). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {

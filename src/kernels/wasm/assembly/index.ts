@@ -11,8 +11,11 @@ import { matmulMulti } from "./multi";
 import { attentionItems } from "./attention";
 import { writeKvF16 } from "./half";
 import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
+import { QUANT_SCRATCH, quantizeRows } from "./quantize";
+import { synthRows } from "./synth";
 
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
+export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;
@@ -24,6 +27,8 @@ export const K_ATTENTION: i32 = 7;
 export const K_MATMUL_MULTI: i32 = 8;
 export const K_QUANTIZE: i32 = 9;
 export const K_ADD: i32 = 10;
+export const K_QUANTIZE_ROWS: i32 = 11;
+export const K_SYNTH_ROWS: i32 = 12;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -73,6 +78,12 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       quantizeQ8(u(job, 0) + r * (cols << 2), u(job, 1) + r * (cols << 1), xq8 == 0 ? 0 : xq8 + r * cols, u(job, 3), u(job, 4) + r * sb, u(job, 5) + r * sb, i1 - i0, <i32>cols, u(job, 7));
       break;
     }
+    case K_QUANTIZE_ROWS: // srcType, src, dstType, dst, cols, scratch (QUANT_SCRATCH bytes per thread)
+      quantizeRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5) + <u32>tid * <u32>QUANT_SCRATCH, i0, i1);
+      break;
+    case K_SYNTH_ROWS: // k0, k1, mean, std, rowBase, dstType, dst, cols, scratch (QUANT_SCRATCH bytes per thread)
+      synthRows(u(job, 0), u(job, 1), f(job, 2), f(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8) + <u32>tid * <u32>QUANT_SCRATCH, i0, i1);
+      break;
     default:
       unreachable();
   }

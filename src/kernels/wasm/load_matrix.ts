@@ -1,0 +1,117 @@
+/**
+ * Loading weight matrices into the banks: type checks, what a matrix is stored as (conversion on
+ * load, see load_convert.ts), where its rows go (bank.ts `placeRows`) and the repacked bytes. Two
+ * ways in: a whole `HostMatrix` already in host memory, or a reader of the source rows that fills
+ * the destination itself — straight into the bank when the stored layout is the file's (f32, f16,
+ * bf16 kept as they are), else a slab of rows at a time through one small reused buffer — so a
+ * model loads without a host copy of any whole tensor.
+ */
+import { rowBytes } from "../../formats/quant/index.js";
+import { QwenrtError } from "../../util/errors.js";
+import type { HostMatrix, MatrixRowReader, WeightType } from "../types.js";
+import type { Banks } from "./bank.js";
+import { CONVERTED, convertInto, storedType } from "./load_convert.js";
+import { PackedMatrix, WasmMatrix, type WasmDtype } from "./matrix.js";
+import type { PoolQuantizer } from "./quantize_rows.js";
+import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
+
+/** Source bytes read per slab when a matrix is converted or repacked on its way in. */
+const SLAB_BYTES = 16 << 20;
+
+/** Rows of a split stay in whole groups of this many (the interleaved layouts' row quads). */
+const ROW_GRANULE = 4;
+
+/** Layouts that keep the file's bytes unchanged: these read straight into their bank. */
+const IDENTITY: readonly WeightType[] = ["f32", "f16", "bf16"];
+
+/** What a loaded matrix will be, before any memory is taken. */
+export interface MatrixPlan {
+  readonly stored: WeightType;
+  readonly il: boolean;
+  /** Bytes the backend will hold (the repacked layout). */
+  readonly bytes: number;
+}
+
+export class MatrixLoader {
+  private readonly announced = new Set<WeightType>(); // source types whose conversion was logged
+  private slab = new Uint8Array(0); // grow-only source buffer of the slab path
+
+  constructor(
+    private readonly banks: Banks,
+    private readonly relaxed: boolean,
+    private readonly dtype: WasmDtype | undefined,
+    private readonly log: (line: string) => void,
+    /** Quantize-on-load (`dtype`) on the worker pool; absent: the reference quantizers (same bytes). */
+    private readonly quantizer?: PoolQuantizer,
+  ) {}
+
+  /** The stored type, layout and size of a `rows × cols` matrix of `type` (no memory taken, nothing logged). */
+  plan(type: WeightType, rows: number, cols: number): MatrixPlan {
+    const stored = storedType(type, cols, this.dtype);
+    if (!NATIVE_TYPES.includes(stored)) {
+      throw new QwenrtError("weights", `the wasm backend has no kernel for "${stored}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
+    }
+    // One decision for the whole matrix: every part of a split one gets the same layout.
+    const il = (stored === "q4_0" && interleaveQ4(this.relaxed, rows, cols)) || (stored === "q8_0" && interleaveQ8(rows, cols));
+    return { stored, il, bytes: repackedSize(stored, rows, cols).bytes };
+  }
+
+  /** Copy `m` into the banks in the layout its kernel reads (converting types without a kernel). */
+  load(m: HostMatrix): WasmMatrix {
+    const need = m.rows * rowBytes(m.type, m.cols);
+    if (m.bytes.byteLength !== need) {
+      throw new QwenrtError("weights", `a [${m.rows}, ${m.cols}] ${m.type} matrix needs ${need} bytes, got ${m.bytes.byteLength}`);
+    }
+    const { stored, il, parts } = this.reserve(m.type, m.rows, m.cols);
+    const src = rowBytes(m.type, m.cols);
+    for (const p of parts) {
+      const rows = { type: m.type, rows: p.rows, cols: m.cols, bytes: m.bytes.subarray(p.first * src, (p.first + p.rows) * src) };
+      // Quantize-on-load and conversions go through a slab-sized scratch, never a whole-matrix copy.
+      convertInto(rows, stored, this.bytesOf(p), il, 0, rows.rows, this.quantizer);
+    }
+    return new WasmMatrix(this.banks, stored, m.rows, m.cols, parts);
+  }
+
+  /** Load a `rows × cols` matrix of `type` whose source rows `read` provides. */
+  async loadRows(type: WeightType, rows: number, cols: number, read: MatrixRowReader): Promise<WasmMatrix> {
+    const { stored, il, parts } = this.reserve(type, rows, cols);
+    const src = rowBytes(type, cols);
+    for (const p of parts) {
+      const dst = this.bytesOf(p);
+      if (stored === type && IDENTITY.includes(type)) {
+        await read(p.first, p.rows, dst); // the file's bytes are the stored bytes: straight into place
+        continue;
+      }
+      const slabRows = Math.max(1, Math.floor(SLAB_BYTES / src));
+      if (this.slab.byteLength < Math.min(slabRows, p.rows) * src) this.slab = new Uint8Array(Math.min(slabRows, p.rows) * src);
+      for (let r = 0; r < p.rows; r += slabRows) {
+        const n = Math.min(slabRows, p.rows - r);
+        const bytes = this.slab.subarray(0, n * src);
+        await read(p.first + r, n, bytes);
+        convertInto({ type, rows: n, cols, bytes }, stored, dst, il, r, p.rows, this.quantizer);
+      }
+    }
+    return new WasmMatrix(this.banks, stored, rows, cols, parts);
+  }
+
+  /** Plan, announce a conversion, place the rows and allocate each part. */
+  private reserve(type: WeightType, rows: number, cols: number): { stored: WeightType; il: boolean; parts: PackedMatrix[] } {
+    const { stored, il } = this.plan(type, rows, cols);
+    const conv = CONVERTED[type];
+    if (conv !== undefined && !this.announced.has(type)) {
+      this.announced.add(type);
+      this.log(`wasm backend: no ${type} kernel; converting ${type} matrices to ${conv.to} on load (${conv.exact ? "exact" : "lossy, ~8-bit"})`);
+    }
+    const rowSize = repackedSize(stored, 1, cols).bytes; // every layout is linear in rows
+    const parts = this.banks.placeRows(rows, rowSize, ROW_GRANULE).map(({ bank, first, rows: n }) => {
+      const { bytes, scales } = repackedSize(stored, n, cols);
+      const ptr = bank.heap.alloc(bytes);
+      return new PackedMatrix(bank.index, stored, first, n, cols, ptr, ptr + scales, bytes, il);
+    });
+    return { stored, il, parts };
+  }
+
+  private bytesOf(p: PackedMatrix): Uint8Array {
+    return this.banks.all[p.bank]!.heap.u8(p.ptr, p.bytes);
+  }
+}
