@@ -1,6 +1,6 @@
 // Turns of a model whose chat template renders XML tool calls (Qwen3.5): the pipeline picks the XML
 // parser from the template, types values by the request's tool schemas, streams calls, and refuses
-// a tool_choice it cannot enforce in that format.
+// enforces tool_choice required / named in that format.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { completeModelDir } from "../../test/helpers/complete-model.js";
@@ -10,7 +10,6 @@ import { collectToolEvents, type ToolStreamEvent } from "../chat/tools-stream.js
 import { loadModel } from "../models/load.js";
 import type { Sequence } from "../models/model.js";
 import { Tokenizer } from "../tokenizer/index.js";
-import { QwenrtError } from "../util/errors.js";
 import { TurnRunner } from "./turn.js";
 import { TurnOutput, parseTurnOutput } from "./turn-output.js";
 
@@ -21,7 +20,7 @@ const xmlTemplate = new ChatTemplate({
     "{%- if tools %}<|im_start|>system\n# Tools\n{%- for t in tools %}\n{{ t.function.name }}{%- endfor %}\n",
     "Call a tool as <tool_call>\n<function=NAME>\n<parameter=KEY>\nVALUE\n</parameter>\n</function>\n</tool_call><|im_end|>\n{%- endif %}",
     "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%- endfor %}",
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}",
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{%- endif %}{%- endif %}",
   ].join(""),
 });
 
@@ -54,10 +53,39 @@ test("the template decides: a <function=…> template makes the turn parse XML c
   assert.equal(hermes.prepare({ chat }).toolFormat, "hermes");
 });
 
-test("tool_choice required or named is refused with a clear error for XML-call templates (its grammar writes Hermes JSON)", () => {
+test("tool_choice required or named on an XML-call template: the grammar allows XML calls only, and the turn ends in one", async () => {
   const r = new TurnRunner<Sequence>(model, tokenizer, xmlTemplate, { prefixCacheTokens: 1024 });
+  const call = "<tool_call>\n<function=get_weather>\n<parameter=city>\nSão Paulo <b>SP</b>\nBrazil\n</parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>";
+  const hermes = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>';
+  const accepts = (toolChoice: "required" | { name: string }, text: string): boolean => {
+    const c = r.prepare({ chat, toolChoice }).grammar!.compiled.start();
+    for (const id of tokenizer.encode(text, { addSpecialTokens: false })) {
+      if (!c.canAccept(id)) return false;
+      c.accept(id);
+    }
+    return c.isComplete();
+  };
   for (const toolChoice of ["required", { name: "get_weather" }] as const) {
-    assert.throws(() => r.prepare({ chat, toolChoice }), (e: unknown) => e instanceof QwenrtError && e.where === "tool_choice" && /not enforced for models whose template writes XML tool calls/.test(e.message));
+    assert.ok(accepts(toolChoice, call), `${JSON.stringify(toolChoice)}: an XML call`);
+    assert.ok(!accepts(toolChoice, hermes), `${JSON.stringify(toolChoice)}: a Hermes JSON call is not allowed`);
+    assert.ok(!accepts(toolChoice, call.replace("<parameter=days>\n2\n", "<parameter=days>\ntwo\n")), "an integer parameter takes a number");
+    assert.ok(!accepts(toolChoice, call.replace("get_weather>", "get_time>")), "only declared functions");
+    assert.ok(!accepts(toolChoice, call.replace("Brazil", "Brazil\n</parameter> x")), "a value ends at </parameter>, as the parser ends it");
   }
-  assert.equal(r.prepare({ chat, toolChoice: "auto" }).tools, true);
+  assert.equal(parseTurnOutput(call, { thinking: false, tools: true, toolFormat: "xml", toolTypes: r.prepare({ chat }).toolTypes }).toolCalls[0]!.arguments, '{"city": "São Paulo <b>SP</b>\\nBrazil", "days": 2}');
+
+  // A real turn, greedy on random weights: the forced call parses, with values of the declared types.
+  const finite = [{ type: "function", function: { name: "set_unit", parameters: { type: "object", properties: { unit: { type: "string", enum: ["celsius", "fahrenheit"] }, days: { type: "integer" }, note: { type: "boolean" } }, required: ["unit", "days"] } } }];
+  // Thinking off: the grammar starts at the answer (a thought would run free first).
+  const forced = parseChatRequest({ messages: [{ role: "user", content: "Set it." }], tools: finite, enable_thinking: false });
+  for (const toolChoice of [{ name: "set_unit" }, "required"] as const) {
+    const out = await r.run(r.prepare({ chat: forced, toolChoice, parallelToolCalls: false }), { temperature: 0, maxTokens: 120 });
+    assert.equal(out.finishReason, "stop", `${JSON.stringify(toolChoice)}: ${out.text}`);
+    assert.equal(out.message.toolCalls.length, 1, out.text);
+    const args = JSON.parse(out.message.toolCalls[0]!.arguments) as Record<string, unknown>;
+    assert.equal(out.message.toolCalls[0]!.name, "set_unit");
+    assert.ok(args.unit === "celsius" || args.unit === "fahrenheit", out.text);
+    assert.ok(Number.isInteger(args.days), out.text);
+  }
+  assert.equal(r.prepare({ chat, toolChoice: "auto" }).grammar, undefined);
 });

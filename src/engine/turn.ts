@@ -217,11 +217,7 @@ export class TurnRunner<S extends SequenceLike> {
   private finish(req: TurnRequest, prompt: string, promptIds: readonly number[]): PreparedTurn {
     const toolChoice = req.toolChoice ?? (req.chat.tools?.length ? "auto" : "none");
     const toolFormat = toolCallFormatOf(this.template);
-    if (toolFormat === "xml" && (toolChoice === "required" || typeof toolChoice === "object")) {
-      // The call grammars write Hermes JSON blocks; this model writes <function=…> XML blocks.
-      throw new QwenrtError("tool_choice", `${JSON.stringify(req.toolChoice)} is not enforced for models whose template writes XML tool calls (<function=NAME>) yet; use "auto"`, { code: "unsupported" });
-    }
-    const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat);
+    const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat, toolFormat);
     return {
       prompt,
       promptIds,

@@ -73,7 +73,8 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   const contextLength = loaderPreflight(dir, config, table, kept, backend, opts);
   const weights = await loadWeights(kept, table, backend, where, { onProgress: opts.onProgress });
   const model = assembleModel(arch, config, generation, weights, backend, layout, contextLength);
-  recordSkippedTensors(model, skipped);
+  // From a GGUF made from the directory, what the directory holds beside it is still said.
+  recordSkippedTensors(model, opts.weightsFile === undefined ? skipped : withoutIgnored(arch, (await readSafetensorsDirIndex(dir)).tensors).skipped);
   return model;
 }
 

@@ -165,6 +165,10 @@ export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions
   const model = assembleModel(arch, config, generation, weights, backend, GGUF_LAYOUT, contextLength);
   const layers = ggufDecoderLayers(g);
   const mtp = [...g.tensors.keys()].filter((n) => ggufMtpTensor(n, layers)).length;
-  recordSkippedTensors(model, mtp === 0 ? [] : [{ what: "MTP heads not loaded (multi-token prediction is not used yet)", count: mtp }]);
+  const skipped = mtp === 0 ? [] : [{ what: "MTP heads not loaded (multi-token prediction is not used yet)", count: mtp }];
+  // Qwen3.5 is a vision-language family; its GGUF holds the text model (the vision tower ships as
+  // a separate mmproj file, which qwenrt does not read).
+  if (arch.textConfig) skipped.push({ what: "text only: image input is not supported yet (mmproj vision files are not read)", count: 0 });
+  recordSkippedTensors(model, skipped);
   return model;
 }

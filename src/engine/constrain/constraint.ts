@@ -7,6 +7,7 @@ import { ANY, type GNode, GrammarBuilder, SYM_BASE } from "./grammar.js";
 import { MaskComputer, applyMask } from "./mask.js";
 import { type Alt, advance, canEnd, initialState } from "./matcher.js";
 import { compileSchema } from "./schema.js";
+import { xmlToolCallGrammar } from "./tool-call-xml.js";
 import type { PreparedVocab } from "./vocab.js";
 
 /** An OpenAI-style function tool. */
@@ -28,6 +29,9 @@ export type ConstraintSpec =
       readonly parallel?: boolean;
       readonly where?: string;
       readonly prefix?: string;
+      /** How the model writes a call: Hermes JSON blocks (default) or Qwen3.5's XML blocks
+       * (`<function=NAME>` with one `<parameter=K>` block per argument). */
+      readonly format?: "hermes" | "xml";
     };
 
 /** A per-sequence logits processor. */
@@ -80,7 +84,7 @@ export function compileConstraint(spec: ConstraintSpec, vocab: PreparedVocab): C
       body = compileSchema(spec.schema, b, { where: spec.where ?? "response_format.json_schema.schema", strict: spec.strict });
       break;
     case "tool_call":
-      body = toolCallGrammar(b, text, spec);
+      body = spec.format === "xml" ? xmlToolCallGrammar(b, text, spec) : toolCallGrammar(b, text, spec);
       break;
     default: {
       const bad: unknown = spec;

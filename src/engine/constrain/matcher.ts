@@ -3,7 +3,7 @@
 // list of frames, so advancing shares the untouched tail and forking a state is free.
 // Symbols 0..255 are bytes; SYM_BASE + id is a special token. Whitespace: at most one space, and only
 // right after `:` and `,`, so a model cannot loop on whitespace.
-import { ANY, type GNode, type LitNode, type ObjNode, type StrNode, nullable } from "./grammar.js";
+import { ANY, type GNode, type LitNode, type ObjNode, type StrNode, type UntilNode, nullable } from "./grammar.js";
 
 /** Frame tags. */
 export const F_VALUE = 0;
@@ -13,6 +13,7 @@ export const F_NUM = 3;
 export const F_OBJ = 4;
 export const F_ARR = 5;
 export const F_SPACE = 6;
+export const F_UNTIL = 7;
 
 /** One pending piece of work on a stack. */
 export type Frame =
@@ -22,7 +23,8 @@ export type Frame =
   | { readonly t: typeof F_NUM; readonly integer: boolean; readonly ph: number; readonly d: number }
   | { readonly t: typeof F_OBJ; readonly node: ObjNode; readonly i: number; readonly ph: number }
   | { readonly t: typeof F_ARR; readonly node: ArrNode; readonly c: number; readonly ph: number }
-  | { readonly t: typeof F_SPACE };
+  | { readonly t: typeof F_SPACE }
+  | { readonly t: typeof F_UNTIL; readonly node: UntilNode; readonly m: number };
 
 /** Inside a JSON string: code points so far, escape progress, pending UTF-8 continuation state. */
 export interface StrFrame {
@@ -134,7 +136,16 @@ export function step(st: Alt, b: number, out: Alt[]): void {
       if (b === 0x20) out.push(rest);
       else step(rest, b, out);
       return;
+    case F_UNTIL:
+      return stepUntil(f.node, f.m, rest, b, out);
   }
+}
+
+/** Free text until its terminator: any byte (no special token); done when `end` is complete. */
+function stepUntil(node: UntilNode, m: number, rest: Stack | null, b: number, out: Alt[]): void {
+  if (b > 0xff) return;
+  const k = node.next[m * 256 + b]!;
+  out.push(k === node.end.length ? rest : cell({ t: F_UNTIL, node, m: k }, rest));
 }
 
 /** An array frame after `c` items; without maxItems the count only matters up to minItems. */
@@ -163,6 +174,8 @@ function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void
     case "sym":
       if (node.sym === b) out.push(rest);
       return;
+    case "until":
+      return stepUntil(node, 0, rest, b, out);
     case "str":
       if (b === 0x22) out.push(cell({ t: F_STR, node, len: 0, esc: 0, u8: 0, acc: node.exclude === null ? null : "" }, rest));
       return;
@@ -340,6 +353,7 @@ function frameKey(f: Frame): string {
     case F_OBJ: return `o${f.node.id}.${f.i}.${f.ph}`;
     case F_ARR: return `a${f.node.id}.${f.c}.${f.ph}`;
     case F_SPACE: return "w";
+    case F_UNTIL: return `u${f.node.id}.${f.m}`;
   }
 }
 
