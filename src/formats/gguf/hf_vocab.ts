@@ -43,7 +43,8 @@ function splitRegexes(pre: unknown): string[] {
 export function preTokenizerName(pre: unknown, where: string): "qwen2" | "qwen35" {
   const regexes = splitRegexes(pre);
   if (regexes.some((r) => r.includes("[\\p{L}\\p{M}]+"))) return "qwen35";
-  if (regexes.some((r) => r.includes("\\p{L}+"))) return "qwen2";
+  // No split regex at all (a small test tokenizer): "qwen2", as before the Qwen3.5 name existed.
+  if (regexes.length === 0 || regexes.some((r) => r.includes("\\p{L}+"))) return "qwen2";
   throw new QwenrtError(where, `pre_tokenizer: no Qwen2 or Qwen3.5 split regex found (got ${JSON.stringify(regexes)}); cannot name it for llama.cpp`);
 }
 
