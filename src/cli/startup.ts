@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, join, resolve, sep } from "node:path";
-import { mainTypes, weightMemoryOf, type LoadProgressEvent, type LoadProgressListener } from "../models/load_info.js";
+import { mainTypes, skippedTensorsOf, weightMemoryOf, type LoadProgressEvent, type LoadProgressListener } from "../models/load_info.js";
 import type { KvType } from "../kernels/types.js";
 import type { Model } from "../models/model.js";
 import { getArchitecture } from "../models/registry.js";
@@ -43,6 +43,8 @@ export interface ModelSummary {
   readonly kvBytesPerToken: number;
   /** The KV cache's element type. */
   readonly kvType: KvType;
+  /** What the checkpoint holds that the model does not run (a vision tower, MTP heads), said plainly. */
+  readonly notes?: readonly string[];
   /** The quantized-weights cache file the weights came from (`--dtype` on a model directory). */
   readonly quantCache?: QuantCacheUse;
 }
@@ -104,6 +106,7 @@ export function summarizeModel(dir: string, model: Model): ModelSummary {
     ...(mem === undefined ? {} : { weightMemory: { bytes: mem.bytes, stored: mainTypes(mem.stored), held: mainTypes(mem.held) } }),
     kvBytesPerToken: model.kvBytesPerToken,
     kvType: model.backend.kvType,
+    notes: skippedTensorsOf(model).map((g) => g.what),
     ...(cache === undefined ? {} : { quantCache: cache }),
   };
 }
@@ -138,6 +141,7 @@ export function formatModelSummary(s: ModelSummary): string {
     `context ${s.contextLength.toLocaleString("en-US")}`,
     weights,
     `KV ${formatBytes(s.kvBytesPerToken * 1000)}/1k tokens (${s.kvType})`,
+    ...(s.notes ?? []),
   ].join(" · ");
 }
 

@@ -14,6 +14,7 @@ export interface StepModel<S extends SequenceLike> {
   newSequence(): S;
   forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[] | Promise<readonly Float32Array[]>;
   forwardAsync?(segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]>;
+  checkpoint?(seq: S): void;
 }
 
 interface Pending<S extends SequenceLike> {
@@ -64,6 +65,11 @@ export class BatchingModel<S extends SequenceLike> implements LogitsModel<S> {
 
   newSequence(): S {
     return this.inner.newSequence();
+  }
+
+  /** Checkpoint `seq` now: its owner awaits its own steps, so its state is not mid-step. */
+  checkpoint(seq: S): void {
+    this.inner.checkpoint?.(seq);
   }
 
   /** Queue `segments` for the next merged step; resolves with their logits rows. */

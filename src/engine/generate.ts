@@ -42,6 +42,9 @@ export interface SequenceOptions<S> {
    * (from a prefix cache). The caller keeps ownership: after generation its cache holds the prompt
    * and every generated token but the last. Default: a new sequence. */
   sequence?: { readonly seq: S; readonly cached: number };
+  /** Prompt lengths at which to checkpoint the sequence while prefilling (prefill stops there; see
+   * `LogitsModel.checkpoint`); the prompt's end always is one. */
+  checkpointAt?: readonly number[];
 }
 
 /** One generated token. */
@@ -226,10 +229,15 @@ export async function* generate<S extends SequenceLike>(
   const chunk = opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
   const constraint = opts.constraint;
   let logits: Float32Array | undefined;
-  for (let at = start?.cached ?? 0; at < prompt.length; at += chunk) {
+  const marks = [...(opts.checkpointAt ?? []), prompt.length].filter((p) => p > (start?.cached ?? 0) && p <= prompt.length).sort((a, b) => a - b);
+  for (let at = start?.cached ?? 0; at < prompt.length; ) {
     await yieldToEventLoop();
     signal?.throwIfAborted();
-    logits = (await stepModel(model, [{ seq, ids: prompt.subarray(at, at + chunk) }]))[0];
+    const end = Math.min(at + chunk, marks.find((p) => p > at) ?? prompt.length);
+    logits = (await stepModel(model, [{ seq, ids: prompt.subarray(at, end) }]))[0];
+    // Where the next turn of a conversation may diverge (history re-rendered), the state is kept.
+    if (marks.includes(end)) model.checkpoint?.(seq);
+    at = end;
   }
 
   // Forced ids (interceptor) are output like sampled ones: emitted, counted, appended to `next` for

@@ -2,6 +2,9 @@
  * Prefix reuse across requests (multi-turn chat, shared system prompts): finished sequences are kept
  * with the token ids their KV cache holds; a new prompt starts from the entry sharing its longest
  * prefix and prefills only the rest. Bounded by total cached tokens, least recently used out first.
+ * A hybrid model's recurrent state cannot go back to any length: it resumes from the nearest
+ * checkpoint at or below the shared prefix (taken every N tokens, at each prompt's end and, here,
+ * at each turn's end), so a new turn re-reads at most one checkpoint interval of history.
  */
 import type { SequenceLike } from "./types.js";
 
@@ -13,6 +16,10 @@ export interface ForkableModel<S extends SequenceLike> {
   truncate(seq: S, length: number): void;
   /** Free `seq`'s KV cache; the cache never touches `seq` again. */
   release?(seq: S): void;
+  /** The greatest length `<= len` that `seq` can be truncated to (default: `len`). */
+  restorableLength?(seq: S, len: number): number;
+  /** Keep a restorable snapshot of `seq` at its current length (hybrid models). */
+  checkpoint?(seq: S): void;
 }
 
 interface Entry<S> {
@@ -69,13 +76,15 @@ export class PrefixCache<S extends SequenceLike> {
     let best: Entry<S> | undefined;
     let bestLen = 0;
     for (const e of this.entries) {
-      const len = commonPrefix(e.ids, prompt);
+      // At least one prompt token is left to compute; a recurrent state resumes from a checkpoint.
+      const shared = Math.min(commonPrefix(e.ids, prompt), prompt.length - 1);
+      const len = shared <= 0 ? 0 : (this.model.restorableLength?.(e.seq, shared) ?? shared);
       if (len > bestLen) {
         best = e;
         bestLen = len;
       }
     }
-    const cached = Math.min(bestLen, prompt.length - 1);
+    const cached = bestLen;
     if (best === undefined || cached <= 0) return { seq: this.model.newSequence(), cached: 0 };
     let seq: S;
     if (cached * 2 >= best.ids.length) {
@@ -118,6 +127,7 @@ export class PrefixCache<S extends SequenceLike> {
       this.drop(seq);
       return;
     }
+    this.model.checkpoint?.(seq); // the end of a turn: the next one resumes here or at its prompt's end
     const held = Int32Array.from(ids);
     // An entry that is a prefix of the new one is now redundant.
     const kept: Entry<S>[] = [];

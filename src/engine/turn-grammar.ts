@@ -40,7 +40,8 @@ function toolSpecs(tools: ChatRequest["tools"]): ToolSpec[] {
 
 /**
  * The grammar a turn needs, if any: a tool call when `tool_choice` is "required" (several calls
- * allowed with `parallel`) or names a function, else JSON for a JSON `response_format`. Its schemas'
+ * allowed with `parallel`) or names a function, written as the template writes calls (`toolFormat`:
+ * Hermes JSON or Qwen3.5's XML), else JSON for a JSON `response_format`. Its schemas'
  * sizes are checked here (`checkSchemaSize`), so a caller can refuse one before compiling anything.
  *
  * @example
@@ -51,16 +52,17 @@ export function turnGrammar(
   toolChoice: ToolChoice,
   parallel: boolean,
   format: ResponseFormat | undefined,
+  toolFormat: "hermes" | "xml" = "hermes",
 ): TurnGrammarSpec | undefined {
   const sized = (specs: ToolSpec[]): ToolSpec[] => {
     specs.forEach((t, i) => checkSchemaSize(t.function.parameters ?? {}, `tools[${i}].function.parameters`));
     return specs;
   };
   if (toolChoice === "required") {
-    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), parallel, where: "tools" }, endsGeneration: !parallel };
+    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), parallel, where: "tools", format: toolFormat }, endsGeneration: !parallel };
   }
   if (typeof toolChoice === "object") {
-    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), name: toolChoice.name, where: "tools" }, endsGeneration: true };
+    return { spec: { kind: "tool_call", tools: sized(toolSpecs(tools)), name: toolChoice.name, where: "tools", format: toolFormat }, endsGeneration: true };
   }
   if (format?.type === "json_object") return { spec: { kind: "json_object" }, endsGeneration: true };
   if (format?.type === "json_schema") {

@@ -1,11 +1,13 @@
 /**
  * What a chat turn's output means: the text split into reasoning and content (chat/reasoning.ts)
- * and, where tools are in play, Hermes tool calls taken out of the content (chat/tools*.ts), both
- * streaming (parts per step) and at once (the whole answer).
+ * and, where tools are in play, tool calls taken out of the content — Hermes JSON blocks
+ * (chat/tools*.ts) or, for templates that render XML calls (Qwen3.5), XML blocks (chat/tools-xml.ts)
+ * — both streaming (parts per step) and at once (the whole answer).
  */
 import { parseReasoning, ReasoningStream } from "../chat/reasoning.js";
 import { ToolCallStream, type ToolStreamEvent } from "../chat/tools-stream.js";
 import { canonicalHead, parseToolCalls, randomCallId, TOOL_CALL_OPEN, type ToolCall } from "../chat/tools.js";
+import { parseXmlToolCalls, XmlToolCallStream, type ToolCallFormat, type ToolParamTypes } from "../chat/tools-xml.js";
 
 /** One parsed piece of output, in order: reasoning text, content text, or a tool-call event. */
 export type TurnPart = { readonly type: "reasoning"; readonly text: string } | ToolStreamEvent;
@@ -21,6 +23,10 @@ export interface OutputShape {
    * the token limit is reported as a (partial) call, never as raw `<tool_call>` text.
    */
   readonly forcedToolCall?: boolean;
+  /** How the calls are written (default "hermes"). */
+  readonly toolFormat?: ToolCallFormat;
+  /** XML calls: the tools' declared parameter types (values are text until typed). */
+  readonly toolTypes?: ToolParamTypes;
 }
 
 /** A finished answer: reasoning, content without call blocks, and the calls. */
@@ -40,11 +46,12 @@ export interface TurnMessage {
 export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
   const split = shape.thinking ? parseReasoning(text, { thinkingEnabled: true }) : { reasoning: "", content: text };
   if (!shape.tools) return { ...split, toolCalls: [] };
-  const calls = parseToolCalls(split.content);
+  const calls = shape.toolFormat === "xml" ? parseXmlToolCalls(split.content, shape.toolTypes) : parseToolCalls(split.content);
   if (shape.forcedToolCall !== true) return { reasoning: split.reasoning, content: calls.content, toolCalls: calls.toolCalls };
-  // What is left as content is an unfinished call block: keep its name and arguments so far, if written.
+  // What is left as content is an unfinished call block: keep its name and arguments so far, if written
+  // (JSON calls; an unfinished XML call has no arguments to report until its parameters close).
   const toolCalls = [...calls.toolCalls];
-  const open = calls.content.lastIndexOf(TOOL_CALL_OPEN);
+  const open = shape.toolFormat === "xml" ? -1 : calls.content.lastIndexOf(TOOL_CALL_OPEN);
   if (open >= 0) {
     const block = calls.content.slice(open + TOOL_CALL_OPEN.length).replace(/^\s+/, "");
     const head = canonicalHead(block);
@@ -64,12 +71,12 @@ export function parseTurnOutput(text: string, shape: OutputShape): TurnMessage {
  */
 export class TurnOutput {
   private readonly reasoning: ReasoningStream | undefined;
-  private readonly tools: ToolCallStream | undefined;
+  private readonly tools: ToolCallStream | XmlToolCallStream | undefined;
   private readonly forced: boolean;
 
   constructor(shape: OutputShape) {
     this.reasoning = shape.thinking ? new ReasoningStream({ thinkingEnabled: true }) : undefined;
-    this.tools = shape.tools ? new ToolCallStream() : undefined;
+    this.tools = !shape.tools ? undefined : shape.toolFormat === "xml" ? new XmlToolCallStream(shape.toolTypes) : new ToolCallStream();
     this.forced = shape.tools && shape.forcedToolCall === true;
   }
 

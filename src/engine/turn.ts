@@ -9,6 +9,7 @@
 import { renderLiteralContent, renderLiteralContentAsync, type LiteralPrompt } from "../chat/literal-content.js";
 import type { ChatRequest } from "../chat/messages.js";
 import { promptThinkingEnabled, type ChatTemplate } from "../chat/template.js";
+import { toolCallFormatOf, toolParamTypes, type ToolCallFormat, type ToolParamTypes } from "../chat/tools-xml.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { QwenrtError } from "../util/errors.js";
 import { yieldToEventLoop } from "../util/event-loop.js";
@@ -47,10 +48,18 @@ export interface PreparedTurn {
   readonly thinking: boolean;
   /** Tool calls are parsed out of the content (tools were shown to the model). */
   readonly tools: boolean;
+  /** How the model writes them: the format its chat template renders calls in. */
+  readonly toolFormat: ToolCallFormat;
+  /** The request's tools' declared parameter types (XML calls carry text values). */
+  readonly toolTypes: ToolParamTypes;
   readonly thinkingBudget: number | undefined;
   readonly grammar: { readonly compiled: CompiledConstraint; readonly endsGeneration: boolean } | undefined;
   /** The grammar forces tool calls (tool_choice "required" or a named function). */
   readonly forcedToolCall: boolean;
+  /** Where the conversation's history ends and the generation prompt (`<|im_start|>assistant…`)
+   * begins: the next turn re-renders the history identically up to here (not always past it: the
+   * template may write this turn's thinking differently), so a hybrid model keeps a checkpoint. */
+  readonly historyEnd: number | undefined;
 }
 
 /** Generation options of one run of a turn (steering and grammar come from the turn). */
@@ -209,16 +218,27 @@ export class TurnRunner<S extends SequenceLike> {
 
   private finish(req: TurnRequest, prompt: string, promptIds: readonly number[]): PreparedTurn {
     const toolChoice = req.toolChoice ?? (req.chat.tools?.length ? "auto" : "none");
-    const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat);
+    const toolFormat = toolCallFormatOf(this.template);
+    const grammar = turnGrammar(req.chat.tools, toolChoice, req.parallelToolCalls ?? true, req.responseFormat, toolFormat);
     return {
       prompt,
       promptIds,
       thinking: this.thinks && promptThinkingEnabled(prompt),
       tools: toolChoice !== "none",
+      toolFormat,
+      toolTypes: toolParamTypes(req.chat.tools),
       thinkingBudget: req.thinkingBudget,
       grammar: grammar === undefined ? undefined : { compiled: this.grammars.compile(grammar.spec), endsGeneration: grammar.endsGeneration },
       forcedToolCall: grammar?.spec.kind === "tool_call",
+      historyEnd: this.historyEnd(promptIds),
     };
+  }
+
+  /** The position of the last `<|im_start|>` in a prompt (ChatML's turn header), if any. */
+  private historyEnd(promptIds: readonly number[]): number | undefined {
+    const start = this.tokenizer.tokenToId("<|im_start|>");
+    const at = start === undefined ? -1 : promptIds.lastIndexOf(start);
+    return at > 0 ? at : undefined;
   }
 
   /**
@@ -227,9 +247,13 @@ export class TurnRunner<S extends SequenceLike> {
    */
   async run(turn: PreparedTurn, opts: TurnGenerateOptions = {}, onStep?: (step: TurnStep) => void): Promise<TurnOutcome> {
     const thought = Thought.of(this.tokenizer, turn.thinking, this.marks);
-    const gen: GenerateOptions = { ...opts, interceptor: new TurnSteer(thought, turn.thinkingBudget, this.earlyStop) };
+    const gen: GenerateOptions & { checkpointAt?: readonly number[] } = {
+      ...opts,
+      interceptor: new TurnSteer(thought, turn.thinkingBudget, this.earlyStop),
+      ...(turn.historyEnd === undefined ? {} : { checkpointAt: [turn.historyEnd] }),
+    };
     if (turn.grammar !== undefined) gen.constraint = new AfterThought(turn.grammar.compiled.start(), thought, turn.grammar.endsGeneration);
-    const shape = { thinking: turn.thinking, tools: turn.tools, forcedToolCall: turn.forcedToolCall };
+    const shape = { thinking: turn.thinking, tools: turn.tools, forcedToolCall: turn.forcedToolCall, toolFormat: turn.toolFormat, toolTypes: turn.toolTypes };
     const output = new TurnOutput(shape);
     const ids: number[] = [];
     let text = "";
@@ -265,7 +289,7 @@ export class TurnRunner<S extends SequenceLike> {
    */
   async generate(
     promptIds: readonly number[],
-    opts: GenerateOptions,
+    opts: GenerateOptions & { readonly checkpointAt?: readonly number[] },
     onStep?: (step: GenerateStep) => void,
     onCached?: (cached: number) => void,
   ): Promise<{ result: GenerateResult; cachedTokens: number }> {

@@ -43,6 +43,9 @@ export interface LogitsModel<S extends SequenceLike = SequenceLike> {
   forward(segments: readonly ForwardSegment<S>[]): readonly Float32Array[] | Promise<readonly Float32Array[]>;
   /** The same, awaiting the backend's readback (a GPU's is asynchronous); used when present. */
   forwardAsync?(segments: readonly ForwardSegment<S>[]): Promise<readonly Float32Array[]>;
+  /** Keep a restorable snapshot of `seq`'s state at its current length (a hybrid model's
+   * recurrent state can only go back to one); the generate loop takes one once the prompt is in. */
+  checkpoint?(seq: S): void;
 }
 
 /** One model step for `segments`: `forwardAsync` where the model has it, else `forward`. */

@@ -3,7 +3,8 @@
  * Inputs go in through the backend's own calls (`allocF32` + `write`, `loadVector`, `writeKv`) and
  * results come out through `await be.read(t)`, so a device backend runs it unchanged. Parts:
  * this file (float kernels), cases_memory.ts (views, reads and writes, add, copy, KV caches, embed),
- * cases_quant.ts (quantized weights), cases_moe.ts (sparse MoE). Call it from a backend's test file:
+ * cases_quant.ts (quantized weights), cases_moe.ts (sparse MoE), cases_hybrid.ts (causal conv, gated
+ * delta rule, sigmoid gating, partial RoPE). Call it from a backend's test file:
  *
  * @example
  * // src/kernels/wasm/wasm.test.ts
@@ -14,6 +15,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { f16ToF32, f32ToF16 } from "../formats/quant/float.js";
 import { assertClose, hostMatrix, seededFloats, seededKv, upload, type CaseContext, type CaseTolerances } from "./case_util.js";
+import { hybridCases } from "./cases_hybrid.js";
 import { memoryCases } from "./cases_memory.js";
 import { moeCases } from "./cases_moe.js";
 import { quantCases } from "./cases_quant.js";
@@ -39,14 +41,19 @@ export function kernelCases(name: string, make: () => KernelBackend, tol: CaseTo
     memoryCases(ctx);
     quantCases(ctx);
     moeCases(ctx);
+    hybridCases(ctx);
   });
 }
 
 function floatCases({ be, ref, tol }: CaseContext): void {
-  test("allocF32 returns zeroed buffers of the asked length", async () => {
+  test("allocF32 returns zeroed buffers of the asked length, also when reusing freed memory", async () => {
     const b = be.allocF32(37);
     assert.equal(b.length, 37);
     assert.ok((await be.read(b)).every((x) => x === 0));
+    be.write(b, new Float32Array(37).fill(3));
+    be.freeF32(b);
+    const again = [be.allocF32(37), be.allocF32(16), be.allocF32(37)];
+    for (const t of again) assert.ok((await be.read(t)).every((x) => x === 0), "a recycled block is zeroed");
   });
 
   const matmulShapes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 64, 9], [64, 32, 1], [16, 96, 5], [3, 128, 17]];

@@ -172,9 +172,11 @@ export interface KernelBackend {
   /** `dst[i] = src[i]` for `i < src.length` (`dst` at least as long; take views for row ranges). */
   copy(src: Tensor, dst: Tensor): void;
 
-  /** Rotary embedding in place, Hugging Face "rotate_half" layout (pairs `i` and `i + headDim/2`).
-   * `x`: [n, heads, headDim]; `cos`, `sin`: [n, headDim/2] for each row's position. */
-  rope(x: Tensor, n: number, heads: number, headDim: number, cos: Tensor, sin: Tensor): void;
+  /** Rotary embedding in place, Hugging Face "rotate_half" layout over the first `rotaryDim`
+   * (default `headDim`) dims of each head: pairs `i` and `i + rotaryDim/2`; dims `rotaryDim ..` pass
+   * through (partial RoPE). `x`: [n, heads, headDim]; `cos`, `sin`: [n, rotaryDim/2] for each row's
+   * position. */
+  rope(x: Tensor, n: number, heads: number, headDim: number, cos: Tensor, sin: Tensor, rotaryDim?: number): void;
 
   /** `out[i] = silu(gate[i]) * up[i]` for `i < length`. `out` may alias `gate`. */
   siluMul(gate: Tensor, up: Tensor, out: Tensor, length: number): void;
@@ -206,8 +208,50 @@ export interface KernelBackend {
     out: Tensor,
   ): void;
 
+  // ---- hybrid models (Gated DeltaNet, gated attention, shared experts) ----
+
+  /**
+   * Depthwise causal 1-D convolution + SiLU over `n` rows of one sequence, continuing from `state`:
+   * with `in` = the `kernel - 1` rows of `state` followed by the rows of `x`,
+   * `out[t, c] = silu(Σ_j weight[c, j] · in[t + j, c])`; afterwards `state` holds the last
+   * `kernel - 1` rows of `in`. `x`, `out`: [n, channels]; `weight`: [channels, kernel];
+   * `state`: [kernel - 1, channels]. `out` must not alias `x` or `state`.
+   */
+  causalConvSilu(x: Tensor, n: number, channels: number, kernel: number, weight: Tensor, state: Tensor, out: Tensor): void;
+
+  /**
+   * The gated delta rule (Gated DeltaNet's recurrent core) over `n` tokens of one sequence,
+   * continuing from `state` and leaving the state after the last token in it. Per token `t` and value
+   * head `h` (key head `kh` = `shape.tiledHeads ? h % keyHeads : floor(h / (valueHeads / keyHeads))`):
+   * `q = l2norm(q[t, kh]) / sqrt(keyDim)`, `k = l2norm(k[t, kh])` (`x / sqrt(Σx² + 1e-6)`),
+   * `decay = exp(negA[h] · softplus(a[t, h] + dtBias[h]))`, `beta = sigmoid(b[t, h])`;
+   * `S ← decay · S`, `S ← S + k · (beta · (v[t, h] − Sᵀk))ᵀ`, `out[t, h] = Sᵀq`.
+   * `qkv`: [n, 2·keyHeads·keyDim + valueHeads·valueDim] (all q heads, all k heads, all v heads);
+   * `a`, `b`: [n, valueHeads]; `negA` (= −exp(A_log)), `dtBias`: [valueHeads];
+   * `state`: [valueHeads, keyDim, valueDim]; `out`: [n, valueHeads, valueDim]. A backend may evaluate
+   * several tokens at once by the chunked (WY) form; the values are the recurrence's.
+   */
+  gatedDeltaNet(qkv: Tensor, a: Tensor, b: Tensor, negA: Tensor, dtBias: Tensor, state: Tensor, n: number, shape: DeltaNetShape, out: Tensor): void;
+
+  /** Sigmoid gating: `out[r, i] = x[r, i] · sigmoid(gate[r, floor(i / (width / gateWidth))])` for
+   * `rows` rows of `width` values — one gate per value (`gateWidth = width`, gated attention) or per
+   * row (`gateWidth = 1`, the shared expert). `x`, `out`: [rows, width]; `gate`: [rows, gateWidth];
+   * `width` a multiple of `gateWidth`. `out` may alias `x`. */
+  sigmoidMul(x: Tensor, gate: Tensor, rows: number, width: number, gateWidth: number, out: Tensor): void;
+
   /** Release threads and memory. */
   dispose(): void;
+}
+
+/** The head layout of a Gated DeltaNet layer (see `KernelBackend.gatedDeltaNet`). */
+export interface DeltaNetShape {
+  readonly keyHeads: number;
+  readonly valueHeads: number; // a multiple of keyHeads
+  readonly keyDim: number;
+  readonly valueDim: number;
+  /** Value head `h` reads key head `h % keyHeads` (llama.cpp's GGUF order for Qwen3.5, "tiled")
+   * rather than `floor(h / (valueHeads / keyHeads))` (the checkpoints' order, "grouped"). */
+  readonly tiledHeads: boolean;
 }
 
 /** A backend whose memory is host memory (`ref`, `wasm`): tensors are `Float32Array`s, reads are

@@ -39,17 +39,32 @@ export class Scratch {
 export interface CacheSlot {
   /** Make room for `need` positions, keeping the first `used`. */
   reserve(need: number, used: number): void;
-  /** A copy holding the first `used` positions (the two then evolve independently). */
+  /** A copy holding the first `used` positions (the two then evolve independently); `used` must be
+   * restorable (`restorable(used) === used`). */
   fork(used: number): CacheSlot;
   /** Forget positions `len ..`; throws when the slot cannot go back (a recurrent state without a
    * checkpoint at `len`). */
   truncate(len: number): void;
+  /** The greatest length `<= len` this slot can truncate to (a KV cache: `len`; a recurrent state:
+   * its length, a checkpoint, or 0). `len` is at most the slot's length. */
+  restorable(len: number): number;
+  /** Keep a snapshot of the state at the current length so a later `truncate` or `fork` can return
+   * to it (recurrent states; a KV cache needs none). */
+  checkpoint(): void;
   /** Give the slot's buffers back to the backend; the slot must not be used afterwards. */
   release(): void;
   /** The first `used` positions as bytes (KV snapshots on disk); absent where a slot cannot say. */
   save?(used: number): Uint8Array;
   /** Take back what `save(used)` gave (of a slot of the same shape) as positions `0 .. used - 1`. */
   load?(bytes: Uint8Array, used: number): void;
+}
+
+/** How a sequence's recurrent-state slots keep checkpoints (see `DeltaNetSlot`). */
+export interface SlotOptions {
+  /** Snapshot every this many positions (0: only on demand). */
+  readonly checkpointInterval?: number;
+  /** Snapshots kept per slot at most (oldest interval snapshots go first). */
+  readonly maxCheckpoints?: number;
 }
 
 /** One segment's slice of the batch and its sequence's cache slots. */
@@ -74,7 +89,7 @@ export interface BatchContext {
  * extending layer `layer`'s cache slot of each segment. `out` never aliases `x`. */
 export interface Mixer {
   /** This layer's slot for a new sequence with room for `capacity` positions (none if stateless). */
-  newSlot(capacity: number): CacheSlot | undefined;
+  newSlot(capacity: number, opts?: SlotOptions): CacheSlot | undefined;
   /** Bytes of cache one more position costs (0 for fixed-size states). */
   readonly bytesPerToken: number;
   forward(ctx: BatchContext, x: Tensor, out: Tensor): void;
@@ -100,6 +115,23 @@ export interface Weights {
 /** One declared tensor: checkpoint name, expected shape, and how it is held. */
 export interface WeightSpec {
   readonly name: string;
-  readonly shape: readonly number[]; // [rows, cols] for matrices, [length] for vectors
+  /** Matrices: [rows, cols], or [..., cols] when split into `parts`; vectors: any shape, held flat. */
+  readonly shape: readonly number[];
   readonly kind: "matrix" | "vector"; // matrix → backend.loadMatrix; vector → backend.loadVector
+  /** Matrices: instead of the whole tensor, these selections of its rows (of `shape`'s last
+   * dimension) are loaded as matrices under their own names — a fused projection split, or rows
+   * brought into the order the model computes in. Rows move as bytes, so any weight type splits. */
+  readonly parts?: readonly MatrixPart[];
+  /** Vectors: applied to the float32 values when loaded (the checkpoint's form → the model's). */
+  readonly transform?: VectorTransform;
 }
+
+/** Rows of a declared matrix loaded as a matrix of their own. */
+export interface MatrixPart {
+  readonly name: string;
+  readonly rows: readonly number[]; // row indices into the tensor viewed as [rows, cols]
+}
+
+/** Vector transforms on load: `onePlus` (a zero-centred RMSNorm weight `w` scales by `1 + w`) and
+ * `negExp` (`A_log` → `A = −exp(A_log)`), as llama.cpp's converter applies them to write a GGUF. */
+export type VectorTransform = "onePlus" | "negExp";

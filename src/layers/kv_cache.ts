@@ -56,6 +56,14 @@ export class KvSlot implements CacheSlot {
     // Positions past the sequence's length are simply overwritten later.
   }
 
+  restorable(len: number): number {
+    return len; // every cached position stays addressable
+  }
+
+  checkpoint(): void {
+    // A KV cache can go back to any length without snapshots.
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;

@@ -3,7 +3,7 @@
  * and wire embedding, final norm and LM head into a `Model`.
  */
 import type { KernelBackend } from "../kernels/types.js";
-import type { Architecture, WeightRoot } from "./architecture.js";
+import { HF_LAYOUT, type Architecture, type WeightLayout } from "./architecture.js";
 import type { ModelConfig } from "./config.js";
 import type { GenerationConfig } from "./generation_config.js";
 import { recordWeightMemory } from "./load_info.js";
@@ -11,7 +11,7 @@ import { Model } from "./model.js";
 import type { LoadedWeights } from "./weights.js";
 
 /**
- * Assemble a `Model` from strictly loaded weights (decoder tensors under `root`), for
+ * Assemble a `Model` from strictly loaded weights (decoder tensors under `layout.root`), for
  * `contextLength` positions (default `max_position_embeddings`).
  *
  * @example
@@ -23,10 +23,11 @@ export function assembleModel(
   generation: GenerationConfig,
   weights: LoadedWeights,
   backend: KernelBackend,
-  root: WeightRoot = "model.",
+  layout: WeightLayout = HF_LAYOUT,
   contextLength: number = config.maxPositionEmbeddings,
 ): Model {
-  const blocks = arch.build(config, weights, backend, root);
+  const root = layout.root;
+  const blocks = arch.build(config, weights, backend, layout);
   const embed = weights.matrix(`${root}embed_tokens.weight`);
   const lmHead = config.tieWordEmbeddings ? embed : weights.matrix("lm_head.weight");
   const finalNorm = weights.vector(`${root}norm.weight`);

@@ -63,7 +63,7 @@ test("impossible or missing config values are errors naming the field and value"
 
 test("an unknown model_type is an error listing the supported ones", () => {
   rejects({ ...raw("qwen3-dense-tiny"), model_type: "llama" }, `"model_type" "llama" is not supported (supported: ${supportedModelTypes.join(", ")})`);
-  assert.deepEqual([...supportedModelTypes].sort(), ["qwen2", "qwen3", "qwen3_moe"]);
+  assert.deepEqual([...supportedModelTypes].sort(), ["qwen2", "qwen3", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text", "qwen3_5_text", "qwen3_moe", "qwen3_next"]);
 });
 
 test("generation_config: eos as int or list, sampling fields typed, bad values named", () => {

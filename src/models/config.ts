@@ -4,14 +4,19 @@
  * name the file, the field and the value. Architecture-specific rules live with each architecture
  * (`models/<type>.ts`); `models/registry.ts` ties the two together.
  */
-import { QwenrtError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
 import type { RopeScaling } from "../layers/rope.js";
+import { ConfigReader } from "./config_reader.js";
+import { parseHybridFields, type HybridFields } from "./config_hybrid.js";
 
+export { ConfigReader } from "./config_reader.js";
 export type { RopeScaling } from "../layers/rope.js";
+export type { LayerType, LinearAttentionConfig } from "./config_hybrid.js";
 
-/** A decoder-only Qwen model's shape and hyper-parameters. Frozen. */
-export interface ModelConfig {
+/** A decoder-only Qwen model's shape and hyper-parameters. Frozen. The hybrid fields
+ * (`HybridFields`: layer types, Gated DeltaNet shape, shared expert, mRoPE sections) describe a plain
+ * transformer too: every layer full attention, no linear attention, no shared expert. */
+export interface ModelConfig extends HybridFields {
   readonly modelType: string;
   readonly vocabSize: number;
   readonly hiddenSize: number;
@@ -20,6 +25,8 @@ export interface ModelConfig {
   readonly numHeads: number;
   readonly numKvHeads: number;
   readonly headDim: number;
+  /** Dimensions of each q/k head that RoPE rotates (the first ones): `headDim * partial_rotary_factor`. */
+  readonly rotaryDim: number;
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
   readonly ropeScaling: RopeScaling;
@@ -37,98 +44,45 @@ export interface ModelConfig {
   readonly eosTokenIds: readonly number[];
 }
 
-/** Typed reads of a raw JSON object; every error names `file` and the field. */
-export class ConfigReader {
-  constructor(
-    readonly raw: Record<string, unknown>,
-    readonly file: string,
-  ) {}
-
-  fail(field: string, message: string): never {
-    throw new QwenrtError(this.file, `"${field}" ${message}`);
-  }
-
-  has(field: string): boolean {
-    return this.raw[field] !== undefined && this.raw[field] !== null;
-  }
-
-  /** A positive integer; required unless `fallback` is given. */
-  posInt(field: string, fallback?: number): number {
-    const v = this.raw[field];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      this.fail(field, "is required");
-    }
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-      this.fail(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-
-  /** A non-negative integer (or the fallback when absent/null). */
-  nonNegInt(field: string, fallback: number): number {
-    const v = this.raw[field];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      this.fail(field, `must be a non-negative integer, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-
-  /** A finite number > 0 (or the fallback when absent/null). */
-  posNumber(field: string, fallback?: number): number {
-    const v = this.raw[field];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      this.fail(field, "is required");
-    }
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-      this.fail(field, `must be a positive number, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-
-  bool(field: string, fallback: boolean): boolean {
-    const v = this.raw[field];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== "boolean") this.fail(field, `must be true or false, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  /** A token id or list of ids (`eos_token_id` may be either). */
-  ids(field: string): number[] {
-    const v = this.raw[field];
-    if (v === undefined || v === null) return [];
-    const list = Array.isArray(v) ? v : [v];
-    for (const x of list) {
-      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) {
-        this.fail(field, `must be a token id or a list of token ids, got ${JSON.stringify(v)}`);
-      }
-    }
-    return list as number[];
-  }
-
-  intList(field: string): number[] {
-    const v = this.raw[field];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) {
-      this.fail(field, `must be a list of non-negative integers, got ${JSON.stringify(v)}`);
-    }
-    return v as number[];
-  }
+/** Where a config keeps its rotary settings: `rope_scaling` (+ top-level `rope_theta`,
+ * `partial_rotary_factor`) as transformers 4 writes it, or one `rope_parameters` object (transformers 5,
+ * Qwen3.5: `rope_theta`, `rope_type`, `partial_rotary_factor`, `mrope_section` and the scaling fields). */
+interface RopeSource {
+  readonly field: "rope_scaling" | "rope_parameters";
+  readonly raw: Record<string, unknown> | null; // the scaling object (null: none)
+  readonly theta: number;
+  readonly partialRotaryFactor: number;
 }
 
-function parseRopeScaling(r: ConfigReader, maxPositionEmbeddings: number): RopeScaling {
-  const raw = r.raw.rope_scaling;
-  if (raw === undefined || raw === null) return { type: "default" };
-  if (!isObject(raw)) r.fail("rope_scaling", `must be an object or null, got ${JSON.stringify(raw)}`);
-  const type = raw.rope_type ?? raw.type;
-  if (type === "default") return { type: "default" };
-  if (type !== "yarn") {
-    r.fail("rope_scaling.rope_type", `${JSON.stringify(type)} is not supported (supported: "default", "yarn")`);
+function readRopeSource(r: ConfigReader): RopeSource {
+  const params = r.raw.rope_parameters;
+  if (params === undefined || params === null) {
+    const raw = r.raw.rope_scaling;
+    if (raw !== undefined && raw !== null && !isObject(raw)) r.fail("rope_scaling", `must be an object or null, got ${JSON.stringify(raw)}`);
+    return { field: "rope_scaling", raw: raw ?? null, theta: r.posNumber("rope_theta", 10000), partialRotaryFactor: r.posNumber("partial_rotary_factor", 1) };
   }
-  const s = new ConfigReader(raw, r.file);
-  const named = (field: string): string => `rope_scaling.${field}`;
+  if (!isObject(params)) r.fail("rope_parameters", `must be an object, got ${JSON.stringify(params)}`);
+  if (r.has("rope_scaling")) r.fail("rope_scaling", 'cannot be given beside "rope_parameters"');
+  const p = new ConfigReader(params, r.file, "rope_parameters.");
+  const theta = p.posNumber("rope_theta", r.has("rope_theta") ? r.posNumber("rope_theta") : undefined);
+  const partial = p.posNumber("partial_rotary_factor", r.has("partial_rotary_factor") ? r.posNumber("partial_rotary_factor") : 1);
+  // A value given twice must agree (Qwen3.5 repeats rope_theta and partial_rotary_factor at the top level).
+  for (const [field, v] of [["rope_theta", theta], ["partial_rotary_factor", partial]] as const) {
+    if (r.has(field) && r.raw[field] !== v) r.fail(field, `is ${JSON.stringify(r.raw[field])} but "rope_parameters.${field}" is ${v}`);
+  }
+  return { field: "rope_parameters", raw: params, theta, partialRotaryFactor: partial };
+}
+
+function parseRopeScaling(r: ConfigReader, src: RopeSource, maxPositionEmbeddings: number): RopeScaling {
+  const raw = src.raw;
+  if (raw === null) return { type: "default" };
+  const type = raw.rope_type ?? raw.type;
+  if (type === "default" || (type === undefined && src.field === "rope_parameters")) return { type: "default" };
+  if (type !== "yarn") {
+    r.fail(`${src.field}.rope_type`, `${JSON.stringify(type)} is not supported (supported: "default", "yarn")`);
+  }
+  const s = new ConfigReader(raw, r.file, `${src.field}.`);
+  const named = (field: string): string => `${src.field}.${field}`;
   const num = (field: string, positive: boolean): number | null => {
     const v = raw[field];
     if (v === undefined || v === null) return null;
@@ -166,6 +120,11 @@ function parseRopeScaling(r: ConfigReader, maxPositionEmbeddings: number): RopeS
 /** Which optional parts an architecture uses (decides which fields are required). */
 export interface ConfigRules {
   readonly moe: boolean;
+  /** Every layer sparse and the top-k always renormalised (qwen3_5_moe: its config has no
+   * `decoder_sparse_step`, `mlp_only_layers`, `norm_topk_prob` nor `intermediate_size`). */
+  readonly moeEveryLayer?: boolean;
+  /** Hybrid Gated DeltaNet / gated attention fields (`config_hybrid.ts`); allows partial RoPE. */
+  readonly hybrid?: boolean;
 }
 
 /**
@@ -191,8 +150,13 @@ export function parseBaseConfig(r: ConfigReader, modelType: string, rules: Confi
   const act = r.raw.hidden_act;
   if (act !== undefined && act !== "silu") r.fail("hidden_act", `${JSON.stringify(act)} is not supported (only "silu")`);
   if (r.raw.use_sliding_window === true) r.fail("use_sliding_window", "true is not supported");
-  const prf = r.raw.partial_rotary_factor;
-  if (prf !== undefined && prf !== null && prf !== 1) r.fail("partial_rotary_factor", `${JSON.stringify(prf)} is not supported (only 1)`);
+  const rope = readRopeSource(r);
+  const prf = rope.partialRotaryFactor;
+  const prfField = rope.field === "rope_parameters" ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
+  if (rules.hybrid !== true && prf !== 1) r.fail(prfField, `${JSON.stringify(prf)} is not supported (only 1)`);
+  if (prf > 1) r.fail(prfField, `must be <= 1, got ${prf}`);
+  const rotaryDim = Math.trunc(headDim * prf); // int(head_dim * partial_rotary_factor), as transformers
+  if (rotaryDim === 0 || rotaryDim % 2 !== 0) r.fail(prfField, `${prf} of "head_dim" ${headDim} gives ${rotaryDim} rotary dimensions, which must be even and > 0`);
   const numLayers = r.posInt("num_hidden_layers");
   const maxPositionEmbeddings = r.posInt("max_position_embeddings");
   const vocabSize = r.posInt("vocab_size");
@@ -203,10 +167,20 @@ export function parseBaseConfig(r: ConfigReader, modelType: string, rules: Confi
   let normTopkProb = false;
   let decoderSparseStep = 1;
   let mlpOnlyLayers: number[] = [];
-  if (rules.moe) {
+  if (rules.moe && rules.moeEveryLayer === true) {
+    for (const field of ["decoder_sparse_step", "mlp_only_layers"]) if (r.has(field)) r.fail(field, "is not a field of this architecture (every layer is sparse)");
+    if (r.has("norm_topk_prob") && r.raw.norm_topk_prob !== true) r.fail("norm_topk_prob", "must be true: this architecture always renormalises the top-k weights");
+    numExperts = r.posInt("num_experts");
+    numExpertsPerTok = r.posInt("num_experts_per_tok");
+    moeIntermediateSize = r.posInt("moe_intermediate_size");
+    normTopkProb = true;
+    if (numExpertsPerTok > numExperts) r.fail("num_experts_per_tok", `must be <= "num_experts" (${numExperts}), got ${numExpertsPerTok}`);
+  } else if (rules.moe) {
     numExperts = r.nonNegInt("num_experts", 0);
     decoderSparseStep = r.posInt("decoder_sparse_step", 1);
     mlpOnlyLayers = r.intList("mlp_only_layers");
+    // qwen3_next's router renormalises by default in transformers; its config must say which.
+    if (rules.hybrid === true && !r.has("norm_topk_prob")) r.fail("norm_topk_prob", "is required");
     normTopkProb = r.bool("norm_topk_prob", false);
     if (numExperts > 0) {
       numExpertsPerTok = r.posInt("num_experts_per_tok");
@@ -224,18 +198,20 @@ export function parseBaseConfig(r: ConfigReader, modelType: string, rules: Confi
   for (const [field, list] of [["bos_token_id", bos], ["eos_token_id", eos]] as const) {
     for (const id of list) if (id >= vocabSize) r.fail(field, `${id} is not below "vocab_size" (${vocabSize})`);
   }
+  const hybrid = parseHybridFields(r, { numLayers, rotaryDim, moe: rules.moe, rope: rope.raw }, rules.hybrid === true);
   return Object.freeze({
     modelType,
     vocabSize,
     hiddenSize,
-    intermediateSize: r.posInt("intermediate_size"),
+    intermediateSize: rules.moeEveryLayer === true ? r.nonNegInt("intermediate_size", 0) : r.posInt("intermediate_size"),
     numLayers,
     numHeads,
     numKvHeads,
     headDim,
+    rotaryDim,
     rmsNormEps: r.posNumber("rms_norm_eps"),
-    ropeTheta: r.posNumber("rope_theta", 10000),
-    ropeScaling: Object.freeze(parseRopeScaling(r, maxPositionEmbeddings)),
+    ropeTheta: rope.theta,
+    ropeScaling: Object.freeze(parseRopeScaling(r, rope, maxPositionEmbeddings)),
     maxPositionEmbeddings,
     tieWordEmbeddings: r.bool("tie_word_embeddings", false),
     attentionBias: r.bool("attention_bias", false),
@@ -247,10 +223,12 @@ export function parseBaseConfig(r: ConfigReader, modelType: string, rules: Confi
     mlpOnlyLayers: Object.freeze(mlpOnlyLayers.slice()),
     bosTokenId: bos[0] ?? null,
     eosTokenIds: Object.freeze(eos.slice()),
+    ...hybrid,
   });
 }
 
-/** True when layer `i` uses the sparse (MoE) feed-forward block, exactly as transformers decides. */
+/** True when layer `i` uses the sparse (MoE) feed-forward block, exactly as transformers decides
+ * (qwen3_5_moe: every layer, with `decoderSparseStep` 1 and no `mlpOnlyLayers`). */
 export function isSparseLayer(c: ModelConfig, i: number): boolean {
   return c.numExperts > 0 && !c.mlpOnlyLayers.includes(i) && (i + 1) % c.decoderSparseStep === 0;
 }

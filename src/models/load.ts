@@ -15,13 +15,13 @@ import { isObject, readJsonFile } from "../util/json.js";
 import { guardHeadSpecs, isStreamGuardConfig, loadGuardHeads, parseGuardHeadConfig, STREAM_GUARD_ARCHITECTURE, type GuardHeads } from "./guard_heads.js";
 import { readGenerationConfig } from "./generation_config.js";
 import { assembleModel } from "./assemble.js";
-import { detectWeightRoot } from "./architecture.js";
+import { detectWeightLayout, GGUF_LAYOUT, type Architecture } from "./architecture.js";
 import { loadGgufModel } from "./load_gguf.js";
-import type { LoadOptions } from "./load_info.js";
+import { recordSkippedTensors, type LoadOptions, type SkippedTensors } from "./load_info.js";
 import type { Model } from "./model.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
 import { loaderPreflight } from "./preflight.js";
-import { loadWeights } from "./weights.js";
+import { loadWeights, type SourceTensor } from "./weights.js";
 
 export type { LoadOptions } from "./load_info.js";
 
@@ -39,7 +39,8 @@ export async function preflightModelDir(dir: string, opts: LoadOptions = {}): Pr
   const config = parseModelConfig(readJsonFile(configPath), configPath);
   const arch = getArchitecture(config.modelType, configPath);
   const { tensors } = await readSafetensorsDirIndex(dir);
-  loaderPreflight(dir, config, arch.weightTable(config, detectWeightRoot(tensors.keys())), tensors, opts.backend ?? createRefBackend(), opts);
+  const { kept } = withoutIgnored(arch, tensors);
+  loaderPreflight(dir, config, arch.weightTable(config, detectWeightLayout(kept.keys())), kept, opts.backend ?? createRefBackend(), opts);
 }
 
 /**
@@ -108,11 +109,27 @@ async function loadDir(dir: string, opts: LoadOptions): Promise<{ model: Model; 
   const tensors = new Map([...all.tensors].filter(([name]) => !headNames.has(name)));
   const where = all.where;
   const backend = opts.backend ?? createRefBackend();
-  const root = detectWeightRoot(tensors.keys());
-  const table = arch.weightTable(config, root);
-  const contextLength = loaderPreflight(dir, config, table, tensors, backend, opts);
+  // A GGUF's tensors come renamed to HF names, in llama.cpp's layout (formats/gguf/arch.ts).
+  const layout = opts.weightsFile === undefined ? detectWeightLayout(tensors.keys()) : GGUF_LAYOUT;
+  const { kept, skipped } = withoutIgnored(arch, tensors);
+  const table = arch.weightTable(config, layout);
+  const contextLength = loaderPreflight(dir, config, table, kept, backend, opts);
   const heads = headConfig === undefined ? undefined : await loadGuardHeads(headConfig, all.tensors, where);
-  const weights = await loadWeights(tensors, table, backend, where, { onProgress: opts.onProgress });
-  const model = assembleModel(arch, config, generation, weights, backend, root, contextLength);
+  const weights = await loadWeights(kept, table, backend, where, { onProgress: opts.onProgress });
+  const model = assembleModel(arch, config, generation, weights, backend, layout, contextLength);
+  // From a GGUF made from the directory, what the directory holds beside it is still said.
+  recordSkippedTensors(model, opts.weightsFile === undefined ? skipped : withoutIgnored(arch, (await readSafetensorsDirIndex(dir)).tensors).skipped);
   return heads === undefined ? { model } : { model, heads };
+}
+
+/** The checkpoint's tensors without the groups the architecture does not run, and those groups. */
+export function withoutIgnored(arch: Architecture, tensors: ReadonlyMap<string, SourceTensor>): { kept: Map<string, SourceTensor>; skipped: SkippedTensors[] } {
+  const kept = new Map<string, SourceTensor>();
+  const counts = new Map<string, number>();
+  for (const [name, t] of tensors) {
+    const group = arch.ignoredTensors.find((g) => name.startsWith(g.prefix));
+    if (group === undefined) kept.set(name, t);
+    else counts.set(group.what, (counts.get(group.what) ?? 0) + 1);
+  }
+  return { kept, skipped: [...counts].map(([what, count]) => ({ what, count })) };
 }

@@ -4,7 +4,7 @@
  * are renamed to the checkpoint names the architecture declares and loaded strictly. Errors speak
  * GGUF: they name the file and the GGUF key or tensor, not the HF field it maps to.
  */
-import { archByGguf, ggufTensorsAsHf, ggufToHfConfig, metaNumber, metaString, type GgufModelHeader, type HfNamedTensor } from "../formats/gguf/arch.js";
+import { archByGguf, ggufDecoderLayers, ggufMtpTensor, ggufTensorsAsHf, ggufToHfConfig, metaNumber, metaString, type GgufModelHeader, type HfNamedTensor } from "../formats/gguf/arch.js";
 import { mapHfTensorName } from "../formats/gguf/names.js";
 import { readGgufIndex, type GgufFile, type GgufMeta } from "../formats/gguf/read.js";
 import { createRefBackend } from "../kernels/ref/index.js";
@@ -14,8 +14,9 @@ import type { ModelConfig } from "./config.js";
 import { parseGenerationConfig, type GenerationConfig } from "./generation_config.js";
 import type { Model } from "./model.js";
 import { assembleModel } from "./assemble.js";
+import { GGUF_LAYOUT } from "./architecture.js";
 import { getArchitecture, parseModelConfig } from "./registry.js";
-import type { LoadOptions } from "./load_info.js";
+import { recordSkippedTensors, type LoadOptions } from "./load_info.js";
 import { loaderPreflight } from "./preflight.js";
 import { loadWeights } from "./weights.js";
 
@@ -112,7 +113,7 @@ export function ggufGenerationConfig(g: GgufMeta): GenerationConfig {
  * the file does hold is `blk.0.ffn_up_exps.weight (expert 3)`.
  */
 function ggufName(g: GgufModelHeader, hf: string): string {
-  const m = mapHfTensorName(hf);
+  const m = mapHfTensorName(hf, metaString(g.metadata, "general.architecture", g.path));
   if (m === undefined) return hf;
   return m.kind === "plain" || !g.tensors.has(m.gguf) ? m.gguf : `${m.gguf} (expert ${m.expert})`;
 }
@@ -155,11 +156,19 @@ export async function loadGgufModel(source: string | GgufFile, opts: LoadOptions
   const config = ggufModelConfig(g);
   const generation = ggufGenerationConfig(g);
   const arch = getArchitecture(config.modelType, g.path);
-  const table = arch.weightTable(config);
+  const table = arch.weightTable(config, GGUF_LAYOUT);
   const tensors = ggufTensorsAsHf(g);
   checkGgufTensors(g, tensors, table);
   const backend = opts.backend ?? createRefBackend();
   const contextLength = loaderPreflight(g.path, config, table, tensors, backend, opts);
   const weights = await loadWeights(tensors, table, backend, g.path, { onProgress: opts.onProgress });
-  return assembleModel(arch, config, generation, weights, backend, "model.", contextLength);
+  const model = assembleModel(arch, config, generation, weights, backend, GGUF_LAYOUT, contextLength);
+  const layers = ggufDecoderLayers(g);
+  const mtp = [...g.tensors.keys()].filter((n) => ggufMtpTensor(n, layers)).length;
+  const skipped = mtp === 0 ? [] : [{ what: "MTP heads not loaded (multi-token prediction is not used yet)", count: mtp }];
+  // Qwen3.5 is a vision-language family; its GGUF holds the text model (the vision tower ships as
+  // a separate mmproj file, which qwenrt does not read).
+  if (arch.textConfig) skipped.push({ what: "text only: image input is not supported yet (mmproj vision files are not read)", count: 0 });
+  recordSkippedTensors(model, skipped);
+  return model;
 }

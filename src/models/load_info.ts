@@ -90,6 +90,30 @@ export function weightMemoryOf(model: Model): WeightMemory | undefined {
   return memoryOf.get(model);
 }
 
+/** Tensors a checkpoint holds that the loaded model does not run (a vision tower, MTP heads). */
+export interface SkippedTensors {
+  readonly what: string; // e.g. "text only: image input is not supported yet (vision tower not loaded)"
+  readonly count: number;
+}
+
+const skippedOf = new WeakMap<Model, readonly SkippedTensors[]>();
+
+/** Record the tensor groups a loader left on disk (called by the loaders). */
+export function recordSkippedTensors(model: Model, skipped: readonly SkippedTensors[]): void {
+  skippedOf.set(model, Object.freeze([...skipped]));
+}
+
+/**
+ * What the checkpoint of `model` holds that the model does not run (empty when everything was
+ * loaded, or for a model built some other way). The start-up line says it.
+ *
+ * @example
+ * skippedTensorsOf(model); // [{ what: "text only: image input is not supported yet (vision tower not loaded)", count: 333 }]
+ */
+export function skippedTensorsOf(model: Model): readonly SkippedTensors[] {
+  return skippedOf.get(model) ?? [];
+}
+
 /**
  * The types that make up most of `bytes`, largest first, joined with "+": `q8_0`, or `q4_k+q6_k`
  * for a mixed quantization (types under 5% of the bytes are left out).

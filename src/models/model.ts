@@ -6,7 +6,7 @@
  * logits: the host sees only token ids going in and the requested rows coming out.
  */
 import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
-import { Scratch, type BatchContext, type Block, type CacheSlot, type SegmentView } from "../layers/context.js";
+import { Scratch, type BatchContext, type Block, type CacheSlot, type SegmentView, type SlotOptions } from "../layers/context.js";
 import { createRopeTable, type RopeTable } from "../layers/rope.js";
 import { QwenrtError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
@@ -107,7 +107,7 @@ export class Model {
   private readonly parts: ModelParts;
   private readonly rope: RopeTable;
   private readonly scratch: Scratch;
-  private cosHost = new Float32Array(0); // [n, headDim/2] host rope tables, uploaded each step
+  private cosHost = new Float32Array(0); // [n, rotaryDim/2] host rope tables, uploaded each step
   private sinHost = new Float32Array(0);
   private queue: Promise<unknown> = Promise.resolve(); // forwardAsync calls, one after another
   private asyncRunning = false;
@@ -120,14 +120,15 @@ export class Model {
     this.kvWidth = parts.config.numKvHeads * parts.config.headDim;
     this.kvBytesPerToken = parts.blocks.reduce((a, b) => a + b.mixer.bytesPerToken, 0);
     this.contextLength = Math.min(parts.contextLength ?? Infinity, parts.config.maxPositionEmbeddings);
-    this.rope = createRopeTable(parts.config.ropeTheta, parts.config.headDim, parts.config.ropeScaling);
+    this.rope = createRopeTable(parts.config.ropeTheta, parts.config.rotaryDim, parts.config.ropeScaling);
     this.scratch = new Scratch(parts.backend);
   }
 
-  /** A new empty sequence whose caches start with room for `capacity` positions (they grow as needed). */
-  newSequence(capacity = 256): Sequence {
+  /** A new empty sequence whose caches start with room for `capacity` positions (they grow as
+   * needed); `opts` set how recurrent-state layers keep checkpoints (hybrid models). */
+  newSequence(capacity = 256, opts?: SlotOptions): Sequence {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new QwenrtError("capacity", `must be a positive integer, got ${capacity}`);
-    return new Sequence(this, this.parts.blocks.map((b) => b.mixer.newSlot(capacity)));
+    return new Sequence(this, this.parts.blocks.map((b) => b.mixer.newSlot(capacity, opts)));
   }
 
   /**
@@ -149,14 +150,42 @@ export class Model {
     seq.released = true;
   }
 
-  /** Forget positions `len ..` of `seq` (keeps the first `len`). */
+  /** Forget positions `len ..` of `seq` (keeps the first `len`). A hybrid model's recurrent state
+   * can only go back to a length it kept a checkpoint of (or 0): `restorableLength` says which. */
   truncate(seq: Sequence, len: number): void {
     this.own(seq);
     if (!Number.isSafeInteger(len) || len < 0 || len > seq.length) {
       throw new QwenrtError("truncate", `length must be in [0, ${seq.length}], got ${len}`);
     }
+    const can = this.restorableLength(seq, len);
+    if (can !== len) {
+      throw new QwenrtError("truncate", `the recurrent state of this sequence (${seq.length} positions) has no checkpoint at ${len}; the nearest length it can go back to is ${can}`);
+    }
     for (const s of seq.slots) s?.truncate(len);
     seq.length = len;
+  }
+
+  /**
+   * The greatest length `<= len` that `seq` can be truncated to: `len` for a plain transformer; for a
+   * hybrid model the nearest recurrent-state checkpoint at or below it (or 0).
+   *
+   * @example
+   * const keep = model.restorableLength(seq, shared); // resume from here, re-feed ids keep .. shared
+   * model.truncate(seq, keep);
+   */
+  restorableLength(seq: Sequence, len: number): number {
+    this.own(seq);
+    let can = Math.min(Math.max(0, len), seq.length);
+    for (const s of seq.slots) if (s !== undefined) can = Math.min(can, s.restorable(can));
+    return can;
+  }
+
+  /** Keep a checkpoint of `seq`'s recurrent state at its current length (hybrid models; a no-op for
+   * KV caches), so a later `truncate` / `fork` / prefix reuse can resume from here. The engine takes
+   * one at the end of every prompt and every turn. */
+  checkpoint(seq: Sequence): void {
+    this.own(seq);
+    for (const s of seq.slots) s?.checkpoint();
   }
 
   /** A new sequence holding a copy of `seq`'s cached prefix (the two then evolve independently). */
@@ -279,7 +308,7 @@ export class Model {
   /** Upload the rope tables of `positions` into scratch tensors. */
   private ropeTables(positions: Int32Array): { cos: Tensor; sin: Tensor } {
     const n = positions.length;
-    const half = this.config.headDim / 2;
+    const half = this.config.rotaryDim / 2;
     if (this.cosHost.length < n * half) {
       this.cosHost = new Float32Array(n * half * 2);
       this.sinHost = new Float32Array(n * half * 2);
@@ -287,8 +316,8 @@ export class Model {
     const cosH = this.cosHost.subarray(0, n * half);
     const sinH = this.sinHost.subarray(0, n * half);
     this.rope.fill(positions, n, cosH, sinH);
-    const cos = this.scratch.get("rope.cos", n * half); // [n, headDim/2]
-    const sin = this.scratch.get("rope.sin", n * half); // [n, headDim/2]
+    const cos = this.scratch.get("rope.cos", n * half); // [n, rotaryDim/2]
+    const sin = this.scratch.get("rope.sin", n * half); // [n, rotaryDim/2]
     this.backend.write(cos, cosH);
     this.backend.write(sin, sinH);
     return { cos, sin };

@@ -41,9 +41,11 @@ const RUNTIME_BYTES = 192 << 20;
 /** The smallest context a suggestion offers. */
 const MIN_CONTEXT = 1024;
 
-/** KV cache bytes per position: keys and values of every attention layer, in the backend's type. */
+/** KV cache bytes per position: keys and values of every attention layer, in the backend's type
+ * (a hybrid model's linear-attention layers hold a fixed-size state instead). */
 export function kvBytesPerToken(c: ModelConfig, kvType: KernelBackend["kvType"]): number {
-  return c.numLayers * 2 * c.numKvHeads * c.headDim * kvElementBytes(kvType);
+  const attention = c.layerTypes.filter((t) => t === "full_attention").length;
+  return attention * 2 * c.numKvHeads * c.headDim * kvElementBytes(kvType);
 }
 
 /**
@@ -64,12 +66,14 @@ export function memoryNeeds(
   let weights = 0, at4 = 0;
   for (const s of table) {
     const type = typeOf(s.name);
+    const values = s.shape.reduce((a, b) => a * b, 1);
     if (s.kind === "vector") {
-      weights += s.shape[0]! * 4; // loadVector takes float32
-      at4 += s.shape[0]! * 4;
+      weights += values * 4; // loadVector takes float32
+      at4 += values * 4;
       continue;
     }
-    const [rows, cols] = [s.shape[0]!, s.shape[1]!];
+    const cols = s.shape[s.shape.length - 1]!;
+    const rows = values / cols;
     const h = backend.heldMatrix?.(type, rows, cols) ?? { type, bytes: rows * rowBytes(type, cols) };
     weights += h.bytes;
     held.set(h.type, (held.get(h.type) ?? 0) + h.bytes);

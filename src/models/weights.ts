@@ -13,7 +13,7 @@ import { dequantizeAll, rowBytes } from "../formats/quant/index.js";
 import type { WeightType } from "../formats/quant/types.js";
 import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
 import type { KernelBackend, Matrix, Tensor } from "../kernels/types.js";
-import type { WeightSpec, Weights } from "../layers/context.js";
+import type { VectorTransform, WeightSpec, Weights } from "../layers/context.js";
 import { QwenrtError } from "../util/errors.js";
 import type { LoadProgressListener, WeightMemory } from "./load_info.js";
 
@@ -40,6 +40,20 @@ const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 function addBytes(map: Map<WeightType, number>, type: WeightType, n: number): void {
   map.set(type, (map.get(type) ?? 0) + n);
+}
+
+const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** The float32 values of a vector as the model holds them. */
+function transformed(v: Float32Array, t: VectorTransform | undefined): Float32Array {
+  if (t === "onePlus") for (let i = 0; i < v.length; i++) v[i] = 1 + v[i]!;
+  else if (t === "negExp") for (let i = 0; i < v.length; i++) v[i] = -Math.exp(v[i]!);
+  return v;
+}
+
+/** The names a spec is taken by: its parts', or its own. */
+function namesOf(s: WeightSpec): string[] {
+  return s.parts === undefined ? [s.name] : s.parts.map((p) => p.name);
 }
 
 function listNames(names: string[], limit = 12): string {
@@ -77,6 +91,10 @@ export async function loadWeights(
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new QwenrtError(where, `tensor "${s.name}" has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
     }
+    const rows = product(s.shape) / s.shape[s.shape.length - 1]!;
+    for (const p of s.parts ?? []) {
+      if (p.rows.some((r) => !Number.isInteger(r) || r < 0 || r >= rows)) throw new Error(`internal: part "${p.name}" of "${s.name}" selects rows outside 0..${rows - 1}`);
+    }
   }
 
   const matrices = new Map<string, Matrix>();
@@ -91,7 +109,7 @@ export async function loadWeights(
   const reader = new TensorFileReader();
   // Matrices on disk go straight into the backend where it can take them so.
   const loadFrom = backend.loadMatrixFrom?.bind(backend);
-  const direct = (s: WeightSpec, t: SourceTensor): boolean => loadFrom !== undefined && s.kind === "matrix" && isFileTensor(t);
+  const direct = (s: WeightSpec, t: SourceTensor): boolean => loadFrom !== undefined && s.kind === "matrix" && s.parts === undefined && isFileTensor(t);
   // One scratch for every other tensor still on disk, sized to the largest of them.
   let scratchBytes = 0;
   for (const s of table) {
@@ -106,27 +124,38 @@ export async function loadWeights(
       const t = tensors.get(s.name)!;
       const size = tensorByteLength(t);
       if (s.kind === "matrix") {
-        const rows = s.shape[0]!;
-        const cols = s.shape[1]!;
-        let m: Matrix;
+        const cols = s.shape[s.shape.length - 1]!;
+        const rb = rowBytes(t.type, cols);
+        const load = (name: string, rows: number, m: Matrix): void => {
+          matrices.set(name, m);
+          // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
+          // counted at the type's nominal size (a backend's repacked layout may pad it).
+          const n = rows * rowBytes(m.type, cols);
+          addBytes(held, m.type, n);
+          bytes += n;
+        };
         if (direct(s, t) && isFileTensor(t)) {
-          const rb = rowBytes(t.type, cols);
-          m = await loadFrom!(t.type, rows, cols, (first, count, into) => {
+          const rows = product(s.shape) / cols;
+          load(s.name, rows, await loadFrom!(t.type, rows, cols, (first, count, into) => {
             if (into.byteLength !== count * rb) throw new Error(`internal: ${into.byteLength} bytes for ${count} rows of "${t.name}"`);
             return reader.readRange(t, first * rb, into);
-          });
+          }));
         } else {
-          m = backend.loadMatrix({ type: t.type, rows, cols, bytes: await dataOf(t) });
+          const data = await dataOf(t);
+          if (s.parts === undefined) {
+            const rows = product(s.shape) / cols;
+            load(s.name, rows, backend.loadMatrix({ type: t.type, rows, cols, bytes: data }));
+          }
+          // Parts: rows picked out of one checkpoint tensor (an interleaved projection split on load).
+          for (const p of s.parts ?? []) {
+            const out = new Uint8Array(p.rows.length * rb);
+            p.rows.forEach((r, i) => out.set(data.subarray(r * rb, (r + 1) * rb), i * rb));
+            load(p.name, p.rows.length, backend.loadMatrix({ type: t.type, rows: p.rows.length, cols, bytes: out }));
+          }
         }
-        matrices.set(s.name, m);
-        // What the backend holds (ref: f32; wasm: the file's type or a converted one), as it reports;
-        // counted at the type's nominal size (a backend's repacked layout may pad it).
-        const n = rows * rowBytes(m.type, cols);
-        addBytes(held, m.type, n);
         addBytes(stored, t.type, size);
-        bytes += n;
       } else {
-        const v = dequantizeAll(t.type, await dataOf(t), s.shape[0]!);
+        const v = transformed(dequantizeAll(t.type, await dataOf(t), product(s.shape)), s.transform);
         vectors.set(s.name, backend.loadVector(v));
         bytes += v.byteLength;
       }
@@ -151,7 +180,7 @@ export async function loadWeights(
   return {
     matrix: (name) => take(matrices, name, "matrix"),
     vector: (name) => take(vectors, name, "vector"),
-    unused: () => table.map((s) => s.name).filter((n) => !taken.has(n)),
+    unused: () => table.flatMap(namesOf).filter((n) => !taken.has(n)),
     memory: { bytes, held, stored },
   };
 }

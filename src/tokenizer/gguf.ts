@@ -8,7 +8,7 @@
 import type { GgufMeta } from "../formats/gguf/read.js";
 import { ggmlTokenTypes, ggufTokenizerData, type GgufTokenizerData } from "../formats/gguf/tokenizer_meta.js";
 import { QwenrtError } from "../util/errors.js";
-import { QWEN2_PRETOKENIZER_REGEX, type AddedTokenSpec, type NormalizerStep, type PreTokenizerStep, type TokenizerSpec } from "./spec.js";
+import { QWEN2_PRETOKENIZER_REGEX, QWEN35_PRETOKENIZER_REGEX, type AddedTokenSpec, type NormalizerStep, type PreTokenizerStep, type TokenizerSpec } from "./spec.js";
 import { Tokenizer } from "./tokenizer.js";
 
 /** The `tokenizer.json` normalizer and pre-tokenizer a `tokenizer.ggml.pre` name stands for. */
@@ -17,21 +17,27 @@ interface PrePipeline {
   readonly preTokenizer: readonly PreTokenizerStep[];
 }
 
-const qwen2Pipeline: PrePipeline = {
-  normalizer: ["NFC"],
-  preTokenizer: [
-    { kind: "split", pattern: { regex: QWEN2_PRETOKENIZER_REGEX }, behavior: "Isolated", invert: false },
-    { kind: "byteLevel", addPrefixSpace: false, useRegex: false },
-  ],
-};
+/** NFC, one isolated regex split, then the byte-level step: the Qwen tokenizers' pipeline. */
+function qwenPipeline(regex: string): PrePipeline {
+  return {
+    normalizer: ["NFC"],
+    preTokenizer: [
+      { kind: "split", pattern: { regex }, behavior: "Isolated", invert: false },
+      { kind: "byteLevel", addPrefixSpace: false, useRegex: false },
+    ],
+  };
+}
+
+const qwen2Pipeline = qwenPipeline(QWEN2_PRETOKENIZER_REGEX);
 
 /**
  * Known `tokenizer.ggml.pre` values. llama.cpp treats `deepseek-r1-qwen` (DeepSeek-R1-Distill-Qwen)
- * as the Qwen2 pre-tokenizer too.
+ * as the Qwen2 pre-tokenizer too; `qwen35` is Qwen3.5's (letter runs keep their combining marks).
  */
 const prePipelines: ReadonlyMap<string, PrePipeline> = new Map([
   ["qwen2", qwen2Pipeline],
   ["deepseek-r1-qwen", qwen2Pipeline],
+  ["qwen35", qwenPipeline(QWEN35_PRETOKENIZER_REGEX)],
 ]);
 
 /** The GGUF's `tokenizer.ggml.pre` names one of these pre-tokenizers. */

@@ -4,6 +4,7 @@ export { StreamDetokenizer } from "./stream.js";
 export { specFromHfJson } from "./load.js";
 export {
   QWEN2_PRETOKENIZER_REGEX,
+  QWEN35_PRETOKENIZER_REGEX,
   type TokenizerSpec,
   type AddedTokenSpec,
   type NormalizerStep,

@@ -72,3 +72,9 @@ export interface TokenizerSpec {
 /** The Qwen2/Qwen3 pre-tokenizer regex (Oniguruma syntax), for sources such as GGUF that name it `qwen2`. */
 export const QWEN2_PRETOKENIZER_REGEX =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** The Qwen3.5 pre-tokenizer regex (GGUF `qwen35`): Qwen2's, with letter runs taking combining
+ * marks along (`[\p{L}\p{M}]+`, and marks left out of the punctuation run), so a base letter and
+ * its accents or vowel signs stay one piece. */
+export const QWEN35_PRETOKENIZER_REGEX =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";

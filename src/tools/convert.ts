@@ -9,7 +9,7 @@ import { renameSync, rmSync, statfsSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { ggufContentsFromHf, planGgufFromHf, type ConvertOptions, type GgufPlan, type SourceInfo, type TypeChooser } from "../formats/gguf/convert.js";
 import { GgufStreamWriter, type GgufContents } from "../formats/gguf/write.js";
-import { rowBytes, type WeightType } from "../formats/quant/index.js";
+import { dequantizeAll, rowBytes, type WeightType } from "../formats/quant/index.js";
 import { readSafetensorsDirIndex } from "../formats/safetensors.js";
 import { isFileTensor, tensorByteLength, TensorFileReader, type TensorSource } from "../formats/tensor_source.js";
 import { createQuantizer, type Quantizer } from "../kernels/wasm/quantizer.js";
@@ -146,6 +146,21 @@ export async function writeGgufPlan(
     const types = new Map<WeightType, number>();
     for (const t of plan.tensors) {
       types.set(t.type, (types.get(t.type) ?? 0) + 1);
+      if (t.transform !== undefined) {
+        // A hybrid model's transformed tensor: its source read whole, transformed, encoded from f32.
+        const src = t.sources[0]!;
+        const size = tensorByteLength(src);
+        const raw = isFileTensor(src) ? await reader.read(src, new Uint8Array(size)) : src.bytes;
+        const f32 = t.transform(dequantizeAll(src.type, raw, src.shape.reduce((a, b) => a * b, 1)));
+        const cols = t.shape[t.shape.length - 1]!;
+        const rows = f32.length / cols;
+        const encoded = new Uint8Array(rows * rowBytes(t.type, cols));
+        q.encode("f32", new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength), t.type, rows, cols, encoded);
+        w.write(encoded);
+        done += size;
+        opts.onProgress?.(done, total);
+        continue;
+      }
       const slabs: { src: TensorSource; r0: number; n: number }[] = [];
       for (const src of t.sources) {
         const [rows, cols] = rowsCols(src);

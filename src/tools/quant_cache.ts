@@ -24,7 +24,7 @@ import { readSafetensorsDirIndex, safetensorsShards } from "../formats/safetenso
 import { qwenrtCacheDir } from "../hub/env.js";
 import { storedType } from "../kernels/wasm/load_convert.js";
 import type { WasmDtype } from "../kernels/wasm/matrix.js";
-import { detectWeightRoot } from "../models/architecture.js";
+import { detectWeightLayout } from "../models/architecture.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
 import { QwenrtError } from "../util/errors.js";
 import { isObject, readJsonFile } from "../util/json.js";
@@ -138,7 +138,7 @@ async function planEntry(modelDir: string, dtype: WasmDtype): Promise<GgufPlan> 
   const raw = readJsonFile(configPath);
   const config = parseModelConfig(raw, configPath);
   const { tensors } = await readSafetensorsDirIndex(modelDir);
-  const table = getArchitecture(config.modelType, configPath).weightTable(config, detectWeightRoot(tensors.keys()));
+  const table = getArchitecture(config.modelType, configPath).weightTable(config, detectWeightLayout(tensors.keys()));
   const kind = new Map(table.map((s) => [s.name, s.kind]));
   const opts = { type: dtype === "q4_k" ? "q4_k_m" : dtype, noTokenizer: !existsSync(join(modelDir, "tokenizer.json")) } as const;
   return planGgufFromHf(modelDir, raw, config, tensors, opts, (t) => (kind.get(t.hfName) === "matrix" ? storedType(t.sourceType, t.dims[0]!, dtype) : "f32"));

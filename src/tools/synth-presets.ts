@@ -16,11 +16,14 @@
 export type JsonObject = { readonly [key: string]: JsonValue };
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | JsonObject;
 
-/** One synthesizable model: its Hub name and its two config files. */
+/** One synthesizable model: its Hub name, its two config files, and where its checkpoint keeps the
+ * decoder (`model.language_model.` in the Qwen3.5 vision-language wrappers) and whether its experts
+ * are fused per layer (transformers 5's `experts.gate_up_proj`). */
 export interface SynthPreset {
   readonly hubName: string;
   readonly config: JsonObject;
   readonly generationConfig: JsonObject;
+  readonly layout?: { readonly root: "model." | "model.language_model."; readonly fusedExperts: boolean };
 }
 
 const qwen3Generation: JsonObject = {
@@ -170,8 +173,134 @@ const tinyQwen3: JsonObject = {
       transformers_version: "4.51.0",
     };
 
+const qwen35Generation: JsonObject = {
+  bos_token_id: 248044,
+  do_sample: true,
+  eos_token_id: [248046, 248044],
+  pad_token_id: 248044,
+  temperature: 0.6,
+  top_k: 20,
+  top_p: 0.95,
+  transformers_version: "4.57.0.dev0",
+};
+
+/** Qwen3.5 `config.json` (a vision-language wrapper; its `vision_config` left out, as synth writes
+ * no vision tower) with the text model's fields that differ per size. */
+function qwen35(text: { hidden: number; layers: number; heads: number; kvHeads: number; valueHeads: number; tied: boolean; intermediate?: number; moe?: { experts: number; topK: number; inter: number } }): JsonObject {
+  const moe = text.moe;
+  const layerTypes = Array.from({ length: text.layers }, (_, i) => ((i + 1) % 4 === 0 ? "full_attention" : "linear_attention"));
+  return {
+    architectures: [moe === undefined ? "Qwen3_5ForConditionalGeneration" : "Qwen3_5MoeForConditionalGeneration"],
+    image_token_id: 248056,
+    model_type: moe === undefined ? "qwen3_5" : "qwen3_5_moe",
+    text_config: {
+      attention_bias: false,
+      attention_dropout: 0.0,
+      attn_output_gate: true,
+      bos_token_id: 248044,
+      dtype: "bfloat16",
+      eos_token_id: 248046,
+      full_attention_interval: 4,
+      head_dim: 256,
+      hidden_act: "silu",
+      hidden_size: text.hidden,
+      initializer_range: 0.02,
+      ...(text.intermediate === undefined ? {} : { intermediate_size: text.intermediate }),
+      layer_types: layerTypes,
+      linear_conv_kernel_dim: 4,
+      linear_key_head_dim: 128,
+      linear_num_key_heads: 16,
+      linear_num_value_heads: text.valueHeads,
+      linear_value_head_dim: 128,
+      mamba_ssm_dtype: "float32",
+      max_position_embeddings: 262144,
+      model_type: moe === undefined ? "qwen3_5_text" : "qwen3_5_moe_text",
+      ...(moe === undefined ? {} : { moe_intermediate_size: moe.inter, num_experts: moe.experts, num_experts_per_tok: moe.topK, shared_expert_intermediate_size: moe.inter }),
+      mtp_num_hidden_layers: 1,
+      num_attention_heads: text.heads,
+      num_hidden_layers: text.layers,
+      num_key_value_heads: text.kvHeads,
+      partial_rotary_factor: 0.25,
+      rms_norm_eps: 1e-6,
+      rope_parameters: { mrope_interleaved: true, mrope_section: [11, 11, 10], partial_rotary_factor: 0.25, rope_theta: 10000000, rope_type: "default" },
+      tie_word_embeddings: text.tied,
+      use_cache: true,
+      vocab_size: 248320,
+    },
+    tie_word_embeddings: text.tied,
+    transformers_version: "4.57.0.dev0",
+    video_token_id: 248057,
+    vision_end_token_id: 248054,
+    vision_start_token_id: 248053,
+  };
+}
+
 /** Every preset by its `--preset` name. */
 export const synthPresets: Readonly<Record<string, SynthPreset>> = {
+  "qwen3.5-0.8b": {
+    hubName: "Qwen/Qwen3.5-0.8B",
+    config: qwen35({ hidden: 1024, layers: 24, heads: 8, kvHeads: 2, valueHeads: 16, tied: true, intermediate: 3584 }),
+    generationConfig: qwen35Generation,
+    layout: { root: "model.language_model.", fusedExperts: false },
+  },
+  "qwen3.5-2b": {
+    hubName: "Qwen/Qwen3.5-2B",
+    config: qwen35({ hidden: 2048, layers: 24, heads: 8, kvHeads: 2, valueHeads: 16, tied: true, intermediate: 6144 }),
+    generationConfig: qwen35Generation,
+    layout: { root: "model.language_model.", fusedExperts: false },
+  },
+  "qwen3.5-35b-a3b": {
+    hubName: "Qwen/Qwen3.5-35B-A3B",
+    config: qwen35({ hidden: 2048, layers: 40, heads: 16, kvHeads: 2, valueHeads: 32, tied: false, moe: { experts: 256, topK: 8, inter: 512 } }),
+    generationConfig: qwen35Generation,
+    layout: { root: "model.language_model.", fusedExperts: true },
+  },
+  "qwen3-next-80b-a3b": {
+    hubName: "Qwen/Qwen3-Next-80B-A3B-Instruct",
+    config: {
+      architectures: ["Qwen3NextForCausalLM"],
+      attention_bias: false,
+      attention_dropout: 0.0,
+      bos_token_id: 151643,
+      decoder_sparse_step: 1,
+      eos_token_id: 151645,
+      full_attention_interval: 4,
+      head_dim: 256,
+      hidden_act: "silu",
+      hidden_size: 2048,
+      initializer_range: 0.02,
+      intermediate_size: 5120,
+      linear_conv_kernel_dim: 4,
+      linear_key_head_dim: 128,
+      linear_num_key_heads: 16,
+      linear_num_value_heads: 32,
+      linear_value_head_dim: 128,
+      max_position_embeddings: 262144,
+      mlp_only_layers: [],
+      model_type: "qwen3_next",
+      moe_intermediate_size: 512,
+      norm_topk_prob: true,
+      num_attention_heads: 16,
+      num_experts: 512,
+      num_experts_per_tok: 10,
+      num_hidden_layers: 48,
+      num_key_value_heads: 2,
+      output_router_logits: false,
+      partial_rotary_factor: 0.25,
+      rms_norm_eps: 1e-6,
+      rope_scaling: null,
+      rope_theta: 10000000,
+      router_aux_loss_coef: 0.001,
+      shared_expert_intermediate_size: 512,
+      tie_word_embeddings: false,
+      torch_dtype: "bfloat16",
+      transformers_version: "4.57.0.dev0",
+      use_cache: true,
+      use_sliding_window: false,
+      vocab_size: 151936,
+    },
+    generationConfig: { ...qwen3Generation, temperature: 0.7, top_k: 20, top_p: 0.8 },
+  },
   "qwen3-0.6b": { hubName: "Qwen/Qwen3-0.6B", config: qwen3Dense(1024, 28, 16, 3072, true), generationConfig: qwen3Generation },
   "qwen3-1.7b": { hubName: "Qwen/Qwen3-1.7B", config: qwen3Dense(2048, 28, 16, 6144, true), generationConfig: qwen3Generation },
   "qwen3-4b": { hubName: "Qwen/Qwen3-4B", config: qwen3Dense(2560, 36, 32, 9728, true), generationConfig: qwen3Generation },

@@ -9,6 +9,7 @@ import { bf16Format } from "../formats/quant/float.js";
 import { loadModel } from "../models/load.js";
 import { parseModelConfig } from "../models/registry.js";
 import { Tokenizer } from "../tokenizer/index.js";
+import { HF_LAYOUT } from "../models/architecture.js";
 import { synthConfigs, synthesize, synthTensorPlan } from "./synth.js";
 import { synthPresets } from "./synth-presets.js";
 
@@ -47,7 +48,37 @@ test("synth presets: published shapes and parameter counts", () => {
   assert.deepEqual([moe.numExperts, moe.numExpertsPerTok, moe.moeIntermediateSize, moe.normTopkProb], [128, 8, 768, true]);
   const q25 = synthTensorPlan(synthConfigs("qwen2.5-0.5b").config).map((s) => s.name);
   assert.ok(q25.includes("model.layers.0.self_attn.q_proj.bias") && !q25.some((n) => n.includes("q_norm")));
-  for (const p of Object.values(synthPresets)) assert.deepEqual(p.generationConfig.bos_token_id, 151643);
+  for (const [name, p] of Object.entries(synthPresets)) assert.deepEqual(p.generationConfig.bos_token_id, name.startsWith("qwen3.5") ? 248044 : 151643);
+});
+
+test("synth hybrid presets: the published text-model shapes, layouts and parameter counts", () => {
+  // [params (B), non-embedding (B), layers, linear value heads, experts]: the text model without the
+  // vision tower and MTP heads (Qwen3-Next-80B-A3B 80B, Qwen3.5-35B-A3B 35B with them).
+  const want: Record<string, [number, number, number, number, number]> = {
+    "qwen3.5-0.8b": [0.752, 0.498, 24, 16, 0],
+    "qwen3.5-2b": [1.882, 1.373, 24, 16, 0],
+    "qwen3.5-35b-a3b": [34.661, 33.643, 40, 32, 256],
+    "qwen3-next-80b-a3b": [79.674, 79.052, 48, 32, 512],
+  };
+  for (const [preset, [total, nonEmb, layers, valueHeads, experts]] of Object.entries(want)) {
+    const c = parseModelConfig(synthConfigs(preset).config);
+    assert.deepEqual([c.numLayers, c.linearAttention?.valueHeads, c.numExperts, c.headDim, c.rotaryDim], [layers, valueHeads, experts, 256, 64], preset);
+    assert.equal(c.layerTypes.filter((t) => t === "full_attention").length, layers / 4, preset);
+    const layout = { ...HF_LAYOUT, ...(synthPresets[preset]!.layout ?? {}) };
+    const plan = synthTensorPlan(synthConfigs(preset).config, layout);
+    const params = plan.reduce((a, s) => a + count(s.shape), 0);
+    const emb = plan.filter((s) => /embed_tokens|lm_head/.test(s.name)).reduce((a, s) => a + count(s.shape), 0);
+    assert.ok(Math.abs(params / 1e9 - total) < 0.001, `${preset}: ${params}`);
+    assert.ok(Math.abs((params - emb) / 1e9 - nonEmb) < 0.001, `${preset}: ${params - emb}`);
+  }
+  const moe = synthTensorPlan(synthConfigs("qwen3.5-35b-a3b").config, { ...HF_LAYOUT, ...synthPresets["qwen3.5-35b-a3b"]!.layout! }).map((s) => s.name);
+  assert.ok(moe.includes("model.language_model.layers.0.mlp.experts.gate_up_proj") && moe.includes("model.language_model.layers.0.linear_attn.in_proj_qkv.weight"));
+  // --layers keeps the hybrid pattern in text_config, ending on a full-attention layer.
+  const two = synthConfigs("qwen3.5-0.8b", { layers: 2 }).config.text_config as Record<string, unknown>;
+  assert.deepEqual([two.num_hidden_layers, two.layer_types], [2, ["linear_attention", "full_attention"]]);
+  assert.equal(two.full_attention_interval, undefined);
+  const six = synthConfigs("qwen3-next-80b-a3b", { layers: 6 }).config;
+  assert.deepEqual(parseModelConfig(six).layerTypes, ["linear_attention", "linear_attention", "linear_attention", "full_attention", "linear_attention", "linear_attention"]);
 });
 
 test("synthConfigs: overrides layers, vocab and dtype; rejects what cannot work, naming the flag", () => {

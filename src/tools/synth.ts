@@ -11,8 +11,10 @@ import { fileURLToPath } from "node:url";
 import { createRng, deriveSeed } from "../engine/rng.js";
 import { f32ToF16 } from "../formats/quant/float.js";
 import type { WeightSpec } from "../layers/context.js";
+import { HF_LAYOUT, type WeightLayout } from "../models/architecture.js";
 import { guardHeadSpecs, isStreamGuardConfig, parseGuardHeadConfig } from "../models/guard_heads.js";
 import { getArchitecture, parseModelConfig } from "../models/registry.js";
+import { isObject } from "../util/json.js";
 import { QwenrtError } from "../util/errors.js";
 import { synthPresets, type JsonObject, type JsonValue } from "./synth-presets.js";
 
@@ -84,37 +86,51 @@ export function synthConfigs(
   if (p === undefined) {
     throw new QwenrtError("--preset", `unknown preset "${preset}" (known: ${Object.keys(synthPresets).join(", ")})`);
   }
-  const config: Record<string, JsonValue> = { ...p.config };
+  const outer: Record<string, JsonValue> = { ...p.config };
+  // A vision-language wrapper keeps the text model's fields in text_config: overrides go there.
+  const config: Record<string, JsonValue> = isObject(outer.text_config) ? { ...(outer.text_config as JsonObject) } : outer;
+  if (config !== outer) outer.text_config = config;
   if (o.layers !== undefined) {
     if (!Number.isInteger(o.layers) || o.layers < 1) throw new QwenrtError("--layers", `must be a positive integer, got ${o.layers}`);
     config.num_hidden_layers = o.layers;
     if (typeof config.max_window_layers === "number") config.max_window_layers = Math.min(config.max_window_layers, o.layers);
     const only = config.mlp_only_layers;
     if (Array.isArray(only)) config.mlp_only_layers = only.filter((l) => typeof l === "number" && l < o.layers!);
+    const types = config.layer_types;
+    if (Array.isArray(types)) {
+      // Keep the hybrid pattern: the first `layers` entries, the last one full attention so a
+      // reduced model still has an attention layer (as the published 4-layer period ends).
+      const kept = types.slice(0, o.layers);
+      if (!kept.includes("full_attention")) kept[kept.length - 1] = "full_attention";
+      config.layer_types = kept;
+      if (typeof config.full_attention_interval === "number" && kept.some((t, i) => (t === "full_attention") !== ((i + 1) % (config.full_attention_interval as number) === 0))) {
+        delete config.full_attention_interval; // layer_types alone now says it
+      }
+    }
   }
   if (o.vocab !== undefined) {
-    const needed = Math.max(...specialIds(p.config), ...specialIds(p.generationConfig)) + 1;
+    const needed = Math.max(...specialIds(config), ...specialIds(p.generationConfig)) + 1;
     if (!Number.isInteger(o.vocab) || o.vocab < needed) {
       throw new QwenrtError("--vocab", `must be an integer >= ${needed} (the preset's special-token ids must fit), got ${o.vocab}`);
     }
     config.vocab_size = o.vocab;
   }
-  if (o.dtype !== undefined) config.torch_dtype = dtypeInfo[o.dtype].torch;
-  return { config, generationConfig: p.generationConfig };
+  if (o.dtype !== undefined) config[config === outer ? "torch_dtype" : "dtype"] = dtypeInfo[o.dtype].torch;
+  return { config: outer, generationConfig: p.generationConfig };
 }
 
 /** Layer index for ordering like a PyTorch state dict: embedding, layers in order, final norm, head. */
 function stateDictRank(name: string): number {
-  if (name.startsWith("model.embed_tokens.")) return -1;
-  const m = /^model\.layers\.(\d+)\./.exec(name);
+  if (/^model\.(?:language_model\.)?embed_tokens\./.test(name)) return -1;
+  const m = /^model\.(?:language_model\.)?layers\.(\d+)\./.exec(name);
   if (m !== null) return Number(m[1]);
   return name.startsWith("lm_head.") ? Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER - 1;
 }
 
-/** Every tensor the loader expects for `config`, in state-dict order. */
-export function synthTensorPlan(config: JsonObject): WeightSpec[] {
+/** Every tensor the loader expects for `config` in `layout`, in state-dict order. */
+export function synthTensorPlan(config: JsonObject, layout: WeightLayout = HF_LAYOUT): WeightSpec[] {
   const parsed = parseModelConfig(config, "config.json");
-  const table = getArchitecture(parsed.modelType).weightTable(parsed);
+  const table = getArchitecture(parsed.modelType).weightTable(parsed, layout);
   // A Qwen3Guard-Stream checkpoint also holds its classifier heads (written after the backbone).
   const heads = isStreamGuardConfig(config) ? guardHeadSpecs(parseGuardHeadConfig(config, "config.json")) : [];
   return table
@@ -124,9 +140,14 @@ export function synthTensorPlan(config: JsonObject): WeightSpec[] {
     .concat(heads);
 }
 
-/** How a tensor is initialised: norms around 1, everything else normal(0, initializer_range). */
-export function initOf(name: string, std: number): { mean: number; std: number } {
-  return /norm\.weight$/.test(name) ? { mean: 1, std: 0.02 } : { mean: 0, std };
+/** How a tensor is initialised, as transformers' `_init_weights` does: norms around 1 (zero-centred
+ * ones around 0), `dt_bias` 1, `A_log` around log 4 (A in (0, 16)), everything else
+ * normal(0, initializer_range). */
+export function initOf(s: Pick<WeightSpec, "name" | "transform">, std: number): { mean: number; std: number } {
+  if (s.transform === "onePlus") return { mean: 0, std: 0.02 };
+  if (s.name.endsWith(".A_log")) return { mean: Math.log(4), std: 0.5 };
+  if (s.name.endsWith(".dt_bias")) return { mean: 1, std: 0.02 };
+  return /norm\.weight$/.test(s.name) ? { mean: 1, std: 0.02 } : { mean: 0, std };
 }
 
 const CHUNK = 1 << 20; // values generated per write
@@ -164,7 +185,7 @@ function writeShard(
     writeAll(fd, headerBytes);
     for (const s of sorted) {
       const rng = createRng(deriveSeed(seed, s.name));
-      const { mean, std: sd } = initOf(s.name, std);
+      const { mean, std: sd } = initOf(s, std);
       const count = s.shape.reduce((a, b) => a * b, 1);
       for (let done = 0; done < count; ) {
         const n = Math.min(CHUNK, count - done);
@@ -216,8 +237,10 @@ export function synthesize(opts: SynthOptions): SynthResult {
     throw new QwenrtError("--shard-size", `must be a positive number of bytes, got ${shardBytes}`);
   }
   const { config, generationConfig } = synthConfigs(opts.preset, { layers: opts.layers, vocab: opts.vocab, dtype });
-  const plan = synthTensorPlan(config);
-  const std = typeof config.initializer_range === "number" ? config.initializer_range : 0.02;
+  const layout = synthPresets[opts.preset]!.layout;
+  const plan = synthTensorPlan(config, layout === undefined ? HF_LAYOUT : { ...HF_LAYOUT, ...layout });
+  const text = isObject(config.text_config) ? config.text_config : config;
+  const std = typeof text.initializer_range === "number" ? text.initializer_range : 0.02;
 
   const tokDir = opts.tokenizerDir === undefined ? defaultTokenizerDir() : opts.tokenizerDir;
   if (tokDir !== null && !existsSync(join(tokDir, "tokenizer.json"))) {

@@ -82,6 +82,7 @@ export async function synthesizeGguf(o: SynthGgufOptions): Promise<SynthGgufResu
   const specs = synthTensorPlan(config);
   const std = typeof config.initializer_range === "number" ? config.initializer_range : 0.02;
   const sources = new Map<string, Pending>(specs.map((s) => [s.name, { type: "bf16", shape: s.shape }]));
+  const byName = new Map(specs.map((s) => [s.name, s]));
   const tokenizerDir = o.tokenizerDir === undefined ? defaultTokenizerDir() : o.tokenizerDir;
   const name = `${basename(synthPresets[o.preset]!.hubName)} (random weights)`;
   const plan = planGgufFromHf(`preset ${o.preset}`, config, parseModelConfig(config, "config.json"), sources, {
@@ -108,12 +109,29 @@ export async function synthesizeGguf(o: SynthGgufOptions): Promise<SynthGgufResu
     for (const t of plan.tensors) {
       types.set(t.type, (types.get(t.type) ?? 0) + 1);
       const cols = t.shape[t.shape.length - 1]!;
-      const rows = t.sources[0]!.shape.reduce((a, b) => a * b, 1) / cols;
+      const rows = t.shape.reduce((a, b) => a * b, 1) / cols / t.sources.length;
       const row = rowBytes(t.type, cols);
       const per = Math.max(1, Math.min(rows, Math.floor(SLAB_BYTES / Math.max(row, cols * 4))));
+      if (t.transform !== undefined) {
+        // A hybrid model's transformed tensor: its checkpoint tensor generated whole (as one row),
+        // then transformed as the converter does (convert_hybrid.ts).
+        const hf = t.hfNames[0]!;
+        const init = initOf(byName.get(hf) ?? { name: hf }, std);
+        const n = t.sources[0]!.shape.reduce((a, b) => a * b, 1);
+        const padded = Math.ceil(n / 4) * 4;
+        const raw = new Uint8Array(padded * 4);
+        q.random(deriveSeed(seed, hf), init.mean, init.std, 0, 1, padded, "f32", raw);
+        const values = t.transform(new Float32Array(raw.buffer, 0, n));
+        const encoded = new Uint8Array(rows * row);
+        q.encode("f32", new Uint8Array(values.buffer, values.byteOffset, values.byteLength), t.type, rows, cols, encoded);
+        writer.write(encoded);
+        done += n;
+        o.onProgress?.(done, parameters);
+        continue;
+      }
       for (const hf of t.hfNames) {
         const key = deriveSeed(seed, hf);
-        const init = initOf(hf, std);
+        const init = initOf(byName.get(hf) ?? { name: hf }, std);
         for (let r0 = 0; r0 < rows; r0 += per) {
           const n = Math.min(per, rows - r0);
           if (out.byteLength < n * row) out = new Uint8Array(n * row);

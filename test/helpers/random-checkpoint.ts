@@ -10,12 +10,20 @@ import { getFormat } from "../../src/formats/quant/index.js";
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from "../../src/formats/safetensors.js";
 import { QwenrtError } from "../../src/util/errors.js";
 import { getArchitecture, parseModelConfig } from "../../src/models/registry.js";
+import type { WeightSpec } from "../../src/layers/context.js";
+import type { WeightLayout } from "../../src/models/architecture.js";
 
 /** Options of `synthesizeCheckpoint`. */
 export interface SynthOptions {
   readonly seed?: number;
   readonly dtype?: SafetensorsDtype; // default BF16, as published checkpoints
   readonly shards?: number; // > 1 writes model-0000i-of-0000n.safetensors + index
+  /** Decoder root and expert layout (default: `model.`, one tensor per expert). */
+  readonly layout?: Partial<Pick<WeightLayout, "root" | "fusedExperts">>;
+  /** Range of the embedding's values (default ±1); a tied LM head's logits scale with it. */
+  readonly embedScale?: number;
+  /** Extra tensors the checkpoint ships that the text model does not run (e.g. `mtp.*`), by name and shape. */
+  readonly extra?: ReadonlyMap<string, readonly number[]>;
 }
 
 const weightTypeOf = { BF16: "bf16", F16: "f16", F32: "f32" } as const;
@@ -42,6 +50,30 @@ export function encodeValues(dtype: SafetensorsDtype, values: Float32Array): Uin
 }
 
 /**
+ * Random values for one declared tensor: matrices uniform with unit-ish output variance (the
+ * embedding ±1); biases small; norm weights near 1 (zero-centred ones near 0, as the model adds 1);
+ * the DeltaNet's conv taps, `A_log` (decays between e^-8 and e^-0.5 per unit step) and `dt_bias`
+ * in the ranges trained models have.
+ */
+function randomValues(s: WeightSpec, rand: () => number, embedScale = 1): Float32Array {
+  const count = s.shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(count);
+  const fill = (f: () => number): Float32Array => {
+    for (let i = 0; i < count; i++) v[i] = f();
+    return v;
+  };
+  if (s.kind === "matrix") {
+    const scale = s.name.endsWith("embed_tokens.weight") ? embedScale : Math.sqrt(3 / s.shape[s.shape.length - 1]!);
+    return fill(() => rand() * scale);
+  }
+  if (s.name.endsWith(".bias") || s.name.endsWith(".dt_bias")) return fill(() => rand() * 0.2);
+  if (s.name.endsWith(".conv1d.weight")) return fill(() => rand() * 0.6);
+  if (s.name.endsWith(".A_log")) return fill(() => Math.log(0.5) + ((rand() + 1) / 2) * (Math.log(8) - Math.log(0.5)));
+  if (s.transform === "onePlus") return fill(() => rand() * 0.3);
+  return fill(() => 1 + rand() * 0.3);
+}
+
+/**
  * Write a random checkpoint for `rawConfig` (a `config.json` object) into `dir`. Norm weights are
  * near 1 and biases small but non-zero, so a skipped multiply or add changes the logits.
  *
@@ -50,22 +82,14 @@ export function encodeValues(dtype: SafetensorsDtype, values: Float32Array): Uin
  */
 export function synthesizeCheckpoint(dir: string, rawConfig: Record<string, unknown>, opts: SynthOptions = {}): void {
   const config = parseModelConfig(rawConfig, "config");
-  const table = getArchitecture(config.modelType).weightTable(config);
+  const layout: WeightLayout = { root: opts.layout?.root ?? "model.", format: "hf", fusedExperts: opts.layout?.fusedExperts ?? false };
+  const table = getArchitecture(config.modelType).weightTable(config, layout);
   const dtype = opts.dtype ?? "BF16";
   const rand = rng(opts.seed ?? 1);
   const tensors = new Map<string, TensorToWrite>();
-  for (const s of table) {
-    const count = s.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(count);
-    if (s.kind === "matrix") {
-      const scale = s.name === "model.embed_tokens.weight" ? 1 : Math.sqrt(3 / s.shape[1]!);
-      for (let i = 0; i < count; i++) values[i] = rand() * scale;
-    } else if (s.name.endsWith(".bias")) {
-      for (let i = 0; i < count; i++) values[i] = rand() * 0.2;
-    } else {
-      for (let i = 0; i < count; i++) values[i] = 1 + rand() * 0.3;
-    }
-    tensors.set(s.name, { dtype, shape: s.shape, bytes: encodeValues(dtype, values) });
+  for (const s of table) tensors.set(s.name, { dtype, shape: s.shape, bytes: encodeValues(dtype, randomValues(s, rand, opts.embedScale)) });
+  for (const [name, shape] of opts.extra ?? []) {
+    tensors.set(name, { dtype, shape, bytes: encodeValues(dtype, randomValues({ name, shape, kind: "matrix" }, rand)) });
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), `${JSON.stringify(rawConfig, null, 2)}\n`);

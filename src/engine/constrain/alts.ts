@@ -1,7 +1,7 @@
 // A matcher state is a list of alternative stacks: keys that identify equal futures, advancing
 // by one symbol without duplicates, whether the text so far can end, and matching a whole text.
 import { type GNode, nullable } from "./grammar.js";
-import { type Alt, F_DFA, F_LIT, F_NUM, F_OBJ, F_ARR, F_SPACE, F_STR, F_VALUE, type Frame, initialState, numComplete, step } from "./matcher.js";
+import { type Alt, F_DFA, F_LIT, F_NUM, F_OBJ, F_ARR, F_SPACE, F_STR, F_UNTIL, F_VALUE, type Frame, initialState, numComplete, step } from "./matcher.js";
 
 const nullableMemo = new WeakMap<GNode, boolean>();
 function isNullable(node: GNode): boolean {
@@ -36,6 +36,7 @@ function frameKey(f: Frame): string {
     case F_ARR: return `a${f.node.id}.${f.c}.${f.ph}.${f.used}`;
     case F_SPACE: return "w";
     case F_DFA: return `d${f.node.id}.${f.q}`;
+    case F_UNTIL: return `u${f.node.id}.${f.m}`;
   }
 }
 

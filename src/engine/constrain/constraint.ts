@@ -8,6 +8,7 @@ import { MaskComputer, applyMask } from "./mask.js";
 import { advance, canEnd } from "./alts.js";
 import { type Alt, initialState } from "./matcher.js";
 import { type Unenforced, compileSchema } from "./schema.js";
+import { xmlToolCallGrammar } from "./tool-call-xml.js";
 import { type Violation, validateJson } from "./validate.js";
 import type { PreparedVocab } from "./vocab.js";
 
@@ -30,6 +31,9 @@ export type ConstraintSpec =
       readonly parallel?: boolean;
       readonly where?: string;
       readonly prefix?: string;
+      /** How the model writes a call: Hermes JSON blocks (default) or Qwen3.5's XML blocks
+       * (`<function=NAME>` with one `<parameter=K>` block per argument). */
+      readonly format?: "hermes" | "xml";
     };
 
 /** A per-sequence logits processor. */
@@ -93,7 +97,7 @@ export function compileConstraint(spec: ConstraintSpec, vocab: PreparedVocab): C
       schemas.set(undefined, spec.schema);
       break;
     case "tool_call":
-      body = toolCallGrammar(b, text, spec, unenforced, schemas);
+      body = spec.format === "xml" ? xmlToolCallGrammar(b, text, spec) : toolCallGrammar(b, text, spec, unenforced, schemas);
       break;
     default: {
       const bad: unknown = spec;

@@ -68,7 +68,18 @@ export type GNode =
   | { readonly k: "sym"; readonly id: number; readonly sym: number }
   | { readonly k: "seq"; readonly id: number; readonly items: readonly GNode[] }
   | { readonly k: "alt"; readonly id: number; readonly options: readonly GNode[] }
+  | UntilNode
   | RefNode;
+
+/** Free text (any bytes, no special token) up to and including the first occurrence of `end`
+ * (an XML tool call's parameter value and its `</parameter>`). */
+export interface UntilNode {
+  readonly k: "until";
+  readonly id: number;
+  readonly end: Uint8Array;
+  /** `next[m * 256 + b]`: how much of `end` is matched after byte `b` with `m` matched before. */
+  readonly next: Uint8Array;
+}
 
 /** Exact bytes. */
 export interface LitNode {
@@ -137,6 +148,22 @@ export class GrammarBuilder {
   str(minLength: number, maxLength: number | undefined, exclude: ReadonlySet<string> | null = null, dfa: Dfa | null = null): StrNode {
     const excludeLimit = exclude === null ? 0 : 6 * Math.max(0, ...[...exclude].map((x) => x.length));
     return { k: "str", id: this.id(), minLength, maxLength, exclude, excludeLimit, dfa };
+  }
+  until(end: string): UntilNode {
+    const e = utf8.encode(end);
+    if (e.length === 0 || e.length > 255) throw new Error(`internal: an until-terminator of ${e.length} bytes`);
+    // The string-matching automaton of `end`: after m matched bytes and byte b, the longest prefix
+    // of `end` that is a suffix of end[0..m) + b.
+    const next = new Uint8Array(e.length * 256);
+    for (let m = 0; m < e.length; m++) {
+      for (let b = 0; b < 256; b++) {
+        const seen = [...e.subarray(0, m), b];
+        let k = Math.min(seen.length, e.length);
+        while (k > 0 && !e.subarray(0, k).every((x, i) => x === seen[seen.length - k + i])) k--;
+        next[m * 256 + b] = k;
+      }
+    }
+    return { k: "until", id: this.id(), end: e, next };
   }
   num(integer: boolean): GNode {
     return { k: "num", id: this.id(), integer };

@@ -189,3 +189,19 @@ test("compileSchema: a schema past the depth or size limit is a QwenrtError nami
   for (let i = 0; i < 30; i++) ok = { type: "array", items: ok };
   assert.equal(run(ok, "[".repeat(30) + '"x"' + "]".repeat(30)), "complete");
 });
+
+test("until: free text up to the first whole terminator, overlapping partial matches included", () => {
+  const b = new GrammarBuilder();
+  const root = b.seq([b.lit("<v>"), b.until("</ab>"), b.lit("!")]);
+  const m = (t: string): string => {
+    const r = matchBytes(root, enc.encode(t));
+    return r.complete ? "complete" : r.alive ? "partial" : "reject";
+  };
+  assert.equal(m("<v></ab>!"), "complete"); // empty text
+  assert.equal(m("<v>a < b </a </ab>!"), "complete");
+  assert.equal(m("<v><</</ab>!"), "complete"); // "<" restarts a partial match
+  assert.equal(m("<v>x</a"), "partial");
+  assert.equal(m("<v>x</ab>"), "partial");
+  assert.equal(m("<v>x</ab>y"), "reject"); // the text ended at the first terminator
+  assert.equal(m("<v>x</ab></ab>!"), "reject");
+});

@@ -4,7 +4,7 @@
 // Symbols 0..255 are bytes; SYM_BASE + id is a special token. Whitespace: at most one space, and only
 // right after `:` and `,`, so a model cannot loop on whitespace.
 import { type Dfa, dfaNext } from "./dfa.js";
-import { ANY, type ArrNode, type GNode, type LitNode, type ObjNode, type StrNode } from "./grammar.js";
+import { ANY, type ArrNode, type GNode, type LitNode, type ObjNode, type StrNode, type UntilNode } from "./grammar.js";
 import { UTF8, utf8Lead } from "./utf8.js";
 
 /** Frame tags. */
@@ -16,6 +16,7 @@ export const F_OBJ = 4;
 export const F_ARR = 5;
 export const F_SPACE = 6;
 export const F_DFA = 7;
+export const F_UNTIL = 8;
 
 /** One pending piece of work on a stack. */
 export type Frame =
@@ -26,7 +27,8 @@ export type Frame =
   | { readonly t: typeof F_OBJ; readonly node: ObjNode; readonly i: number; readonly ph: number }
   | { readonly t: typeof F_ARR; readonly node: ArrNode; readonly c: number; readonly ph: number; readonly used: number }
   | { readonly t: typeof F_SPACE }
-  | { readonly t: typeof F_DFA; readonly node: DfaNode; readonly q: number };
+  | { readonly t: typeof F_DFA; readonly node: DfaNode; readonly q: number }
+  | { readonly t: typeof F_UNTIL; readonly node: UntilNode; readonly m: number };
 
 /** Inside a JSON string: code points so far, escape progress, pending UTF-8 continuation state. */
 export interface StrFrame {
@@ -119,7 +121,16 @@ export function step(st: Alt, b: number, out: Alt[]): void {
       return;
     case F_DFA:
       return stepDfa(f.node, f.q, rest, b, out);
+    case F_UNTIL:
+      return stepUntil(f.node, f.m, rest, b, out);
   }
+}
+
+/** Free text until its terminator: any byte (no special token); done when `end` is complete. */
+function stepUntil(node: UntilNode, m: number, rest: Stack | null, b: number, out: Alt[]): void {
+  if (b > 0xff) return;
+  const k = node.next[m * 256 + b]!;
+  out.push(k === node.end.length ? rest : cell({ t: F_UNTIL, node, m: k }, rest));
 }
 
 /** Stacks that start item `c` (a tuple's prefix first; with unique literals, one per unused value). */
@@ -166,6 +177,8 @@ function stepValue(node: GNode, rest: Stack | null, b: number, out: Alt[]): void
     case "sym":
       if (node.sym === b) out.push(rest);
       return;
+    case "until":
+      return stepUntil(node, 0, rest, b, out);
     case "str":
       if (b === 0x22) out.push(cell(strStart(node), rest));
       return;

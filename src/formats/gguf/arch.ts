@@ -1,9 +1,11 @@
 /**
  * GGUF architecture metadata ↔ Hugging Face `config.json` fields, one declared table per
- * architecture (llama.cpp `general.architecture` values `qwen3`, `qwen3moe`, `qwen2`), and the GGUF
- * tensors renamed to the HF checkpoint names the model builders declare.
+ * architecture (llama.cpp `general.architecture` values `qwen3`, `qwen3moe`, `qwen2`, and the hybrid
+ * `qwen3next`, `qwen35`, `qwen35moe` whose extra keys arch_hybrid.ts handles), and the GGUF tensors
+ * renamed to the HF checkpoint names the model builders declare.
  */
 import { QwenrtError } from "../../util/errors.js";
+import { hybridFieldsFromGguf } from "./arch_hybrid.js";
 import type { WeightType } from "../quant/types.js";
 import { mapGgufTensorName } from "./names.js";
 import type { TensorSource } from "../tensor_source.js";
@@ -26,6 +28,10 @@ export interface GgufArchTable {
   readonly keys: readonly KeyRule[];
   /** `config.json` fields llama.cpp fixes for the architecture (it has no GGUF key for them). */
   readonly constants: Readonly<Record<string, unknown>>;
+  /** The `model_type` a GGUF's config reads back as (a flat text config of a VL family: `qwen3_5_text`). */
+  readonly readModelType?: string;
+  /** Gated DeltaNet hybrid: `ssm.*`, recurrent layers, rotary dims, mRoPE sections (arch_hybrid.ts). */
+  readonly hybrid?: boolean;
 }
 
 const common: readonly KeyRule[] = [
@@ -44,6 +50,11 @@ const moe: readonly KeyRule[] = [
   { gguf: "expert_used_count", hf: "num_experts_per_tok", type: "u32", required: true },
   { gguf: "expert_feed_forward_length", hf: "moe_intermediate_size", type: "u32", required: true },
 ];
+// The hybrids: head_dim always given; Qwen2MoeModel.set_gguf_parameters adds the shared expert.
+const hybridHeadDim: KeyRule = { ...headDim, required: true };
+const sharedExpert: KeyRule = { gguf: "expert_shared_feed_forward_length", hf: "shared_expert_intermediate_size", type: "u32", required: true };
+// Qwen3.5-MoE's config has no intermediate_size, so no feed_forward_length is written.
+const commonNoFfn = common.filter((k) => k.gguf !== "feed_forward_length");
 
 /** The supported architectures. */
 export const ggufArchTables: readonly GgufArchTable[] = [
@@ -57,6 +68,25 @@ export const ggufArchTables: readonly GgufArchTable[] = [
     constants: { norm_topk_prob: true, decoder_sparse_step: 1, mlp_only_layers: [] },
   },
   { ggufArch: "qwen2", modelType: "qwen2", hfArchitecture: "Qwen2ForCausalLM", keys: [...common, headDim], constants: {} },
+  {
+    ggufArch: "qwen3next",
+    modelType: "qwen3_next",
+    hfArchitecture: "Qwen3NextForCausalLM",
+    keys: [...common, hybridHeadDim, ...moe, sharedExpert],
+    // llama.cpp's qwen3next graph renormalises the top-k weights and makes every layer sparse
+    constants: { norm_topk_prob: true, decoder_sparse_step: 1, mlp_only_layers: [] },
+    hybrid: true,
+  },
+  { ggufArch: "qwen35", modelType: "qwen3_5", readModelType: "qwen3_5_text", hfArchitecture: "Qwen3_5ForCausalLM", keys: [...common, hybridHeadDim], constants: {}, hybrid: true },
+  {
+    ggufArch: "qwen35moe",
+    modelType: "qwen3_5_moe",
+    readModelType: "qwen3_5_moe_text",
+    hfArchitecture: "Qwen3_5MoeForCausalLM",
+    keys: [...commonNoFfn, hybridHeadDim, ...moe, sharedExpert],
+    constants: {},
+    hybrid: true,
+  },
 ];
 
 /** The table for a GGUF `general.architecture`, or an error listing the supported ones. */
@@ -105,7 +135,7 @@ export function ggufToHfConfig(g: GgufModelHeader): Record<string, unknown> {
   const arch = metaString(g.metadata, "general.architecture", g.path);
   if (arch === undefined) throw new QwenrtError(g.path, `"general.architecture" is missing`);
   const t = archByGguf(arch, g.path);
-  const out: Record<string, unknown> = { model_type: t.modelType, architectures: [t.hfArchitecture], hidden_act: "silu", ...t.constants };
+  const out: Record<string, unknown> = { model_type: t.readModelType ?? t.modelType, architectures: [t.hfArchitecture], hidden_act: "silu", ...t.constants };
   for (const k of t.keys) {
     const key = `${arch}.${k.gguf}`;
     const v = metaNumber(g.metadata, key, g.path);
@@ -129,6 +159,23 @@ export function ggufToHfConfig(g: GgufModelHeader): Record<string, unknown> {
   out.vocab_size = embd.shape[0];
   out.tie_word_embeddings = !g.tensors.has("output.weight");
   if (t.modelType !== "qwen2") out.attention_bias = g.tensors.has("blk.0.attn_q.bias");
+  if (t.hybrid === true) {
+    // MTP blocks follow the decoder's in block_count (_QwenMtpMixin): the decoder is the rest.
+    const layers = ggufDecoderLayers(g);
+    out.num_hidden_layers = layers;
+    const reader = {
+      number: (key: string): number | undefined => metaNumber(g.metadata, key, g.path),
+      array: (key: string): readonly unknown[] | undefined => {
+        const v = g.metadata.get(key);
+        if (v === undefined) return undefined;
+        if (v.type !== "array") throw new QwenrtError(g.path, `"${key}" must be an array, got ${v.type}`);
+        return v.value.items;
+      },
+    };
+    const headDim = metaNumber(g.metadata, `${arch}.attention.key_length`, g.path);
+    if (headDim === undefined) throw new QwenrtError(g.path, `metadata "${arch}.attention.key_length" (config "head_dim") is missing`);
+    Object.assign(out, hybridFieldsFromGguf(arch, reader, headDim, layers, g.path));
+  }
   const scaling = metaString(g.metadata, `${arch}.rope.scaling.type`, g.path);
   if (scaling !== undefined && scaling !== "none") {
     const factor = metaNumber(g.metadata, `${arch}.rope.scaling.factor`, g.path);
@@ -143,13 +190,26 @@ export function ggufToHfConfig(g: GgufModelHeader): Record<string, unknown> {
       const v = metaNumber(g.metadata, `${arch}.rope.scaling.${gk}`, g.path);
       if (v !== undefined) rs[hk] = v;
     }
-    out.rope_scaling = rs;
+    // A config with rope_parameters (Qwen3.5) keeps the scaling fields there.
+    if (typeof out.rope_parameters === "object" && out.rope_parameters !== null) Object.assign(out.rope_parameters, rs);
+    else out.rope_scaling = rs;
   }
   const bos = metaNumber(g.metadata, "tokenizer.ggml.bos_token_id", g.path);
   const eos = metaNumber(g.metadata, "tokenizer.ggml.eos_token_id", g.path);
   if (bos !== undefined) out.bos_token_id = bos;
   if (eos !== undefined) out.eos_token_id = eos;
   return out;
+}
+
+/**
+ * Decoder layers of a GGUF: `block_count` less the multi-token-prediction blocks llama.cpp's converter
+ * appends to it (`<arch>.nextn_predict_layers`).
+ */
+export function ggufDecoderLayers(g: GgufMeta): number {
+  const arch = metaString(g.metadata, "general.architecture", g.path) ?? "";
+  const blocks = metaNumber(g.metadata, `${arch}.block_count`, g.path);
+  if (blocks === undefined) throw new QwenrtError(g.path, `metadata "${arch}.block_count" (config "num_hidden_layers") is missing`);
+  return blocks - (metaNumber(g.metadata, `${arch}.nextn_predict_layers`, g.path) ?? 0);
 }
 
 /** What config parsing needs of a GGUF model: metadata and the tensors' shapes (data or not). */
@@ -169,7 +229,9 @@ export type HfNamedTensor = TensorSource;
 export function ggufTensorsAsHf(g: GgufFile | GgufIndex): Map<string, HfNamedTensor> {
   const out = new Map<string, HfNamedTensor>();
   const unknown: string[] = [];
+  const layers = ggufDecoderLayers(g);
   for (const t of g.tensors.values()) {
+    if (ggufMtpTensor(t.name, layers)) continue; // MTP heads: not run (loadGgufModel reports them)
     const m = mapGgufTensorName(t.name);
     if (m === undefined) {
       unknown.push(t.name);
@@ -194,6 +256,12 @@ export function ggufTensorsAsHf(g: GgufFile | GgufIndex): Map<string, HfNamedTen
   }
   if (unknown.length > 0) throw new QwenrtError(g.path, `tensors with no Hugging Face name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
   return out;
+}
+
+/** A tensor of the multi-token-prediction blocks that follow the decoder's `layers` blocks. */
+export function ggufMtpTensor(name: string, layers: number): boolean {
+  const m = /^blk\.(\d+)\./.exec(name);
+  return m !== null && Number(m[1]) >= layers;
 }
 
 /** Metadata value constructors (typed the way llama.cpp's converter types them). */

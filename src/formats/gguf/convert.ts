@@ -10,6 +10,8 @@ import { dequantizeAll, getFormat, rowBytes, type WeightType } from "../quant/in
 import { readSafetensorsDir } from "../safetensors.js";
 import { isFileTensor, type TensorSource } from "../tensor_source.js";
 import { archByModelType, gv } from "./arch.js";
+import { hybridGgufKeys, type HybridGgufConfig } from "./arch_hybrid.js";
+import { hybridTensors, type HybridTensor, type ValueTransform } from "./convert_hybrid.js";
 import { hfTokenizerMetadata } from "./hf_vocab.js";
 import { mapHfTensorName } from "./names.js";
 import { QuantMix, llamaTensorOrder, type ConvertType, type MixTensor } from "./quant_mix.js";
@@ -57,6 +59,9 @@ export interface PlannedTensor<S extends SourceInfo = TensorSource> {
   readonly sources: readonly S[];
   /** Their Hugging Face names, in the same order. */
   readonly hfNames: readonly string[];
+  /** This tensor's values from its one source's, all of it upcast to float32 (a hybrid model's
+   * tensors as `convert_hf_to_gguf.py` transforms them); absent: the source's rows as they are. */
+  readonly transform?: ValueTransform;
 }
 
 /** A GGUF file's contents before any tensor is encoded. */
@@ -71,6 +76,21 @@ interface Pending<S> {
   readonly hf: string[]; // [experts] for stacked tensors, else one
   readonly sources: S[]; // [experts] for stacked tensors, else one
   readonly expertShape: readonly number[] | null;
+  /** A hybrid model's tensor written in another shape than its one source's (squeezed, split) or
+   * with other values (convert_hybrid.ts). */
+  readonly derived?: { readonly shape: readonly number[]; readonly transform?: ValueTransform };
+}
+
+/** config.json as llama.cpp's `TextModel` reads it: `text_config` moved to the top level, and
+ * `rope_theta` mirrored from `rope_parameters` (transformers 5, Qwen3.5). */
+function flatHparams(raw: Record<string, unknown>): Record<string, unknown> {
+  const h: Record<string, unknown> = isObject(raw.text_config) ? { ...raw, ...raw.text_config } : { ...raw };
+  const rp = h.rope_parameters;
+  if (isObject(rp)) {
+    if (h.rope_theta === undefined && rp.rope_theta !== undefined) h.rope_theta = rp.rope_theta;
+    if (h.rope_scaling === undefined) h.rope_scaling = rp;
+  }
+  return h;
 }
 
 function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof archByModelType>, where: string): [string, GgufValue][] {
@@ -108,8 +128,9 @@ function archMetadata(raw: Record<string, unknown>, arch: ReturnType<typeof arch
 }
 
 /** What conversion needs from the checkpoint's checked config (a `ModelConfig` has these fields). */
-export interface ConvertConfig {
+export interface ConvertConfig extends HybridGgufConfig {
   readonly modelType: string;
+  readonly hiddenSize: number;
   readonly numLayers: number;
   readonly numExperts: number;
   readonly tieWordEmbeddings: boolean;
@@ -137,6 +158,7 @@ export function planGgufFromHf<S extends SourceInfo>(
   const configPath = join(modelDir, "config.json");
   if (!isObject(raw)) throw new QwenrtError(configPath, "must be a JSON object");
   const arch = archByModelType(config.modelType, configPath);
+  const hparams = flatHparams(raw);
 
   const pending = new Map<string, Pending<S>>();
   const unknown: string[] = [];
@@ -145,23 +167,39 @@ export function planGgufFromHf<S extends SourceInfo>(
       log(`lm_head.weight: skipped ("tie_word_embeddings" is true, llama.cpp reuses token_embd)`);
       continue;
     }
-    const m = mapHfTensorName(name);
-    if (m === undefined) {
-      unknown.push(name);
+    // The hybrids' tensors go through convert_hf_to_gguf.py's transformations first.
+    const parts: readonly HybridTensor[] | undefined = arch.hybrid === true ? hybridTensors(name, t, { ggufArch: arch.ggufArch, config }) : [{ name, isGguf: false, shape: t.shape }];
+    if (parts === undefined) {
+      log(`${name}: skipped (not part of the text model qwenrt converts: multi-token prediction or vision)`);
       continue;
     }
-    if (m.kind === "plain") {
-      pending.set(m.gguf, { gguf: m.gguf, hf: [name], sources: [t], expertShape: null });
-      continue;
+    for (const part of parts) {
+      const same = part.transform === undefined && part.shape.join() === t.shape.join();
+      const derived = same ? undefined : { shape: part.shape, ...(part.transform === undefined ? {} : { transform: part.transform }) };
+      if (part.isGguf) {
+        pending.set(part.name, { gguf: part.name, hf: [name], sources: [t], expertShape: null, ...(derived === undefined ? {} : { derived }) });
+        continue;
+      }
+      const m = mapHfTensorName(part.name, arch.ggufArch);
+      if (m === undefined) {
+        unknown.push(part.name);
+        continue;
+      }
+      if (m.kind === "plain") {
+        pending.set(m.gguf, { gguf: m.gguf, hf: [name], sources: [t], expertShape: null, ...(derived === undefined ? {} : { derived }) });
+        continue;
+      }
+      if (derived !== undefined) throw new Error(`internal: ${name} is transformed but stored per expert`);
+      let p = pending.get(m.gguf);
+      if (p === undefined) {
+        p = { gguf: m.gguf, hf: new Array<string>(config.numExperts), sources: new Array<S>(config.numExperts), expertShape: t.shape };
+        pending.set(m.gguf, p);
+      }
+      if (p.expertShape === null) throw new QwenrtError(name, `${m.gguf} is given both stacked and per expert`);
+      if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
+      p.sources[m.expert] = t;
+      p.hf[m.expert] = name;
     }
-    let p = pending.get(m.gguf);
-    if (p === undefined) {
-      p = { gguf: m.gguf, hf: new Array<string>(config.numExperts), sources: new Array<S>(config.numExperts), expertShape: t.shape };
-      pending.set(m.gguf, p);
-    }
-    if (m.expert >= config.numExperts) throw new QwenrtError(name, `expert ${m.expert} is not below "num_experts" (${config.numExperts})`);
-    p.sources[m.expert] = t;
-    p.hf[m.expert] = name;
   }
   if (unknown.length > 0) throw new QwenrtError(modelDir, `tensors with no GGUF name: ${unknown.slice(0, 8).join(", ")}${unknown.length > 8 ? ", …" : ""}`);
 
@@ -172,7 +210,9 @@ export function planGgufFromHf<S extends SourceInfo>(
   for (const name of names) {
     const p = pending.get(name)!;
     let shape: number[];
-    if (p.expertShape === null) {
+    if (p.derived !== undefined) {
+      shape = p.derived.shape.slice();
+    } else if (p.expertShape === null) {
       shape = p.sources[0]!.shape.slice();
     } else {
       for (let e = 0; e < p.sources.length; e++) {
@@ -185,17 +225,18 @@ export function planGgufFromHf<S extends SourceInfo>(
     const sourceType = p.sources[0]!.type;
     if (p.sources.some((t) => t.type !== sourceType)) throw new QwenrtError(modelDir, `${name}: the experts' tensors differ in type`);
     const type = pick({ name, dims: shape.slice().reverse(), hfName: p.hf[0]!, sourceType });
-    planned.push({ name, type, shape, sources: p.sources, hfNames: p.hf });
+    planned.push({ name, type, shape, sources: p.sources, hfNames: p.hf, ...(p.derived?.transform === undefined ? {} : { transform: p.derived.transform }) });
   }
 
   const metadata = new Map<string, GgufValue>([
     ["general.architecture", gv.str(arch.ggufArch)],
     ["general.type", gv.str("model")],
     ["general.name", gv.str(opts.name ?? basename(resolve(modelDir)))],
-    ...archMetadata(raw, arch, configPath),
+    ...archMetadata(hparams, arch, configPath),
+    ...(arch.hybrid === true ? hybridGgufKeys(arch.ggufArch, hparams, config, configPath) : []),
     ["general.file_type", gv.u32(llamaFileTypes[opts.type])],
     ["general.quantization_version", gv.u32(2)],
-    ...(opts.noTokenizer === true ? [] : hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, raw)),
+    ...(opts.noTokenizer === true ? [] : hfTokenizerMetadata(opts.tokenizerDir ?? modelDir, hparams)),
   ]);
   return { metadata, tensors: planned };
 }
@@ -213,12 +254,14 @@ export function ggufContentsFromHf(modelDir: string, raw: unknown, config: Conve
   const plan = planGgufFromHf(modelDir, raw, config, readSafetensorsDir(modelDir).tensors, opts);
   const tensors: GgufTensorToWrite[] = plan.tensors.map((t) => {
     const count = t.shape.reduce((a, b) => a * b, 1);
-    const per = count / t.sources.length;
-    const f32 = new Float32Array(count); // [product(shape)] the source upcast exactly
+    let f32: Float32Array = new Float32Array(count); // [product(shape)] the source upcast exactly
     t.sources.forEach((src, e) => {
       if (isFileTensor(src)) throw new Error("internal: readSafetensorsDir returns tensors in memory");
-      f32.set(dequantizeAll(src.type, src.bytes, per), e * per);
+      const n = src.shape.reduce((a, b) => a * b, 1);
+      if (t.transform !== undefined) f32 = t.transform(dequantizeAll(src.type, src.bytes, n));
+      else f32.set(dequantizeAll(src.type, src.bytes, n), e * n);
     });
+    if (f32.length !== count) throw new Error(`internal: ${t.name} has ${f32.length} values, expected ${count}`);
     const cols = t.shape[t.shape.length - 1]!;
     const bytes = new Uint8Array((count / cols) * rowBytes(t.type, cols));
     getFormat(t.type).quantize!(f32, bytes, count);

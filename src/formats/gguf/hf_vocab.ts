@@ -28,6 +28,26 @@ function looksSpecial(t: string): boolean {
   return (t.startsWith("<|") && t.endsWith("|>")) || (t.startsWith("<｜") && t.endsWith("｜>")) || t === "<pad>" || t === "<mask>";
 }
 
+/** The Split regexes of a `pre_tokenizer` (a Sequence of steps or one step). */
+function splitRegexes(pre: unknown): string[] {
+  if (!isObject(pre)) return [];
+  if (Array.isArray(pre.pretokenizers)) return pre.pretokenizers.flatMap(splitRegexes);
+  return pre.type === "Split" && isObject(pre.pattern) && typeof pre.pattern.Regex === "string" ? [pre.pattern.Regex] : [];
+}
+
+/**
+ * llama.cpp's name for the tokenizer's pre-tokenizer (its converter tells them apart by hashing
+ * their output; the regexes differ): Qwen3.5's letter runs take combining marks (`[\p{L}\p{M}]+`,
+ * "qwen35"), Qwen2 / Qwen3's do not (`\p{L}+`, "qwen2").
+ */
+export function preTokenizerName(pre: unknown, where: string): "qwen2" | "qwen35" {
+  const regexes = splitRegexes(pre);
+  if (regexes.some((r) => r.includes("[\\p{L}\\p{M}]+"))) return "qwen35";
+  // No split regex at all (a small test tokenizer): "qwen2", as before the Qwen3.5 name existed.
+  if (regexes.length === 0 || regexes.some((r) => r.includes("\\p{L}+"))) return "qwen2";
+  throw new QwenrtError(where, `pre_tokenizer: no Qwen2 or Qwen3.5 split regex found (got ${JSON.stringify(regexes)}); cannot name it for llama.cpp`);
+}
+
 /**
  * Build the tokenizer metadata entries (in the order llama.cpp writes them).
  *
@@ -85,7 +105,7 @@ export function hfTokenizerMetadata(dir: string, hfConfig: Record<string, unknow
 
   const out: [string, GgufValue][] = [
     ["tokenizer.ggml.model", gv.str("gpt2")],
-    ["tokenizer.ggml.pre", gv.str("qwen2")],
+    ["tokenizer.ggml.pre", gv.str(preTokenizerName(tj.pre_tokenizer, tjPath))],
     ["tokenizer.ggml.tokens", { type: "array", value: { itemType: "string", items: tokens } }],
     ["tokenizer.ggml.token_type", { type: "array", value: { itemType: "i32", items: types } }],
     ["tokenizer.ggml.merges", { type: "array", value: { itemType: "string", items: merges } }],

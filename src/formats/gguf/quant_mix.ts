@@ -55,9 +55,17 @@ export function useMoreBits(i: number, n: number): boolean {
   return i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
 }
 
-/** The float rule of the converter: these tensors are always written as F32. */
+/** The float rule of the converter (`ModelBase.prepare_tensors`): 1-D tensors, norms, non-weights,
+ * the MoE routers (`FFN_GATE_INP`, `FFN_GATE_INP_SHEXP`) and the DeltaNet conv (`SSM_CONV1D`) are F32. */
 function alwaysF32(t: MixTensor): boolean {
-  return t.dims.length <= 1 || t.name.endsWith("_norm.weight") || !t.name.endsWith(".weight") || t.name.includes("ffn_gate_inp.weight");
+  return (
+    t.dims.length <= 1 ||
+    t.name.endsWith("_norm.weight") ||
+    !t.name.endsWith(".weight") ||
+    t.name.includes("ffn_gate_inp.weight") ||
+    t.name.includes("ffn_gate_inp_shexp.weight") ||
+    t.name.includes("ssm_conv1d.weight")
+  );
 }
 
 /**

@@ -7,9 +7,11 @@
 import { dequantizeAll, rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
 import { addLoop, hostCopy, hostCopyKv, hostF32, hostView, hostWrite } from "../host.js";
+import { causalConvSiluLoop, ropeLoop, sigmoidMulLoop } from "../host_hybrid.js";
 import { HostMoe } from "../host_moe.js";
 import { f32Cache, writeKvF32 } from "../kv.js";
 import type { HostKernelBackend, HostMatrix, Matrix, MoeWeights, Tensor } from "../types.js";
+import { refGatedDeltaNet } from "./deltanet.js";
 
 /** A weight matrix dequantized to float32 (so it reports "f32", whatever the file held). */
 class RefMatrix implements Matrix {
@@ -178,21 +180,8 @@ export function createRefBackend(): HostKernelBackend {
 
     copy: hostCopy,
 
-    rope(xt: Tensor, n: number, heads: number, headDim: number, cost: Tensor, sint: Tensor): void {
-      const x = hostF32(xt, "x"), cos = hostF32(cost, "cos"), sin = hostF32(sint, "sin");
-      const half = headDim >> 1;
-      for (let t = 0; t < n; t++) {
-        const co = t * half;
-        for (let h = 0; h < heads; h++) {
-          const o = (t * heads + h) * headDim;
-          for (let i = 0; i < half; i++) {
-            const a = x[o + i]!, b = x[o + half + i]!;
-            const c = cos[co + i]!, s = sin[co + i]!;
-            x[o + i] = a * c - b * s;
-            x[o + half + i] = b * c + a * s;
-          }
-        }
-      }
+    rope(xt: Tensor, n: number, heads: number, headDim: number, cost: Tensor, sint: Tensor, rotaryDim = headDim): void {
+      ropeLoop(xt, n, heads, headDim, cost, sint, rotaryDim);
     },
 
     siluMul(gatet: Tensor, upt: Tensor, outt: Tensor, length: number): void {
@@ -248,6 +237,10 @@ export function createRefBackend(): HostKernelBackend {
         }
       }
     },
+
+    causalConvSilu: causalConvSiluLoop,
+    gatedDeltaNet: refGatedDeltaNet,
+    sigmoidMul: sigmoidMulLoop,
 
     dispose(): void {
       scores = new Float64Array(0);

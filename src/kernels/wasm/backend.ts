@@ -9,10 +9,12 @@
  */
 import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
+import { causalConvSiluLoop, ropeLoop, sigmoidMulLoop } from "../host_hybrid.js";
 import { HostMoe } from "../host_moe.js";
 import { checkKvWrite, kvElementBytes, writeKvF32 } from "../kv.js";
-import type { HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
+import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
 import type { Bank, BankRole, Banks } from "./bank.js";
+import { chunkedGatedDeltaNet } from "./deltanet.js";
 import { MatrixLoader } from "./load_matrix.js";
 import { WasmMatrix, type PackedMatrix, type WasmDtype } from "./matrix.js";
 import type { Pool } from "./pool.js";
@@ -99,7 +101,8 @@ export class WasmBackend implements HostKernelBackend {
   allocF32(length: number): Float32Array {
     this.live();
     const h = this.home.heap;
-    return h.f32(h.alloc(length * 4), length);
+    // A recycled heap block holds its last owner's values: zero it, as the contract says.
+    return h.f32(h.alloc(length * 4), length).fill(0);
   }
 
   freeF32(buf: Tensor): void {
@@ -280,8 +283,9 @@ export class WasmBackend implements HostKernelBackend {
     }
   }
 
-  rope(xt: Tensor, n: number, heads: number, headDim: number, cosT: Tensor, sinT: Tensor): void {
+  rope(xt: Tensor, n: number, heads: number, headDim: number, cosT: Tensor, sinT: Tensor, rotaryDim = headDim): void {
     if (headDim % 2 !== 0) throw new QwenrtError("rope", `headDim must be even, got ${headDim}`);
+    if (rotaryDim !== headDim) return ropeLoop(xt, n, heads, headDim, cosT, sinT, rotaryDim); // partial RoPE: host loop for now
     const len = n * heads * headDim, half = (n * headDim) / 2;
     const x = hostArg(xt, "x", len), cos = hostArg(cosT, "cos", half), sin = hostArg(sinT, "sin", half);
     const { staging: s, jobs } = this.home;
@@ -318,6 +322,23 @@ export class WasmBackend implements HostKernelBackend {
     const op = s.output("out", out, qLen);
     bank.jobs.attention(qp, kp, vp, k instanceof Uint16Array, n, start, capacity, heads, kvHeads, headDim, scale, op);
     s.copyOut(out, op, qLen);
+  }
+
+  // ---- hybrid models: host loops over heap views (correctness first; kernels can replace them) ----
+
+  causalConvSilu(x: Tensor, n: number, channels: number, kernel: number, weight: Tensor, state: Tensor, out: Tensor): void {
+    this.live();
+    causalConvSiluLoop(x, n, channels, kernel, weight, state, out);
+  }
+
+  gatedDeltaNet(qkv: Tensor, a: Tensor, b: Tensor, negA: Tensor, dtBias: Tensor, state: Tensor, n: number, shape: DeltaNetShape, out: Tensor): void {
+    this.live();
+    chunkedGatedDeltaNet(qkv, a, b, negA, dtBias, state, n, shape, out);
+  }
+
+  sigmoidMul(x: Tensor, gate: Tensor, rows: number, width: number, gateWidth: number, out: Tensor): void {
+    this.live();
+    sigmoidMulLoop(x, gate, rows, width, gateWidth, out);
   }
 
   dispose(): void {

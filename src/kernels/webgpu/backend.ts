@@ -33,6 +33,11 @@ export interface WebGpuBackend extends KernelBackend {
 const ACT_PAGE = 64 << 20;
 const WEIGHT_PAGE = 256 << 20;
 
+/** A kernel the webgpu backend does not have: the hybrid models run on the wasm or ref backend. */
+function unsupported(kernel: string): never {
+  throw new QwenrtError("webgpu", `${kernel} is not implemented on the webgpu backend (the hybrid models qwen3_next, qwen3_5 and qwen3_5_moe need it); use the wasm backend`, { code: "unsupported" });
+}
+
 /**
  * Create the WebGPU backend on the first adapter `opts.gpu` (default `navigator.gpu`) offers.
  *
@@ -194,7 +199,8 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       copyGpu(ctx, s, gpuTensor(dst, "copy dst", s.length));
     },
 
-    rope(x: Tensor, n: number, heads: number, headDim: number, cos: Tensor, sin: Tensor): void {
+    rope(x: Tensor, n: number, heads: number, headDim: number, cos: Tensor, sin: Tensor, rotaryDim = headDim): void {
+      if (rotaryDim !== headDim) unsupported(`rope with rotaryDim ${rotaryDim} < headDim ${headDim} (partial RoPE)`);
       const half = headDim >> 1;
       ropeGpu(ctx, gpuTensor(x, "rope x", n * heads * headDim), n, heads, headDim, gpuTensor(cos, "rope cos", n * half), gpuTensor(sin, "rope sin", n * half));
     },
@@ -208,6 +214,11 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     attention(q, k, v, n, start, capacity, heads, kvHeads, headDim, scale, out): void {
       attentionGpu(ctx, gpuTensor(q, "attention q"), gpuKv(k, "attention k"), gpuKv(v, "attention v"), n, start, capacity, heads, kvHeads, headDim, scale, gpuTensor(out, "attention out"));
     },
+
+    // The hybrid models' kernels (qwen3_next, qwen3_5, qwen3_5_moe) have no WGSL version yet.
+    causalConvSilu: () => unsupported("causalConvSilu"),
+    gatedDeltaNet: () => unsupported("gatedDeltaNet"),
+    sigmoidMul: () => unsupported("sigmoidMul"),
 
     dispose(): void {
       if (disposed) return;
