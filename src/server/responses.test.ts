@@ -193,6 +193,19 @@ describe("Responses API with the openai client", () => {
     assert.deepEqual(check.violations.map((v) => v.keyword), ["uniqueItems"]);
   });
 
+  test("a forced function call cut off by max_output_tokens: status incomplete, the partial call, no raw <tool_call> text", async () => {
+    const parameters = { type: "object", properties: { text: { type: "string", minLength: 300 } }, required: ["text"], additionalProperties: false };
+    const tools = [{ type: "function" as const, name: "save", parameters, strict: true }];
+    // @ts-expect-error -- seed is an extension field (as on /v1/chat/completions)
+    const r = await client.responses.create({ model: "test-model", input: "Call it", tools, tool_choice: { type: "function", name: "save" }, max_output_tokens: 40, temperature: 1, seed: 9, reasoning: off });
+    assert.equal(r.status, "incomplete");
+    assert.deepEqual(r.incomplete_details, { reason: "max_output_tokens" });
+    const call = r.output.find((o) => o.type === "function_call");
+    assert.ok(call !== undefined && call.name === "save", JSON.stringify(r.output));
+    assert.match(call.arguments, /^\{"text": ?"/);
+    assert.ok(!r.output_text.includes("<tool_call>"), r.output_text);
+  });
+
   test("thinking on gives a reasoning item first (streamed as reasoning_text deltas); off gives none", async () => {
     const on = await client.responses.create({ model: "test-model", input: "Think", max_output_tokens: 6, temperature: 0, reasoning: { effort: "medium" } });
     assert.equal(on.output[0]!.type, "reasoning");

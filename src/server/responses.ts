@@ -150,8 +150,8 @@ export async function runResponse(ctx: ResponsesContext, plan: ResponsePlan, sig
     stream.push(turn.tail);
     output = stream.finish();
   } else output = outputItems(turn.message, plan.turn.thinking);
-  const calls = output.some((i) => i.type === "function_call");
-  const status = turn.finishReason === "length" && !calls ? "incomplete" : "completed";
+  // Cut off by max_output_tokens: incomplete, a function call included (its arguments are partial).
+  const status = turn.finishReason === "length" ? "incomplete" : "completed";
   const response = responseObject(ctx, plan, created, status, output, turn);
   if (plan.store && ctx.store !== undefined) {
     if (ctx.store.put({ id: plan.id, response, input: plan.input, context: plan.context, output })) ctx.onStored?.(plan.id, plan.turn, turn);
