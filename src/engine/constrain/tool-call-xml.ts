@@ -9,7 +9,6 @@
 // one of its values; any other type its JSON value, as the parser reads it back by the declared type.
 import { QwenrtError } from "../../util/errors.js";
 import { isObject } from "../../util/json.js";
-import type { ConstraintSpec } from "./constraint.js";
 import type { GNode, GrammarBuilder } from "./grammar.js";
 import { compileSchema } from "./schema.js";
 
@@ -39,8 +38,17 @@ function callOf(b: GrammarBuilder, text: (t: string) => GNode, name: string, par
   return b.seq([text("<tool_call>\n"), b.lit(`<function=${name}>\n`), ...params, b.lit("</function>\n"), text("</tool_call>")]);
 }
 
+/** What the XML grammar reads of a `tool_call` constraint (constraint.ts's spec; declared here so the
+ * two files do not import each other). */
+export interface XmlToolCallSpec {
+  readonly tools: readonly unknown[];
+  readonly name?: string;
+  readonly parallel?: boolean;
+  readonly where?: string;
+}
+
 /** A forced call (`spec.name`), or one or more (`spec.parallel`) of any of `spec.tools`, in XML. */
-export function xmlToolCallGrammar(b: GrammarBuilder, text: (t: string) => GNode, spec: Extract<ConstraintSpec, { kind: "tool_call" }>): GNode {
+export function xmlToolCallGrammar(b: GrammarBuilder, text: (t: string) => GNode, spec: XmlToolCallSpec): GNode {
   const where = spec.where ?? "tools";
   if (!Array.isArray(spec.tools) || spec.tools.length === 0) throw new QwenrtError(where, "must be a non-empty array of function tools");
   const seen = new Set<string>();
