@@ -181,25 +181,46 @@ export class ToolCallStream {
       emitContent(ev, b.wsBefore + TOOL_CALL_OPEN);
       b.contentEmitted = 0;
     }
-    const close = b.buf.indexOf(TOOL_CALL_CLOSE, b.contentEmitted);
-    if (close >= 0 || final) {
-      const end = close >= 0 ? close + TOOL_CALL_CLOSE.length : b.buf.length;
-      emitContent(ev, b.buf.slice(b.contentEmitted, end));
-      this.block = undefined;
-      return close >= 0 ? b.buf.slice(end) : undefined;
-    }
-    const keep = b.buf.length - partialTagSuffix(b.buf, TOOL_CALL_CLOSE);
-    emitContent(ev, b.buf.slice(b.contentEmitted, keep));
-    b.contentEmitted = Math.max(b.contentEmitted, keep);
-    return undefined;
+    const r = emitMalformed(b.buf, b.contentEmitted, final, ev);
+    b.contentEmitted = r.emitted;
+    if (r.ended) this.block = undefined;
+    return r.rest;
   }
 }
 
-function emitContent(ev: ToolStreamEvent[], text: string): void {
+/**
+ * Append `text` to the events as content (joined with a content event just before it).
+ *
+ * @example
+ * const ev: ToolStreamEvent[] = [];
+ * emitContent(ev, "a"); emitContent(ev, "b"); // ev = [{ type: "content", text: "ab" }]
+ */
+export function emitContent(ev: ToolStreamEvent[], text: string): void {
   if (text === "") return;
   const last = ev[ev.length - 1];
   if (last !== undefined && last.type === "content") last.text += text;
   else ev.push({ type: "content", text });
+}
+
+/**
+ * A tool-call block known not to be a call (either format) is content through its first
+ * `</tool_call>`, or to the end of the generation. Emits `buf` from `emitted` as far as is certain
+ * (holding back a possible partial close tag) and says whether the block ended, how much of `buf`
+ * went out, and the text after the close tag (undefined while the block is open or at the end).
+ *
+ * @example
+ * emitMalformed("<x>oops</tool_call> after", 0, false, ev); // { ended: true, emitted: 19, rest: " after" }
+ */
+export function emitMalformed(buf: string, emitted: number, final: boolean, ev: ToolStreamEvent[]): { ended: boolean; emitted: number; rest: string | undefined } {
+  const close = buf.indexOf(TOOL_CALL_CLOSE, emitted);
+  if (close >= 0 || final) {
+    const end = close >= 0 ? close + TOOL_CALL_CLOSE.length : buf.length;
+    emitContent(ev, buf.slice(emitted, end));
+    return { ended: true, emitted: end, rest: close >= 0 ? buf.slice(end) : undefined };
+  }
+  const keep = buf.length - partialTagSuffix(buf, TOOL_CALL_CLOSE);
+  emitContent(ev, buf.slice(emitted, keep));
+  return { ended: false, emitted: Math.max(emitted, keep), rest: undefined };
 }
 
 /**

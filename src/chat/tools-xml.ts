@@ -24,8 +24,8 @@
  * machine run on the whole text, so both agree by construction.
  */
 import { partialTagSuffix } from "./reasoning.js";
-import type { ToolStreamEvent } from "./tools-stream.js";
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, randomCallId, type IdGenerator, type ToolCall, type ToolCallParse } from "./tools.js";
+import { collectToolEvents, emitContent, emitMalformed, type ToolStreamEvent } from "./tools-stream.js";
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, randomCallId, type IdGenerator, type ToolCallParse } from "./tools.js";
 
 /** Declared JSON types of each tool's parameters: tool name → parameter → types (`["string", "null"]`). */
 export type ToolParamTypes = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
@@ -139,17 +139,17 @@ export class XmlToolCallStream {
     if (open >= 0) {
       const before = text.slice(0, open);
       const kept = before.replace(/\s+$/, "");
-      emit(ev, kept);
+      emitContent(ev, kept);
       this.block = { phase: "head", buf: "", wsBefore: before.slice(kept.length) };
       return text.slice(open + TOOL_CALL_OPEN.length);
     }
     if (final) {
-      emit(ev, text);
+      emitContent(ev, text);
       return undefined;
     }
     let keep = text.length - partialTagSuffix(text, TOOL_CALL_OPEN);
     while (keep > 0 && /\s/.test(text[keep - 1]!)) keep--;
-    emit(ev, text.slice(0, keep));
+    emitContent(ev, text.slice(0, keep));
     this.pending = text.slice(keep);
     return undefined;
   }
@@ -165,7 +165,7 @@ export class XmlToolCallStream {
           // Still possibly "<function=…" (whitespace, a partial tag): wait; anything else is not a call.
           const t = cur.buf.replace(/^\s+/, "");
           if (!final && ("<function=".startsWith(t) || (t.startsWith("<function=") && !/[>\n]/.test(t)))) return undefined;
-          emit(ev, cur.wsBefore + TOOL_CALL_OPEN);
+          emitContent(ev, cur.wsBefore + TOOL_CALL_OPEN);
           this.block = { phase: "malformed", buf: cur.buf, emitted: 0 };
           continue;
         }
@@ -223,7 +223,7 @@ export class XmlToolCallStream {
     ev.push({ type: "arguments", index: b.index, text: b.count === 0 ? "{}" : "}" });
     this.block = undefined;
     if (final) {
-      emit(ev, rest.replace(/^\s*<\/tool_call>/, "").replace(/^\s+/, ""));
+      emitContent(ev, rest.replace(/^\s*<\/tool_call>/, "").replace(/^\s+/, ""));
       return undefined;
     }
     return rest;
@@ -237,25 +237,11 @@ export class XmlToolCallStream {
 
   // A block that is not a call is content through its first "</tool_call>" (or to the end).
   private malformed(b: Extract<Block, { phase: "malformed" }>, ev: ToolStreamEvent[], final: boolean): string | undefined {
-    const close = b.buf.indexOf(TOOL_CALL_CLOSE, b.emitted);
-    if (close >= 0 || final) {
-      const end = close >= 0 ? close + TOOL_CALL_CLOSE.length : b.buf.length;
-      emit(ev, b.buf.slice(b.emitted, end));
-      this.block = undefined;
-      return close >= 0 ? b.buf.slice(end) : undefined;
-    }
-    const keep = b.buf.length - partialTagSuffix(b.buf, TOOL_CALL_CLOSE);
-    emit(ev, b.buf.slice(b.emitted, keep));
-    b.emitted = Math.max(b.emitted, keep);
-    return undefined;
+    const r = emitMalformed(b.buf, b.emitted, final, ev);
+    b.emitted = r.emitted;
+    if (r.ended) this.block = undefined;
+    return r.rest;
   }
-}
-
-function emit(ev: ToolStreamEvent[], text: string): void {
-  if (text === "") return;
-  const last = ev[ev.length - 1];
-  if (last !== undefined && last.type === "content") last.text += text;
-  else ev.push({ type: "content", text });
 }
 
 /**
@@ -267,14 +253,7 @@ function emit(ev: ToolStreamEvent[], text: string): void {
  */
 export function parseXmlToolCalls(text: string, types: ToolParamTypes = new Map(), newId: IdGenerator = randomCallId): ToolCallParse {
   const s = new XmlToolCallStream(types, newId);
-  let content = "";
-  const toolCalls: ToolCall[] = [];
-  for (const e of [...s.push(text), ...s.finish()]) {
-    if (e.type === "content") content += e.text;
-    else if (e.type === "toolCall") toolCalls[e.index] = { id: e.id, name: e.name, arguments: "" };
-    else toolCalls[e.index]!.arguments += e.text;
-  }
-  return { content, toolCalls };
+  return collectToolEvents([...s.push(text), ...s.finish()]);
 }
 
 /** How a model writes tool calls: Hermes JSON blocks (Qwen2.5 / Qwen3) or XML blocks (Qwen3.5). */

@@ -6,26 +6,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import OpenAI from "openai";
-import { completeModelDir } from "../../test/helpers/complete-model.js";
+import { helloRequest, serveGuarded, streamed } from "../../test/helpers/guard-server.js";
 import { writeGuardCheckpoint, type GuardTrigger } from "../../test/helpers/guard-checkpoint.js";
 import { loadChatTemplate } from "../chat/template.js";
 import { loadStreamGuard } from "../models/load.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { Guardrail } from "./guardrail.js";
-import { startServer, type RunningServer } from "./test-server.js";
+import type { RunningServer } from "./test-server.js";
 
-const chatDir = completeModelDir("qwen3-dense-tiny");
 const tmp = mkdtempSync(join(tmpdir(), "qwenrt-stream-guarded-"));
-const servers: RunningServer[] = [];
-after(async () => {
-  for (const s of servers) {
-    await s.close();
-    s.runtime.model.backend.dispose();
-    s.runtime.opts.guard?.model.backend.dispose();
-  }
-});
 
 async function serveWith(trigger: GuardTrigger | undefined, name: string): Promise<{ server: RunningServer; client: OpenAI }> {
   let guard: Guardrail | undefined;
@@ -35,36 +26,15 @@ async function serveWith(trigger: GuardTrigger | undefined, name: string): Promi
     const tokenizer = Tokenizer.fromDir(dir);
     guard = new Guardrail(model, tokenizer, "block", { model, heads, tokenizer, template: loadChatTemplate(dir) });
   }
-  const server = await startServer(chatDir, guard === undefined ? {} : { guard });
-  servers.push(server);
-  return { server, client: new OpenAI({ baseURL: server.url, apiKey: "unused", maxRetries: 0, timeout: 60_000 }) };
+  return serveGuarded(guard);
 }
 
-const request = {
-  model: "test-model",
-  messages: [{ role: "user" as const, content: "Hello" }],
-  max_tokens: 40,
-  temperature: 0,
-  chat_template_kwargs: { enable_thinking: false },
-};
-
-async function streamed(client: OpenAI): Promise<{ content: string[]; finish: string | null }> {
-  const stream = await client.chat.completions.create({ ...request, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
-  const content: string[] = [];
-  let finish: string | null = null;
-  for await (const chunk of stream) {
-    const c = chunk.choices[0];
-    if (c === undefined) continue;
-    if (typeof c.delta.content === "string" && c.delta.content !== "") content.push(c.delta.content);
-    finish = c.finish_reason ?? finish;
-  }
-  return { content, finish };
-}
+const request = helloRequest(40);
 
 describe("serve --guard with a Qwen3Guard-Stream guard", () => {
   test("an unsafe prompt is refused with a 400 naming the category; /v1/moderations flags it", async () => {
     const { server, client } = await serveWith("always", "always");
-    await assert.rejects(client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming), (e: unknown) => {
+    await assert.rejects(client.chat.completions.create(request), (e: unknown) => {
       assert.ok(e instanceof OpenAI.BadRequestError);
       assert.equal(e.code, "content_policy_violation");
       assert.match(e.message, /messages: the guard flagged this prompt as unsafe \(categories: Violent\)/);
@@ -80,10 +50,10 @@ describe("serve --guard with a Qwen3Guard-Stream guard", () => {
 
   test("a streamed answer stops at the chunk bringing the first unsafe token, with content_filter; a safe guard passes it unchanged", async () => {
     const plain = await serveWith(undefined, "plain");
-    const reference = await streamed(plain.client);
+    const reference = await streamed(plain.client, request);
     assert.ok(reference.content.length > 8, `the fixture answers at length (${reference.content.length} chunks)`);
     const safe = await serveWith("never", "never");
-    assert.deepEqual(await streamed(safe.client), reference, "a safe verdict changes nothing");
+    assert.deepEqual(await streamed(safe.client, request), reference, "a safe verdict changes nothing");
 
     // The guard reads the answer as the assistant turn of its own template (model card: thinking off).
     const tok = plain.server.runtime.tokenizer;
@@ -99,7 +69,7 @@ describe("serve --guard with a Qwen3Guard-Stream guard", () => {
     assert.ok(cutAt >= 3 && cutAt < reference.content.length);
 
     const cut = await serveWith([trigger], "cut");
-    const got = await streamed(cut.client);
+    const got = await streamed(cut.client, request);
     assert.equal(got.finish, "content_filter");
     assert.deepEqual(got.content, reference.content.slice(0, cutAt), "the answer's start, unchanged, up to the unsafe token");
     const metrics = await (await fetch(cut.server.url.replace(/\/v1$/, "/metrics"))).text();
@@ -107,7 +77,7 @@ describe("serve --guard with a Qwen3Guard-Stream guard", () => {
     assert.match(metrics, /qwenrt_guard_verdicts_total\{target="response",safety="Unsafe"\} 1/);
     assert.match(metrics, /qwenrt_guard_blocked_total\{target="response"\} 1/);
 
-    const whole = await cut.client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const whole = await cut.client.chat.completions.create(request);
     assert.equal(whole.choices[0]!.finish_reason, "content_filter");
     assert.equal(whole.choices[0]!.message.content, "");
   });

@@ -6,27 +6,18 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import OpenAI from "openai";
-import { completeModelDir } from "../../test/helpers/complete-model.js";
+import { helloRequest, serveGuarded, streamed } from "../../test/helpers/guard-server.js";
 import { writeGuardCheckpoint, type GuardTrigger } from "../../test/helpers/guard-checkpoint.js";
 import { guardPrompt } from "../chat/guard.js";
 import { loadModel } from "../models/load.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { CHECK_EVERY } from "./guarded-chat.js";
 import { Guardrail } from "./guardrail.js";
-import { startServer, type RunningServer } from "./test-server.js";
+import type { RunningServer } from "./test-server.js";
 
-const chatDir = completeModelDir("qwen3-dense-tiny");
 const tmp = mkdtempSync(join(tmpdir(), "qwenrt-guarded-"));
-const servers: RunningServer[] = [];
-after(async () => {
-  for (const s of servers) {
-    await s.close();
-    s.runtime.model.backend.dispose();
-    s.runtime.opts.guard?.model.backend.dispose();
-  }
-});
 
 async function serveWith(trigger: GuardTrigger | undefined, name: string, policy: "block" | "flag" = "block"): Promise<{ server: RunningServer; client: OpenAI }> {
   let guard: Guardrail | undefined;
@@ -34,36 +25,15 @@ async function serveWith(trigger: GuardTrigger | undefined, name: string, policy
     const dir = writeGuardCheckpoint(join(tmp, name), trigger);
     guard = new Guardrail(await loadModel(dir), Tokenizer.fromDir(dir), policy);
   }
-  const server = await startServer(chatDir, guard === undefined ? {} : { guard });
-  servers.push(server);
-  return { server, client: new OpenAI({ baseURL: server.url, apiKey: "unused", maxRetries: 0, timeout: 60_000 }) };
+  return serveGuarded(guard);
 }
 
-const request = {
-  model: "test-model",
-  messages: [{ role: "user" as const, content: "Hello" }],
-  max_tokens: 48,
-  temperature: 0,
-  chat_template_kwargs: { enable_thinking: false },
-};
-
-async function streamed(client: OpenAI): Promise<{ content: string[]; finish: string | null }> {
-  const stream = await client.chat.completions.create({ ...request, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
-  const content: string[] = [];
-  let finish: string | null = null;
-  for await (const chunk of stream) {
-    const c = chunk.choices[0];
-    if (c === undefined) continue;
-    if (typeof c.delta.content === "string" && c.delta.content !== "") content.push(c.delta.content);
-    finish = c.finish_reason ?? finish;
-  }
-  return { content, finish };
-}
+const request = helloRequest(48);
 
 describe("serve --guard", () => {
   test("an unsafe prompt is refused with a 400 naming the category, counted in /metrics; /v1/moderations flags it in OpenAI's shape", async () => {
     const { server, client } = await serveWith("always", "always");
-    await assert.rejects(client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming), (e: unknown) => {
+    await assert.rejects(client.chat.completions.create(request), (e: unknown) => {
       assert.ok(e instanceof OpenAI.BadRequestError);
       assert.equal(e.code, "content_policy_violation");
       assert.match(e.message, /messages: the guard flagged this prompt as unsafe \(categories: Violent\)/);
@@ -87,19 +57,19 @@ describe("serve --guard", () => {
     const plain = await serveWith(undefined, "plain");
     const full = await plain.client.chat.completions.create({ ...request, return_token_ids: true } as OpenAI.ChatCompletionCreateParamsNonStreaming);
     const ids = (full.choices[0] as unknown as { token_ids: number[] }).token_ids;
-    const reference = await streamed(plain.client);
+    const reference = await streamed(plain.client, request);
     assert.ok(reference.content.length > 2 * CHECK_EVERY, `the fixture answers at length (${reference.content.length} chunks)`);
 
     const safe = await serveWith("never", "never");
-    assert.deepEqual(await streamed(safe.client), reference, "a safe verdict changes nothing");
+    assert.deepEqual(await streamed(safe.client, request), reference, "a safe verdict changes nothing");
 
     // Trigger on a token the answer first produces after the first check and before the second.
     const tok = plain.server.runtime.tokenizer;
-    const fixed = new Set(tok.encode(guardPrompt([...request.messages, { role: "assistant", content: "" }]).text, { addSpecialTokens: false }));
+    const fixed = new Set(tok.encode(guardPrompt([{ role: "user", content: "Hello" }, { role: "assistant", content: "" }]).text, { addSpecialTokens: false }));
     const at = ids.findIndex((t, i) => i >= CHECK_EVERY + 2 && i < 2 * CHECK_EVERY - 2 && !fixed.has(t) && !ids.slice(0, i).includes(t));
     assert.ok(at > 0, "the answer has a fresh token between the checks");
     const cut = await serveWith([ids[at]!], "cut");
-    const got = await streamed(cut.client);
+    const got = await streamed(cut.client, request);
     assert.equal(got.finish, "content_filter");
     assert.equal(got.content.length, CHECK_EVERY, "the chunks the first (safe) check released, and none after");
     assert.deepEqual(got.content, reference.content.slice(0, CHECK_EVERY), "what passed is the answer's start, unchanged");
@@ -107,16 +77,16 @@ describe("serve --guard", () => {
     assert.match(metrics, /qwenrt_guard_verdicts_total\{target="response",safety="Unsafe"\} 1/);
     assert.match(metrics, /qwenrt_guard_blocked_total\{target="response"\} 1/);
 
-    const whole = await cut.client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const whole = await cut.client.chat.completions.create(request);
     assert.equal(whole.choices[0]!.finish_reason, "content_filter");
     assert.equal(whole.choices[0]!.message.content, "");
   });
 
   test("under --guard-policy flag an unsafe prompt and answer pass unchanged and are only counted", async () => {
     const plain = await serveWith(undefined, "plain-flag");
-    const reference = await streamed(plain.client);
+    const reference = await streamed(plain.client, request);
     const { server, client } = await serveWith("always", "always-flag", "flag");
-    assert.deepEqual(await streamed(client), reference);
+    assert.deepEqual(await streamed(client, request), reference);
     const metrics = await (await fetch(server.url.replace(/\/v1$/, "/metrics"))).text();
     assert.match(metrics, /qwenrt_guard_verdicts_total\{target="prompt",safety="Unsafe"\} 1/);
     assert.match(metrics, /qwenrt_guard_verdicts_total\{target="response",safety="Unsafe"\} [1-9]/);
