@@ -53,7 +53,8 @@ const tmp = mkdtempSync(join(tmpdir(), `qwenrt-tests-${process.pid}-`));
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
-  { cwd: root, stdio: "inherit", env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp } },
+  // The quantized-weights cache too: a CLI run of a float fixture quantizes to q8_0 by default.
+  { cwd: root, stdio: "inherit", env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp, QWENRT_CACHE_DIR: process.env.QWENRT_CACHE_DIR ?? join(tmp, "qwenrt-cache") } },
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 const status = await new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0))));

@@ -3,6 +3,7 @@
  * `--ctx`) and the kernel backend they select. The WASM backend is the default; `ref` is the float32 oracle;
  * `webgpu` runs on the machine's GPU; `auto` takes WebGPU when an adapter is found, else wasm.
  */
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createRefBackend } from "../kernels/ref/index.js";
 import type { KernelBackend, KvType } from "../kernels/types.js";
@@ -27,9 +28,11 @@ export const backendFlagUsage = `  --backend wasm|webgpu|auto|ref
                             kernels: WebAssembly SIMD on a worker pool (default), the GPU through WebGPU,
                             auto (WebGPU when an adapter is found, else wasm) or the float32 reference
   --threads N               compute threads (default: all cores, ${availableParallelism()} here)
-  --dtype q8_0|q4_0|q4_k    quantize float weights on load (wasm only; default: keep the checkpoint's type),
-                            once: the result is kept as a GGUF in ~/.cache/qwenrt/quantized and later
-                            starts load it (\$QWENRT_CACHE_DIR moves the cache)
+  --dtype q8_0|q4_0|q4_k|keep
+                            quantize float weights on load (wasm only), once: the result is kept as a
+                            GGUF in ~/.cache/qwenrt/quantized and later starts load it (\$QWENRT_CACHE_DIR
+                            moves the cache). chat, generate and serve run a float (Hugging Face)
+                            checkpoint as q8_0 unless told otherwise; keep runs its own bf16/f16/f32
   --no-quant-cache          with --dtype: quantize in memory on every start, keep nothing
   --kv-type f16|f32         KV cache element type (wasm, webgpu; default f16, half the memory of f32)
   --ctx N                   context window: memory is checked for it before loading and sequences
@@ -48,6 +51,8 @@ export interface BackendChoice {
   readonly ctx?: number;
   /** `--no-quant-cache`: `--dtype` quantizes in memory instead of through the quantized-weights cache. */
   readonly noQuantCache?: true;
+  /** `--dtype keep`: run a float checkpoint in its own types. */
+  readonly keepTypes?: true;
 }
 
 /** Validate the compute flags, naming the flag at fault. */
@@ -55,9 +60,10 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
   const kind = KINDS.find((k) => k === (v.backend ?? "wasm"));
   if (kind === undefined) throw new QwenrtError("--backend", `must be wasm, webgpu, auto or ref, got "${v.backend}"`, { code: "invalid_flag" });
   const threads = numberFlag("threads", v.threads, { integer: true, min: 1, max: 256 }) ?? availableParallelism();
-  const dtype = v.dtype;
+  const keepTypes = v.dtype === "keep";
+  const dtype = keepTypes ? undefined : v.dtype;
   if (dtype !== undefined && dtype !== "q8_0" && dtype !== "q4_0" && dtype !== "q4_k") {
-    throw new QwenrtError("--dtype", `must be q8_0, q4_0 or q4_k, got "${dtype}"`, { code: "invalid_flag" });
+    throw new QwenrtError("--dtype", `must be q8_0, q4_0, q4_k or keep, got "${dtype}"`, { code: "invalid_flag" });
   }
   if (dtype !== undefined && kind === "ref") throw new QwenrtError("--dtype", "needs --backend wasm (the reference backend computes in float32)", { code: "invalid_flag" });
   if (dtype !== undefined && kind !== "wasm") throw new QwenrtError("--dtype", `needs --backend wasm (${kind} runs the checkpoint's own types)`, { code: "invalid_flag" });
@@ -66,7 +72,7 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
   if (kv === "f16" && kind === "ref") throw new QwenrtError("--kv-type", "f16 needs --backend wasm (the reference backend's cache is float32)", { code: "invalid_flag" });
   const ctx = numberFlag("ctx", v.ctx, { integer: true, min: 16 });
   const noCache = v["no-quant-cache"] === true;
-  if (noCache && dtype === undefined) throw new QwenrtError("--no-quant-cache", "only applies with --dtype", { code: "invalid_flag" });
+  if (noCache && keepTypes) throw new QwenrtError("--no-quant-cache", "conflicts with --dtype keep (nothing is quantized)", { code: "invalid_flag" });
   return {
     kind,
     threads,
@@ -74,7 +80,29 @@ export function parseBackendFlags(v: { backend?: string; threads?: string; dtype
     ...(kv === undefined ? {} : { kv }),
     ...(ctx === undefined ? {} : { ctx }),
     ...(noCache ? { noQuantCache: true } : {}),
+    ...(keepTypes ? { keepTypes: true } : {}),
   };
+}
+
+/** What a float checkpoint runs as when `--dtype` is not given (bench/quant-quality.ts measures it). */
+export const DEFAULT_FLOAT_DTYPE: WasmDtype = "q8_0";
+
+/**
+ * The choice a model-running command (chat, generate, serve) loads `modelPath` with: on the wasm
+ * backend, a Hugging Face checkpoint (a directory: bf16/f16/f32 weights) without `--dtype` runs as
+ * q8_0 through the quantized-weights cache — decode reads half the bytes of bf16 for a top-1
+ * agreement and perplexity within the README's measured bounds; `--dtype keep` runs its own types. A
+ * GGUF file runs its own types (its quant is the user's choice). `log` hears one line when the
+ * default applies.
+ *
+ * @example
+ * withDefaultDtype(parseBackendFlags({}), "/models/Qwen3-0.6B").dtype; // "q8_0"
+ */
+export function withDefaultDtype(choice: BackendChoice, modelPath: string, log: (line: string) => void = stderrLine): BackendChoice {
+  if (choice.kind !== "wasm" || choice.dtype !== undefined || choice.keepTypes === true) return choice;
+  if (!statSync(modelPath).isDirectory()) return choice;
+  log(`${DEFAULT_FLOAT_DTYPE} on load (the default for float checkpoints; --dtype keep runs the checkpoint's own types)`);
+  return { ...choice, dtype: DEFAULT_FLOAT_DTYPE };
 }
 
 /**

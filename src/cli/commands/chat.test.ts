@@ -71,7 +71,9 @@ test("qwenrt chat through pipes: markers, stats, KV reuse, commands, /save and /
   p.send(`${script.join("\n")}\n`);
   p.child.stdin.end();
   assert.equal(await p.exit(60_000), 0, p.stderr);
-  assert.match(p.stderr, /^\S+ · qwen3, 2 layers, [\d.]+M params · wasm\S* backend, \d+ threads? · context 40,960 · weights [\d.]+ MB \(bf16\) · KV [\d.]+ kB\/1k tokens \(f16\) · loaded in/m);
+  // A float checkpoint runs as q8_0 by default, quantized once through the cache (said on stderr).
+  assert.match(p.stderr, /^q8_0 on load \(the default for float checkpoints; --dtype keep runs the checkpoint's own types\)$/m);
+  assert.match(p.stderr, /^\S+ · qwen3, 2 layers, [\d.]+M params · wasm\S* backend, \d+ threads? · context 40,960 · weights [\d.]+ MB \(bf16 → q8_0, quantized once in \d+s into \S+\.gguf\) · KV [\d.]+ kB\/1k tokens \(f16\) · loaded in/m);
   assert.ok(!p.stdout.includes("\x1b"), "no escape codes when stdout is not a terminal");
   assert.ok(!p.stdout.includes("never sent"));
 

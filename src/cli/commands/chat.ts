@@ -7,7 +7,7 @@
 import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags, withDefaultDtype } from "../backend.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
 import { runChatRepl } from "../chat/repl.js";
 import { ChatSession, parseSavedChat } from "../chat/session.js";
@@ -71,10 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   if (v["data-dir"] !== undefined && v.session === undefined) throw new QwenrtError("--data-dir", "needs --session NAME");
 
   const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
+  const compute = withDefaultDtype(choice, source.path);
   const { value: engine, seconds } = await withLoadingLine(modelDisplayName(source.path), async (onProgress) => {
     const tokenizer = source.tokenizer();
     const template = source.chatTemplate();
-    const model = await source.loadModel({ backend: await createBackend(choice), onProgress, ...loadOptionsOf(choice) });
+    const model = await source.loadModel({ backend: await createBackend(compute), onProgress, ...loadOptionsOf(compute) });
     const ctx = Math.min(ctxFlag ?? Infinity, model.contextLength);
     // One conversation at a time: the cache holds at most a context's worth of tokens.
     const runner = new TurnRunner(model, tokenizer, template, {

@@ -11,6 +11,7 @@ import { generateAll } from "../../engine/generate.js";
 import { loadModel } from "../../models/load.js";
 import { Tokenizer } from "../../tokenizer/index.js";
 import { run as runGenerate } from "./generate.js";
+import { createWasmBackend } from "../../kernels/wasm/index.js";
 import { parseSize } from "./synth.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -50,25 +51,43 @@ test("qwenrt generate: --json greedy ids and text equal the library's; streamed 
   const model = await loadModel(modelDir);
   const tok = Tokenizer.fromDir(modelDir);
   const want = await generateAll(model, tok, tok.encode("Hello there"), { temperature: 0, maxTokens: 6 });
-  const json = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--json"]);
+  const json = qwenrt(["generate", modelDir, "--dtype", "keep", "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--json"]);
   assert.equal(json.stderr, "");
   assert.equal(json.code, 0);
   assert.deepEqual(JSON.parse(json.stdout), { ids: want.ids, text: want.text, finish_reason: "length" });
-  const streamed = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6"]);
+  const streamed = qwenrt(["generate", modelDir, "--dtype", "keep", "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6"]);
   // The streamed text, then a newline so the shell's prompt starts on its own line.
   assert.equal(streamed.stdout, want.text.endsWith("\n") ? want.text : `${want.text}\n`);
-  const stats = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--stats"]);
+  const stats = qwenrt(["generate", modelDir, "--dtype", "keep", "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--stats"]);
   assert.equal(stats.stdout, streamed.stdout);
   assert.match(stats.stderr, /^prompt 2 tokens, [\d.]+ tok\/s · generated 6 tokens, [\d.]+ tok\/s · first token [\d.]+s · total [\d.]+s\n$/);
 
   // --ids from stdin, sampled with a seed: reproducible across runs and equal to the library's.
   const ids = JSON.stringify(tok.encode("Hi"));
-  const args = ["generate", modelDir, "--ids", "-", "--seed", "9", "--temperature", "1.2", "--top-k", "50", "--max-tokens", "5", "--json"];
+  const args = ["generate", modelDir, "--dtype", "keep", "--ids", "-", "--seed", "9", "--temperature", "1.2", "--top-k", "50", "--max-tokens", "5", "--json"];
   const a = qwenrt(args, ids);
   const b = qwenrt(args, ids);
   assert.equal(a.stdout, b.stdout);
   const lib = await generateAll(model, tok, JSON.parse(ids) as number[], { seed: 9, temperature: 1.2, topK: 50, maxTokens: 5 });
   assert.deepEqual((JSON.parse(a.stdout) as { ids: number[] }).ids, lib.ids);
+});
+
+test("qwenrt generate runs a float checkpoint as q8_0 unless --dtype keep: greedy ids equal the library's on a q8_0 backend, the default said once on stderr", async () => {
+  const be = await createWasmBackend({ dtype: "q8_0" });
+  try {
+    const model = await loadModel(modelDir, { backend: be });
+    const tok = Tokenizer.fromDir(modelDir);
+    const want = await generateAll(model, tok, tok.encode("Hello there"), { temperature: 0, maxTokens: 6 });
+    const r = qwenrt(["generate", modelDir, "--prompt", "Hello there", "--temperature", "0", "--max-tokens", "6", "--json", "--no-quant-cache"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "q8_0 on load (the default for float checkpoints; --dtype keep runs the checkpoint's own types)\n");
+    assert.deepEqual((JSON.parse(r.stdout) as { ids: number[] }).ids, want.ids);
+  } finally {
+    be.dispose();
+  }
+  const keep = qwenrt(["generate", modelDir, "--dtype", "keep", "--no-quant-cache", "--prompt", "x"]);
+  assert.equal(keep.code, 1);
+  assert.match(keep.stderr, /--no-quant-cache: conflicts with --dtype keep/);
 });
 
 test("qwenrt generate --chat renders one user message through the chat template", async () => {
@@ -77,11 +96,11 @@ test("qwenrt generate --chat renders one user message through the chat template"
   const prompt = loadChatTemplate(modelDir).render({ messages: [{ role: "user", content: "Hi" }], enable_thinking: false });
   assert.ok(prompt.endsWith("<think>\n\n</think>\n\n"));
   const want = await generateAll(model, tok, tok.encode(prompt, { addSpecialTokens: false }), { temperature: 0, maxTokens: 4 });
-  const r = qwenrt(["generate", modelDir, "--prompt", "Hi", "--chat", "--no-think", "--temperature", "0", "--max-tokens", "4", "--json"]);
+  const r = qwenrt(["generate", modelDir, "--dtype", "keep", "--prompt", "Hi", "--chat", "--no-think", "--temperature", "0", "--max-tokens", "4", "--json"]);
   assert.equal(r.stderr, "");
   assert.deepEqual((JSON.parse(r.stdout) as { ids: number[] }).ids, want.ids);
   // A thinking budget of 0 closes the thought before the model's first token.
-  const b = qwenrt(["generate", modelDir, "--prompt", "Hi", "--chat", "--thinking-budget", "0", "--max-tokens", "40", "--json", "--seed", "1"]);
+  const b = qwenrt(["generate", modelDir, "--dtype", "keep", "--prompt", "Hi", "--chat", "--thinking-budget", "0", "--max-tokens", "40", "--json", "--seed", "1"]);
   assert.equal(b.stderr, "");
   assert.ok((JSON.parse(b.stdout) as { text: string }).text.startsWith(THINKING_EARLY_STOP), b.stdout);
 });

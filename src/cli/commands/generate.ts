@@ -14,7 +14,7 @@ import { thinkingBudgetInterceptor } from "../../engine/thinking.js";
 import { TurnRunner } from "../../engine/turn.js";
 import { openModelForCli } from "../open-model.js";
 import { parseSamplingFlags, samplingFlagOptions, samplingFlagUsage } from "../sampling-flags.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags, withDefaultDtype } from "../backend.js";
 import { QwenrtError } from "../../util/errors.js";
 import { numberFlag, parseCommandArgs, readStdin, requireModelArg } from "../args.js";
 import { modelDisplayName, withLoadingLine } from "../startup.js";
@@ -94,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     parseIds(idsText, v.ids === "-" ? "stdin" : v.ids);
   }
   const source = await openModelForCli(dir);
+  const compute = withDefaultDtype(choice, source.path);
   const tokenizer = source.tokenizer();
   // A chat turn (the template is read now: a model without one fails before the load) or plain ids.
   const job: Job =
@@ -103,9 +104,9 @@ export async function run(argv: string[]): Promise<number> {
         ? { kind: "plain", ids: tokenizer.encode(v.prompt), text: v.prompt }
         : { kind: "plain", ids: parseIds(idsText!, v.ids === "-" ? "stdin" : v.ids!, tokenizer.vocabSize), text: "" };
 
-  const backend = await createBackend(choice);
+  const backend = await createBackend(compute);
   // A progress bar on stderr when it is a terminal; nothing otherwise (stdout carries the text).
-  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress, ...loadOptionsOf(choice) }));
+  const { value: model } = await withLoadingLine(modelDisplayName(dir), (onProgress) => source.loadModel({ backend, onProgress, ...loadOptionsOf(compute) }));
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new QwenrtError("qwenrt generate", "interrupted"));
   process.once("SIGINT", onSigint);

@@ -22,7 +22,7 @@ import { openKvSnapshots } from "../../server/kv-snapshots.js";
 import { defaultDataDir } from "../../server/store/data-dir.js";
 import { SqliteResponseStore } from "../../server/store/responses-store.js";
 import { numberFlag, parseCommandArgs, requireModelArg } from "../args.js";
-import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags } from "../backend.js";
+import { backendFlagOptions, backendFlagUsage, createBackend, loadOptionsOf, parseBackendFlags, withDefaultDtype } from "../backend.js";
 import { formatModelSummary, modelDisplayName, summarizeModel, withLoadingLine } from "../startup.js";
 
 export const usage = `usage: qwenrt serve <model> [options]
@@ -189,6 +189,7 @@ async function loadServed(
   stopped: () => boolean,
 ) {
   const source = await openModelForCli(dir); // downloads first (with its own bar) for a Hub id
+  const compute = withDefaultDtype(choice, source.path);
   const name = modelDisplayName(source.path); // "Qwen/Qwen3-0.6B" for a Hub snapshot, else the file or dir name
   if (checkWeights) {
     const bad = await source.findNonFinite();
@@ -199,12 +200,12 @@ async function loadServed(
     const tokenizer = source.tokenizer();
     const template = source.hasChatTemplate() ? source.chatTemplate() : noChatTemplate(source.path);
     const model = await source.loadModel({
-      backend: await createBackend(choice),
+      backend: await createBackend(compute),
       onProgress: (e) => {
         state.progress = e.total > 0 ? e.done / e.total : undefined;
         onProgress(e);
       },
-      ...loadOptionsOf(choice),
+      ...loadOptionsOf(compute),
     });
     return { tokenizer, template, model, path: source.path };
   });
