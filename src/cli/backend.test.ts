@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { openWebGpu } from "../../test/helpers/webgpu.js";
-import { backendDetail, createBackend, loadOptionsOf, parseBackendFlags } from "./backend.js";
+import { backendDetail, createBackend, loadOptionsOf, parseBackendFlags, withDefaultDtype } from "./backend.js";
 
 test("parseBackendFlags: --kv-type f16|f32 passes through, other values and f16 on ref are named errors", () => {
   assert.equal(parseBackendFlags({ "kv-type": "f32", threads: "2" }).kv, "f32");
@@ -51,5 +54,23 @@ test("parseBackendFlags: --dtype goes through the quantized-weights cache unless
   assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2" }), () => undefined).quantize?.cache, true);
   assert.deepEqual(loadOptionsOf(parseBackendFlags({ dtype: "q4_k", threads: "2", "no-quant-cache": true }), () => undefined).quantize?.cache, false);
   assert.equal(loadOptionsOf(parseBackendFlags({ threads: "2" })).quantize, undefined);
-  assert.throws(() => parseBackendFlags({ "no-quant-cache": true }), { name: "QwenrtError", message: /^--no-quant-cache: only applies with --dtype/ });
+  assert.throws(() => parseBackendFlags({ dtype: "keep", "no-quant-cache": true }), { name: "QwenrtError", message: /^--no-quant-cache: conflicts with --dtype keep/ });
+  assert.throws(() => parseBackendFlags({ dtype: "q5" }), { name: "QwenrtError", message: /^--dtype: must be q8_0, q4_0, q4_k or keep, got "q5"/ });
+});
+
+test("withDefaultDtype: a float checkpoint (a directory) runs as q8_0 on wasm unless --dtype is given or keep; a GGUF file and other backends keep their types", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qwenrt-default-dtype-"));
+  const gguf = join(dir, "m.gguf");
+  writeFileSync(gguf, "");
+  const said: string[] = [];
+  const log = (l: string): void => void said.push(l);
+  assert.equal(withDefaultDtype(parseBackendFlags({}), dir, log).dtype, "q8_0");
+  assert.deepEqual(said, ["q8_0 on load (the default for float checkpoints; --dtype keep runs the checkpoint's own types)"]);
+  const noCache = withDefaultDtype(parseBackendFlags({ "no-quant-cache": true }), dir, log);
+  assert.equal(loadOptionsOf(noCache, log).quantize?.cache, false);
+  assert.equal(withDefaultDtype(parseBackendFlags({ dtype: "q4_0" }), dir, log).dtype, "q4_0");
+  assert.equal(withDefaultDtype(parseBackendFlags({ dtype: "keep" }), dir, log).dtype, undefined);
+  assert.equal(withDefaultDtype(parseBackendFlags({}), gguf, log).dtype, undefined);
+  assert.equal(withDefaultDtype(parseBackendFlags({ backend: "ref" }), dir, log).dtype, undefined);
+  assert.equal(said.length, 2, "said once per default applied");
 });
