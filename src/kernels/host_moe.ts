@@ -51,6 +51,13 @@ export function routeTopK(
 }
 
 /**
+ * A backend's fused path for one row's routed experts: `out[hidden]` = Σ_j weights[j] ·
+ * expert_{ids[j]}(x), the same values as the per-expert loop; false (nothing written) sends the row
+ * down that loop instead.
+ */
+export type RoutedExperts = (w: MoeWeights, ids: Int32Array, weights: Float32Array, x: Float32Array, out: Float32Array) => boolean;
+
+/**
  * The sparse-MoE composite of one host backend. Keeps its grow-only scratch between calls.
  *
  * @example
@@ -63,7 +70,11 @@ export class HostMoe {
   private weights = new Float32Array(0); // [n, k] their weights
   private order = new Int32Array(0); // [n · k] choice indices sorted by expert, rows ascending
 
-  constructor(private readonly be: HostKernelBackend) {}
+  /** `routed`: the backend's fused decode path for a single row (n = 1), tried first. */
+  constructor(
+    private readonly be: HostKernelBackend,
+    private readonly routed?: RoutedExperts,
+  ) {}
 
   /** `out[n, hidden]` = Σ over each row's top-k experts of weight × expert SwiGLU(x). `out` must not
    * overlap `x`. */
@@ -88,6 +99,7 @@ export class HostMoe {
     }
     const { ids, weights, order } = this;
     routeTopK(logits, n, E, k, w.normalize, ids, weights);
+    if (n === 1 && this.routed?.(w, ids.subarray(0, k), weights.subarray(0, k), x.subarray(0, hidden), out.subarray(0, hidden))) return;
 
     // Group (row, weight) pairs by expert: counting sort over the n·k choices.
     const counts = new Int32Array(E + 1);

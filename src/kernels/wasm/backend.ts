@@ -5,7 +5,8 @@
  * attention and f16 cache writes to the cache's bank, everything else to the home bank where
  * activations live; inputs from elsewhere go through that bank's staging.ts (a tensor already in
  * the bank passes as its byte offset), matmuls through dispatch.ts (kernel family by weight type),
- * weights through load_matrix.ts, MoE through the shared host composite (../host_moe.ts).
+ * weights through load_matrix.ts, MoE through the shared host composite (../host_moe.ts) with a
+ * fused decode path (moe_decode.ts).
  */
 import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
@@ -16,6 +17,7 @@ import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer
 import type { Bank, BankRole, Banks } from "./bank.js";
 import { chunkedGatedDeltaNet } from "./deltanet.js";
 import { MatrixLoader } from "./load_matrix.js";
+import { routedExperts } from "./moe_decode.js";
 import { WasmMatrix, type PackedMatrix, type WasmDtype } from "./matrix.js";
 import type { Pool } from "./pool.js";
 import { PoolQuantizer } from "./quantize_rows.js";
@@ -304,8 +306,16 @@ export class WasmBackend implements HostKernelBackend {
 
   moe(w: MoeWeights, x: Tensor, n: number, out: Tensor): void {
     this.live();
-    this.moeRunner ??= new HostMoe(this);
+    // Decode rows take the fused path (moe_decode.ts): all routed experts of a bank in two jobs.
+    this.moeRunner ??= new HostMoe(this, (mw, ids, wts, xr, o) => this.moeRouted(mw, ids, wts, xr, o));
     this.moeRunner.forward(w, x, n, out);
+  }
+
+  /** One row's routed experts (`RoutedExperts` of ../host_moe.ts) on the fused path of moe_decode.ts;
+   * false, nothing written, when they cannot take it. */
+  moeRouted(w: MoeWeights, ids: Int32Array, weights: Float32Array, x: Float32Array, out: Float32Array): boolean {
+    this.live();
+    return routedExperts(this.memory, (m) => this.own(m), w, ids, weights, x, out);
   }
 
   attention(qt: Tensor, kb: KvBuffer, vb: KvBuffer, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, outT: Tensor): void {

@@ -11,6 +11,7 @@
 import { QwenrtError } from "../../util/errors.js";
 import { MatmulDispatch } from "./dispatch.js";
 import { KernelJobs } from "./jobs.js";
+import { MoeJobs } from "./moe_jobs.js";
 import { MAX_PAGES, WasmHeap } from "./memory.js";
 import type { JobRunner, Pool } from "./pool.js";
 import { JOB, instantiateKernels, type KernelExports, type KernelIds } from "./protocol.js";
@@ -29,6 +30,7 @@ export class Bank {
   readonly staging: Staging;
   readonly dispatch: MatmulDispatch;
   readonly jobs: KernelJobs;
+  readonly moe: MoeJobs;
   /** Bytes of weights or KV caches placed here (what the budget counts). */
   placed = 0;
 
@@ -44,6 +46,7 @@ export class Bank {
     this.staging = new Staging(heap);
     this.dispatch = new MatmulDispatch(kernels, ids, runner, this.staging, relaxed);
     this.jobs = new KernelJobs(kernels, ids, runner, this.staging);
+    this.moe = new MoeJobs(kernels, ids, runner, this.staging, relaxed);
   }
 }
 

@@ -62,6 +62,9 @@ export interface KernelExports {
   readonly QT_F32: WasmGlobal;
   /** Random rows generated and encoded in place (assembly/synth.ts). */
   readonly K_SYNTH_ROWS: WasmGlobal;
+  /** Decode MoE: every routed expert's gate/up, then every down projection, one job each (assembly/moe.ts). */
+  readonly K_MOE_GATE_UP: WasmGlobal;
+  readonly K_MOE_DOWN: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -70,7 +73,7 @@ export function kernelIds(k: KernelExports) {
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
-    quantizeRows: id(k.K_QUANTIZE_ROWS),
+    quantizeRows: id(k.K_QUANTIZE_ROWS), moeGateUp: id(k.K_MOE_GATE_UP), moeDown: id(k.K_MOE_DOWN),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;

@@ -18,7 +18,6 @@
  * exist whole outside wasm memory.
  */
 import { f16ToF32 } from "../../formats/quant/float.js";
-import { scaleMinK4 } from "../../formats/quant/k_quants.js";
 import type { WeightType } from "../../formats/quant/types.js";
 
 /** Weight types the kernels run natively. */
@@ -56,7 +55,16 @@ export function repackedSize(type: WeightType, rows: number, cols: number): { by
   }
 }
 
-const half = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
+let halfValues: Float32Array | undefined;
+/** Every half's float value, indexed by its bits (built on first use). */
+function halfTable(): Float32Array {
+  if (halfValues === undefined) {
+    halfValues = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfValues[h] = f16ToF32(h);
+  }
+  return halfValues;
+}
+const half = (b: Uint8Array, o: number): number => halfTable()[b[o]! | (b[o + 1]! << 8)]!;
 
 /** Whether a `rows × cols` q4_0 matrix gets the interleaved layout (the relaxed build's kernel). */
 export function interleaveQ4(relaxed: boolean, rows: number, cols: number): boolean {
@@ -114,20 +122,44 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
     }
     case "q8_0":
     case "q4_0": {
+      // Byte loops, one tile address per block: this runs over every block of a model at load.
       const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
       const nb = (rows * cols) / 32;
       const sOff = ((totalRows * cols) / 32) * qb;
       const rowBlocks = cols / 32;
+      const halves = halfTable();
+      let row = Math.floor(b0 / rowBlocks), k = b0 % rowBlocks;
       for (let lb = 0; lb < nb; lb++) {
-        const o = lb * (qb + 2), b = b0 + lb;
-        const row = Math.floor(b / rowBlocks), k = b % rowBlocks;
+        const o = lb * (qb + 2), b = b0 + lb, q = o + 2;
+        const d = halves[src[o]! | (src[o + 1]! << 8)]!;
         if (il) {
-          dv.setFloat32(ilScale(qb, row, cols, k), half(src, o), true);
-          for (let l = 0; l < qb; l++) dst[ilAt(qb, row, cols, k, l)] = src[o + 2 + l]!;
-          continue;
+          const tile = ilTile(qb, row, cols, k), at = tile + (row & 3) * 4 * qb; // see ilAt / ilScale
+          dv.setFloat32(tile + 16 * qb + (row & 3) * 16 + (k & 3) * 4, d, true);
+          if (qb === 16) {
+            const p = at + 4 * (k & 3);
+            for (let j = 0; j < 4; j++) {
+              const t = p + 16 * j, f = q + 4 * j;
+              dst[t] = src[f]!;
+              dst[t + 1] = src[f + 1]!;
+              dst[t + 2] = src[f + 2]!;
+              dst[t + 3] = src[f + 3]!;
+            }
+          } else {
+            const p = at + 2 * (k & 3);
+            for (let j = 0; j < 16; j++) {
+              dst[p + 8 * j] = src[q + 2 * j]!;
+              dst[p + 8 * j + 1] = src[q + 2 * j + 1]!;
+            }
+          }
+        } else {
+          dv.setFloat32(sOff + 4 * b, d, true);
+          const p = b * qb;
+          for (let l = 0; l < qb; l++) dst[p + l] = src[q + l]!;
         }
-        dv.setFloat32(sOff + 4 * b, half(src, o), true);
-        dst.set(src.subarray(o + 2, o + 2 + qb), b * qb);
+        if (++k === rowBlocks) {
+          k = 0;
+          row++;
+        }
       }
       return;
     }
@@ -141,10 +173,14 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
         const o = b * inBytes, p = (b0 + b) * (inBytes + 8);
         dv.setFloat32(p, half(src, o), true);
         dv.setFloat32(p + 4, half(src, o + 2), true);
-        for (let j = 0; j < 8; j++) {
-          const [sc, m] = scaleMinK4(j, src, o + 4);
-          dst[p + 8 + j] = sc;
-          dst[p + 16 + j] = m;
+        const q = o + 4; // the 12 packed scale bytes (k_quants.ts scaleMinK4, inlined: every block of a model)
+        for (let j = 0; j < 4; j++) {
+          dst[p + 8 + j] = src[q + j]! & 63;
+          dst[p + 16 + j] = src[q + j + 4]! & 63;
+        }
+        for (let j = 4; j < 8; j++) {
+          dst[p + 8 + j] = (src[q + j + 4]! & 0x0f) | ((src[q + j - 4]! >> 6) << 4);
+          dst[p + 16 + j] = (src[q + j + 4]! >> 4) | ((src[q + j]! >> 6) << 4);
         }
         dst.set(src.subarray(o + 16, o + inBytes), p + 24);
       }

@@ -8,6 +8,7 @@ import { matmulFloatRows } from "./matmul_float";
 import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
 import { matmulMulti } from "./multi";
+import { moeDown, moeGateUp } from "./moe";
 import { attentionItems } from "./attention";
 import { writeKvF16 } from "./half";
 import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
@@ -29,6 +30,8 @@ export const K_QUANTIZE: i32 = 9;
 export const K_ADD: i32 = 10;
 export const K_QUANTIZE_ROWS: i32 = 11;
 export const K_SYNTH_ROWS: i32 = 12;
+export const K_MOE_GATE_UP: i32 = 20;
+export const K_MOE_DOWN: i32 = 21;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -83,6 +86,12 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_SYNTH_ROWS: // k0, k1, mean, std, rowBase, dstType, dst, cols, scratch (QUANT_SCRATCH bytes per thread)
       synthRows(u(job, 0), u(job, 1), f(job, 2), f(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8) + <u32>tid * <u32>QUANT_SCRATCH, i0, i1);
+      break;
+    case K_MOE_GATE_UP: // family, pairs, table, xa, xb, xc, xd, n, cols, out
+      moeGateUp(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
+      break;
+    case K_MOE_DOWN: // family, count, table, xa, xb, xc, xd, cols, block
+      moeDown(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), i0, i1);
       break;
     default:
       unreachable();
