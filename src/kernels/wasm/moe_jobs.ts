@@ -44,7 +44,7 @@ export class MoeJobs {
     const m0 = pairs[0]!, { rows, cols } = m0, family = familyOf(m0.type)!;
     const x = this.prepare("moe.gu", m0, xp, n);
     const halves = this.staging.tmp("moe.halves", pairs.length * n * rows * 4); // [2 · pairs, n, rows]
-    const table = this.fill("moe.gu.table", pairs, x, (j) => halves + j * n * rows * 4, () => 0);
+    const table = this.fill("moe.gu.table", pairs, x, false, (j) => halves + j * n * rows * 4, () => 0);
     const total = (pairs.length / 2) * rows;
     this.pool.run(this.ids.moeGateUp, total, this.chunk(total), [family, pairs.length / 2, table, x.xa, x.xb, x.xc, x.xd, n, cols, op] satisfies JobArg[]);
   }
@@ -54,7 +54,7 @@ export class MoeJobs {
   down(downs: readonly PackedMatrix[], xp: number, yp: number): void {
     const m0 = downs[0]!, { rows, cols } = m0, family = familyOf(m0.type)!;
     const x = this.prepare("moe.down", m0, xp, downs.length);
-    const table = this.fill("moe.down.table", downs, x, (j) => yp + j * rows * 4, (j) => j * rows);
+    const table = this.fill("moe.down.table", downs, x, true, (j) => yp + j * rows * 4, (j) => j * rows);
     const total = downs.length * rows;
     const block = family === FAMILY_K ? 256 : 32;
     this.pool.run(this.ids.moeDown, total, this.chunk(total), [family, downs.length, table, x.xa, x.xb, x.xc, x.xd, cols, block] satisfies JobArg[]);
@@ -64,14 +64,13 @@ export class MoeJobs {
     return Math.max(4, Math.ceil(total / (this.pool.threads * 8) / 4) * 4);
   }
 
-  /** The job table: entry j of matrix `ms[j]` writing at `y(j)`, its items from `first(j)`. */
-  private fill(name: string, ms: readonly PackedMatrix[], x: PreparedX, y: (j: number) => number, first: (j: number) => number): number {
+  /** The job table: entry j of matrix `ms[j]` writing at `y(j)`, its items from `first(j)`; `rowOwn`:
+   * K entries read the sums of x row j (down job), else all read row 0's (one shared x). */
+  private fill(name: string, ms: readonly PackedMatrix[], x: PreparedX, rowOwn: boolean, y: (j: number) => number, first: (j: number) => number): number {
     const table = this.staging.tmp(name, ms.length * ENTRY_BYTES);
     const t = this.staging.u32(table, ms.length * (ENTRY_BYTES / 4));
-    // K entries of the down job read their own row's sums; gate/up entries all read row 0's (one x).
-    const down = name === "moe.down.table";
     ms.forEach((m, j) => {
-      const sums = x.sums === 0 ? 0 : x.sums + (down ? j * x.sumsRow : 0);
+      const sums = x.sums === 0 ? 0 : x.sums + (rowOwn ? j * x.sumsRow : 0);
       t.set([m.kind, m.ptr, m.scales, y(j), 0, m.rows, first(j), sums], j * (ENTRY_BYTES / 4));
     });
     return table;
