@@ -56,7 +56,8 @@ function floatCases({ be, ref, tol }: CaseContext): void {
     for (const t of again) assert.ok((await be.read(t)).every((x) => x === 0), "a recycled block is zeroed");
   });
 
-  const matmulShapes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 64, 9], [64, 32, 1], [16, 96, 5], [3, 128, 17]];
+  // [72, 1024, 1] and [45, 600, 1]: decode rows of 2 to 4 KiB (bf16 / f32), read in page-strided eights.
+  const matmulShapes: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 64, 9], [64, 32, 1], [16, 96, 5], [3, 128, 17], [72, 1024, 1], [45, 600, 1]];
   for (const type of ["f32", "f16", "bf16"] as const) {
     for (const [rows, cols, n] of matmulShapes) {
       for (const withBias of [false, true]) {

@@ -112,8 +112,8 @@ export const FLOAT_F16: i32 = 2;
   store<f32>(y0 + 3 * ys + 4, finish(kind, a13, w1, x0 + 3 * xs, body, cols) + b1);
 }
 
-/** 4 weight rows × 1 x row (decode). */
-@inline function tile4x1(kind: i32, w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize): void {
+/** 4 weight rows `ws` bytes apart × 1 x row (decode); their outputs (and biases) `ys` bytes apart. */
+@inline function tile4x1(kind: i32, w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize, ys: usize = 4): void {
   const eb = bytesPer(kind);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const body = cols & ~3, b8 = body8(kind, cols);
@@ -134,10 +134,11 @@ export const FLOAT_F16: i32 = 2;
     a2 = madd(load4(kind, wp + 2 * ws), xv, a2);
     a3 = madd(load4(kind, wp + 3 * ws), xv, a3);
   }
+  const k = <i32>(ys >> 2);
   store<f32>(y0, finish(kind, a0, w0, x0, body, cols) + biasAt(bias, 0));
-  store<f32>(y0 + 4, finish(kind, a1, w0 + ws, x0, body, cols) + biasAt(bias, 1));
-  store<f32>(y0 + 8, finish(kind, a2, w0 + 2 * ws, x0, body, cols) + biasAt(bias, 2));
-  store<f32>(y0 + 12, finish(kind, a3, w0 + 3 * ws, x0, body, cols) + biasAt(bias, 3));
+  store<f32>(y0 + ys, finish(kind, a1, w0 + ws, x0, body, cols) + biasAt(bias, k));
+  store<f32>(y0 + 2 * ys, finish(kind, a2, w0 + 2 * ws, x0, body, cols) + biasAt(bias, 2 * k));
+  store<f32>(y0 + 3 * ys, finish(kind, a3, w0 + 3 * ws, x0, body, cols) + biasAt(bias, 3 * k));
 }
 
 /** 1 weight row × 1 x row (edges). */
@@ -163,6 +164,17 @@ export const FLOAT_F16: i32 = 2;
   const ys = <usize>rows << 2;
   if (n == 1) {
     let r = r0;
+    // Rows of 2 to 4 KiB: two rows share a page, and four adjacent rows read at once interleave two
+    // streams within each page, which this machine's prefetcher follows at ~60% of the rate it
+    // gives one stream per page (bf16 3072×1024: 11.5 against 19 GB/s for 1024×3072). So decode
+    // takes eight rows as rows r, r+2, r+4, r+6 then r+1, r+3, …: one stream per page at a time.
+    if (ws >= 2048 && ws < 4096) {
+      for (; r + 8 <= r1; r += 8) {
+        const yr = y + (<usize>r << 2), br = bias == 0 ? 0 : bias + (<usize>r << 2);
+        tile4x1(kind, w + <usize>r * ws, 2 * ws, x, cols, yr, br, 8);
+        tile4x1(kind, w + <usize>(r + 1) * ws, 2 * ws, x, cols, yr + 4, br == 0 ? 0 : br + 4, 8);
+      }
+    }
     for (; r + 4 <= r1; r += 4) tile4x1(kind, w + <usize>r * ws, ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2));
     for (; r < r1; r++) tile1x1(kind, w + <usize>r * ws, x, cols, y + (<usize>r << 2), biasAt(bias, r));
     return;
