@@ -2,7 +2,7 @@
 // rotating copies larger than the caches) and prefill GEMM GFLOP/s, beside the plain-TS ref backend
 // in the same run (the machines are noisy: read the ratios).
 //
-//   node --import tsx bench/kernels.ts [--quick] [--types f32,q8_0] [--threads 1,2] [--runs 7]
+//   node --import tsx bench/kernels.ts [--quick] [--types f32,q8_0] [--threads 1,2] [--runs 7] [--n 64] [--no-matvec]
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { rowBytes } from "../src/formats/quant/index.js";
@@ -20,6 +20,8 @@ const quick = args.includes("--quick");
 const types = opt("types", "f32,bf16,q8_0,q4_0,q4_k").split(",") as WeightType[];
 const threadCounts = opt("threads", "1,2").split(",").map(Number);
 const runs = Number(opt("runs", "7"));
+const prefillN = Number(opt("n", "64")); // x rows of the prefill GEMM
+const matvec = !args.includes("--no-matvec");
 const shapes: [number, number][] = quick ? [[3072, 1024]] : [[3072, 1024], [151936, 1024]];
 const ROTATE_BYTES = (quick ? 128 : 256) * 2 ** 20;
 
@@ -81,7 +83,7 @@ function gemmGFlops(be: HostKernelBackend, host: HostMatrix, n: number): number 
 
 const rows: string[][] = [["case", "type", "ref (plain TS)", ...threadCounts.map((t) => `wasm ${t}T`)]];
 const ref = createRefBackend();
-for (const [r, c] of shapes) {
+for (const [r, c] of matvec ? shapes : []) {
   for (const type of types) {
     const host = randomMatrix(type, r, c);
     const line = [`matvec ${r}×${c} GB/s`, type];
@@ -97,10 +99,10 @@ for (const [r, c] of shapes) {
 }
 for (const type of types) {
   const host = randomMatrix(type, 3072, 1024);
-  const line = ["prefill n=64 3072×1024 GFLOP/s", type, gemmGFlops(ref, host, 64).toFixed(2)];
+  const line = [`prefill n=${prefillN} 3072×1024 GFLOP/s`, type, prefillN <= 64 ? gemmGFlops(ref, host, prefillN).toFixed(2) : "-"];
   for (const t of threadCounts) {
     const be = await createWasmBackend({ threads: t });
-    line.push(gemmGFlops(be, host, 64).toFixed(1));
+    line.push(gemmGFlops(be, host, prefillN).toFixed(1));
     be.dispose();
   }
   rows.push(line);

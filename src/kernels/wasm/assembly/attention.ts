@@ -13,24 +13,7 @@
 // causal length, and each output lane sums p_t · v_t over t in order (lanes hd & ~3 .. hd in scalar,
 // whichever many-row weighted sum runs).
 import { HALF_REBIAS, halfBitsX4 } from "./half";
-import { hsum, madd } from "./simd";
-
-/** e^x on four lanes for x ≤ 0 (softmax arguments): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a
- * degree-6 polynomial (relative error ~2e-7), 2^n added into the exponent; x < −87 gives 0. */
-@inline function expNeg(x: v128): v128 {
-  const xc = f32x4.max(x, f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
-  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.3888889e-3);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3333333e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1666667e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666667e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  const scaled = i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
-  return v128.andnot(scaled, f32x4.lt(x, f32x4.splat(-87)));
-}
+import { expNeg, hsum, madd } from "./simd";
 
 /** Softmax in place over p[0 .. len) (SIMD exp; the scalar tail uses the same polynomial). */
 export function softmax(p: usize, len: i32): void {

@@ -9,6 +9,7 @@
 import { matmulFloatRows } from "./matmul_float";
 import { matmulKRows } from "./matmul_k";
 import { matmulQRows } from "./matmul_q";
+import { siluMulRow } from "./simd";
 
 export const FAMILY_FLOAT: i32 = 0;
 export const FAMILY_Q: i32 = 1;
@@ -41,10 +42,7 @@ export function matmulMulti(family: i32, count: i32, table: usize, xa: usize, xb
   const rows = <usize>e32(table, 0, 5);
   const g = <usize>e32(table, 0, 3), u = <usize>e32(table, 1, 3);
   for (let i = 0; i < n; i++) {
-    for (let r = i0; r < i1; r++) {
-      const o = (<usize>i * rows + <usize>r) << 2;
-      const gv = load<f32>(g + o);
-      store<f32>(out + o, (gv / (1 + Mathf.exp(-gv))) * load<f32>(u + o));
-    }
+    const o = (<usize>i * rows + <usize>i0) << 2;
+    siluMulRow(g + o, u + o, out + o, i1 - i0);
   }
 }

@@ -1,5 +1,5 @@
 // Element-wise kernels (attention is in attention.ts). Each works on items `i0 .. i1` so the pool can split it.
-import { hsum, madd } from "./simd";
+import { hsum, madd, siluMulRow } from "./simd";
 
 /** RMSNorm rows i0..i1. x, out: [rows, dim] f32 (may alias); w: [dim] f32. */
 export function rmsNormRows(x: usize, w: usize, out: usize, dim: i32, eps: f32, i0: i32, i1: i32): void {
@@ -52,11 +52,8 @@ export function ropeItems(x: usize, cos: usize, sin: usize, heads: i32, hd: i32,
 
 /** out[i] = silu(gate[i]) · up[i] for i in i0..i1 (out may alias gate). All [length] f32. */
 export function siluMulRange(gate: usize, up: usize, out: usize, i0: i32, i1: i32): void {
-  for (let i = i0; i < i1; i++) {
-    const o = <usize>i << 2;
-    const g = load<f32>(gate + o);
-    store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));
-  }
+  const o = <usize>i0 << 2;
+  siluMulRow(gate + o, up + o, out + o, i1 - i0);
 }
 
 /** out[i] = a[i] + b[i] for i in i0..i1 (out may alias a or b). All [length] f32. */

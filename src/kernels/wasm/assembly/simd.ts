@@ -27,3 +27,42 @@
   for (; i < len; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
   return s;
 }
+
+/** e^x on four lanes for x ≤ 0 (softmax arguments): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a
+ * degree-6 polynomial (relative error ~2e-7), 2^n added into the exponent; x < −87 gives 0. */
+@inline export function expNeg(x: v128): v128 {
+  const xc = f32x4.max(x, f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
+  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.3888889e-3);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3333333e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1666667e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666667e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  const scaled = i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
+  return v128.andnot(scaled, f32x4.lt(x, f32x4.splat(-87)));
+}
+
+/** silu(g) · u on four lanes: g / (1 + e^−g), with e = e^−|g| from `expNeg` and one divide
+ * (g ≥ 0: g / (1 + e); g < 0: g·e / (1 + e)). Plain mul / add only, so both builds give the same
+ * bits; every caller (fused SwiGLU, siluMul) runs this for every value, scalar tails included. */
+@inline export function siluMulX4(g: v128, u: v128): v128 {
+  const e = expNeg(f32x4.neg(f32x4.abs(g)));
+  const num = f32x4.mul(g, v128.bitselect(e, f32x4.splat(1), f32x4.lt(g, f32x4.splat(0))));
+  return f32x4.mul(f32x4.div(num, f32x4.add(f32x4.splat(1), e)), u);
+}
+
+/** out[i] = silu(gate[i]) · up[i] for i < len (out may alias gate). */
+@inline export function siluMulRow(gate: usize, up: usize, out: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, siluMulX4(v128.load(gate + o), v128.load(up + o)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(siluMulX4(f32x4.splat(load<f32>(gate + o)), f32x4.splat(load<f32>(up + o))), 0));
+  }
+}
