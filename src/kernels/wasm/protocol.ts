@@ -62,6 +62,11 @@ export interface KernelExports {
   readonly QT_F32: WasmGlobal;
   /** Random rows generated and encoded in place (assembly/synth.ts). */
   readonly K_SYNTH_ROWS: WasmGlobal;
+  /** Gated DeltaNet kernels (assembly/deltanet.ts). */
+  readonly K_CONV_SILU: WasmGlobal;
+  readonly K_L2NORM: WasmGlobal;
+  readonly K_DELTA_RULE: WasmGlobal;
+  readonly DELTA_BLOCK: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -70,7 +75,7 @@ export function kernelIds(k: KernelExports) {
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
-    quantizeRows: id(k.K_QUANTIZE_ROWS),
+    quantizeRows: id(k.K_QUANTIZE_ROWS), convSilu: id(k.K_CONV_SILU), l2Norm: id(k.K_L2NORM), deltaRule: id(k.K_DELTA_RULE),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;

@@ -1,0 +1,125 @@
+// Gated DeltaNet kernels (Qwen3-Next, Qwen3.5): the causal depthwise conv + SiLU, the l2 norm of
+// q and k, and the gated delta rule by its recurrence. The rule's value columns are independent
+// (column j of the state only meets column j of v), so a work item is one value head's block of 8
+// columns carried through every token: its [keyDim, 8] slice of the state (4 KiB at keyDim 128)
+// stays in L1 from the first token to the last, and heads × blocks items share out over threads.
+import { madd } from "./simd";
+
+/** Columns of the state per work item of `deltaRuleItems`. */
+export const DELTA_BLOCK: i32 = 8;
+
+/** Causal conv + SiLU over channels i0..i1 (all `n` rows): out[t, c] = silu(Σ_j w[c, j] · in[t + j, c])
+ * where `in` is [state; x] (state: [kernel - 1, channels], x: [n, channels], w: [channels, kernel]).
+ * The state is only read (the host rolls it). */
+export function convSiluItems(x: usize, w: usize, state: usize, out: usize, n: i32, channels: i32, kernel: i32, i0: i32, i1: i32): void {
+  const past = kernel - 1;
+  for (let c = i0; c < i1; c++) {
+    const wc = w + ((<usize>c * kernel) << 2);
+    for (let t = 0; t < n; t++) {
+      let s: f64 = 0;
+      for (let j = 0; j < kernel; j++) {
+        const r = t + j; // row of [state; x]
+        const v = r < past ? load<f32>(state + ((<usize>r * channels + c) << 2)) : load<f32>(x + ((<usize>(r - past) * channels + c) << 2));
+        s += <f64>load<f32>(wc + (<usize>j << 2)) * <f64>v;
+      }
+      const y = <f32>s;
+      store<f32>(out + ((<usize>t * channels + c) << 2), y / (1 + Mathf.exp(-y)));
+    }
+  }
+}
+
+/** Rows i0..i1 of `src` ([rows, dim], row stride `stride` bytes) l2-normalised and scaled into
+ * `dst` ([rows, dim] packed): x · scale / sqrt(Σx² + 1e-6). Row r is src's row r / per, part r % per. */
+export function l2NormItems(src: usize, stride: i32, per: i32, dst: usize, dim: i32, scale: f32, i0: i32, i1: i32): void {
+  for (let r = i0; r < i1; r++) {
+    const sp = src + <usize>(r / per) * stride + ((<usize>(r % per) * dim) << 2), dp = dst + ((<usize>r * dim) << 2);
+    let ss: f64 = 0;
+    for (let i = 0; i < dim; i++) {
+      const v = <f64>load<f32>(sp + (<usize>i << 2));
+      ss += v * v;
+    }
+    const inv = <f32>(<f64>scale / Math.sqrt(ss + 1e-6));
+    for (let i = 0; i < dim; i++) store<f32>(dp + (<usize>i << 2), load<f32>(sp + (<usize>i << 2)) * inv);
+  }
+}
+
+/**
+ * The gated delta rule for items i0..i1 of [valueHeads, ceil(dv / 8)] over `n` tokens:
+ * per token, with d = decay and β the head's gate values, S ← d·S; δ = β(v − Sᵀk); S ← S + kδᵀ;
+ * o = Sᵀq. qn, kn: [n, keyHeads, dk] normalised (q scaled); v at `v + t · vstride` bytes, [hv, dv];
+ * dec, beta: [n, hv]; state: [hv, dk, dv]; out: [n, hv, dv]. Value head h reads key head
+ * `tiled ? h % hk : h / (hv / hk)`.
+ */
+export function deltaRuleItems(qn: usize, kn: usize, v: usize, vstride: i32, dec: usize, beta: usize, state: usize, out: usize, n: i32, hk: i32, hv: i32, dk: i32, dv: i32, tiled: i32, i0: i32, i1: i32): void {
+  const blocks = (dv + DELTA_BLOCK - 1) / DELTA_BLOCK;
+  const rs = <usize>dv << 2; // state row stride
+  for (let it = i0; it < i1; it++) {
+    const h = it / blocks, j0 = (it % blocks) * DELTA_BLOCK;
+    const kh = tiled != 0 ? h % hk : h / (hv / hk);
+    const S = state + ((<usize>h * dk * dv + j0) << 2);
+    const width = min(DELTA_BLOCK, dv - j0);
+    for (let t = 0; t < n; t++) {
+      const kr = kn + ((<usize>(t * hk + kh) * dk) << 2), qr = qn + ((<usize>(t * hk + kh) * dk) << 2);
+      const d = load<f32>(dec + ((<usize>t * hv + h) << 2)), bt = load<f32>(beta + ((<usize>t * hv + h) << 2));
+      const vp = v + <usize>t * vstride + ((<usize>h * dv + j0) << 2);
+      const op = out + ((<usize>(t * hv + h) * dv + j0) << 2);
+      if (width == DELTA_BLOCK) blockStep(S, rs, kr, qr, vp, op, d, bt, dk);
+      else {
+        for (let j = 0; j < width; j++) columnStep(S + (<usize>j << 2), rs, kr, qr, vp + (<usize>j << 2), op + (<usize>j << 2), d, bt, dk);
+      }
+    }
+  }
+}
+
+/** One token on an 8-column block of the state (two f32x4 per row). */
+@inline function blockStep(S: usize, rs: usize, kr: usize, qr: usize, vp: usize, op: usize, d: f32, bt: f32, dk: i32): void {
+  // kv = Sᵀk (before the decay; δ uses d · kv).
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let p = S;
+  let i = 0;
+  for (; i + 1 < dk; i += 2) {
+    const k0 = f32x4.splat(load<f32>(kr + (<usize>i << 2))), k1 = f32x4.splat(load<f32>(kr + (<usize>i << 2) + 4));
+    a0 = madd(v128.load(p), k0, a0);
+    a1 = madd(v128.load(p, 16), k0, a1);
+    b0 = madd(v128.load(p + rs), k1, b0);
+    b1 = madd(v128.load(p + rs, 16), k1, b1);
+    p += rs << 1;
+  }
+  if (i < dk) {
+    const k0 = f32x4.splat(load<f32>(kr + (<usize>i << 2)));
+    a0 = madd(v128.load(p), k0, a0);
+    a1 = madd(v128.load(p, 16), k0, a1);
+  }
+  const dd = f32x4.splat(d), bb = f32x4.splat(bt);
+  const d0 = f32x4.mul(bb, f32x4.sub(v128.load(vp), f32x4.mul(dd, f32x4.add(a0, b0))));
+  const d1 = f32x4.mul(bb, f32x4.sub(v128.load(vp, 16), f32x4.mul(dd, f32x4.add(a1, b1))));
+  // S ← d·S + kδᵀ; o = Sᵀq.
+  let o0 = f32x4.splat(0), o1 = f32x4.splat(0);
+  p = S;
+  for (i = 0; i < dk; i++) {
+    const ki = f32x4.splat(load<f32>(kr + (<usize>i << 2))), qi = f32x4.splat(load<f32>(qr + (<usize>i << 2)));
+    const s0 = madd(ki, d0, f32x4.mul(dd, v128.load(p)));
+    const s1 = madd(ki, d1, f32x4.mul(dd, v128.load(p, 16)));
+    v128.store(p, s0);
+    v128.store(p, s1, 16);
+    o0 = madd(s0, qi, o0);
+    o1 = madd(s1, qi, o1);
+    p += rs;
+  }
+  v128.store(op, o0);
+  v128.store(op, o1, 16);
+}
+
+/** One token on one column of the state (a block's tail when dv is not a multiple of 8). */
+function columnStep(S: usize, rs: usize, kr: usize, qr: usize, vp: usize, op: usize, d: f32, bt: f32, dk: i32): void {
+  let kv: f32 = 0;
+  for (let i = 0; i < dk; i++) kv += load<f32>(S + <usize>i * rs) * load<f32>(kr + (<usize>i << 2));
+  const delta = bt * (load<f32>(vp) - d * kv);
+  let o: f32 = 0;
+  for (let i = 0; i < dk; i++) {
+    const s = d * load<f32>(S + <usize>i * rs) + load<f32>(kr + (<usize>i << 2)) * delta;
+    store<f32>(S + <usize>i * rs, s);
+    o += s * load<f32>(qr + (<usize>i << 2));
+  }
+  store<f32>(op, o);
+}
