@@ -9,7 +9,7 @@
  */
 import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
-import { ropeLoop, sigmoidMulLoop } from "../host_hybrid.js";
+import { ropeLoop } from "../host_hybrid.js";
 import { HostMoe } from "../host_moe.js";
 import { checkKvWrite, kvElementBytes, writeKvF32 } from "../kv.js";
 import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
@@ -326,8 +326,7 @@ export class WasmBackend implements HostKernelBackend {
     s.copyOut(out, op, qLen);
   }
 
-  // ---- hybrid models: conv and delta rule as pool jobs in the home bank (deltanet.ts); the
-  // elementwise gate and partial RoPE as host loops over heap views ----
+  // ---- hybrid models: conv, delta rule and output gate as pool jobs in the home bank (deltanet.ts) ----
 
   causalConvSilu(x: Tensor, n: number, channels: number, kernel: number, weight: Tensor, state: Tensor, out: Tensor): void {
     this.delta().causalConvSilu(x, n, channels, kernel, weight, state, out);
@@ -345,8 +344,7 @@ export class WasmBackend implements HostKernelBackend {
   }
 
   sigmoidMul(x: Tensor, gate: Tensor, rows: number, width: number, gateWidth: number, out: Tensor): void {
-    this.live();
-    sigmoidMulLoop(x, gate, rows, width, gateWidth, out);
+    this.delta().sigmoidMul(x, gate, rows, width, gateWidth, out);
   }
 
   dispose(): void {

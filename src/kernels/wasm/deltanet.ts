@@ -1,13 +1,13 @@
 /**
  * The wasm backend's Gated DeltaNet kernels as pool jobs (assembly/deltanet.ts): the causal conv +
- * SiLU split over channels, and the gated delta rule by its recurrence split over (value head,
+ * SiLU split over channels, gated attention's sigmoid output gate, and the gated delta rule by its recurrence split over (value head,
  * block of 8 value columns) items, each carrying its slice of the state through every token in L1.
  * Per token and head the decay `exp(−exp(A_log) · softplus(a + dt_bias))` and `β = sigmoid(b)` are
  * computed here (n · valueHeads values), q and k are l2-normalised once per key head by a job.
  * Prefill and decode run the same recurrence: the state never leaves float32, as in the reference
  * (ref/deltanet.ts); kernels/cases_hybrid.ts compares the two, whole and in pieces, on 1 and 2 threads.
  */
-import { causalConvSiluLoop, deltaNetArrays, softplus } from "../host_hybrid.js";
+import { causalConvSiluLoop, deltaNetArrays, sigmoidMulLoop, softplus } from "../host_hybrid.js";
 import { hostArg } from "../host.js";
 import type { DeltaNetShape, Tensor } from "../types.js";
 import type { WasmHeap } from "./memory.js";
@@ -37,8 +37,8 @@ export class DeltaNetJobs {
     const s = this.staging;
     const xp = s.input("conv.x", x, n * channels), wp = s.input("conv.w", w, channels * kernel), sp = s.input("conv.state", state, (kernel - 1) * channels);
     const op = s.output("conv.out", out, n * channels);
-    const chunk = Math.max(4, Math.ceil(channels / (this.pool.threads * 4)));
-    this.pool.run(this.ids.convSilu, channels, chunk, [xp, wp, sp, op, n, channels, kernel]);
+    const groups = Math.ceil(channels / 4); // of 4 channels
+    this.pool.run(this.ids.convSilu, groups, Math.max(1, Math.ceil(groups / (this.pool.threads * 4))), [xp, wp, sp, op, n, channels, kernel]);
     s.copyOut(out, op, n * channels);
     // The new state: the last kernel − 1 rows of [state; x].
     const past = kernel - 1;
@@ -47,6 +47,17 @@ export class DeltaNetJobs {
       state.copyWithin(0, n * channels, past * channels);
       state.set(x.subarray(0, n * channels), (past - n) * channels);
     }
+  }
+
+  /** `KernelBackend.sigmoidMul` (gated attention's output gate): a job over the gates. */
+  sigmoidMul(xT: Tensor, gT: Tensor, rows: number, width: number, gateWidth: number, outT: Tensor): void {
+    if (!Number.isInteger(gateWidth) || gateWidth < 1 || width % gateWidth !== 0 || rows <= 0) return sigmoidMulLoop(xT, gT, rows, width, gateWidth, outT);
+    const x = hostArg(xT, "x", rows * width), gate = hostArg(gT, "gate", rows * gateWidth), out = hostArg(outT, "out", rows * width);
+    const s = this.staging, items = rows * gateWidth;
+    const xp = s.input("sg.x", x, rows * width), gp = s.input("sg.gate", gate, items);
+    const op = out === x ? xp : s.output("sg.out", out, rows * width);
+    this.pool.run(this.ids.sigmoidMul, items, Math.max(1, Math.ceil(items / (this.pool.threads * 4))), [xp, gp, op, width / gateWidth]);
+    s.copyOut(out, op, rows * width);
   }
 
   /** `KernelBackend.gatedDeltaNet` (arguments checked by `deltaNetArrays`). */

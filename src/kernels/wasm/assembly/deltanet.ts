@@ -8,23 +8,71 @@ import { madd } from "./simd";
 /** Columns of the state per work item of `deltaRuleItems`. */
 export const DELTA_BLOCK: i32 = 8;
 
-/** Causal conv + SiLU over channels i0..i1 (all `n` rows): out[t, c] = silu(Σ_j w[c, j] · in[t + j, c])
- * where `in` is [state; x] (state: [kernel - 1, channels], x: [n, channels], w: [channels, kernel]).
- * The state is only read (the host rolls it). */
+/** Causal conv + SiLU over channel groups i0..i1 (4 channels each; all `n` rows):
+ * out[t, c] = silu(Σ_j w[c, j] · in[t + j, c]) where `in` is [state; x] (state: [kernel - 1,
+ * channels], x: [n, channels], w: [channels, kernel]). The state is only read (the host rolls it).
+ * Kernel 4 (every Qwen hybrid) runs 4 channels per f32x4 with the weights held in registers. */
 export function convSiluItems(x: usize, w: usize, state: usize, out: usize, n: i32, channels: i32, kernel: i32, i0: i32, i1: i32): void {
-  const past = kernel - 1;
-  for (let c = i0; c < i1; c++) {
-    const wc = w + ((<usize>c * kernel) << 2);
-    for (let t = 0; t < n; t++) {
-      let s: f64 = 0;
-      for (let j = 0; j < kernel; j++) {
-        const r = t + j; // row of [state; x]
-        const v = r < past ? load<f32>(state + ((<usize>r * channels + c) << 2)) : load<f32>(x + ((<usize>(r - past) * channels + c) << 2));
-        s += <f64>load<f32>(wc + (<usize>j << 2)) * <f64>v;
-      }
-      const y = <f32>s;
-      store<f32>(out + ((<usize>t * channels + c) << 2), y / (1 + Mathf.exp(-y)));
+  const rowBytes = <usize>channels << 2;
+  for (let g = i0; g < i1; g++) {
+    const c = g << 2;
+    if (kernel != 4 || c + 4 > channels) {
+      for (let cc = c; cc < min(c + 4, channels); cc++) convColumn(x, w, state, out, n, channels, kernel, cc);
+      continue;
     }
+    const wc = w + ((<usize>c * 4) << 2); // [4 channels, 4 taps]
+    // Tap j of the 4 channels: w[c + l, j] in lane l.
+    const m0 = v128.load(wc), m1 = v128.load(wc, 16), m2 = v128.load(wc, 32), m3 = v128.load(wc, 48);
+    const t01lo = v128.shuffle<f32>(m0, m1, 0, 4, 1, 5), t01hi = v128.shuffle<f32>(m0, m1, 2, 6, 3, 7);
+    const t23lo = v128.shuffle<f32>(m2, m3, 0, 4, 1, 5), t23hi = v128.shuffle<f32>(m2, m3, 2, 6, 3, 7);
+    const w0 = v128.shuffle<f32>(t01lo, t23lo, 0, 1, 4, 5), w1 = v128.shuffle<f32>(t01lo, t23lo, 2, 3, 6, 7);
+    const w2 = v128.shuffle<f32>(t01hi, t23hi, 0, 1, 4, 5), w3 = v128.shuffle<f32>(t01hi, t23hi, 2, 3, 6, 7);
+    const col = <usize>c << 2;
+    // The window [in[t], in[t + 1], in[t + 2]] slides down the rows; in[t + 3] is x's row t.
+    let r0 = v128.load(state + col), r1 = v128.load(state + rowBytes + col), r2 = v128.load(state + 2 * rowBytes + col);
+    for (let t = 0; t < n; t++) {
+      const r3 = v128.load(x + <usize>t * rowBytes + col);
+      const y = madd(w3, r3, madd(w2, r2, madd(w1, r1, f32x4.mul(w0, r0))));
+      const o = out + <usize>t * rowBytes + col;
+      const y0 = f32x4.extract_lane(y, 0), y1 = f32x4.extract_lane(y, 1), y2 = f32x4.extract_lane(y, 2), y3 = f32x4.extract_lane(y, 3);
+      store<f32>(o, y0 / (1 + Mathf.exp(-y0)));
+      store<f32>(o, y1 / (1 + Mathf.exp(-y1)), 4);
+      store<f32>(o, y2 / (1 + Mathf.exp(-y2)), 8);
+      store<f32>(o, y3 / (1 + Mathf.exp(-y3)), 12);
+      r0 = r1;
+      r1 = r2;
+      r2 = r3;
+    }
+  }
+}
+
+/** `convSiluItems` for one channel, any kernel size. */
+function convColumn(x: usize, w: usize, state: usize, out: usize, n: i32, channels: i32, kernel: i32, c: i32): void {
+  const past = kernel - 1;
+  const wc = w + ((<usize>c * kernel) << 2);
+  for (let t = 0; t < n; t++) {
+    let s: f32 = 0;
+    for (let j = 0; j < kernel; j++) {
+      const r = t + j; // row of [state; x]
+      const v = r < past ? load<f32>(state + ((<usize>r * channels + c) << 2)) : load<f32>(x + ((<usize>(r - past) * channels + c) << 2));
+      s += load<f32>(wc + (<usize>j << 2)) * v;
+    }
+    store<f32>(out + ((<usize>t * channels + c) << 2), s / (1 + Mathf.exp(-s)));
+  }
+}
+
+/** Gated attention's output gate on items i0..i1 of [rows, gates]: the `per` values of each
+ * gate's group scaled by sigmoid(gate). x, out: [rows, gates · per] (may alias); gate: [rows, gates]. */
+export function sigmoidMulItems(x: usize, gate: usize, out: usize, per: i32, i0: i32, i1: i32): void {
+  const body = per & ~3;
+  for (let it = i0; it < i1; it++) {
+    const g = load<f32>(gate + (<usize>it << 2));
+    const sg: f32 = 1 / (1 + Mathf.exp(-g));
+    const sv = f32x4.splat(sg);
+    const xp = x + ((<usize>it * per) << 2), op = out + ((<usize>it * per) << 2);
+    let i = 0;
+    for (; i < body; i += 4) v128.store(op + (<usize>i << 2), f32x4.mul(v128.load(xp + (<usize>i << 2)), sv));
+    for (; i < per; i++) store<f32>(op + (<usize>i << 2), load<f32>(xp + (<usize>i << 2)) * sg);
   }
 }
 

@@ -13,11 +13,10 @@ import { writeKvF16 } from "./half";
 import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
 import { QUANT_SCRATCH, quantizeRows } from "./quantize";
 import { synthRows } from "./synth";
-import { convSiluItems, deltaRuleItems, l2NormItems } from "./deltanet";
+import { convSiluItems, deltaRuleItems, l2NormItems, sigmoidMulItems } from "./deltanet";
 
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
 export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
-export { DELTA_BLOCK } from "./deltanet";
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;
@@ -34,6 +33,7 @@ export const K_SYNTH_ROWS: i32 = 12;
 export const K_CONV_SILU: i32 = 13;
 export const K_L2NORM: i32 = 14;
 export const K_DELTA_RULE: i32 = 15;
+export const K_SIGMOID_MUL: i32 = 16;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -97,6 +97,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_DELTA_RULE: // qn, kn, v, vstride (bytes), dec, beta, state, out, n, hk, hv, dk, dv, tiled
       deltaRuleItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), u(job, 13), i0, i1);
+      break;
+    case K_SIGMOID_MUL: // x, gate, out, per
+      sigmoidMulItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), i0, i1);
       break;
     default:
       unreachable();
