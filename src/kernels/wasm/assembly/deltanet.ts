@@ -117,61 +117,87 @@ export function l2NormItems(src: usize, stride: i32, per: i32, dst: usize, dim: 
 export function deltaRuleItems(qn: usize, kn: usize, v: usize, vstride: i32, dec: usize, beta: usize, state: usize, out: usize, n: i32, hk: i32, hv: i32, dk: i32, dv: i32, tiled: i32, i0: i32, i1: i32): void {
   const blocks = (dv + DELTA_BLOCK - 1) / DELTA_BLOCK;
   const rs = <usize>dv << 2; // state row stride
+  const kstride = (<usize>hk * dk) << 2; // bytes from one token's k (or q) rows to the next's
   for (let it = i0; it < i1; it++) {
     const h = it / blocks, j0 = (it % blocks) * DELTA_BLOCK;
     const kh = tiled != 0 ? h % hk : h / (hv / hk);
     const S = state + ((<usize>h * dk * dv + j0) << 2);
     const width = min(DELTA_BLOCK, dv - j0);
+    const k0 = kn + ((<usize>kh * dk) << 2), q0 = qn + ((<usize>kh * dk) << 2);
+    const v0 = v + ((<usize>h * dv + j0) << 2), o0 = out + ((<usize>h * dv + j0) << 2);
+    const ostride = <usize>hv * dv << 2;
+    if (width == DELTA_BLOCK) {
+      blockTokens(S, rs, k0, q0, kstride, v0, <usize>vstride, o0, ostride, dec + (<usize>h << 2), beta + (<usize>h << 2), <usize>hv << 2, n, dk);
+      continue;
+    }
     for (let t = 0; t < n; t++) {
-      const kr = kn + ((<usize>(t * hk + kh) * dk) << 2), qr = qn + ((<usize>(t * hk + kh) * dk) << 2);
       const d = load<f32>(dec + ((<usize>t * hv + h) << 2)), bt = load<f32>(beta + ((<usize>t * hv + h) << 2));
-      const vp = v + <usize>t * vstride + ((<usize>h * dv + j0) << 2);
-      const op = out + ((<usize>(t * hv + h) * dv + j0) << 2);
-      if (width == DELTA_BLOCK) blockStep(S, rs, kr, qr, vp, op, d, bt, dk);
-      else {
-        for (let j = 0; j < width; j++) columnStep(S + (<usize>j << 2), rs, kr, qr, vp + (<usize>j << 2), op + (<usize>j << 2), d, bt, dk);
-      }
+      const kr = k0 + <usize>t * kstride, qr = q0 + <usize>t * kstride, vp = v0 + <usize>t * vstride, op = o0 + <usize>t * ostride;
+      for (let j = 0; j < width; j++) columnStep(S + (<usize>j << 2), rs, kr, qr, vp + (<usize>j << 2), op + (<usize>j << 2), d, bt, dk);
     }
   }
 }
 
-/** One token on an 8-column block of the state (two f32x4 per row). */
-@inline function blockStep(S: usize, rs: usize, kr: usize, qr: usize, vp: usize, op: usize, d: f32, bt: f32, dk: i32): void {
-  // kv = Sᵀk (before the decay; δ uses d · kv).
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+/**
+ * All `n` tokens on an 8-column block of the state (two f32x4 per row), one pass over the block per
+ * token: the pass that writes S_{t+1} = d·S_t + k_t δ_tᵀ also sums o_t = S_{t+1}ᵀq_t and the next
+ * token's S_{t+1}ᵀk_{t+1} (δ_{t+1} needs it before it can update anything); only the first token
+ * reads the block once more for S_0ᵀk_0. Pointers step by `*stride` bytes per token; dec and beta
+ * by `gstride`.
+ */
+function blockTokens(S: usize, rs: usize, k0: usize, q0: usize, kstride: usize, v0: usize, vstride: usize, out0: usize, ostride: usize, dec: usize, beta: usize, gstride: usize, n: i32, dk: i32): void {
+  // kv = S_0ᵀk_0.
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let p = S;
-  let i = 0;
-  for (; i + 1 < dk; i += 2) {
-    const k0 = f32x4.splat(load<f32>(kr + (<usize>i << 2))), k1 = f32x4.splat(load<f32>(kr + (<usize>i << 2) + 4));
-    a0 = madd(v128.load(p), k0, a0);
-    a1 = madd(v128.load(p, 16), k0, a1);
-    b0 = madd(v128.load(p + rs), k1, b0);
-    b1 = madd(v128.load(p + rs, 16), k1, b1);
-    p += rs << 1;
-  }
-  if (i < dk) {
-    const k0 = f32x4.splat(load<f32>(kr + (<usize>i << 2)));
-    a0 = madd(v128.load(p), k0, a0);
-    a1 = madd(v128.load(p, 16), k0, a1);
-  }
-  const dd = f32x4.splat(d), bb = f32x4.splat(bt);
-  const d0 = f32x4.mul(bb, f32x4.sub(v128.load(vp), f32x4.mul(dd, f32x4.add(a0, b0))));
-  const d1 = f32x4.mul(bb, f32x4.sub(v128.load(vp, 16), f32x4.mul(dd, f32x4.add(a1, b1))));
-  // S ← d·S + kδᵀ; o = Sᵀq.
-  let o0 = f32x4.splat(0), o1 = f32x4.splat(0);
-  p = S;
-  for (i = 0; i < dk; i++) {
-    const ki = f32x4.splat(load<f32>(kr + (<usize>i << 2))), qi = f32x4.splat(load<f32>(qr + (<usize>i << 2)));
-    const s0 = madd(ki, d0, f32x4.mul(dd, v128.load(p)));
-    const s1 = madd(ki, d1, f32x4.mul(dd, v128.load(p, 16)));
-    v128.store(p, s0);
-    v128.store(p, s1, 16);
-    o0 = madd(s0, qi, o0);
-    o1 = madd(s1, qi, o1);
+  for (let i = 0; i < dk; i++) {
+    const ki = f32x4.splat(load<f32>(k0 + (<usize>i << 2)));
+    a0 = madd(v128.load(p), ki, a0);
+    a1 = madd(v128.load(p, 16), ki, a1);
     p += rs;
   }
-  v128.store(op, o0);
-  v128.store(op, o1, 16);
+  for (let t = 0; t < n; t++) {
+    const kr = k0 + <usize>t * kstride, qr = q0 + <usize>t * kstride;
+    const dd = f32x4.splat(load<f32>(dec + <usize>t * gstride)), bb = f32x4.splat(load<f32>(beta + <usize>t * gstride));
+    const vp = v0 + <usize>t * vstride;
+    // δ = β(v − d·S_tᵀk_t).
+    const d0 = f32x4.mul(bb, f32x4.sub(v128.load(vp), f32x4.mul(dd, a0)));
+    const d1 = f32x4.mul(bb, f32x4.sub(v128.load(vp, 16), f32x4.mul(dd, a1)));
+    let o0 = f32x4.splat(0), o1 = f32x4.splat(0);
+    p = S;
+    if (t + 1 < n) {
+      const kn = kr + kstride;
+      a0 = f32x4.splat(0);
+      a1 = f32x4.splat(0);
+      for (let i = 0; i < dk; i++) {
+        const off = <usize>i << 2;
+        const ki = f32x4.splat(load<f32>(kr + off)), qi = f32x4.splat(load<f32>(qr + off)), ni = f32x4.splat(load<f32>(kn + off));
+        const s0 = madd(ki, d0, f32x4.mul(dd, v128.load(p)));
+        const s1 = madd(ki, d1, f32x4.mul(dd, v128.load(p, 16)));
+        v128.store(p, s0);
+        v128.store(p, s1, 16);
+        o0 = madd(s0, qi, o0);
+        o1 = madd(s1, qi, o1);
+        a0 = madd(s0, ni, a0);
+        a1 = madd(s1, ni, a1);
+        p += rs;
+      }
+    } else {
+      for (let i = 0; i < dk; i++) { // the last token: no next k to sum
+        const off = <usize>i << 2;
+        const ki = f32x4.splat(load<f32>(kr + off)), qi = f32x4.splat(load<f32>(qr + off));
+        const s0 = madd(ki, d0, f32x4.mul(dd, v128.load(p)));
+        const s1 = madd(ki, d1, f32x4.mul(dd, v128.load(p, 16)));
+        v128.store(p, s0);
+        v128.store(p, s1, 16);
+        o0 = madd(s0, qi, o0);
+        o1 = madd(s1, qi, o1);
+        p += rs;
+      }
+    }
+    const op = out0 + <usize>t * ostride;
+    v128.store(op, o0);
+    v128.store(op, o1, 16);
+  }
 }
 
 /** One token on one column of the state (a block's tail when dv is not a multiple of 8). */
