@@ -9,6 +9,8 @@
 //                    [--threads N] [--backend wasm|webgpu|ref] [--no-llama] [--json]
 //                    [--llama-gpu auto|cuda|vulkan] [--roofline-gbs X]   (GPU runs: bench/gpu.sh)
 //   npm run bench -- --preset qwen3-30b-a3b [--types q4_0,q4_k_m] [--layers N] [...]
+//   npm run bench -- --preset qwen3.5-35b-a3b --layers 4 --types q4_k_m,q8_0   (hybrid: a multiple of 4
+//                    layers keeps the 3:1 DeltaNet:attention pattern; 4 layers is 2.8 / 4.7 GB)
 import { existsSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";

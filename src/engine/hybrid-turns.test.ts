@@ -108,3 +108,36 @@ test("turn 2 of a ~2,000-token conversation re-reads at most one checkpoint inte
   t.diagnostic(`max |Δ logit| resumed vs full re-prefill: ${d.toExponential(2)}`);
   assert.ok(d <= 1e-4, `${d}`);
 });
+
+test("a new request sharing only the ~2,000-token system prompt resumes at the nearest interval checkpoint below it, with a full re-prefill's logits", async (t) => {
+  const c = counting();
+  const runner = new TurnRunner(c.model, tokenizer, template, { prefixCacheTokens: 16384 });
+  const facts = Array.from({ length: 95 }, (_, i) => `Fact ${i}: the ${["red", "green", "blue", "amber"][i % 4]} door ${i * 7} opens at ${(i * 5) % 24}:00.`).join(" ");
+  const system = { role: "system", content: `You keep notes.\n${facts}` };
+  const first = runner.prepare({ chat: parseChatRequest({ messages: [system, { role: "user", content: "Which door opens at noon?" }], enable_thinking: false }) });
+  await runner.run(first, { temperature: 0, maxTokens: 4 });
+
+  // Another user question after the same system prompt: the state at the shared prefix's end was
+  // never kept, so the request resumes from the last interval checkpoint at or below it.
+  const second = runner.prepare({ chat: parseChatRequest({ messages: [system, { role: "user", content: "Name every amber door." }], enable_thinking: false }) });
+  let shared = 0;
+  while (shared < first.promptIds.length && first.promptIds[shared] === second.promptIds[shared]) shared++;
+  const fresh = second.promptIds.length - shared;
+  c.reset();
+  c.watch(second.promptIds.length);
+  const out = await runner.run(second, { temperature: 0, maxTokens: 1 });
+  const computed = c.tokens();
+  t.diagnostic(`shared prefix ${shared} of ${second.promptIds.length} tokens (${fresh} new); reused ${out.cachedTokens}, computed ${computed}`);
+  assert.ok(shared > 1900, `the system prompt is shared (${shared} tokens)`);
+  assert.equal(computed, second.promptIds.length - out.cachedTokens, "the forward calls ran exactly the uncached part");
+  assert.equal(out.cachedTokens, Math.floor(shared / DEFAULT_CHECKPOINT_INTERVAL) * DEFAULT_CHECKPOINT_INTERVAL, "resumed at the interval checkpoint at or below the shared prefix");
+  assert.ok(computed <= fresh + DEFAULT_CHECKPOINT_INTERVAL, `computed ${computed} > ${fresh} new + ${DEFAULT_CHECKPOINT_INTERVAL}`);
+
+  const reused = c.row();
+  assert.ok(reused !== undefined, "logits at the prompt's end");
+  const [full] = model.forward([{ seq: model.newSequence(), ids: Int32Array.from(second.promptIds) }]);
+  let d = 0;
+  for (let i = 0; i < full!.length; i++) d = Math.max(d, Math.abs(full![i]! - reused[i]!));
+  t.diagnostic(`max |Δ logit| resumed vs full re-prefill: ${d.toExponential(2)}`);
+  assert.ok(d <= 1e-4, `${d}`);
+});

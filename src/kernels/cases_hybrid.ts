@@ -93,6 +93,8 @@ export function hybridCases({ be, ref }: CaseContext): void {
     { keyHeads: 2, valueHeads: 4, keyDim: 8, valueDim: 6, tiledHeads: false },
     { keyHeads: 2, valueHeads: 4, keyDim: 8, valueDim: 6, tiledHeads: true },
     { keyHeads: 3, valueHeads: 3, keyDim: 16, valueDim: 16, tiledHeads: false },
+    // wasm: an odd key dim and a value dim of two 8-column blocks and a 4-column tail.
+    { keyHeads: 1, valueHeads: 2, keyDim: 9, valueDim: 20, tiledHeads: false },
   ];
   for (const s of shapes) {
     for (const n of [1, 5, 70, 130]) {

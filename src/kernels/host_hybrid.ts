@@ -1,9 +1,8 @@
 /**
- * Host loops of the hybrid-model kernels that `ref` and `wasm` share (elementwise work with no
- * faster form yet): the causal convolution, sigmoid gating and partial RoPE, plus the argument checks
- * of `gatedDeltaNet` that both backends' delta-rule implementations (ref/deltanet.ts, the
- * recurrence; wasm/deltanet.ts, the chunked form) run first. Sums are in float64 (JS numbers) and
- * stored as float32.
+ * Host loops of the hybrid-model kernels: the causal convolution, sigmoid gating and partial RoPE
+ * (`ref`'s, and `wasm`'s partial RoPE and argument-error paths; wasm/deltanet.ts has the SIMD jobs),
+ * plus the argument checks of `gatedDeltaNet` that both backends' delta rules (ref/deltanet.ts,
+ * wasm/deltanet.ts) run first. Sums are in float64 (JS numbers) and stored as float32.
  */
 import { QwenrtError } from "../util/errors.js";
 import { hostArg, hostF32 } from "./host.js";

@@ -1,8 +1,8 @@
 /**
  * The reference gated delta rule: the recurrence itself, token by token, exactly as
  * `KernelBackend.gatedDeltaNet` states it (dot products in float64, the state stored as float32
- * after each token, as transformers' `torch_recurrent_gated_delta_rule` keeps it). Faster backends
- * evaluate prefill by the chunked form and are checked against this (kernels/cases_hybrid.ts).
+ * after each token, as transformers' `torch_recurrent_gated_delta_rule` keeps it). The wasm backend's
+ * SIMD recurrence (wasm/deltanet.ts) is checked against this (kernels/cases_hybrid.ts).
  */
 import { deltaNetArrays, keyHeadOf, softplus } from "../host_hybrid.js";
 import type { DeltaNetShape, Tensor } from "../types.js";

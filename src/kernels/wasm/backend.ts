@@ -10,16 +10,17 @@
  */
 import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
-import { causalConvSiluLoop, ropeLoop, sigmoidMulLoop } from "../host_hybrid.js";
+import { ropeLoop } from "../host_hybrid.js";
 import { HostMoe } from "../host_moe.js";
 import { checkKvWrite, kvElementBytes, writeKvF32 } from "../kv.js";
 import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
 import type { Bank, BankRole, Banks } from "./bank.js";
-import { chunkedGatedDeltaNet } from "./deltanet.js";
+import { DeltaNetJobs } from "./deltanet.js";
 import { MatrixLoader } from "./load_matrix.js";
 import { routedExperts } from "./moe_decode.js";
 import { WasmMatrix, type PackedMatrix, type WasmDtype } from "./matrix.js";
 import type { Pool } from "./pool.js";
+import { kernelIds } from "./protocol.js";
 import { PoolQuantizer } from "./quantize_rows.js";
 import { dequantizeRow } from "./repack.js";
 
@@ -52,6 +53,7 @@ export class WasmBackend implements HostKernelBackend {
   readonly threads: number;
   private readonly loader: MatrixLoader;
   private moeRunner: HostMoe | undefined;
+  private deltaJobs: DeltaNetJobs | undefined;
   private disposed = false;
 
   constructor(
@@ -334,21 +336,25 @@ export class WasmBackend implements HostKernelBackend {
     s.copyOut(out, op, qLen);
   }
 
-  // ---- hybrid models: host loops over heap views (correctness first; kernels can replace them) ----
+  // ---- hybrid models: conv, delta rule and output gate as pool jobs in the home bank (deltanet.ts) ----
 
   causalConvSilu(x: Tensor, n: number, channels: number, kernel: number, weight: Tensor, state: Tensor, out: Tensor): void {
-    this.live();
-    causalConvSiluLoop(x, n, channels, kernel, weight, state, out);
+    this.delta().causalConvSilu(x, n, channels, kernel, weight, state, out);
   }
 
   gatedDeltaNet(qkv: Tensor, a: Tensor, b: Tensor, negA: Tensor, dtBias: Tensor, state: Tensor, n: number, shape: DeltaNetShape, out: Tensor): void {
+    this.delta().gatedDeltaNet(qkv, a, b, negA, dtBias, state, n, shape, out);
+  }
+
+  private delta(): DeltaNetJobs {
     this.live();
-    chunkedGatedDeltaNet(qkv, a, b, negA, dtBias, state, n, shape, out);
+    const home = this.home;
+    this.deltaJobs ??= new DeltaNetJobs(kernelIds(home.kernels), this.pool.runner(home.index), home.staging, home.heap);
+    return this.deltaJobs;
   }
 
   sigmoidMul(x: Tensor, gate: Tensor, rows: number, width: number, gateWidth: number, out: Tensor): void {
-    this.live();
-    sigmoidMulLoop(x, gate, rows, width, gateWidth, out);
+    this.delta().sigmoidMul(x, gate, rows, width, gateWidth, out);
   }
 
   dispose(): void {

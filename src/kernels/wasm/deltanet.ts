@@ -1,128 +1,92 @@
 /**
- * The wasm backend's gated delta rule, a host-side implementation over the heap's Float32Array views
- * (correctness first; a SIMD kernel can replace it behind the same call). It evaluates tokens in
- * chunks of up to 64 by the chunk-parallel (WY) form of the recurrence rather than token by token,
- * which is the shape prefill kernels take: within a chunk starting from state S₀, with `gc` the
- * cumulative log-decay (`gc_i = Σ_{j≤i} g_j`),
- *
- *   δ_i = β_i (v_i − e^{gc_i} S₀ᵀk_i − Σ_{m<i} e^{gc_i − gc_m} (k_i·k_m) δ_m)   (forward substitution)
- *   o_i = e^{gc_i} S₀ᵀq_i + Σ_{j≤i} e^{gc_i − gc_j} (q_i·k_j) δ_j
- *   S   = e^{gc_last} S₀ + Σ_j e^{gc_last − gc_j} k_j δ_jᵀ
- *
- * which unrolls `S ← e^g S; δ = β (v − Sᵀk); S ← S + k δᵀ; o = Sᵀq` exactly (a chunk of one token is
- * the recurrence). Sums in float64; the state is stored as float32 after each chunk. The reference
- * backend runs the recurrence itself (ref/deltanet.ts); the shared cases compare the two.
+ * The wasm backend's Gated DeltaNet kernels as pool jobs (assembly/deltanet.ts): the causal conv +
+ * SiLU split over channels, gated attention's sigmoid output gate, and the gated delta rule by its recurrence split over (value head,
+ * block of 8 value columns) items, each carrying its slice of the state through every token in L1.
+ * Per token and head the decay `exp(−exp(A_log) · softplus(a + dt_bias))` and `β = sigmoid(b)` are
+ * computed here (n · valueHeads values), q and k are l2-normalised once per key head by a job.
+ * Prefill and decode run the same recurrence: the state never leaves float32, as in the reference
+ * (ref/deltanet.ts); kernels/cases_hybrid.ts compares the two, whole and in pieces, on 1 and 2 threads.
  */
-import { deltaNetArrays, keyHeadOf, softplus } from "../host_hybrid.js";
+import { causalConvSiluLoop, deltaNetArrays, sigmoidMulLoop, softplus } from "../host_hybrid.js";
+import { hostArg } from "../host.js";
 import type { DeltaNetShape, Tensor } from "../types.js";
+import type { WasmHeap } from "./memory.js";
+import type { JobRunner } from "./pool.js";
+import type { KernelIds } from "./protocol.js";
+import type { Staging } from "./staging.js";
 
-/** Tokens per chunk (as transformers' and fla's chunked kernels). */
-export const DELTA_CHUNK = 64;
+/** Value columns per delta-rule work item (assembly/deltanet.ts DELTA_BLOCK). */
+const DELTA_BLOCK = 8;
 
-/** Scratch of one chunk of one head. */
-class ChunkScratch {
-  readonly q: Float64Array; // [L, dk] l2-normed, scaled
-  readonly k: Float64Array; // [L, dk] l2-normed
-  readonly d: Float64Array; // [L, dv] δ
-  readonly o: Float64Array; // [L, dv]
-  readonly gc: Float64Array; // [L] cumulative log-decay
-  readonly beta: Float64Array; // [L]
-  readonly s0: Float64Array; // [dk, dv] the state entering the chunk
-  readonly acc: Float64Array; // [dk, dv] the state leaving it
-  readonly sk: Float64Array; // [dv] S₀ᵀk_i
+export class DeltaNetJobs {
+  constructor(
+    private readonly ids: KernelIds,
+    private readonly pool: JobRunner,
+    private readonly staging: Staging,
+    private readonly heap: WasmHeap,
+  ) {}
 
-  constructor(len: number, dk: number, dv: number) {
-    this.q = new Float64Array(len * dk);
-    this.k = new Float64Array(len * dk);
-    this.d = new Float64Array(len * dv);
-    this.o = new Float64Array(len * dv);
-    this.gc = new Float64Array(len);
-    this.beta = new Float64Array(len);
-    this.s0 = new Float64Array(dk * dv);
-    this.acc = new Float64Array(dk * dv);
-    this.sk = new Float64Array(dv);
-  }
-}
-
-function l2norm(src: Float32Array, off: number, len: number, scale: number, dst: Float64Array, dstOff: number): void {
-  let ss = 0;
-  for (let i = 0; i < len; i++) ss += src[off + i]! * src[off + i]!;
-  const inv = scale / Math.sqrt(ss + 1e-6);
-  for (let i = 0; i < len; i++) dst[dstOff + i] = src[off + i]! * inv;
-}
-
-function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
-  let s = 0;
-  for (let i = 0; i < len; i++) s += x[xo + i]! * y[yo + i]!;
-  return s;
-}
-
-/** `KernelBackend.gatedDeltaNet`, chunk by chunk. */
-export function chunkedGatedDeltaNet(qkvT: Tensor, aT: Tensor, bT: Tensor, negAT: Tensor, dtT: Tensor, stateT: Tensor, n: number, shape: DeltaNetShape, outT: Tensor): void {
-  const { qkv, a, b, negA, dtBias, state, out, width } = deltaNetArrays(qkvT, aT, bT, negAT, dtT, stateT, n, shape, outT);
-  const { keyHeads: hk, valueHeads: hv, keyDim: dk, valueDim: dv } = shape;
-  const sc = new ChunkScratch(Math.min(n, DELTA_CHUNK), dk, dv);
-  const qScale = 1 / Math.sqrt(dk);
-  for (let c0 = 0; c0 < n; c0 += DELTA_CHUNK) {
-    const len = Math.min(DELTA_CHUNK, n - c0);
-    for (let h = 0; h < hv; h++) {
-      const kh = keyHeadOf(h, shape);
-      let g = 0;
-      for (let i = 0; i < len; i++) {
-        const t = c0 + i, row = t * width;
-        l2norm(qkv, row + kh * dk, dk, qScale, sc.q, i * dk);
-        l2norm(qkv, row + hk * dk + kh * dk, dk, 1, sc.k, i * dk);
-        g += negA[h]! * softplus(a[t * hv + h]! + dtBias[h]!);
-        sc.gc[i] = g;
-        sc.beta[i] = 1 / (1 + Math.exp(-b[t * hv + h]!));
-      }
-      const S = state.subarray(h * dk * dv, (h + 1) * dk * dv); // [dk, dv]
-      for (let x = 0; x < dk * dv; x++) sc.s0[x] = S[x]!;
-      // δ by forward substitution; o from the state entering the chunk and the chunk's own δ.
-      for (let i = 0; i < len; i++) {
-        const eg = Math.exp(sc.gc[i]!);
-        const vOff = (c0 + i) * width + 2 * hk * dk + h * dv;
-        const di = i * dv, oi = i * dv;
-        sc.sk.fill(0);
-        sc.o.fill(0, oi, oi + dv);
-        for (let r = 0; r < dk; r++) {
-          const kr = sc.k[i * dk + r]!, qr = sc.q[i * dk + r]!, so = r * dv;
-          for (let j = 0; j < dv; j++) {
-            const s = sc.s0[so + j]!;
-            sc.sk[j] += s * kr;
-            sc.o[oi + j] += s * qr;
-          }
-        }
-        for (let j = 0; j < dv; j++) {
-          sc.d[di + j] = qkv[vOff + j]! - eg * sc.sk[j]!;
-          sc.o[oi + j] *= eg;
-        }
-        for (let m = 0; m < i; m++) {
-          const w = Math.exp(sc.gc[i]! - sc.gc[m]!) * dot(sc.k, i * dk, sc.k, m * dk, dk);
-          const dm = m * dv;
-          for (let j = 0; j < dv; j++) sc.d[di + j] -= w * sc.d[dm + j]!;
-        }
-        const beta = sc.beta[i]!;
-        for (let j = 0; j < dv; j++) sc.d[di + j] *= beta;
-        for (let m = 0; m <= i; m++) {
-          const w = Math.exp(sc.gc[i]! - sc.gc[m]!) * dot(sc.q, i * dk, sc.k, m * dk, dk);
-          const dm = m * dv;
-          for (let j = 0; j < dv; j++) sc.o[oi + j] += w * sc.d[dm + j]!;
-        }
-        out.set(sc.o.subarray(oi, oi + dv), ((c0 + i) * hv + h) * dv);
-      }
-      // The state leaving the chunk.
-      const last = sc.gc[len - 1]!;
-      const el = Math.exp(last);
-      for (let x = 0; x < dk * dv; x++) sc.acc[x] = el * sc.s0[x]!;
-      for (let m = 0; m < len; m++) {
-        const w = Math.exp(last - sc.gc[m]!), dm = m * dv;
-        for (let r = 0; r < dk; r++) {
-          const kr = w * sc.k[m * dk + r]!, so = r * dv;
-          for (let j = 0; j < dv; j++) sc.acc[so + j] += kr * sc.d[dm + j]!;
-        }
-      }
-      S.set(sc.acc);
+  /** `KernelBackend.causalConvSilu`: the outputs by a job over channels, then the state rolled here. */
+  causalConvSilu(xT: Tensor, n: number, channels: number, kernel: number, wT: Tensor, stT: Tensor, outT: Tensor): void {
+    if (!Number.isInteger(kernel) || kernel < 1 || n <= 0) return causalConvSiluLoop(xT, n, channels, kernel, wT, stT, outT);
+    const x = hostArg(xT, "x", n * channels), w = hostArg(wT, "weight", channels * kernel);
+    const state = hostArg(stT, "state", (kernel - 1) * channels), out = hostArg(outT, "out", n * channels);
+    if (out.buffer === x.buffer && out.byteOffset < x.byteOffset + n * channels * 4 && x.byteOffset < out.byteOffset + n * channels * 4) {
+      return causalConvSiluLoop(xT, n, channels, kernel, wT, stT, outT); // it names the aliasing
     }
+    const s = this.staging;
+    const xp = s.input("conv.x", x, n * channels), wp = s.input("conv.w", w, channels * kernel), sp = s.input("conv.state", state, (kernel - 1) * channels);
+    const op = s.output("conv.out", out, n * channels);
+    const groups = Math.ceil(channels / 4); // of 4 channels
+    this.pool.run(this.ids.convSilu, groups, Math.max(1, Math.ceil(groups / (this.pool.threads * 4))), [xp, wp, sp, op, n, channels, kernel]);
+    s.copyOut(out, op, n * channels);
+    // The new state: the last kernel − 1 rows of [state; x].
+    const past = kernel - 1;
+    if (n >= past) state.set(x.subarray((n - past) * channels, n * channels));
+    else {
+      state.copyWithin(0, n * channels, past * channels);
+      state.set(x.subarray(0, n * channels), (past - n) * channels);
+    }
+  }
+
+  /** `KernelBackend.sigmoidMul` (gated attention's output gate): a job over the gates. */
+  sigmoidMul(xT: Tensor, gT: Tensor, rows: number, width: number, gateWidth: number, outT: Tensor): void {
+    if (!Number.isInteger(gateWidth) || gateWidth < 1 || width % gateWidth !== 0 || rows <= 0) return sigmoidMulLoop(xT, gT, rows, width, gateWidth, outT);
+    const x = hostArg(xT, "x", rows * width), gate = hostArg(gT, "gate", rows * gateWidth), out = hostArg(outT, "out", rows * width);
+    const s = this.staging, items = rows * gateWidth;
+    const xp = s.input("sg.x", x, rows * width), gp = s.input("sg.gate", gate, items);
+    const op = out === x ? xp : s.output("sg.out", out, rows * width);
+    this.pool.run(this.ids.sigmoidMul, items, Math.max(1, Math.ceil(items / (this.pool.threads * 4))), [xp, gp, op, width / gateWidth]);
+    s.copyOut(out, op, rows * width);
+  }
+
+  /** `KernelBackend.gatedDeltaNet` (arguments checked by `deltaNetArrays`). */
+  gatedDeltaNet(qkvT: Tensor, aT: Tensor, bT: Tensor, negAT: Tensor, dtT: Tensor, stateT: Tensor, n: number, shape: DeltaNetShape, outT: Tensor): void {
+    const { qkv, a, b, negA, dtBias, state, out, width } = deltaNetArrays(qkvT, aT, bT, negAT, dtT, stateT, n, shape, outT);
+    if (n === 0) return;
+    const { keyHeads: hk, valueHeads: hv, keyDim: dk, valueDim: dv } = shape;
+    const s = this.staging;
+    // Per token and value head: the decay and β.
+    const gates = s.tmpF32("dn.gates", 2 * n * hv); // [2, n, hv] decay, then β
+    for (let t = 0; t < n; t++) {
+      for (let h = 0; h < hv; h++) {
+        const i = t * hv + h;
+        gates[i] = Math.exp(negA[h]! * softplus(a[i]! + dtBias[h]!));
+        gates[n * hv + i] = 1 / (1 + Math.exp(-b[i]!));
+      }
+    }
+    const qkvP = s.input("dn.qkv", qkv, n * width);
+    const qkn = s.tmp("dn.qk", 2 * n * hk * dk * 4); // [2, n, hk, dk] q (scaled), then k
+    const rows = n * hk, normChunk = Math.max(1, Math.ceil(rows / (this.pool.threads * 4)));
+    this.pool.run(this.ids.l2Norm, rows, normChunk, [qkvP, width * 4, hk, qkn, dk, { f32: 1 / Math.sqrt(dk) }]);
+    this.pool.run(this.ids.l2Norm, rows, normChunk, [qkvP + hk * dk * 4, width * 4, hk, qkn + rows * dk * 4, dk, { f32: 1 }]);
+    const stP = s.output("dn.state", state, hv * dk * dv, true), outP = s.output("dn.out", out, n * hv * dv);
+    const blocks = Math.ceil(dv / DELTA_BLOCK);
+    const gp = this.heap.owns(gates) ? gates.byteOffset : s.input("dn.gates", gates, 2 * n * hv);
+    this.pool.run(this.ids.deltaRule, hv * blocks, Math.max(1, Math.ceil((hv * blocks) / (this.pool.threads * 8))), [
+      qkn, qkn + rows * dk * 4, qkvP + 2 * hk * dk * 4, width * 4, gp, gp + n * hv * 4, stP, outP, n, hk, hv, dk, dv, shape.tiledHeads ? 1 : 0,
+    ]);
+    s.copyOut(state, stP, hv * dk * dv);
+    s.copyOut(out, outP, n * hv * dv);
   }
 }

@@ -65,6 +65,11 @@ export interface KernelExports {
   /** Decode MoE: every routed expert's gate/up, then every down projection, one job each (assembly/moe.ts). */
   readonly K_MOE_GATE_UP: WasmGlobal;
   readonly K_MOE_DOWN: WasmGlobal;
+  /** Gated DeltaNet kernels (assembly/deltanet.ts). */
+  readonly K_CONV_SILU: WasmGlobal;
+  readonly K_L2NORM: WasmGlobal;
+  readonly K_DELTA_RULE: WasmGlobal;
+  readonly K_SIGMOID_MUL: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -74,6 +79,7 @@ export function kernelIds(k: KernelExports) {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
     quantizeRows: id(k.K_QUANTIZE_ROWS), moeGateUp: id(k.K_MOE_GATE_UP), moeDown: id(k.K_MOE_DOWN),
+    convSilu: id(k.K_CONV_SILU), l2Norm: id(k.K_L2NORM), deltaRule: id(k.K_DELTA_RULE), sigmoidMul: id(k.K_SIGMOID_MUL),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;

@@ -14,6 +14,7 @@ import { writeKvF16 } from "./half";
 import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
 import { QUANT_SCRATCH, quantizeRows } from "./quantize";
 import { synthRows } from "./synth";
+import { convSiluItems, deltaRuleItems, l2NormItems, sigmoidMulItems } from "./deltanet";
 
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
 export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
@@ -32,6 +33,10 @@ export const K_QUANTIZE_ROWS: i32 = 11;
 export const K_SYNTH_ROWS: i32 = 12;
 export const K_MOE_GATE_UP: i32 = 20;
 export const K_MOE_DOWN: i32 = 21;
+export const K_CONV_SILU: i32 = 13;
+export const K_L2NORM: i32 = 14;
+export const K_DELTA_RULE: i32 = 15;
+export const K_SIGMOID_MUL: i32 = 16;
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {
@@ -92,6 +97,18 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_MOE_DOWN: // family, count, table, xa, xb, xc, xd, cols, block
       moeDown(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), i0, i1);
+      break;
+    case K_CONV_SILU: // x, w, state, out, n, channels, kernel
+      convSiluItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), i0, i1);
+      break;
+    case K_L2NORM: // src, stride (bytes), per, dst, dim, scale
+      l2NormItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), f(job, 5), i0, i1);
+      break;
+    case K_DELTA_RULE: // qn, kn, v, vstride (bytes), dec, beta, state, out, n, hk, hv, dk, dv, tiled
+      deltaRuleItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), u(job, 11), u(job, 12), u(job, 13), i0, i1);
+      break;
+    case K_SIGMOID_MUL: // x, gate, out, per
+      sigmoidMulItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), i0, i1);
       break;
     default:
       unreachable();
