@@ -127,6 +127,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       const nb = (rows * cols) / 32;
       const sOff = ((totalRows * cols) / 32) * qb;
       const rowBlocks = cols / 32;
+      if (il && (dst.byteOffset & 3) === 0 && k4Aligned(cols)) return repackIlWords(qb, src, dst, rows, cols, b0 / rowBlocks);
       const halves = halfTable();
       let row = Math.floor(b0 / rowBlocks), k = b0 % rowBlocks;
       for (let lb = 0; lb < nb; lb++) {
@@ -199,6 +200,44 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
     }
     default:
       throw new Error(`no repacked layout for ${type}`);
+  }
+}
+
+/** Whether rows of `cols` values fill whole interleaved tiles (four blocks of 32 per tile). */
+const k4Aligned = (cols: number): boolean => cols % 128 === 0;
+
+/**
+ * The interleaved q4_0 / q8_0 repack (`qb` quant bytes per block) of whole rows `r0 ..`, walking
+ * the tiles row by row with the addresses kept incrementally and the quants moved as 32-bit (q4_0)
+ * or 16-bit (q8_0) words read through a DataView (the 18 / 34-byte source blocks are not aligned).
+ * The same bytes as the byte loop; it runs over every block of a Q4_0 / Q8_0 model at load, where
+ * the byte loop took 9.2 of 11.4 s for Qwen3-30B-A3B at 8 layers, Q4_0.
+ */
+function repackIlWords(qb: number, src: Uint8Array, dst: Uint8Array, rows: number, cols: number, r0: number): void {
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const d32 = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
+  const d16 = new Uint16Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 1);
+  const df = new Float32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
+  const h = halfTable();
+  const rowBlocks = cols / 32, tilesPerRow = cols / 128, tile = 16 * qb + 64, inB = qb + 2;
+  let o = 0;
+  for (let r = r0; r < r0 + rows; r++) {
+    const quad = (r >> 2) * tilesPerRow * tile, lane = r & 3;
+    for (let k = 0; k < rowBlocks; k++, o += inB) {
+      const t = quad + (k >> 2) * tile;
+      df[(t + 16 * qb + lane * 16 + (k & 3) * 4) >>> 2] = h[sv.getUint16(o, true)]!;
+      const at = t + lane * 4 * qb, q = o + 2;
+      if (qb === 16) {
+        const w = (at + 4 * (k & 3)) >>> 2;
+        d32[w] = sv.getUint32(q, true);
+        d32[w + 4] = sv.getUint32(q + 4, true);
+        d32[w + 8] = sv.getUint32(q + 8, true);
+        d32[w + 12] = sv.getUint32(q + 12, true);
+      } else {
+        const w = (at + 2 * (k & 3)) >>> 1;
+        for (let j = 0; j < 16; j++) d16[w + 4 * j] = sv.getUint16(q + 2 * j, true);
+      }
+    }
   }
 }
 
