@@ -9,6 +9,7 @@ import { type Constraint, type ConstraintSpec, compileConstraint, createConstrai
 import { hasBit } from "./mask.js";
 import { validateJson } from "./validate.js";
 import { prepareVocab, vocabFromTokenizerJson } from "./vocab.js";
+import { rng } from "../../../test/helpers/rng.js";
 
 const TOKENIZER = new URL("../../../test/fixtures/qwen3-tokenizer/tokenizer.json", import.meta.url);
 const { tokenStrings, specialIds } = vocabFromTokenizerJson(JSON.parse(readFileSync(TOKENIZER, "utf8")));
@@ -17,18 +18,6 @@ const TOOL_CALL = 151657;
 const TOOL_CALL_END = 151658;
 const vocab = prepareVocab({ tokenStrings, specialIds, eosIds: EOS, vocabSize: 151936 });
 const fatal = new TextDecoder("utf-8", { fatal: true });
-
-/** Mulberry32: a small seeded RNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Token classes the sampler may favour so walks finish (closers) or exercise escapes / non-ASCII.
 const closerIds: number[] = [];

@@ -5,22 +5,11 @@ import assert from "node:assert/strict";
 import { dfaMatches } from "./dfa.js";
 import { formatDfa, FORMAT_PATTERNS } from "./formats.js";
 import { compilePattern, RegexUnsupported } from "./regex.js";
+import { rng } from "../../../test/helpers/rng.js";
 
 const enc = new TextEncoder();
 /** The bytes between the quotes of JSON.stringify(s). */
 const body = (s: string): Uint8Array => enc.encode(JSON.stringify(s).slice(1, -1));
-
-/** Mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PATTERNS: Record<string, string[]> = {
   "^[A-Z]{3}-\\d+$": ["ABC-1", "XYZ-123", "AB-1", "ABC-", "abc-1", "ABC-1x"],

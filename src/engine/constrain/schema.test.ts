@@ -9,6 +9,7 @@ import { numberDfa, toDecimal } from "./numbers.js";
 import { dfaMatches } from "./dfa.js";
 import { compileSchema, type Unenforced } from "./schema.js";
 import { isMultipleOf, validateJson } from "./validate.js";
+import { rng } from "../../../test/helpers/rng.js";
 
 const enc = new TextEncoder();
 
@@ -22,17 +23,6 @@ function notes(schema: unknown): Unenforced[] {
   const unenforced: Unenforced[] = [];
   compileSchema(schema, new GrammarBuilder(), { where: "schema", unenforced });
   return unenforced;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Compare decimal strings exactly (BigInt on a common scale). */

@@ -14,7 +14,7 @@ import { ropeLoop } from "../host_hybrid.js";
 import { HostMoe } from "../host_moe.js";
 import { checkKvWrite, kvElementBytes, writeKvF32 } from "../kv.js";
 import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
-import type { Bank, BankRole, Banks } from "./bank.js";
+import type { Bank, BankInfo, Banks, MatrixPlacement } from "./bank.js";
 import { DeltaNetJobs } from "./deltanet.js";
 import { MatrixLoader } from "./load_matrix.js";
 import { routedExperts } from "./moe_decode.js";
@@ -24,29 +24,10 @@ import { kernelIds } from "./protocol.js";
 import { PoolQuantizer } from "./quantize_rows.js";
 import { dequantizeRow } from "./repack.js";
 
-export type { WasmDtype };
+export type { BankInfo, MatrixPlacement, WasmDtype };
 
 /** Bytes of one staged activation slot per bank (see `stagedRows`). */
 const STAGE_BYTES = 8 << 20;
-
-/** One bank as `WasmBackend.banks` reports it. */
-export interface BankInfo {
-  readonly index: number;
-  readonly role: BankRole;
-  /** Bytes of weights or KV caches placed in it. */
-  readonly placed: number;
-  /** Its allocator's high-water mark (the memory it has to hold). */
-  readonly end: number;
-  /** Threads with an instance of the kernels on it (all, once each worker has met one of its jobs). */
-  readonly threads: number;
-}
-
-/** Where one part of a matrix lives. */
-export interface MatrixPlacement {
-  readonly bank: number;
-  readonly first: number;
-  readonly rows: number;
-}
 
 export class WasmBackend implements HostKernelBackend {
   readonly name: string;

@@ -157,3 +157,22 @@ export class Banks {
     return b;
   }
 }
+
+/** One bank as `WasmBackend.banks` reports it. */
+export interface BankInfo {
+  readonly index: number;
+  readonly role: BankRole;
+  /** Bytes of weights or KV caches placed in it. */
+  readonly placed: number;
+  /** Its allocator's high-water mark (the memory it has to hold). */
+  readonly end: number;
+  /** Threads with an instance of the kernels on it (all, once each worker has met one of its jobs). */
+  readonly threads: number;
+}
+
+/** Where one part of a matrix lives. */
+export interface MatrixPlacement {
+  readonly bank: number;
+  readonly first: number;
+  readonly rows: number;
+}
