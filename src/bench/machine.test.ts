@@ -15,4 +15,6 @@ test("machineInfo names the CPU and formats one line with its SIMD features", ()
   assert.ok(m.cpu.length > 0 && m.cores >= 1 && m.memoryBytes > 0);
   const line = formatMachine({ cpu: "Test CPU", cores: 2, memoryBytes: 24 * 2 ** 30, simd: ["avx2", "avx512_vnni"] });
   assert.equal(line, "Test CPU, 2 cores, 24 GiB; SIMD: avx2 avx512_vnni");
+  assert.match(m.runtime ?? "", /^Node v\d+/);
+  assert.equal(formatMachine({ ...m, cpu: "X", simd: [], runtime: "Node v24.0.0 (V8 13.6)" }).split("; ").at(-1), "Node v24.0.0 (V8 13.6)");
 });

@@ -12,6 +12,8 @@ export interface MachineInfo {
   readonly memoryBytes: number;
   /** The features below that the CPU reports (Linux /proc/cpuinfo; empty elsewhere). */
   readonly simd: readonly string[];
+  /** The JavaScript runtime (its V8 decides which relaxed SIMD instructions are exact and fast). */
+  readonly runtime?: string;
 }
 
 const FEATURES = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "asimd", "asimddp", "i8mm", "sve"];
@@ -36,10 +38,12 @@ export function machineInfo(): MachineInfo {
     cores: list.length,
     memoryBytes: totalmem(),
     simd: FEATURES.filter((f) => flags.has(f)),
+    runtime: `Node ${process.version} (V8 ${process.versions.v8})`,
   };
 }
 
-/** One line: `Intel(R) Xeon(R) Processor, 2 cores, 23 GiB; SIMD: avx2 fma avx512f … avx512_vnni`. */
+/** One line: `Intel(R) Xeon(R) Processor, 2 cores, 23 GiB; SIMD: avx2 fma avx512f … avx512_vnni; Node v24.11.0 (V8 13.6…)`. */
 export function formatMachine(m: MachineInfo): string {
-  return `${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB; SIMD: ${m.simd.length > 0 ? m.simd.join(" ") : "(not reported)"}`;
+  const runtime = m.runtime === undefined ? "" : `; ${m.runtime}`;
+  return `${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB; SIMD: ${m.simd.length > 0 ? m.simd.join(" ") : "(not reported)"}${runtime}`;
 }

@@ -44,9 +44,11 @@ export class WasmBackend implements HostKernelBackend {
     relaxed: boolean,
     log: (line: string) => void,
     readonly kvType: KvType,
+    dotAdd = false,
   ) {
     this.threads = pool.threads;
-    this.name = relaxed ? "wasm-relaxed" : "wasm";
+    // "+dot": Q8_0 runs on the relaxed i8 dot-add (x86 VNNI; module.ts dotAddAvailable).
+    this.name = relaxed ? (dotAdd ? "wasm-relaxed+dot" : "wasm-relaxed") : "wasm";
     // Quantize-on-load runs the SIMD quantizers on the pool, staged through the home bank.
     const quantizer = new PoolQuantizer(pool.runner(memory.home.index), memory.home.kernels, memory.home.heap);
     this.loader = new MatrixLoader(memory, relaxed, dtype, log, quantizer);

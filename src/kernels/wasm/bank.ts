@@ -14,9 +14,9 @@ import { KernelJobs } from "./jobs.js";
 import { MoeJobs } from "./moe_jobs.js";
 import { MAX_PAGES, WasmHeap } from "./memory.js";
 import type { JobRunner, Pool } from "./pool.js";
-import { JOB, instantiateKernels, type KernelExports, type KernelIds } from "./protocol.js";
+import { JOB, instantiateKernels, type KernelExports, type KernelIds, type KernelModule } from "./protocol.js";
 import { Staging } from "./staging.js";
-import { wasmApi, type WasmModule } from "./wasm_api.js";
+import { wasmApi } from "./wasm_api.js";
 
 /** What a bank holds: `home` (activations and the first weights), `weights`, or `kv` (KV caches). */
 export type BankRole = "home" | "weights" | "kv";
@@ -66,7 +66,7 @@ export class Banks {
   /** `home`: the home bank's heap and main-thread kernels, its job block being the pool's control
    * block; `budget`: bytes of weights or caches per bank. */
   constructor(
-    private readonly module: WasmModule,
+    private readonly module: KernelModule,
     private readonly pool: Pool,
     private readonly ids: KernelIds,
     private readonly relaxed: boolean,

@@ -51,6 +51,10 @@ export interface WasmBackendOptions {
   readonly kv?: KvType;
   /** Relaxed SIMD (fused multiply-add): `"auto"` (default) where the runtime supports it. */
   readonly relaxed?: boolean | "auto";
+  /** Q8_0's matmul by the relaxed i8 dot-add (x86 VNNI; bit-identical results): `"auto"` (default)
+   * where module.ts dotAddAvailable finds it exact on this machine, `false` never (as does
+   * `QWENRT_WASM_DOT_ADD=0`), `true` or an error. */
+  readonly dotAdd?: boolean | "auto";
   /** Hears one line per weight type converted on load for want of a kernel (q4_1, q5_1, q2_k → q8_0;
    * q3_k → q6_k). Default: standard error. */
   readonly log?: (line: string) => void;
@@ -83,7 +87,12 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const kv = options.kv ?? "f16";
   if (kv !== "f16" && kv !== "f32") throw new QwenrtError("kv", `must be "f16" or "f32", got ${JSON.stringify(kv)}`);
-  const { module, relaxed } = await loadKernelModule(options.relaxed ?? "auto");
+  const loaded = await loadKernelModule(options.relaxed ?? "auto");
+  const relaxed = loaded.relaxed;
+  if (options.dotAdd === true && !loaded.dotAdd) {
+    throw new QwenrtError("dotAdd", "the relaxed i8 dot-add is not exact on this runtime and CPU (see module.ts dotAddAvailable)", { code: "unsupported" });
+  }
+  const module = { module: loaded.module, dotAdd: loaded.dotAdd && options.dotAdd !== false };
   const memory = new wasmApi.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   const kernels = instantiateKernels(module, memory);
   const heap = new WasmHeap(memory, kernels.heapBase());
@@ -91,5 +100,5 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const pool = await Pool.create(module, memory, kernels, job, threads);
   const banks = new Banks(module, pool, kernelIds(kernels), relaxed, bankBytes, { heap, kernels });
   const log = options.log ?? ((line: string): void => void process.stderr.write(`${line}\n`));
-  return new WasmBackend(banks, pool, options.dtype, relaxed, log, kv);
+  return new WasmBackend(banks, pool, options.dtype, relaxed, log, kv, module.dotAdd);
 }

@@ -9,8 +9,8 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { QwenrtError } from "../../util/errors.js";
-import { JOB, TAG_INVALID, TAG_MAIN, tagOf, type BankAdded, type KernelExports, type WorkerInit, type WorkerReply } from "./protocol.js";
-import type { WasmMemory, WasmModule } from "./wasm_api.js";
+import { JOB, TAG_INVALID, TAG_MAIN, tagOf, type BankAdded, type KernelExports, type KernelModule, type WorkerInit, type WorkerReply } from "./protocol.js";
+import type { WasmMemory } from "./wasm_api.js";
 
 /** Polls of a counter before sleeping in Atomics.wait: short, since cores are easily oversubscribed. */
 const SPIN = 20000;
@@ -85,7 +85,7 @@ export class Pool {
 
   /** Start `threads - 1` workers (the calling thread is the last one) on the home bank (`memory`,
    * whose job block is at `job`) and wait until each is ready. */
-  static async create(module: WasmModule, memory: WasmMemory, kernels: KernelExports, job: number, threads: number): Promise<Pool> {
+  static async create(module: KernelModule, memory: WasmMemory, kernels: KernelExports, job: number, threads: number): Promise<Pool> {
     const spawn = workerSpawner();
     const workers: Worker[] = [];
     const ports: MessagePort[] = [];

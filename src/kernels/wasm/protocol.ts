@@ -84,6 +84,13 @@ export function kernelIds(k: KernelExports) {
 }
 export type KernelIds = ReturnType<typeof kernelIds>;
 
+/** The compiled kernel module and the run-time features every instance of it gets (the same on
+ * every thread): `dotAdd`, assembly/features.ts (module.ts dotAddAvailable decides it). */
+export interface KernelModule {
+  readonly module: WasmModule;
+  readonly dotAdd: boolean;
+}
+
 /** A memory bank as a worker instantiates the kernel module on it. */
 export interface BankInit {
   readonly memory: WasmMemory;
@@ -94,7 +101,7 @@ export interface BankInit {
  * (generation, quit, error, bank) in its job block. */
 export interface WorkerInit {
   readonly kind: "init";
-  readonly module: WasmModule;
+  readonly module: KernelModule;
   readonly banks: readonly BankInit[]; // by bank index
   readonly tid: number; // 1 .. threads - 1 (the main thread is 0)
   readonly spin: number; // polls of the generation before Atomics.wait
@@ -118,11 +125,12 @@ export type WorkerReply =
   | { readonly kind: "bank"; readonly tid: number; readonly index: number };
 
 /** Instantiate the kernel module on `memory` (main thread and workers alike). */
-export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
-  const instance = new wasmApi.Instance(module, { env: { memory } });
+export function instantiateKernels(module: KernelModule, memory: WasmMemory): KernelExports {
+  const instance = new wasmApi.Instance(module.module, { env: { memory } });
   const e = instance.exports;
-  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums", "writeKvF16", "addF32"]) {
+  for (const name of ["run", "heapBase", "quantizeQ8", "blockSums", "writeKvF16", "addF32", "setDotAdd"]) {
     if (typeof e[name] !== "function") throw new Error(`kernel module lacks export ${name}`);
   }
+  (e.setDotAdd as (on: number) => void)(module.dotAdd ? 1 : 0);
   return e as unknown as KernelExports; // checked above; WebAssembly.Exports is untyped
 }

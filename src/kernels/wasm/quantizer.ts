@@ -53,7 +53,7 @@ export async function createQuantizer(options: QuantizerOptions = {}): Promise<Q
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new QwenrtError("threads", `must be an integer in 1..256, got ${threads}`);
   // The plain SIMD build: the quantizers use no relaxed instruction (they must round like C).
-  const { module } = await loadKernelModule(false);
+  const module = { module: (await loadKernelModule(false)).module, dotAdd: false };
   const memory = new wasmApi.Memory({ initial: 32, maximum: 65536, shared: true });
   const kernels = instantiateKernels(module, memory);
   const heap = new WasmHeap(memory, kernels.heapBase());

@@ -17,6 +17,7 @@ import { synthRows } from "./synth";
 import { convSiluItems, deltaRuleItems, l2NormItems, sigmoidMulItems } from "./deltanet";
 
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
+export { setDotAdd } from "./features";
 export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
 
 export const K_MATMUL_FLOAT: i32 = 1;

@@ -9,6 +9,8 @@
 import { matmulQ4ILRows } from "./matmul_q4il";
 import { matmulQ50Rows } from "./matmul_q5";
 import { matmulQ8ILRows } from "./matmul_q8il";
+import { matmulQ8ILDotRows } from "./matmul_q8il_dot";
+import { dotAdd } from "./features";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
@@ -21,7 +23,8 @@ export const Q_Q5_0: i32 = 3;
 export const Q_Q8_0_IL: i32 = 4;
 
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
- * i16 (in Q_Q8_0_IL's interleaved order when `il & 2`) and, when `xq8` is not 0, also as i8 — in
+ * i16 (in Q_Q8_0_IL's interleaved order when `il & 2`; under features.ts dotAdd that order is i8,
+ * see assembly/matmul_q8il_dot.ts) and, when `xq8` is not 0, also as i8 — in
  * Q_Q4_0_IL's interleaved order when `il & 1` (interleaving: block 32, cols a multiple of 128).
  * x: [n, cols] f32; xq: [n, cols] i16; xq8: [n, cols] i8 or 0; xd: [n, cols / block] f32;
  * xs: [n, cols / block] i32 (Σ q). */
@@ -42,7 +45,14 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
         const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>c << 2) + 16), id)));
         sum = i32x4.add(sum, i32x4.add(q0, q1));
         const q16 = i16x8.narrow_i32x4_s(q0, q1);
-        if (il & 2) {
+        if ((il & 2) && ASC_FEATURE_RELAXED_SIMD && dotAdd) {
+          // The dot-add kernel's order (assembly/matmul_q8il_dot.ts): i8, value c of block b at byte
+          // 16·(c >> 2) + 4·(b % 4) of its group, rows at the i16 stride.
+          const q8 = i8x16.narrow_i16x8_s(q16, q16);
+          const grp = xq + ((<usize>i * cols) << 1) + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 2) + (<usize>c << 2);
+          v128.store32_lane(grp, q8, 0);
+          v128.store32_lane(grp + 16, q8, 1);
+        } else if (il & 2) {
           // Values c..c+7 of block b: pairs j = c / 2 .. c / 2 + 3, each at element 8·j + 2·(b % 4).
           const grp = xq + ((<usize>i * cols + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 1) + (<usize>c << 2)) << 1);
           v128.store32_lane(grp, q16, 0);
@@ -201,7 +211,10 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
  * block 32 (xq8, i8, only read for Q4_0 in the relaxed build; xq interleaved for Q_Q8_0_IL); y: [n, rows] f32; bias: [rows] f32 or 0. */
 export function matmulQRows(kind: i32, wq: usize, wd: usize, xq: usize, xq8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == Q_Q5_0) matmulQ50Rows(wq, wd, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
-  else if (kind == Q_Q8_0_IL) matmulQ8ILRows(wq, xq, xd, y, bias, n, rows, cols, r0, r1);
+  else if (kind == Q_Q8_0_IL) {
+    if (ASC_FEATURE_RELAXED_SIMD && dotAdd) matmulQ8ILDotRows(wq, xq, xd, xs, y, bias, n, rows, cols, r0, r1);
+    else matmulQ8ILRows(wq, xq, xd, y, bias, n, rows, cols, r0, r1);
+  }
   else if (kind == Q_Q8_0) rowsOf(Q_Q8_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else if (kind == Q_Q4_0) rowsOf(Q_Q4_0, wq, wd, xq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1);
   else if (ASC_FEATURE_RELAXED_SIMD) matmulQ4ILRows(wq, xq8, xd, xs, y, bias, n, rows, cols, r0, r1); // Q_Q4_0_IL

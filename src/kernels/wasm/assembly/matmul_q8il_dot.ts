@@ -1,0 +1,186 @@
+// Q8_0 interleaved (Q_Q8_0_IL, same bytes as assembly/matmul_q8il.ts) by the relaxed i8 dot-add,
+// when the host found it exact for unsigned × signed bytes (assembly/features.ts dotAdd).
+//
+// A 16-byte chunk k of a row's 128-byte group holds bytes 4k .. 4k + 3 of each of the four blocks
+// (two at 2·b, two at 8 + 2·b); one shuffle gathers each block's four into lane b, and `xor 0x80`
+// makes them unsigned (w + 128, exact for every i8). x is i8 in the matching order (quantizeQ8 with
+// `il & 2` under dotAdd: value c of block b at 16·(c >> 2) + 4·b + (c & 3) of its group, rows at the
+// i16 layout's stride of 2·cols bytes), so lane b gathers Σ (w + 128)·x of block b; starting each
+// group's sums at −128·Σx (quantizeQ8's xs) leaves the exact Σ w·x of the i16 path. The float steps
+// are matmul_q8il.ts's, in the same order: every output is bit-identical to it.
+import { q8Gather, q8Flip } from "./features";
+import { hsum, madd } from "./simd";
+
+const GS: usize = 576;
+
+/** Chunk k of a weight row as four lanes of unsigned block bytes (m, s: features.ts q8Gather, q8Flip). */
+@inline function wchunk(p: usize, m: v128, s: v128): v128 {
+  return v128.xor(i8x16.relaxed_swizzle(v128.load(p), m), s);
+}
+
+@inline function dot(x: v128, w: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, acc);
+}
+
+/** −128 · Σx of the four blocks of group g (xs + 4·g: the x row's block sums). */
+@inline function bias128(xs: usize, g: i32): v128 {
+  return i32x4.shl(i32x4.neg(v128.load(xs + (<usize>g << 2))), 7);
+}
+
+/** One weight row × one x row (x: i8 at xq, block scales xd, block sums xs). */
+@inline function row1(wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
+  const m = q8Gather, fl = q8Flip;
+  let acc = f32x4.splat(0);
+  let wp = wq, dp = wd;
+  for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
+    const xp = xq + (<usize>g << 5);
+    let s = bias128(xs, g);
+    for (let k: usize = 0; k < 128; k += 16) s = dot(v128.load(xp + k), wchunk(wp + k, m, fl), s);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dp), v128.load(xd + (<usize>g << 2))), acc);
+  }
+  return hsum(acc);
+}
+
+/** The four rows of a quad × one x row (decode); as assembly/matmul_q8il.ts quadRow. */
+@inline function quad1(wq: usize, xq: usize, xd: usize, xs: usize, nb: i32, y: usize, bias: usize): void {
+  const m = q8Gather, fl = q8Flip;
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  let wp = wq;
+  for (let g = 0; g < nb; g += 4, wp += GS) {
+    const xp = xq + (<usize>g << 5);
+    const s = bias128(xs, g);
+    let a0 = s, a1 = s, a2 = s, a3 = s;
+    for (let k: usize = 0; k < 128; k += 16) {
+      const x = v128.load(xp + k), w = wp + k;
+      a0 = dot(x, wchunk(w, m, fl), a0);
+      a1 = dot(x, wchunk(w + 128, m, fl), a1);
+      a2 = dot(x, wchunk(w + 256, m, fl), a2);
+      a3 = dot(x, wchunk(w + 384, m, fl), a3);
+    }
+    const xsc = v128.load(xd + (<usize>g << 2)), dp = wp + 512;
+    f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), f0);
+    f1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xsc), f1);
+    f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), f2);
+    f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), f3);
+  }
+  const b = bias != 0;
+  store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
+  store<f32>(y + 4, hsum(f1) + (b ? load<f32>(bias + 4) : 0));
+  store<f32>(y + 8, hsum(f2) + (b ? load<f32>(bias + 8) : 0));
+  store<f32>(y + 12, hsum(f3) + (b ? load<f32>(bias + 12) : 0));
+}
+
+/** Weight rows r, r + 1 (wq/wd: row r's; row r + 1's 128 / 16 bytes on) × four x rows (xrow / srow
+ * bytes apart; their block sums srow apart too); as matmul_q8il.ts ilTile2x4x8. `two` = false: row r
+ * alone (ilTile4x8). */
+@inline function tile4(two: bool, wq: usize, wd: usize, xq: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
+  const m = q8Gather, fl = q8Flip;
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  let h0 = f32x4.splat(0), h1 = f32x4.splat(0), h2 = f32x4.splat(0), h3 = f32x4.splat(0);
+  let wp = wq, dp = wd;
+  for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
+    const xp = xq + (<usize>g << 5);
+    let a0 = bias128(xs, g), a1 = bias128(xs + srow, g), a2 = bias128(xs + 2 * srow, g), a3 = bias128(xs + 3 * srow, g);
+    let c0 = a0, c1 = a1, c2 = a2, c3 = a3;
+    for (let k: usize = 0; k < 128; k += 16) {
+      const w = wchunk(wp + k, m, fl);
+      const p = xp + k;
+      if (two) {
+        const v = wchunk(wp + 128 + k, m, fl);
+        let x = v128.load(p);
+        a0 = dot(x, w, a0);
+        c0 = dot(x, v, c0);
+        x = v128.load(p + xrow);
+        a1 = dot(x, w, a1);
+        c1 = dot(x, v, c1);
+        x = v128.load(p + 2 * xrow);
+        a2 = dot(x, w, a2);
+        c2 = dot(x, v, c2);
+        x = v128.load(p + 3 * xrow);
+        a3 = dot(x, w, a3);
+        c3 = dot(x, v, c3);
+      } else {
+        a0 = dot(v128.load(p), w, a0);
+        a1 = dot(v128.load(p + xrow), w, a1);
+        a2 = dot(v128.load(p + 2 * xrow), w, a2);
+        a3 = dot(v128.load(p + 3 * xrow), w, a3);
+      }
+    }
+    const o = <usize>g << 2;
+    const wv = v128.load(dp);
+    const x0 = v128.load(xd + o), x1 = v128.load(xd + srow + o), x2 = v128.load(xd + 2 * srow + o), x3 = v128.load(xd + 3 * srow + o);
+    f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(wv, x0), f0);
+    f1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(wv, x1), f1);
+    f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(wv, x2), f2);
+    f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(wv, x3), f3);
+    if (two) {
+      const vv = v128.load(dp + 16);
+      h0 = madd(f32x4.convert_i32x4_s(c0), f32x4.mul(vv, x0), h0);
+      h1 = madd(f32x4.convert_i32x4_s(c1), f32x4.mul(vv, x1), h1);
+      h2 = madd(f32x4.convert_i32x4_s(c2), f32x4.mul(vv, x2), h2);
+      h3 = madd(f32x4.convert_i32x4_s(c3), f32x4.mul(vv, x3), h3);
+    }
+  }
+  store<f32>(y, hsum(f0) + b0);
+  store<f32>(y + ys, hsum(f1) + b0);
+  store<f32>(y + 2 * ys, hsum(f2) + b0);
+  store<f32>(y + 3 * ys, hsum(f3) + b0);
+  if (two) {
+    store<f32>(y + 4, hsum(h0) + b1);
+    store<f32>(y + ys + 4, hsum(h1) + b1);
+    store<f32>(y + 2 * ys + 4, hsum(h2) + b1);
+    store<f32>(y + 3 * ys + 4, hsum(h3) + b1);
+  }
+}
+
+@inline function rowQ(wq: usize, r: i32, cols: i32): usize {
+  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + (<usize>(r & 3) << 7);
+}
+
+@inline function rowD(wq: usize, r: i32, cols: i32): usize {
+  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + 512 + (<usize>(r & 3) << 4);
+}
+
+@inline function biasOf(bias: usize, r: i32): f32 {
+  return bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+}
+
+/** Row r alone × every x row. */
+function single(wq: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r: i32): void {
+  const nb = cols >> 5;
+  const ys = <usize>rows << 2, xrow = <usize>cols << 1, srow = <usize>nb << 2;
+  const b = biasOf(bias, r);
+  const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) tile4(false, wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b, 0);
+  for (; i < n; i++) store<f32>(yr + <usize>i * ys, row1(wqr, wdr, xq + <usize>i * xrow, xd + <usize>i * srow, xs + <usize>i * srow, nb) + b);
+}
+
+/** Rows `r0 .. r1` as matmul_q8il.ts matmulQ8ILRows, x from quantizeQ8 under dotAdd (i8, see top). */
+export function matmulQ8ILDotRows(wq: usize, xq: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const ys = <usize>rows << 2;
+  const xrow = <usize>cols << 1, srow = <usize>nb << 2;
+  let r = r0;
+  for (; r < r1 && (r & 3) != 0; r++) single(wq, xq, xd, xs, y, bias, n, rows, cols, r);
+  if (n < 4) {
+    for (; r + 4 <= r1; r += 4) {
+      const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
+      const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+      for (let i = 0; i < n; i++) quad1(wqr, xq + <usize>i * xrow, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
+    }
+  } else {
+    for (; r + 2 <= r1; r += 2) {
+      const b0 = biasOf(bias, r), b1 = biasOf(bias, r + 1);
+      const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) tile4(true, wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
+      for (; i < n; i++) {
+        const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, sr = xs + <usize>i * srow, yi = yr + <usize>i * ys;
+        store<f32>(yi, row1(wqr, wdr, xr, dr, sr, nb) + b0);
+        store<f32>(yi + 4, row1(wqr + 128, wdr + 16, xr, dr, sr, nb) + b1);
+      }
+    }
+  }
+  for (; r < r1; r++) single(wq, xq, xd, xs, y, bias, n, rows, cols, r);
+}
