@@ -9,8 +9,11 @@
 // Decode reads the four rows of a quad per pass over x (each x chunk loaded once for four rows) as
 // one contiguous stream; prefill runs tiles of 2 weight rows × 4 x rows. Integer sums are exact and
 // the float steps are the same everywhere, so every value is independent of tiling and threading.
-// Not `i32x4.relaxed_dot_i8x16_i7x16_add_s`: Node 20's V8 (11.3) returns twice the dot and drops
-// the addend for that one (measured); the i16x8 form is right.
+// Where the host found `i32x4.relaxed_dot_i8x16_i7x16_add_s` exact (assembly/features.ts dotAdd:
+// x86 VNNI, Node >= 22; Node 20's V8 11.3 returned twice the dot and dropped the addend) the sums
+// run on it in i32 lanes (`da`); else on the i16x8 dot with i16 lanes widened per group. The
+// integer sums are the same, so are the outputs.
+import { dotAdd } from "./features";
 import { hsum, madd } from "./simd";
 
 /** Bytes from one 128-column group of a row to the next (the quad tile). */
@@ -35,34 +38,42 @@ const GS: usize = 320;
   return v128.and(i16x8.shr_u(w, 4), i8x16.splat(15));
 }
 
-/** i16x8 partial dot of 16 nibble bytes with the low / high x chunks (pair sums ≤ 2·127·15). */
-@inline function nib(w: v128, xl: v128, xh: v128): v128 {
-  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, lo4(w)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, hi4(w)));
+/** acc + the dot of split nibbles (lo, hi) with the low / high x chunks: i32 lanes by the dot-add
+ * (`da`), else i16 lanes (pair sums ≤ 2·127·15). */
+@inline function acc2(da: bool, acc: v128, xl: v128, lo: v128, xh: v128, hi: v128): v128 {
+  if (da) return i32x4.relaxed_dot_i8x16_i7x16_add_s(xh, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(xl, lo, acc));
+  return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xh, hi)));
+}
+
+/** acc2 of 16 nibble bytes. */
+@inline function nib(da: bool, acc: v128, w: v128, xl: v128, xh: v128): v128 {
+  return acc2(da, acc, xl, lo4(w), xh, hi4(w));
 }
 
 /** f32 accumulator step for one group: (i32 dots − 8·Σq) × (w scales · x scales) + acc. */
-@inline function scaleAdd(a16: v128, xs: usize, ws: v128, xd: v128, acc: v128): v128 {
-  return madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(a16), i32x4.shl(v128.load(xs), 3))), f32x4.mul(ws, xd), acc);
+@inline function scaleAdd(da: bool, a: v128, xs: usize, ws: v128, xd: v128, acc: v128): v128 {
+  const sums = da ? a : i32x4.extadd_pairwise_i16x8_s(a);
+  return madd(f32x4.convert_i32x4_s(i32x4.sub(sums, i32x4.shl(v128.load(xs), 3))), f32x4.mul(ws, xd), acc);
 }
 
 /** One row × one x row. wq/wd: the row's first group (rowQ/rowD); x8: [cols] i8 (interleaved);
  * xd, xs: [cols / 32] f32 / i32. i16 lanes stay below 8 · 2·127·15 = 30480. */
-@inline function ilRow(wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32): f32 {
+@inline function ilRow(da: bool, wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
     const xp = x8 + (<usize>g << 5);
     let a = i16x8.splat(0);
-    for (let j: usize = 0; j < 64; j += 16) a = i16x8.add(a, nib(v128.load(wp + j), v128.load(xp + j), v128.load(xp + j + 64)));
+    for (let j: usize = 0; j < 64; j += 16) a = nib(da, a, v128.load(wp + j), v128.load(xp + j), v128.load(xp + j + 64));
     const o = <usize>g << 2;
-    acc = scaleAdd(a, xs + o, v128.load(dp), v128.load(xd + o), acc);
+    acc = scaleAdd(da, a, xs + o, v128.load(dp), v128.load(xd + o), acc);
   }
   return hsum(acc);
 }
 
 /** The four rows of a quad × one x row (decode). wq: the quad's first byte; y: row 0's output (rows
  * 1..3 follow); bias: row 0's bias or 0. Same values as ilRow. */
-@inline function quadRow(wq: usize, x8: usize, xd: usize, xs: usize, nb: i32, y: usize, bias: usize): void {
+@inline function quadRow(da: bool, wq: usize, x8: usize, xd: usize, xs: usize, nb: i32, y: usize, bias: usize): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let wp = wq;
   for (let g = 0; g < nb; g += 4, wp += GS) {
@@ -70,17 +81,17 @@ const GS: usize = 320;
     let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
     for (let j: usize = 0; j < 64; j += 16) {
       const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-      a0 = i16x8.add(a0, nib(v128.load(wp + j), xl, xh));
-      a1 = i16x8.add(a1, nib(v128.load(wp + 64 + j), xl, xh));
-      a2 = i16x8.add(a2, nib(v128.load(wp + 128 + j), xl, xh));
-      a3 = i16x8.add(a3, nib(v128.load(wp + 192 + j), xl, xh));
+      a0 = nib(da, a0, v128.load(wp + j), xl, xh);
+      a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh);
+      a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh);
+      a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh);
     }
     const o = <usize>g << 2, dp = wp + 256;
     const xdv = v128.load(xd + o);
-    f0 = scaleAdd(a0, xs + o, v128.load(dp), xdv, f0);
-    f1 = scaleAdd(a1, xs + o, v128.load(dp + 16), xdv, f1);
-    f2 = scaleAdd(a2, xs + o, v128.load(dp + 32), xdv, f2);
-    f3 = scaleAdd(a3, xs + o, v128.load(dp + 48), xdv, f3);
+    f0 = scaleAdd(da, a0, xs + o, v128.load(dp), xdv, f0);
+    f1 = scaleAdd(da, a1, xs + o, v128.load(dp + 16), xdv, f1);
+    f2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, f2);
+    f3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, f3);
   }
   const b = bias != 0;
   store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
@@ -92,7 +103,7 @@ const GS: usize = 320;
 /** One row × four x rows (prefill): each 16-byte weight chunk is split into nibbles once for all
  * four rows. Same values as ilRow. x8, xd, xs: the first x row's (rows `xrow` / `srow` bytes apart);
  * y: the first output (rows `ys` apart). */
-@inline function ilTile4(wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
+@inline function ilTile4(da: bool, wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
@@ -102,17 +113,17 @@ const GS: usize = 320;
       const w = v128.load(wp + j);
       const lo = lo4(w), hi = hi4(w);
       const p = xp + j;
-      a0 = i16x8.add(a0, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 64), hi)));
-      a1 = i16x8.add(a1, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + xrow + 64), hi)));
-      a2 = i16x8.add(a2, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 2 * xrow + 64), hi)));
-      a3 = i16x8.add(a3, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + 3 * xrow + 64), hi)));
+      a0 = acc2(da, a0, v128.load(p), lo, v128.load(p + 64), hi);
+      a1 = acc2(da, a1, v128.load(p + xrow), lo, v128.load(p + xrow + 64), hi);
+      a2 = acc2(da, a2, v128.load(p + 2 * xrow), lo, v128.load(p + 2 * xrow + 64), hi);
+      a3 = acc2(da, a3, v128.load(p + 3 * xrow), lo, v128.load(p + 3 * xrow + 64), hi);
     }
     const o = <usize>g << 2;
     const wv = v128.load(dp);
-    f0 = scaleAdd(a0, xs + o, wv, v128.load(xd + o), f0);
-    f1 = scaleAdd(a1, xs + srow + o, wv, v128.load(xd + srow + o), f1);
-    f2 = scaleAdd(a2, xs + 2 * srow + o, wv, v128.load(xd + 2 * srow + o), f2);
-    f3 = scaleAdd(a3, xs + 3 * srow + o, wv, v128.load(xd + 3 * srow + o), f3);
+    f0 = scaleAdd(da, a0, xs + o, wv, v128.load(xd + o), f0);
+    f1 = scaleAdd(da, a1, xs + srow + o, wv, v128.load(xd + srow + o), f1);
+    f2 = scaleAdd(da, a2, xs + 2 * srow + o, wv, v128.load(xd + 2 * srow + o), f2);
+    f3 = scaleAdd(da, a3, xs + 3 * srow + o, wv, v128.load(xd + 3 * srow + o), f3);
   }
   store<f32>(y, hsum(f0) + b);
   store<f32>(y + ys, hsum(f1) + b);
@@ -124,7 +135,7 @@ const GS: usize = 320;
  * four x rows: each x chunk is loaded once for both weight rows, each weight chunk split once for
  * all four x rows. Same values as ilRow. Arguments as ilTile4; row r + 1's outputs are 4 bytes
  * after row r's. */
-@inline function ilTile2x4(wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
+@inline function ilTile2x4(da: bool, wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let h0 = f32x4.splat(0), h1 = f32x4.splat(0), h2 = f32x4.splat(0), h3 = f32x4.splat(0);
   let wp = wq, dp = wd;
@@ -137,32 +148,32 @@ const GS: usize = 320;
       const wl = lo4(w), wh = hi4(w), vl = lo4(v), vh = hi4(v);
       const p = xp + j;
       let xl = v128.load(p), xh = v128.load(p + 64);
-      a0 = i16x8.add(a0, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, wl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, wh)));
-      c0 = i16x8.add(c0, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, vl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, vh)));
+      a0 = acc2(da, a0, xl, wl, xh, wh);
+      c0 = acc2(da, c0, xl, vl, xh, vh);
       xl = v128.load(p + xrow); xh = v128.load(p + xrow + 64);
-      a1 = i16x8.add(a1, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, wl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, wh)));
-      c1 = i16x8.add(c1, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, vl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, vh)));
+      a1 = acc2(da, a1, xl, wl, xh, wh);
+      c1 = acc2(da, c1, xl, vl, xh, vh);
       xl = v128.load(p + 2 * xrow); xh = v128.load(p + 2 * xrow + 64);
-      a2 = i16x8.add(a2, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, wl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, wh)));
-      c2 = i16x8.add(c2, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, vl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, vh)));
+      a2 = acc2(da, a2, xl, wl, xh, wh);
+      c2 = acc2(da, c2, xl, vl, xh, vh);
       xl = v128.load(p + 3 * xrow); xh = v128.load(p + 3 * xrow + 64);
-      a3 = i16x8.add(a3, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, wl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, wh)));
-      c3 = i16x8.add(c3, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, vl), i16x8.relaxed_dot_i8x16_i7x16_s(xh, vh)));
+      a3 = acc2(da, a3, xl, wl, xh, wh);
+      c3 = acc2(da, c3, xl, vl, xh, vh);
     }
     const o = <usize>g << 2;
     const wv = v128.load(dp), vv = v128.load(dp + 16);
     let xdv = v128.load(xd + o);
-    f0 = scaleAdd(a0, xs + o, wv, xdv, f0);
-    h0 = scaleAdd(c0, xs + o, vv, xdv, h0);
+    f0 = scaleAdd(da, a0, xs + o, wv, xdv, f0);
+    h0 = scaleAdd(da, c0, xs + o, vv, xdv, h0);
     xdv = v128.load(xd + srow + o);
-    f1 = scaleAdd(a1, xs + srow + o, wv, xdv, f1);
-    h1 = scaleAdd(c1, xs + srow + o, vv, xdv, h1);
+    f1 = scaleAdd(da, a1, xs + srow + o, wv, xdv, f1);
+    h1 = scaleAdd(da, c1, xs + srow + o, vv, xdv, h1);
     xdv = v128.load(xd + 2 * srow + o);
-    f2 = scaleAdd(a2, xs + 2 * srow + o, wv, xdv, f2);
-    h2 = scaleAdd(c2, xs + 2 * srow + o, vv, xdv, h2);
+    f2 = scaleAdd(da, a2, xs + 2 * srow + o, wv, xdv, f2);
+    h2 = scaleAdd(da, c2, xs + 2 * srow + o, vv, xdv, h2);
     xdv = v128.load(xd + 3 * srow + o);
-    f3 = scaleAdd(a3, xs + 3 * srow + o, wv, xdv, f3);
-    h3 = scaleAdd(c3, xs + 3 * srow + o, vv, xdv, h3);
+    f3 = scaleAdd(da, a3, xs + 3 * srow + o, wv, xdv, f3);
+    h3 = scaleAdd(da, c3, xs + 3 * srow + o, vv, xdv, h3);
   }
   store<f32>(y, hsum(f0) + b0);
   store<f32>(y + 4, hsum(h0) + b1);
@@ -175,30 +186,35 @@ const GS: usize = 320;
 }
 
 /** Row r alone × every x row (rows outside whole quads of the range). */
-@inline function singleRow(wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r: i32): void {
+@inline function singleRow(da: bool, wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r: i32): void {
   const nb = cols >> 5;
   const ys = <usize>rows << 2, srow = <usize>nb << 2;
   const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
   const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
   let i = 0;
-  for (; i + 4 <= n; i += 4) ilTile4(wqr, wdr, x8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b);
-  for (; i < n; i++) store<f32>(yr + <usize>i * ys, ilRow(wqr, wdr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb) + b);
+  for (; i + 4 <= n; i += 4) ilTile4(da, wqr, wdr, x8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b);
+  for (; i < n; i++) store<f32>(yr + <usize>i * ys, ilRow(da, wqr, wdr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb) + b);
 }
 
 /** Rows `r0 .. r1` of y = x8 · Wᵀ (+ bias) for interleaved Q4_0 weights (nibbles and scales both in
  * the quad tiles at wq). x8: [n, cols] i8 (interleaved); xd, xs: [n, cols / 32] f32 / i32 (Σq);
  * y: [n, rows] f32; bias: [rows] f32 or 0. cols: a multiple of 128; rows: a multiple of 4. */
 export function matmulQ4ILRows(wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if (dotAdd) rowsIL(true, wq, x8, xd, xs, y, bias, n, rows, cols, r0, r1);
+  else rowsIL(false, wq, x8, xd, xs, y, bias, n, rows, cols, r0, r1);
+}
+
+@inline function rowsIL(da: bool, wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
   const ys = <usize>rows << 2, srow = <usize>nb << 2;
   let r = r0;
-  for (; r < r1 && (r & 3) != 0; r++) singleRow(wq, x8, xd, xs, y, bias, n, rows, cols, r);
+  for (; r < r1 && (r & 3) != 0; r++) singleRow(da, wq, x8, xd, xs, y, bias, n, rows, cols, r);
   if (n < 4) {
     // Decode and small batches: the four rows of a quad per pass over each x row.
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
-      for (let i = 0; i < n; i++) quadRow(wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
+      for (let i = 0; i < n; i++) quadRow(da, wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
     }
   } else {
     for (; r + 2 <= r1; r += 2) {
@@ -206,13 +222,13 @@ export function matmulQ4ILRows(wq: usize, x8: usize, xd: usize, xs: usize, y: us
       const b1: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
       const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
       let i = 0;
-      for (; i + 4 <= n; i += 4) ilTile2x4(wqr, wdr, x8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
+      for (; i + 4 <= n; i += 4) ilTile2x4(da, wqr, wdr, x8 + <usize>i * cols, <usize>cols, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
       for (; i < n; i++) {
         const xo = <usize>i * srow;
-        store<f32>(yr + <usize>i * ys, ilRow(wqr, wdr, x8 + <usize>i * cols, xd + xo, xs + xo, nb) + b0);
-        store<f32>(yr + <usize>i * ys + 4, ilRow(wqr + 64, wdr + 16, x8 + <usize>i * cols, xd + xo, xs + xo, nb) + b1);
+        store<f32>(yr + <usize>i * ys, ilRow(da, wqr, wdr, x8 + <usize>i * cols, xd + xo, xs + xo, nb) + b0);
+        store<f32>(yr + <usize>i * ys + 4, ilRow(da, wqr + 64, wdr + 16, x8 + <usize>i * cols, xd + xo, xs + xo, nb) + b1);
       }
     }
   }
-  for (; r < r1; r++) singleRow(wq, x8, xd, xs, y, bias, n, rows, cols, r);
+  for (; r < r1; r++) singleRow(da, wq, x8, xd, xs, y, bias, n, rows, cols, r);
 }
