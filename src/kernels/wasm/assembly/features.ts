@@ -13,9 +13,38 @@ export let dotAdd: bool = false;
 export let q8Gather: v128 = v128.splat<i8>(0);
 export let q8Flip: v128 = v128.splat<i8>(0);
 
-/** Switch the dot-add kernels on (on != 0) or off; a no-op in the plain build. */
+/**
+ * The kernels' vector constants, as globals written here at instantiation and read into locals
+ * before the loops. V8 13 (Node 24) rebuilds a `v128.const` at each use inside a loop: the Q4_0
+ * nibble loop ran at 12.1 GB/s with `i8x16.splat(15)` inline against 20.2 with the mask held in a
+ * local read from a global (Node 20's V8 11.3: 19.2 and 19.9). A global the module never writes
+ * would be folded back into constants by the optimizer, hence zero initial values and this write.
+ */
+export let cNib: v128 = v128.splat<i8>(0); // i8x16 15: a nibble
+export let cHi2: v128 = v128.splat<i8>(0); // i8x16 0x30: Q6_K's two high bits in place
+export let cW15: v128 = v128.splat<i8>(0); // i16x8 15
+export let cW3: v128 = v128.splat<i8>(0); // i16x8 3
+export let cBf16Hi: v128 = v128.splat<i8>(0); // i32x4 0xffff0000: the odd bf16 of a pair
+export let cB16: v128 = v128.splat<i8>(0); // i8x16 16
+export let cW16: v128 = v128.splat<i8>(0); // i16x8 16
+export let cQ5Bit: v128 = v128.splat<i8>(0); // Q5_0: bit l % 8 of a qh byte in lane l
+export let cQ5Sel0: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 0, 1 over 8 lanes each
+export let cQ5Sel1: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 2, 3
+
+/** Switch the dot-add kernels on (on != 0) or off (a no-op in the plain build), and set the
+ * constants above: the host calls this on every instance before any kernel runs. */
 export function setDotAdd(on: i32): void {
   dotAdd = ASC_FEATURE_RELAXED_SIMD && on != 0;
   q8Gather = i8x16(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
   q8Flip = i8x16.splat(-128);
+  cNib = i8x16.splat(15);
+  cHi2 = i8x16.splat(0x30);
+  cW15 = i16x8.splat(15);
+  cW3 = i16x8.splat(3);
+  cBf16Hi = i32x4.splat(0xffff0000);
+  cB16 = i8x16.splat(16);
+  cW16 = i16x8.splat(16);
+  cQ5Bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  cQ5Sel0 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  cQ5Sel1 = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
 }

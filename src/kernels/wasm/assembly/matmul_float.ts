@@ -5,6 +5,7 @@
 // bf16 runs 8 columns per step (`bf16Step`): one 16-byte load gives the even columns (shl 16) and
 // the odd ones (mask), x is split to match by two lane shuffles; lane j adds column 8g + 2j, then
 // 8g + 2j + 1. Every tile uses that order (then 4-column steps and the scalar tail as the others).
+import { cBf16Hi } from "./features";
 import { hsum, madd } from "./simd";
 
 // Storage kinds (the `kind` argument).
@@ -55,9 +56,9 @@ export const FLOAT_F16: i32 = 2;
 
 /** acc + 8 bf16 weights at `wp` (one 16-byte load; i32 lane j holds columns 2j, 2j + 1) × x split
  * by xEven / xOdd: the even columns first, then the odd ones. */
-@inline function bf16Step(wp: usize, xe: v128, xo: v128, acc: v128): v128 {
+@inline function bf16Step(wp: usize, xe: v128, xo: v128, acc: v128, hi: v128): v128 {
   const v = v128.load(wp);
-  return madd(v128.and(v, i32x4.splat(0xffff0000)), xo, madd(i32x4.shl(v, 16), xe, acc));
+  return madd(v128.and(v, hi), xo, madd(i32x4.shl(v, 16), xe, acc));
 }
 
 @inline function bytesPer(kind: i32): usize {
@@ -73,6 +74,7 @@ export const FLOAT_F16: i32 = 2;
 
 /** 2 weight rows × 4 x rows. */
 @inline function tile2x4(kind: i32, w0: usize, w1: usize, x0: usize, xs: usize, cols: i32, y0: usize, ys: usize, b0: f32, b1: f32): void {
+  const hi = cBf16Hi; // features.ts: not an inline constant
   const eb = bytesPer(kind);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
   let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
@@ -81,13 +83,13 @@ export const FLOAT_F16: i32 = 2;
     const wa = w0 + (<usize>c << 1), wb = w1 + (<usize>c << 1);
     const xp = x0 + (<usize>c << 2);
     let xe = xEven(xp), xo = xOdd(xp);
-    a00 = bf16Step(wa, xe, xo, a00); a10 = bf16Step(wb, xe, xo, a10);
+    a00 = bf16Step(wa, xe, xo, a00, hi); a10 = bf16Step(wb, xe, xo, a10, hi);
     xe = xEven(xp + xs); xo = xOdd(xp + xs);
-    a01 = bf16Step(wa, xe, xo, a01); a11 = bf16Step(wb, xe, xo, a11);
+    a01 = bf16Step(wa, xe, xo, a01, hi); a11 = bf16Step(wb, xe, xo, a11, hi);
     xe = xEven(xp + 2 * xs); xo = xOdd(xp + 2 * xs);
-    a02 = bf16Step(wa, xe, xo, a02); a12 = bf16Step(wb, xe, xo, a12);
+    a02 = bf16Step(wa, xe, xo, a02, hi); a12 = bf16Step(wb, xe, xo, a12, hi);
     xe = xEven(xp + 3 * xs); xo = xOdd(xp + 3 * xs);
-    a03 = bf16Step(wa, xe, xo, a03); a13 = bf16Step(wb, xe, xo, a13);
+    a03 = bf16Step(wa, xe, xo, a03, hi); a13 = bf16Step(wb, xe, xo, a13, hi);
   }
   for (let c = b8; c < body; c += 4) {
     const wa = load4(kind, w0 + <usize>c * eb);
@@ -114,6 +116,7 @@ export const FLOAT_F16: i32 = 2;
 
 /** 4 weight rows `ws` bytes apart × 1 x row (decode); their outputs (and biases) `ys` bytes apart. */
 @inline function tile4x1(kind: i32, w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize, ys: usize = 4): void {
+  const hi = cBf16Hi; // features.ts: not an inline constant
   const eb = bytesPer(kind);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const body = cols & ~3, b8 = body8(kind, cols);
@@ -121,10 +124,10 @@ export const FLOAT_F16: i32 = 2;
     const xp = x0 + (<usize>c << 2);
     const xe = xEven(xp), xo = xOdd(xp);
     const wp = w0 + (<usize>c << 1);
-    a0 = bf16Step(wp, xe, xo, a0);
-    a1 = bf16Step(wp + ws, xe, xo, a1);
-    a2 = bf16Step(wp + 2 * ws, xe, xo, a2);
-    a3 = bf16Step(wp + 3 * ws, xe, xo, a3);
+    a0 = bf16Step(wp, xe, xo, a0, hi);
+    a1 = bf16Step(wp + ws, xe, xo, a1, hi);
+    a2 = bf16Step(wp + 2 * ws, xe, xo, a2, hi);
+    a3 = bf16Step(wp + 3 * ws, xe, xo, a3, hi);
   }
   for (let c = b8; c < body; c += 4) {
     const xv = v128.load(x0 + (<usize>c << 2));
@@ -143,12 +146,13 @@ export const FLOAT_F16: i32 = 2;
 
 /** 1 weight row × 1 x row (edges). */
 @inline function tile1x1(kind: i32, w0: usize, x0: usize, cols: i32, y0: usize, b: f32): void {
+  const hi = cBf16Hi; // features.ts: not an inline constant
   const eb = bytesPer(kind);
   let a = f32x4.splat(0);
   const body = cols & ~3, b8 = body8(kind, cols);
   for (let c = 0; c < b8; c += 8) {
     const xp = x0 + (<usize>c << 2);
-    a = bf16Step(w0 + (<usize>c << 1), xEven(xp), xOdd(xp), a);
+    a = bf16Step(w0 + (<usize>c << 1), xEven(xp), xOdd(xp), a, hi);
   }
   for (let c = b8; c < body; c += 4) a = madd(load4(kind, w0 + <usize>c * eb), v128.load(x0 + (<usize>c << 2)), a);
   store<f32>(y0, finish(kind, a, w0, x0, body, cols) + b);

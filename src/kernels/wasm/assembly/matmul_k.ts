@@ -5,6 +5,7 @@
 //                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
 //   Q6_K (212 B): f32 d, i8 sc[16], ql[128], qh[64] (ggml order); value = d·sc·(q − 32)
 // Sub-block scales multiply the integer sums; one float multiply per super-block.
+import { cHi2, cNib, cW15, cW3 } from "./features";
 import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, madd } from "./simd";
 
@@ -52,7 +53,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     const blk = w + <usize>k * Q4K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const mask = i8x16.splat(15);
+      const mask = cNib; // features.ts: not an inline constant
       for (let p = 0; p < 4; p++) {
         const q = blk + 24 + (<usize>p << 5);
         const wA = v128.load(q), wB = v128.load(q + 16);
@@ -68,7 +69,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
         }
       }
     } else {
-      const mask = i16x8.splat(15);
+      const mask = cW15;
       const xo = <usize>k << 9; // 256 values × 2 bytes
       for (let p = 0; p < 4; p++) {
         const q = blk + 24 + (<usize>p << 5);
@@ -125,9 +126,9 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
 }
 
 /** Relaxed build: one 16-value chunk of 6-bit quants q (< 64) × 16 i8 activations at `xp`, times
- * the chunk's scale: i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
-@inline function q6kChunkR(xp: usize, q: v128, sc: usize): v128 {
-  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), i16x8.splat(<i16>load<i8>(sc)));
+ * the chunk's scale (`sc`: splat to i16): i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
+@inline function q6kChunkR(xp: usize, q: v128, sc: v128): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), sc);
 }
 
 /** One Q6_K row × `nx` (1 or 4) x rows. x: the widened i16 quants (8-value groups), or (`relaxed`,
@@ -138,12 +139,11 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 4) << 1; // i16 sums per 16
-  const m15 = i16x8.splat(15), m3 = i16x8.splat(3);
+  const m15 = cW15, m3 = cW3, b15 = cNib, b48 = cHi2; // features.ts: not inline constants
   for (let k = 0; k < nb; k++) {
     const blk = w + <usize>k * Q6K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const b15 = i8x16.splat(15), b48 = i8x16.splat(0x30);
       for (let h = 0; h < 2; h++) {
         const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
         for (let c = 0; c < 2; c++) {
@@ -154,11 +154,14 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
           const q2 = v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48));
           const q3 = v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48));
           const q4 = v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48));
+          // The four chunks' scales, splat once for all x rows.
           const s = sc + <usize>c;
+          const s1 = i16x8.splat(<i16>load<i8>(s)), s2 = i16x8.splat(<i16>load<i8>(s + 2));
+          const s3 = i16x8.splat(<i16>load<i8>(s + 4)), s4 = i16x8.splat(<i16>load<i8>(s + 6));
           const xp = x + (<usize>k << 8) + (<usize>h << 7) + (<usize>c << 4);
           for (let j = 0; j < nx; j++) {
             const xj = xp + <usize>j * xrow;
-            const t = i32x4.add(i32x4.add(q6kChunkR(xj, q1, s), q6kChunkR(xj + 32, q2, s + 2)), i32x4.add(q6kChunkR(xj + 64, q3, s + 4), q6kChunkR(xj + 96, q4, s + 6)));
+            const t = i32x4.add(i32x4.add(q6kChunkR(xj, q1, s1), q6kChunkR(xj + 32, q2, s2)), i32x4.add(q6kChunkR(xj + 64, q3, s3), q6kChunkR(xj + 96, q4, s4)));
             if (j == 0) i0 = i32x4.add(i0, t);
             else if (j == 1) i1 = i32x4.add(i1, t);
             else if (j == 2) i2 = i32x4.add(i2, t);

@@ -10,7 +10,7 @@ import { matmulQ4ILRows } from "./matmul_q4il";
 import { matmulQ50Rows } from "./matmul_q5";
 import { matmulQ8ILRows } from "./matmul_q8il";
 import { matmulQ8ILDotRows } from "./matmul_q8il_dot";
-import { dotAdd } from "./features";
+import { cNib, cW15, dotAdd } from "./features";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q_Q8_0: i32 = 0;
@@ -94,15 +94,16 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
  * by the relaxed i8 × i7 dot (exact: nibbles < 128; pair sums |Σ| ≤ 4·127·15 fit i16). Not
  * `i32x4.relaxed_dot_i8x16_i7x16_add_s`: Node 20's V8 (11.3) returns twice the dot and drops the
  * addend for that one (measured); the i16x8 form is right. */
-@inline function nibbleDot32(wp: usize, x8: usize): v128 {
+@inline function nibbleDot32(wp: usize, x8: usize, m: v128): v128 {
   const wv = v128.load(wp);
-  const lo = v128.and(wv, i8x16.splat(15));
-  const hi = v128.and(i16x8.shr_u(wv, 4), i8x16.splat(15));
+  const lo = v128.and(wv, m);
+  const hi = v128.and(i16x8.shr_u(wv, 4), m);
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + 16), hi)));
 }
 
 /** Q4_0 row × `nx` x rows with the relaxed nibble dot (x as i8: [n, cols]). */
 @inline function rowTileNibble(nx: i32, wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+  const m = cNib;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const xrow = <usize>cols;
   const srow = <usize>nb << 2;
@@ -111,12 +112,12 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
     const wdk = load<f32>(wd + (<usize>k << 2));
     const xo = <usize>k << 5;
     const so = <usize>k << 2;
-    const s0 = i32x4.sub(nibbleDot32(p, x8 + xo), i32x4.splat(load<i32>(xs + so) << 1));
+    const s0 = i32x4.sub(nibbleDot32(p, x8 + xo, m), i32x4.splat(load<i32>(xs + so) << 1));
     a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(wdk * load<f32>(xd + so)), a0);
     if (nx == 4) {
-      const s1 = i32x4.sub(nibbleDot32(p, x8 + xrow + xo), i32x4.splat(load<i32>(xs + srow + so) << 1));
-      const s2 = i32x4.sub(nibbleDot32(p, x8 + 2 * xrow + xo), i32x4.splat(load<i32>(xs + 2 * srow + so) << 1));
-      const s3 = i32x4.sub(nibbleDot32(p, x8 + 3 * xrow + xo), i32x4.splat(load<i32>(xs + 3 * srow + so) << 1));
+      const s1 = i32x4.sub(nibbleDot32(p, x8 + xrow + xo, m), i32x4.splat(load<i32>(xs + srow + so) << 1));
+      const s2 = i32x4.sub(nibbleDot32(p, x8 + 2 * xrow + xo, m), i32x4.splat(load<i32>(xs + 2 * srow + so) << 1));
+      const s3 = i32x4.sub(nibbleDot32(p, x8 + 3 * xrow + xo, m), i32x4.splat(load<i32>(xs + 3 * srow + so) << 1));
       a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(wdk * load<f32>(xd + srow + so)), a1);
       a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(wdk * load<f32>(xd + 2 * srow + so)), a2);
       a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(wdk * load<f32>(xd + 3 * srow + so)), a3);
@@ -145,7 +146,7 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
     } else {
       const p = wq + (<usize>k << 4);
       const lo = v128.load8x8_u(p), hi = v128.load8x8_u(p + 8);
-      const mask = i16x8.splat(15);
+      const mask = cW15; // features.ts: not an inline constant
       w0 = v128.and(lo, mask); w1 = v128.and(hi, mask);
       w2 = i16x8.shr_u(lo, 4); w3 = i16x8.shr_u(hi, 4);
     }

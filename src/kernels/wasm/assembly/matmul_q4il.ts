@@ -13,7 +13,7 @@
 // x86 VNNI, Node >= 22; Node 20's V8 11.3 returned twice the dot and dropped the addend) the sums
 // run on it in i32 lanes (`da`); else on the i16x8 dot with i16 lanes widened per group. The
 // integer sums are the same, so are the outputs.
-import { dotAdd } from "./features";
+import { cNib, dotAdd } from "./features";
 import { hsum, madd } from "./simd";
 
 /** Bytes from one 128-column group of a row to the next (the quad tile). */
@@ -31,11 +31,11 @@ const GS: usize = 320;
 
 /** Low and high nibbles of 16 weight bytes, each 0..15 (a 16-bit shift then the mask: one
  * instruction fewer than `i8x16.shr_u` on x64). */
-@inline function lo4(w: v128): v128 {
-  return v128.and(w, i8x16.splat(15));
+@inline function lo4(w: v128, m: v128): v128 {
+  return v128.and(w, m);
 }
-@inline function hi4(w: v128): v128 {
-  return v128.and(i16x8.shr_u(w, 4), i8x16.splat(15));
+@inline function hi4(w: v128, m: v128): v128 {
+  return v128.and(i16x8.shr_u(w, 4), m);
 }
 
 /** acc + the dot of split nibbles (lo, hi) with the low / high x chunks: i32 lanes by the dot-add
@@ -46,8 +46,8 @@ const GS: usize = 320;
 }
 
 /** acc2 of 16 nibble bytes. */
-@inline function nib(da: bool, acc: v128, w: v128, xl: v128, xh: v128): v128 {
-  return acc2(da, acc, xl, lo4(w), xh, hi4(w));
+@inline function nib(da: bool, acc: v128, w: v128, xl: v128, xh: v128, m: v128): v128 {
+  return acc2(da, acc, xl, lo4(w, m), xh, hi4(w, m));
 }
 
 /** f32 accumulator step for one group: (i32 dots − 8·Σq) × (w scales · x scales) + acc. */
@@ -59,12 +59,13 @@ const GS: usize = 320;
 /** One row × one x row. wq/wd: the row's first group (rowQ/rowD); x8: [cols] i8 (interleaved);
  * xd, xs: [cols / 32] f32 / i32. i16 lanes stay below 8 · 2·127·15 = 30480. */
 @inline function ilRow(da: bool, wq: usize, wd: usize, x8: usize, xd: usize, xs: usize, nb: i32): f32 {
+  const m = cNib;
   let acc = f32x4.splat(0);
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
     const xp = x8 + (<usize>g << 5);
     let a = i16x8.splat(0);
-    for (let j: usize = 0; j < 64; j += 16) a = nib(da, a, v128.load(wp + j), v128.load(xp + j), v128.load(xp + j + 64));
+    for (let j: usize = 0; j < 64; j += 16) a = nib(da, a, v128.load(wp + j), v128.load(xp + j), v128.load(xp + j + 64), m);
     const o = <usize>g << 2;
     acc = scaleAdd(da, a, xs + o, v128.load(dp), v128.load(xd + o), acc);
   }
@@ -74,6 +75,7 @@ const GS: usize = 320;
 /** The four rows of a quad × one x row (decode). wq: the quad's first byte; y: row 0's output (rows
  * 1..3 follow); bias: row 0's bias or 0. Same values as ilRow. */
 @inline function quadRow(da: bool, wq: usize, x8: usize, xd: usize, xs: usize, nb: i32, y: usize, bias: usize): void {
+  const m = cNib;
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let wp = wq;
   for (let g = 0; g < nb; g += 4, wp += GS) {
@@ -81,10 +83,10 @@ const GS: usize = 320;
     let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
     for (let j: usize = 0; j < 64; j += 16) {
       const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-      a0 = nib(da, a0, v128.load(wp + j), xl, xh);
-      a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh);
-      a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh);
-      a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh);
+      a0 = nib(da, a0, v128.load(wp + j), xl, xh, m);
+      a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh, m);
+      a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh, m);
+      a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh, m);
     }
     const o = <usize>g << 2, dp = wp + 256;
     const xdv = v128.load(xd + o);
@@ -104,6 +106,7 @@ const GS: usize = 320;
  * four rows. Same values as ilRow. x8, xd, xs: the first x row's (rows `xrow` / `srow` bytes apart);
  * y: the first output (rows `ys` apart). */
 @inline function ilTile4(da: bool, wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b: f32): void {
+  const m = cNib;
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
@@ -111,7 +114,7 @@ const GS: usize = 320;
     let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
     for (let j: usize = 0; j < 64; j += 16) {
       const w = v128.load(wp + j);
-      const lo = lo4(w), hi = hi4(w);
+      const lo = lo4(w, m), hi = hi4(w, m);
       const p = xp + j;
       a0 = acc2(da, a0, v128.load(p), lo, v128.load(p + 64), hi);
       a1 = acc2(da, a1, v128.load(p + xrow), lo, v128.load(p + xrow + 64), hi);
@@ -136,6 +139,7 @@ const GS: usize = 320;
  * all four x rows. Same values as ilRow. Arguments as ilTile4; row r + 1's outputs are 4 bytes
  * after row r's. */
 @inline function ilTile2x4(da: bool, wq: usize, wd: usize, x8: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
+  const m = cNib;
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let h0 = f32x4.splat(0), h1 = f32x4.splat(0), h2 = f32x4.splat(0), h3 = f32x4.splat(0);
   let wp = wq, dp = wd;
@@ -145,7 +149,7 @@ const GS: usize = 320;
     let c0 = i16x8.splat(0), c1 = i16x8.splat(0), c2 = i16x8.splat(0), c3 = i16x8.splat(0);
     for (let j: usize = 0; j < 64; j += 16) {
       const w = v128.load(wp + j), v = v128.load(wp + 64 + j);
-      const wl = lo4(w), wh = hi4(w), vl = lo4(v), vh = hi4(v);
+      const wl = lo4(w, m), wh = hi4(w, m), vl = lo4(v, m), vh = hi4(v, m);
       const p = xp + j;
       let xl = v128.load(p), xh = v128.load(p + 64);
       a0 = acc2(da, a0, xl, wl, xh, wh);
@@ -210,11 +214,13 @@ export function matmulQ4ILRows(wq: usize, x8: usize, xd: usize, xs: usize, y: us
   let r = r0;
   for (; r < r1 && (r & 3) != 0; r++) singleRow(da, wq, x8, xd, xs, y, bias, n, rows, cols, r);
   if (n < 4) {
-    // Decode and small batches: the four rows of a quad per pass over each x row.
+    // Decode and small batches: the four rows of a quad per pass over each x row, on the i16 dots
+    // even under dotAdd (one add per chunk on the accumulator's path instead of two dot-adds: no
+    // slower from DRAM, where the dot-add's longer chains showed no gain).
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
-      for (let i = 0; i < n; i++) quadRow(da, wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
+      for (let i = 0; i < n; i++) quadRow(false, wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
     }
   } else {
     for (; r + 2 <= r1; r += 2) {

@@ -6,6 +6,7 @@
 //         then scales [rows, cols / 32] f32. value = d·(q − 16)
 //   Q5_K (184 B per 256): f32 d, f32 dmin, u8 sc[8], u8 m[8], qh[32], qs[128] (ggml order);
 //         value = d·sc·q − dmin·m, q = nibble | (bit j of qh[l]) << 4 for sub-block j
+import { cB16, cNib, cQ5Bit, cQ5Sel0, cQ5Sel1, cW15, cW16 } from "./features";
 import { hsum, hsumI, madd } from "./simd";
 
 export const Q5_0_BLOCK: i32 = 20;
@@ -24,9 +25,8 @@ export const Q5K_BYTES: i32 = 184;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const xrow = <usize>cols << 1;
   const srow = <usize>nb << 2;
-  const bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-  const sel0 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), sel1 = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const s16 = i8x16.splat(16), m15 = i8x16.splat(15);
+  // features.ts: globals, not inline constants.
+  const bit = cQ5Bit, sel0 = cQ5Sel0, sel1 = cQ5Sel1, s16 = cB16, m15 = cNib;
   for (let k = 0; k < nb; k++) {
     // 32 five-bit weights: byte l of the low half takes bit l of qh (qh bytes 0, 1), of the high
     // half bit 16 + l (qh bytes 2, 3); swizzle spreads each qh byte over 8 lanes, the mask picks a bit.
@@ -98,7 +98,7 @@ export function matmulQ50Rows(wq: usize, wd: usize, xq: usize, xd: usize, xs: us
   const xrow = <usize>cols << 1;
   const drow = <usize>nb << 2;
   const srow = <usize>(cols >> 5) << 1; // i16 sums per 32
-  const mask = i16x8.splat(15), s16 = i16x8.splat(16);
+  const mask = cW15, s16 = cW16; // features.ts: globals, not inline constants
   for (let k = 0; k < nb; k++) {
     const blk = w + <usize>k * Q5K_BYTES;
     // 5th bits: qh byte l, shifted up 8 so one right shift by 4 + j brings bit j to bit 4.
