@@ -12,6 +12,7 @@
 // two-accumulator dot over hd (the 4-, 2- and 1-row dots agree), softmax runs per row over its own
 // causal length, and each output lane sums p_t · v_t over t in order (lanes hd & ~3 .. hd in scalar,
 // whichever many-row weighted sum runs).
+import { cHalfMask } from "./features";
 import { HALF_REBIAS, halfBitsX4 } from "./half";
 import { expNeg, hsum, madd } from "./simd";
 
@@ -47,8 +48,8 @@ export function softmax(p: usize, len: i32): void {
  * real products p · v, so the same rounded results — and the dots a scale × 2^112 (`items`), their
  * raw partial sums being 2^-112 times the true ones (only values below 2^-14 lose bits, ~2^-38
  * absolutely, far under a score's own rounding). One multiply fewer per four values. */
-@inline function vRaw4<T>(p: usize, c: i32): v128 {
-  if (isInteger<T>()) return halfBitsX4(p + (<usize>c << 1));
+@inline function vRaw4<T>(p: usize, c: i32, hm: v128): v128 {
+  if (isInteger<T>()) return halfBitsX4(p + (<usize>c << 1), hm);
   return v128.load(p + (<usize>c << 2));
 }
 
@@ -80,23 +81,25 @@ export function softmax(p: usize, len: i32): void {
 /** One score: q row at `qa` · key row `kp` · scale, stored at `dst`. Two accumulators over
  * alternate 4-dim slices, then the scalar tail — the same order as `dot2Rows` and `dot4Rows`. */
 @inline function dotRow<T>(qa: usize, kp: usize, hd: i32, scale: f32, dst: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
-    a0 = madd(v128.load(qa + o), vRaw4<T>(kp, c), a0);
-    a1 = madd(v128.load(qa + o + 16), vRaw4<T>(kp, c + 4), a1);
+    a0 = madd(v128.load(qa + o), vRaw4<T>(kp, c, hm), a0);
+    a1 = madd(v128.load(qa + o + 16), vRaw4<T>(kp, c + 4, hm), a1);
   }
   store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
 }
 
 /** Two scores sharing key row `kp` (loaded once): q rows at qa, qb, stored `stride` bytes apart from `dst`. */
 @inline function dot2Rows<T>(qa: usize, qb: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
-    const k0 = vRaw4<T>(kp, c), k1 = vRaw4<T>(kp, c + 4);
+    const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
     a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
     b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
   }
@@ -106,12 +109,13 @@ export function softmax(p: usize, len: i32): void {
 
 /** Four scores sharing key row `kp` (loaded once): q rows at qa..qd, stored `stride` bytes apart from `dst`. */
 @inline function dot4Rows<T>(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
-    const k0 = vRaw4<T>(kp, c), k1 = vRaw4<T>(kp, c + 4);
+    const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
     a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
     b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
     c0 = madd(v128.load(qc + o), k0, c0); c1 = madd(v128.load(qc + o + 16), k1, c1);
@@ -136,6 +140,7 @@ export function softmax(p: usize, len: i32): void {
 /** out row at `op` = Σ_t p[t] · v row t for t < len (p: weights at `sp`; v rows `vs` bytes apart
  * from `vh`). Slices of 32 dims held in eight registers across all t (no per-t stores). */
 @inline function weightedSum1<T>(sp: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 32 <= hd; c += 32) {
     let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
@@ -143,10 +148,10 @@ export function softmax(p: usize, len: i32): void {
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const ps = v128.load32_splat(sp + (<usize>t << 2));
-      o0 = madd(ps, vRaw4<T>(vp, c), o0); o1 = madd(ps, vRaw4<T>(vp, c + 4), o1);
-      o2 = madd(ps, vRaw4<T>(vp, c + 8), o2); o3 = madd(ps, vRaw4<T>(vp, c + 12), o3);
-      o4 = madd(ps, vRaw4<T>(vp, c + 16), o4); o5 = madd(ps, vRaw4<T>(vp, c + 20), o5);
-      o6 = madd(ps, vRaw4<T>(vp, c + 24), o6); o7 = madd(ps, vRaw4<T>(vp, c + 28), o7);
+      o0 = madd(ps, vRaw4<T>(vp, c, hm), o0); o1 = madd(ps, vRaw4<T>(vp, c + 4, hm), o1);
+      o2 = madd(ps, vRaw4<T>(vp, c + 8, hm), o2); o3 = madd(ps, vRaw4<T>(vp, c + 12, hm), o3);
+      o4 = madd(ps, vRaw4<T>(vp, c + 16, hm), o4); o5 = madd(ps, vRaw4<T>(vp, c + 20, hm), o5);
+      o6 = madd(ps, vRaw4<T>(vp, c + 24, hm), o6); o7 = madd(ps, vRaw4<T>(vp, c + 28, hm), o7);
     }
     const dst = op + (<usize>c << 2);
     v128.store(dst, o0); v128.store(dst + 16, o1); v128.store(dst + 32, o2); v128.store(dst + 48, o3);
@@ -155,7 +160,7 @@ export function softmax(p: usize, len: i32): void {
   for (; c + 4 <= hd; c += 4) {
     let o0 = f32x4.splat(0);
     let vp = vh;
-    for (let t = 0; t < len; t++, vp += vs) o0 = madd(v128.load32_splat(sp + (<usize>t << 2)), vRaw4<T>(vp, c), o0);
+    for (let t = 0; t < len; t++, vp += vs) o0 = madd(v128.load32_splat(sp + (<usize>t << 2)), vRaw4<T>(vp, c, hm), o0);
     v128.store(op + (<usize>c << 2), o0);
   }
   sumTail<T>(sp, vh, vs, len, hd, op);
@@ -164,6 +169,7 @@ export function softmax(p: usize, len: i32): void {
 /** `weightedSum1` for two rows of one position (weights `ss` bytes apart, outputs `os` apart) over
  * the same value rows, each loaded once: slices of 16 dims, four registers per row. */
 @inline function weightedSum2<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 16 <= hd; c += 16) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -171,7 +177,7 @@ export function softmax(p: usize, len: i32): void {
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const pa = v128.load32_splat(sp + (<usize>t << 2)), pb = v128.load32_splat(sp + ss + (<usize>t << 2));
-      const v0 = vRaw4<T>(vp, c), v1 = vRaw4<T>(vp, c + 4), v2 = vRaw4<T>(vp, c + 8), v3 = vRaw4<T>(vp, c + 12);
+      const v0 = vRaw4<T>(vp, c, hm), v1 = vRaw4<T>(vp, c + 4, hm), v2 = vRaw4<T>(vp, c + 8, hm), v3 = vRaw4<T>(vp, c + 12, hm);
       a0 = madd(pa, v0, a0); a1 = madd(pa, v1, a1); a2 = madd(pa, v2, a2); a3 = madd(pa, v3, a3);
       b0 = madd(pb, v0, b0); b1 = madd(pb, v1, b1); b2 = madd(pb, v2, b2); b3 = madd(pb, v3, b3);
     }
@@ -183,7 +189,7 @@ export function softmax(p: usize, len: i32): void {
     let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
-      const v0 = vRaw4<T>(vp, c);
+      const v0 = vRaw4<T>(vp, c, hm);
       a0 = madd(v128.load32_splat(sp + (<usize>t << 2)), v0, a0);
       b0 = madd(v128.load32_splat(sp + ss + (<usize>t << 2)), v0, b0);
     }
@@ -197,6 +203,7 @@ export function softmax(p: usize, len: i32): void {
 /** `weightedSum1` for four rows of one position over the same value rows, each loaded once: slices
  * of 8 dims, two registers per row. */
 @inline function weightedSum4<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 8 <= hd; c += 8) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
@@ -204,7 +211,7 @@ export function softmax(p: usize, len: i32): void {
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const w = sp + (<usize>t << 2);
-      const v0 = vRaw4<T>(vp, c), v1 = vRaw4<T>(vp, c + 4);
+      const v0 = vRaw4<T>(vp, c, hm), v1 = vRaw4<T>(vp, c + 4, hm);
       const pa = v128.load32_splat(w), pb = v128.load32_splat(w + ss);
       a0 = madd(pa, v0, a0); a1 = madd(pa, v1, a1); b0 = madd(pb, v0, b0); b1 = madd(pb, v1, b1);
       const pc = v128.load32_splat(w + 2 * ss), pd = v128.load32_splat(w + 3 * ss);
@@ -219,7 +226,7 @@ export function softmax(p: usize, len: i32): void {
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const w = sp + (<usize>t << 2);
-      const v0 = vRaw4<T>(vp, c);
+      const v0 = vRaw4<T>(vp, c, hm);
       a0 = madd(v128.load32_splat(w), v0, a0); b0 = madd(v128.load32_splat(w + ss), v0, b0);
       c0 = madd(v128.load32_splat(w + 2 * ss), v0, c0); d0 = madd(v128.load32_splat(w + 3 * ss), v0, d0);
     }
@@ -273,8 +280,9 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
 
 /** `count` halves at `src` → their 2^-112-scaled bits as f32 at `dst` (what `vRaw4<u16>` reads). */
 @inline function widen(src: usize, dst: usize, count: i32): void {
+  const hm = cHalfMask; // features.ts: not an inline constant
   let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), halfBitsX4(src + (<usize>i << 1)));
+  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), halfBitsX4(src + (<usize>i << 1), hm));
   for (; i < count; i++) store<f32>(dst + (<usize>i << 2), vRaw1<u16>(src, i));
 }
 

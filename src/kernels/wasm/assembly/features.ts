@@ -30,6 +30,17 @@ export let cW16: v128 = v128.splat<i8>(0); // i16x8 16
 export let cQ5Bit: v128 = v128.splat<i8>(0); // Q5_0: bit l % 8 of a qh byte in lane l
 export let cQ5Sel0: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 0, 1 over 8 lanes each
 export let cQ5Sel1: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 2, 3
+export let cHalfMask: v128 = v128.splat<i8>(0); // i32x4 0x8fffe000: half.ts halfBitsX4
+export let cExpMin: v128 = v128.splat<i8>(0); // f32x4 -87: simd.ts expNeg
+export let cLog2e: v128 = v128.splat<i8>(0); // f32x4 1.4426950408889634: simd.ts expNeg
+export let cLn2Hi: v128 = v128.splat<i8>(0); // f32x4 0.693359375: simd.ts expNeg
+export let cLn2Lo: v128 = v128.splat<i8>(0); // f32x4 -2.12194440e-4: simd.ts expNeg
+export let cP6: v128 = v128.splat<i8>(0); // f32x4 1.3888889e-3: simd.ts expNeg
+export let cP5: v128 = v128.splat<i8>(0); // f32x4 8.3333333e-3: simd.ts expNeg
+export let cP4: v128 = v128.splat<i8>(0); // f32x4 4.1666667e-2: simd.ts expNeg
+export let cP3: v128 = v128.splat<i8>(0); // f32x4 1.6666667e-1: simd.ts expNeg
+export let cHalf: v128 = v128.splat<i8>(0); // f32x4 0.5: simd.ts expNeg
+export let cOne: v128 = v128.splat<i8>(0); // f32x4 1: simd.ts expNeg
 
 /** Switch the dot-add kernels on (on != 0) or off (a no-op in the plain build), and set the
  * constants above: the host calls this on every instance before any kernel runs. */
@@ -47,4 +58,15 @@ export function setDotAdd(on: i32): void {
   cQ5Bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
   cQ5Sel0 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   cQ5Sel1 = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  cHalfMask = i32x4.splat(<i32>0x8fffe000);
+  cExpMin = f32x4.splat(-87);
+  cLog2e = f32x4.splat(1.4426950408889634);
+  cLn2Hi = f32x4.splat(0.693359375);
+  cLn2Lo = f32x4.splat(-2.12194440e-4);
+  cP6 = f32x4.splat(1.3888889e-3);
+  cP5 = f32x4.splat(8.3333333e-3);
+  cP4 = f32x4.splat(4.1666667e-2);
+  cP3 = f32x4.splat(1.6666667e-1);
+  cHalf = f32x4.splat(0.5);
+  cOne = f32x4.splat(1);
 }

@@ -10,8 +10,8 @@ export const HALF_REBIAS: f32 = reinterpret<f32>(0x77800000);
  * A half subnormal becomes an f32 subnormal of the same mantissa, so every finite half maps exactly
  * (wasm keeps subnormals); inf / NaN map to finite values (the cache never holds them for finite
  * activations below 65504). */
-@inline export function halfBitsX4(p: usize): v128 {
-  return v128.and(i32x4.shl(v128.load16x4_s(p), 13), i32x4.splat(<i32>0x8fffe000));
+@inline export function halfBitsX4(p: usize, mask: v128): v128 {
+  return v128.and(i32x4.shl(v128.load16x4_s(p), 13), mask); // mask: features.ts cHalfMask (0x8fffe000)
 }
 
 /** f32 → half bits on four lanes (in the low 16 bits of each i32 lane), round to nearest even as

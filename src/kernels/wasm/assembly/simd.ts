@@ -1,5 +1,6 @@
 // Shared SIMD helpers for the kernels. Compiled twice: with `--enable relaxed-simd` the float
 // multiply-add becomes `f32x4.relaxed_madd` (fused on FMA hardware), otherwise `mul` + `add`.
+import { cExpMin, cHalf, cLn2Hi, cLn2Lo, cLog2e, cOne, cP3, cP4, cP5, cP6 } from "./features";
 
 /** `a * b + c` on four f32 lanes. */
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
@@ -29,20 +30,22 @@
 }
 
 /** e^x on four lanes for x ≤ 0 (softmax arguments): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a
- * degree-6 polynomial (relative error ~2e-7), 2^n added into the exponent; x < −87 gives 0. */
+ * degree-6 polynomial (relative error ~2e-7), 2^n added into the exponent; x < −87 gives 0. The
+ * constants are features.ts globals (V8 13 rebuilds inline vector constants at every use). */
 @inline export function expNeg(x: v128): v128 {
-  const xc = f32x4.max(x, f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
-  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.3888889e-3);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3333333e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1666667e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666667e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  const lo = cExpMin, one = cOne;
+  const xc = f32x4.max(x, lo);
+  const n = f32x4.nearest(f32x4.mul(xc, cLog2e));
+  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, cLn2Hi)), f32x4.mul(n, cLn2Lo));
+  let p = cP6;
+  p = f32x4.add(f32x4.mul(p, r), cP5);
+  p = f32x4.add(f32x4.mul(p, r), cP4);
+  p = f32x4.add(f32x4.mul(p, r), cP3);
+  p = f32x4.add(f32x4.mul(p, r), cHalf);
+  p = f32x4.add(f32x4.mul(p, r), one);
+  p = f32x4.add(f32x4.mul(p, r), one);
   const scaled = i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
-  return v128.andnot(scaled, f32x4.lt(x, f32x4.splat(-87)));
+  return v128.andnot(scaled, f32x4.lt(x, lo));
 }
 
 /** silu(g) · u on four lanes: g / (1 + e^−g), with e = e^−|g| from `expNeg` and one divide
@@ -50,8 +53,8 @@
  * bits; every caller (fused SwiGLU, siluMul) runs this for every value, scalar tails included. */
 @inline export function siluMulX4(g: v128, u: v128): v128 {
   const e = expNeg(f32x4.neg(f32x4.abs(g)));
-  const num = f32x4.mul(g, v128.bitselect(e, f32x4.splat(1), f32x4.lt(g, f32x4.splat(0))));
-  return f32x4.mul(f32x4.div(num, f32x4.add(f32x4.splat(1), e)), u);
+  const num = f32x4.mul(g, v128.bitselect(e, cOne, f32x4.lt(g, f32x4.splat(0))));
+  return f32x4.mul(f32x4.div(num, f32x4.add(cOne, e)), u);
 }
 
 /** out[i] = silu(gate[i]) · up[i] for i < len (out may alias gate). */
