@@ -6,6 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { QwenrtError } from "../util/errors.js";
 import { measureReadBandwidth } from "./bandwidth.js";
 import { machineInfo } from "./machine.js";
+import { warmPageCache } from "./page-cache.js";
 import type { EngineJob, TrialShape } from "./method.js";
 import { type BenchReport, type BenchRow, ratios, toRow } from "./report.js";
 import { runEngine } from "./spawn.js";
@@ -73,9 +74,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.kv !== undefined ? `${o.kv} KV, ` : ""}${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}`);
   const qwenrtJob: EngineJob = { engine: "qwenrt", model: o.model, backend: o.backend, threads: o.threads, shape, ...(o.dtype !== undefined ? { dtype: o.dtype } : {}), ...(o.kv !== undefined ? { kv: o.kv } : {}) };
+  // Load times compare engines, not disk states: each engine starts with its files in the page cache.
+  const warm = (path: string): void => {
+    const w = warmPageCache(path);
+    o.log(`  page cache: ${(w.bytes / 1e9).toFixed(2)} GB of weights read in ${w.seconds.toFixed(1)} s before the engine starts`);
+  };
+  warm(o.model);
   rows.push(toRow(await runEngine(qwenrtJob), o.pp, o.tg, roof));
   if (peer !== undefined) {
     o.log(`llama.cpp: ${peer.path}`);
+    warm(peer.path);
     const job: EngineJob = { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape, ...(o.llamaGpu !== undefined ? { gpu: o.llamaGpu } : {}) };
     rows.push(toRow(await runEngine(job), o.pp, o.tg, roof));
   }

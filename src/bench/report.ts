@@ -40,7 +40,7 @@ export interface BenchReport {
   readonly bandwidth: Readonly<Record<string, number>>;
   readonly rows: readonly BenchRow[];
   /** qwenrt / llama.cpp for each measure (TTFT and RSS: lower is better), when both ran. */
-  readonly ratios?: { readonly pp: number; readonly tg: number; readonly ttft: number; readonly peakRss: number };
+  readonly ratios?: { readonly pp: number; readonly tg: number; readonly ttft: number; readonly peakRss: number; readonly load: number };
 }
 
 /** Turn an engine's reply into a row, given the read bandwidth at its thread count. */
@@ -71,6 +71,7 @@ export function ratios(rows: readonly BenchRow[]): BenchReport["ratios"] {
     tg: q.tgTokensPerSecond / l.tgTokensPerSecond,
     ttft: q.ttftSeconds / l.ttftSeconds,
     peakRss: q.peakRssBytes / l.peakRssBytes,
+    load: q.loadSeconds / l.loadSeconds,
   };
 }
 
@@ -93,13 +94,14 @@ function columns(rows: readonly (readonly string[])[]): string {
  * process.stdout.write(formatReport(report));
  */
 export function formatReport(r: BenchReport): string {
-  const head = ["engine", "type", `pp${r.pp} tok/s`, `tg${r.tg} tok/s`, "TTFT", "peak RSS", "GB/token", "GB/s", "% roofline"];
+  const head = ["engine", "type", `pp${r.pp} tok/s`, `tg${r.tg} tok/s`, "TTFT", "load", "peak RSS", "GB/token", "GB/s", "% roofline"];
   const body = r.rows.map((x) => [
     `${x.engine} (${x.detail})`,
     x.type,
     fmt(x.ppTokensPerSecond),
     fmt(x.tgTokensPerSecond),
     seconds(x.ttftSeconds),
+    seconds(x.loadSeconds),
     `${(x.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     gb(x.weightBytesPerToken),
     fmt(x.decodeBytesPerSecond / 1e9),
@@ -112,7 +114,7 @@ export function formatReport(r: BenchReport): string {
   ];
   if (r.ratios !== undefined) {
     const x = r.ratios;
-    lines.push(`qwenrt / llama.cpp: pp ${x.pp.toFixed(2)}×, tg ${x.tg.toFixed(2)}×, TTFT ${x.ttft.toFixed(2)}×, peak RSS ${x.peakRss.toFixed(2)}×`);
+    lines.push(`qwenrt / llama.cpp: pp ${x.pp.toFixed(2)}×, tg ${x.tg.toFixed(2)}×, TTFT ${x.ttft.toFixed(2)}×, peak RSS ${x.peakRss.toFixed(2)}×, load ${x.load.toFixed(2)}×`);
   }
   const bw = Object.entries(r.bandwidth)
     .map(([t, b]) => `${gb(b)} GB/s (${t === "given" ? "given with --roofline-gbs" : `${t} thread${t === "1" ? "" : "s"}`})`)

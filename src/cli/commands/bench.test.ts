@@ -62,13 +62,13 @@ test("qwenrt bench --vs llama.cpp reports both engines with positive numbers and
   assert.equal(report.rows[0]!.type, "bf16");
   assert.equal(report.rows[1]!.type, "f16");
   assert.equal(report.rows[0]!.weightBytesPerToken, report.rows[1]!.weightBytesPerToken);
-  for (const k of ["pp", "tg", "ttft", "peakRss"] as const) assert.ok(report.ratios![k] > 0, `ratio ${k}`);
+  for (const k of ["pp", "tg", "ttft", "peakRss", "load"] as const) assert.ok(report.ratios![k] > 0, `ratio ${k}`);
 });
 
 test("qwenrt bench prints the table and rejects an unknown peer", async () => {
   const r = await qwenrt(["bench", model, ...shape, "--backend", "ref"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^engine +type +pp8 tok\/s +tg4 tok\/s +TTFT +peak RSS +GB\/token +GB\/s +% roofline$/m);
+  assert.match(r.stdout, /^engine +type +pp8 tok\/s +tg4 tok\/s +TTFT +load +peak RSS +GB\/token +GB\/s +% roofline$/m);
   assert.match(r.stdout, /^qwenrt \(ref, 1 thread, f32 KV\) +f32 /m);
   assert.match(r.stdout, /memory read bandwidth: [\d.]+ GB\/s \(1 thread\)/);
   const bad = await qwenrt(["bench", model, "--vs", "vllm"]);
