@@ -14,15 +14,15 @@
 import { hsum, madd } from "./simd";
 
 /** Bytes from one 128-column group of a row to the next (the quad tile). */
-const GS: usize = 576;
+export const GS: usize = 576;
 
 /** Quant bytes of row r's first group. */
-@inline function rowQ(wq: usize, r: i32, cols: i32): usize {
+@inline export function rowQ(wq: usize, r: i32, cols: i32): usize {
   return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + (<usize>(r & 3) << 7);
 }
 
 /** Scales of row r's first group (4 f32). */
-@inline function rowD(wq: usize, r: i32, cols: i32): usize {
+@inline export function rowD(wq: usize, r: i32, cols: i32): usize {
   return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + 512 + (<usize>(r & 3) << 4);
 }
 
@@ -65,6 +65,12 @@ const GS: usize = 576;
     f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), f2);
     f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), f3);
   }
+  storeQuad(y, bias, f0, f1, f2, f3);
+}
+
+/** A quad's four outputs (lane sums of f0..f3) at y, plus row 0's bias at `bias` and the next
+ * three after it (0: none). */
+@inline export function storeQuad(y: usize, bias: usize, f0: v128, f1: v128, f2: v128, f3: v128): void {
   const b = bias != 0;
   store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
   store<f32>(y + 4, hsum(f1) + (b ? load<f32>(bias + 4) : 0));

@@ -9,9 +9,8 @@
 // group's sums at −128·Σx (quantizeQ8's xs) leaves the exact Σ w·x of the i16 path. The float steps
 // are matmul_q8il.ts's, in the same order: every output is bit-identical to it.
 import { q8Gather, q8Flip } from "./features";
+import { GS, rowD, rowQ, storeQuad } from "./matmul_q8il";
 import { hsum, madd } from "./simd";
-
-const GS: usize = 576;
 
 /** Chunk k of a weight row as four lanes of unsigned block bytes (m, s: features.ts q8Gather, q8Flip). */
 @inline function wchunk(p: usize, m: v128, s: v128): v128 {
@@ -63,11 +62,7 @@ const GS: usize = 576;
     f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), f2);
     f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), f3);
   }
-  const b = bias != 0;
-  store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
-  store<f32>(y + 4, hsum(f1) + (b ? load<f32>(bias + 4) : 0));
-  store<f32>(y + 8, hsum(f2) + (b ? load<f32>(bias + 8) : 0));
-  store<f32>(y + 12, hsum(f3) + (b ? load<f32>(bias + 12) : 0));
+  storeQuad(y, bias, f0, f1, f2, f3);
 }
 
 /** Weight rows r, r + 1 (wq/wd: row r's; row r + 1's 128 / 16 bytes on) × four x rows (xrow / srow
@@ -131,14 +126,6 @@ const GS: usize = 576;
     store<f32>(y + 2 * ys + 4, hsum(h2) + b1);
     store<f32>(y + 3 * ys + 4, hsum(h3) + b1);
   }
-}
-
-@inline function rowQ(wq: usize, r: i32, cols: i32): usize {
-  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + (<usize>(r & 3) << 7);
-}
-
-@inline function rowD(wq: usize, r: i32, cols: i32): usize {
-  return wq + <usize>(r >> 2) * (<usize>(cols >> 7) * GS) + 512 + (<usize>(r & 3) << 4);
 }
 
 @inline function biasOf(bias: usize, r: i32): f32 {
