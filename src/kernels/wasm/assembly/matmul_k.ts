@@ -8,6 +8,7 @@
 import { cHi2, cNib, cW15, cW3 } from "./features";
 import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, madd } from "./simd";
+import { streamGap } from "./streams";
 
 export const K_Q4_K: i32 = 0;
 export const K_Q6_K: i32 = 1;
@@ -39,6 +40,63 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * sum is the value); sl / sh: its 16 scales as i16 (load8x8_s), s16: its 16 i16 sums. */
 @inline function q6kOffsV(sl: v128, sh: v128, s16: usize): v128 {
   return i32x4.shl(i32x4.add(i32x4.dot_i16x8_s(sl, v128.load(s16)), i32x4.dot_i16x8_s(sh, v128.load(s16 + 16))), 5);
+}
+
+/** acc + one Q4_K super-block's share: its integer sums `i` × d·dx, and the mins term
+ * Σ m[j]·(Σq over sub-block j) (its x sums at s32k) × −dmin·dx, both in vector lanes. */
+@inline function q4kFold(blk: usize, i: v128, dx: f32, s32k: usize, acc: v128): v128 {
+  const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+  acc = madd(f32x4.convert_i32x4_s(i), f32x4.splat(d * dx), acc);
+  return madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32k))), f32x4.splat(-dmin * dx), acc);
+}
+
+/** One Q4_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
+ * with the sub-block scales, in i32 lanes (q4kTile's for one x row). */
+@inline function q4kSums(relaxed: bool, blk: usize, xk: usize): v128 {
+  let i0 = i32x4.splat(0);
+  for (let p = 0; p < 4; p++) {
+    const q = blk + 24 + (<usize>p << 5);
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      const mask = cNib;
+      const wA = v128.load(q), wB = v128.load(q + 16);
+      const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
+      i0 = i32x4.add(i0, q4kPairR(xk + (<usize>p << 6), v128.and(wA, mask), v128.and(wB, mask), v128.and(i16x8.shr_u(wA, 4), mask), v128.and(i16x8.shr_u(wB, 4), mask), scA, scB));
+    } else {
+      const mask = cW15;
+      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1))), scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+      const xp = xk + (<usize>p << 7);
+      const lo = d4(v128.and(l0, mask), v128.and(l1, mask), v128.and(l2, mask), v128.and(l3, mask), xp);
+      const hi = d4(i16x8.shr_u(l0, 4), i16x8.shr_u(l1, 4), i16x8.shr_u(l2, 4), i16x8.shr_u(l3, 4), xp + 64);
+      i0 = i32x4.add(i0, i32x4.add(i32x4.mul(lo, scA), i32x4.mul(hi, scB)));
+    }
+  }
+  return i0;
+}
+
+/** Four Q4_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four
+ * streams in flight (assembly/streams.ts). Outputs (and biases) `ys` bytes apart; each value is
+ * q4kTile's for one x row. */
+@inline function q4kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let k = 0; k < nb; k++) {
+    const b = w + <usize>k * Q4K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s32 + (<usize>k << 4);
+    const dx = load<f32>(xd + (<usize>k << 2));
+    a0 = q4kFold(b, q4kSums(relaxed, b, xk), dx, sk, a0);
+    a1 = q4kFold(b + ws, q4kSums(relaxed, b + ws, xk), dx, sk, a1);
+    a2 = q4kFold(b + 2 * ws, q4kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
+    a3 = q4kFold(b + 3 * ws, q4kSums(relaxed, b + 3 * ws, xk), dx, sk, a3);
+  }
+  store4(y, ys, bias, a0, a1, a2, a3);
+}
+
+/** hsum(a0 .. a3) (+ bias) at y, y + ys, y + 2·ys, y + 3·ys (biases `ys` apart too; 0: none). */
+@inline function store4(y: usize, ys: usize, bias: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  const b = bias != 0;
+  store<f32>(y, hsum(a0) + (b ? load<f32>(bias) : 0));
+  store<f32>(y + ys, hsum(a1) + (b ? load<f32>(bias + ys) : 0));
+  store<f32>(y + 2 * ys, hsum(a2) + (b ? load<f32>(bias + 2 * ys) : 0));
+  store<f32>(y + 3 * ys, hsum(a3) + (b ? load<f32>(bias + 3 * ys) : 0));
 }
 
 /** One Q4_K row × `nx` (1 or 4) x rows. x: the widened i16 quants, or (`relaxed`, relaxed build) their
@@ -87,25 +145,13 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
         }
       }
     }
-    // The mins term Σ m[j]·(Σq over sub-block j) stays in vector lanes, folded into the same
-    // accumulators with −dmin·dx: no horizontal sum per super-block.
-    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
-    const mw = v128.load8x8_u(blk + 16);
-    const ko = <usize>k << 2;
-    const so = <usize>k << 4; // 8 sums × 2 bytes
-    let dx = load<f32>(xd + ko);
-    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
-    a0 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + so))), f32x4.splat(-dmin * dx), a0);
+    // The mins term stays in vector lanes, folded into the same accumulators (q4kFold).
+    const ko = <usize>k << 2, so = <usize>k << 4; // 8 sums × 2 bytes
+    a0 = q4kFold(blk, i0, load<f32>(xd + ko), s32 + so, a0);
     if (nx == 4) {
-      dx = load<f32>(xd + drow + ko);
-      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
-      a1 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + srow + so))), f32x4.splat(-dmin * dx), a1);
-      dx = load<f32>(xd + 2 * drow + ko);
-      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
-      a2 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + 2 * srow + so))), f32x4.splat(-dmin * dx), a2);
-      dx = load<f32>(xd + 3 * drow + ko);
-      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
-      a3 = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mw, v128.load(s32 + 3 * srow + so))), f32x4.splat(-dmin * dx), a3);
+      a1 = q4kFold(blk, i1, load<f32>(xd + drow + ko), s32 + srow + so, a1);
+      a2 = q4kFold(blk, i2, load<f32>(xd + 2 * drow + ko), s32 + 2 * srow + so, a2);
+      a3 = q4kFold(blk, i3, load<f32>(xd + 3 * drow + ko), s32 + 3 * srow + so, a3);
     }
   }
   store<f32>(y, hsum(a0) + b);
@@ -129,6 +175,65 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * the chunk's scale (`sc`: splat to i16): i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
 @inline function q6kChunkR(xp: usize, q: v128, sc: v128): v128 {
   return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), sc);
+}
+
+/** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
+ * with the chunk scales, in i32 lanes (q6kTile's for one x row). */
+@inline function q6kSums(relaxed: bool, blk: usize, xk: usize): v128 {
+  let i0 = i32x4.splat(0);
+  for (let h = 0; h < 2; h++) {
+    const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      const b15 = cNib, b48 = cHi2;
+      for (let c = 0; c < 2; c++) {
+        // As q6kTile: values 128h + 32j + 16c + t, low 4 bits from ql, high 2 from qh.
+        const A = v128.load(ql + (<usize>c << 4)), B = v128.load(ql + 32 + (<usize>c << 4)), H = v128.load(qh + (<usize>c << 4));
+        const s = sc + <usize>c, xp = xk + (<usize>h << 7) + (<usize>c << 4);
+        const t1 = q6kChunkR(xp, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), i16x8.splat(<i16>load<i8>(s)));
+        const t2 = q6kChunkR(xp + 32, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), i16x8.splat(<i16>load<i8>(s + 2)));
+        const t3 = q6kChunkR(xp + 64, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), i16x8.splat(<i16>load<i8>(s + 4)));
+        const t4 = q6kChunkR(xp + 96, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), i16x8.splat(<i16>load<i8>(s + 6)));
+        i0 = i32x4.add(i0, i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4)));
+      }
+    } else {
+      const m15 = cW15, m3 = cW3;
+      for (let g = 0; g < 4; g++) {
+        const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
+        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
+        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
+        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
+        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+        const is = sc + <usize>(g >> 1);
+        const xp = xk + (<usize>h << 8) + (<usize>g << 4);
+        i0 = i32x4.add(i0, i32x4.add(
+          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), i32x4.splat(<i32>load<i8>(is))), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), i32x4.splat(<i32>load<i8>(is + 2)))),
+          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), i32x4.splat(<i32>load<i8>(is + 4))), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), i32x4.splat(<i32>load<i8>(is + 6)))),
+        ));
+      }
+    }
+  }
+  return i0;
+}
+
+/** acc + one Q6_K super-block's share: (its integer sums `i` − the −32 offset term, from the x
+ * sums per 16 at s16k) × d·dx. */
+@inline function q6kFold(blk: usize, i: v128, dx: f32, s16k: usize, acc: v128): v128 {
+  const off = q6kOffsV(v128.load8x8_s(blk + 4), v128.load8x8_s(blk + 12), s16k);
+  return madd(f32x4.convert_i32x4_s(i32x4.sub(i, off)), f32x4.splat(load<f32>(blk) * dx), acc);
+}
+
+/** Four Q6_K rows `ws` bytes apart × one x row (decode), as q4kRow4. */
+@inline function q6kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let k = 0; k < nb; k++) {
+    const b = w + <usize>k * Q6K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s16 + (<usize>k << 5);
+    const dx = load<f32>(xd + (<usize>k << 2));
+    a0 = q6kFold(b, q6kSums(relaxed, b, xk), dx, sk, a0);
+    a1 = q6kFold(b + ws, q6kSums(relaxed, b + ws, xk), dx, sk, a1);
+    a2 = q6kFold(b + 2 * ws, q6kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
+    a3 = q6kFold(b + 3 * ws, q6kSums(relaxed, b + 3 * ws, xk), dx, sk, a3);
+  }
+  store4(y, ys, bias, a0, a1, a2, a3);
 }
 
 /** One Q6_K row × `nx` (1 or 4) x rows. x: the widened i16 quants (8-value groups), or (`relaxed`,
@@ -198,19 +303,12 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
       }
     }
     // The −32 offset term shares d·dx with the main sums: subtracted in integers, lane-wise.
-    const d = load<f32>(blk);
-    const sl = v128.load8x8_s(blk + 4), sh = v128.load8x8_s(blk + 12);
-    const ko = <usize>k << 2;
-    const so = <usize>k << 5; // 16 sums × 2 bytes
-    let dx = load<f32>(xd + ko);
-    a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(i0, q6kOffsV(sl, sh, s16 + so))), f32x4.splat(d * dx), a0);
+    const ko = <usize>k << 2, so = <usize>k << 5; // 16 sums × 2 bytes
+    a0 = q6kFold(blk, i0, load<f32>(xd + ko), s16 + so, a0);
     if (nx == 4) {
-      dx = load<f32>(xd + drow + ko);
-      a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(i1, q6kOffsV(sl, sh, s16 + srow + so))), f32x4.splat(d * dx), a1);
-      dx = load<f32>(xd + 2 * drow + ko);
-      a2 = madd(f32x4.convert_i32x4_s(i32x4.sub(i2, q6kOffsV(sl, sh, s16 + 2 * srow + so))), f32x4.splat(d * dx), a2);
-      dx = load<f32>(xd + 3 * drow + ko);
-      a3 = madd(f32x4.convert_i32x4_s(i32x4.sub(i3, q6kOffsV(sl, sh, s16 + 3 * srow + so))), f32x4.splat(d * dx), a3);
+      a1 = q6kFold(blk, i1, load<f32>(xd + drow + ko), s16 + srow + so, a1);
+      a2 = q6kFold(blk, i2, load<f32>(xd + 2 * drow + ko), s16 + 2 * srow + so, a2);
+      a3 = q6kFold(blk, i3, load<f32>(xd + 3 * drow + ko), s16 + 3 * srow + so, a3);
     }
   }
   store<f32>(y, hsum(a0) + b);
@@ -225,7 +323,23 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   const nb = cols >> 8;
   const wrow = <usize>nb * (kind == K_Q4_K ? Q4K_BYTES : Q6K_BYTES);
   const ys = <usize>rows << 2;
-  for (let r = r0; r < r1; r++) {
+  let r = r0;
+  // Decode: four rows a quarter of the range apart at once (assembly/streams.ts).
+  const d = streamGap(n, r0, r1, 1);
+  if (d != 0) {
+    const ws = <usize>d * wrow, yo = <usize>d << 2, relaxed = ASC_FEATURE_RELAXED_SIMD && x8 != 0;
+    const x = relaxed ? x8 : xq;
+    for (let e = r + d; r < e; r++) {
+      const wr = w + <usize>r * wrow, yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+      if (kind == K_Q4_K) {
+        if (relaxed) q4kRow4(true, wr, ws, x, xd, sums, nb, yr, yo, br);
+        else q4kRow4(false, wr, ws, x, xd, sums, nb, yr, yo, br);
+      } else if (relaxed) q6kRow4(true, wr, ws, x, xd, sums, nb, yr, yo, br);
+      else q6kRow4(false, wr, ws, x, xd, sums, nb, yr, yo, br);
+    }
+    r += 3 * d;
+  }
+  for (; r < r1; r++) {
     const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
     const wr = w + <usize>r * wrow;
     let i = 0;

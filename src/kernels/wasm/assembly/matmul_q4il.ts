@@ -14,7 +14,9 @@
 // run on it in i32 lanes (`da`); else on the i16x8 dot with i16 lanes widened per group. The
 // integer sums are the same, so are the outputs.
 import { cNib, dotAdd } from "./features";
+import { storeQuad } from "./matmul_q8il";
 import { hsum, madd } from "./simd";
+import { streamGap } from "./streams";
 
 /** Bytes from one 128-column group of a row to the next (the quad tile). */
 const GS: usize = 320;
@@ -95,11 +97,90 @@ const GS: usize = 320;
     f2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, f2);
     f3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, f3);
   }
-  const b = bias != 0;
-  store<f32>(y, hsum(f0) + (b ? load<f32>(bias) : 0));
-  store<f32>(y + 4, hsum(f1) + (b ? load<f32>(bias + 4) : 0));
-  store<f32>(y + 8, hsum(f2) + (b ? load<f32>(bias + 8) : 0));
-  store<f32>(y + 12, hsum(f3) + (b ? load<f32>(bias + 12) : 0));
+  storeQuad(y, bias, f0, f1, f2, f3);
+}
+
+/** Four quads (wA .. wD: each one's first byte, far apart) × one x row on the i16 dots, their groups
+ * read in turn: four streams in flight instead of one (assembly/streams.ts). Each row's value is
+ * quadRow's. */
+@inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, x8: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
+  const m = cNib;
+  let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
+  let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
+  let C0 = f32x4.splat(0), C1 = f32x4.splat(0), C2 = f32x4.splat(0), C3 = f32x4.splat(0);
+  let D0 = f32x4.splat(0), D1 = f32x4.splat(0), D2 = f32x4.splat(0), D3 = f32x4.splat(0);
+  for (let g = 0, go: usize = 0; g < nb; g += 4, go += GS) {
+    const xp = x8 + (<usize>g << 5), o = <usize>g << 2;
+    const xdv = v128.load(xd + o);
+    {
+      const wp = wA + go;
+      let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
+        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+      }
+      const dp = wp + 256;
+      A0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, A0);
+      A1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, A1);
+      A2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, A2);
+      A3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, A3);
+    }
+    {
+      const wp = wB + go;
+      let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
+        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+      }
+      const dp = wp + 256;
+      B0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, B0);
+      B1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, B1);
+      B2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, B2);
+      B3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, B3);
+    }
+    {
+      const wp = wC + go;
+      let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
+        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+      }
+      const dp = wp + 256;
+      C0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, C0);
+      C1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, C1);
+      C2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, C2);
+      C3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, C3);
+    }
+    {
+      const wp = wD + go;
+      let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
+        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+      }
+      const dp = wp + 256;
+      D0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, D0);
+      D1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, D1);
+      D2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, D2);
+      D3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, D3);
+    }
+  }
+  storeQuad(yA, bA, A0, A1, A2, A3);
+  storeQuad(yB, bB, B0, B1, B2, B3);
+  storeQuad(yC, bC, C0, C1, C2, C3);
+  storeQuad(yD, bD, D0, D1, D2, D3);
 }
 
 /** One row × four x rows (prefill): each 16-byte weight chunk is split into nibbles once for all
@@ -217,6 +298,17 @@ export function matmulQ4ILRows(wq: usize, x8: usize, xd: usize, xs: usize, y: us
     // Decode and small batches: the four rows of a quad per pass over each x row, on the i16 dots
     // even under dotAdd (one add per chunk on the accumulator's path instead of two dot-adds: no
     // slower from DRAM, where the dot-add's longer chains showed no gain).
+    // Four quads a quarter of the range apart at once (assembly/streams.ts).
+    const d = streamGap(n, r, r1, 4);
+    if (d != 0) {
+      const bo: usize = bias == 0 ? 0 : <usize>d << 2, yo = <usize>d << 2;
+      for (let e = r + d; r < e; r += 4) {
+        const yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+        quad4(rowQ(wq, r, cols), rowQ(wq, r + d, cols), rowQ(wq, r + 2 * d, cols), rowQ(wq, r + 3 * d, cols), x8, xd, xs, nb,
+          yr, yr + yo, yr + 2 * yo, yr + 3 * yo, br, br + bo, br + 2 * bo, br + 3 * bo);
+      }
+      r += 3 * d;
+    }
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);

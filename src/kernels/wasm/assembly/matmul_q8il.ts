@@ -12,6 +12,7 @@
 // Lanes are reduced once per output in the same order everywhere, so every value is independent of
 // tiling and threading.
 import { hsum, madd } from "./simd";
+import { streamGap } from "./streams";
 
 /** Bytes from one 128-column group of a row to the next (the quad tile). */
 export const GS: usize = 576;
@@ -66,6 +67,86 @@ export const GS: usize = 576;
     f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), f3);
   }
   storeQuad(y, bias, f0, f1, f2, f3);
+}
+
+/** Four quads (wA .. wD: each one's first byte, far apart) × one x row, their groups read in turn:
+ * four streams in flight instead of one (assembly/streams.ts). Each row's value is quadRow's. */
+@inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, xq: usize, xd: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
+  let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
+  let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
+  let C0 = f32x4.splat(0), C1 = f32x4.splat(0), C2 = f32x4.splat(0), C3 = f32x4.splat(0);
+  let D0 = f32x4.splat(0), D1 = f32x4.splat(0), D2 = f32x4.splat(0), D3 = f32x4.splat(0);
+  for (let g = 0, go: usize = 0; g < nb; g += 4, go += GS) {
+    const xp = xq + (<usize>g << 6), xs = v128.load(xd + (<usize>g << 2));
+    {
+      const wp = wA + go;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 128; j += 8) {
+        const x = v128.load(xp + (j << 1)), w = wp + j;
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(w), x));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(w + 128), x));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w + 256), x));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w + 384), x));
+      }
+      const dp = wp + 512;
+      A0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xs), A0);
+      A1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xs), A1);
+      A2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), A2);
+      A3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), A3);
+    }
+    {
+      const wp = wB + go;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 128; j += 8) {
+        const x = v128.load(xp + (j << 1)), w = wp + j;
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(w), x));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(w + 128), x));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w + 256), x));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w + 384), x));
+      }
+      const dp = wp + 512;
+      B0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xs), B0);
+      B1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xs), B1);
+      B2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), B2);
+      B3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), B3);
+    }
+    {
+      const wp = wC + go;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 128; j += 8) {
+        const x = v128.load(xp + (j << 1)), w = wp + j;
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(w), x));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(w + 128), x));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w + 256), x));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w + 384), x));
+      }
+      const dp = wp + 512;
+      C0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xs), C0);
+      C1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xs), C1);
+      C2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), C2);
+      C3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), C3);
+    }
+    {
+      const wp = wD + go;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 128; j += 8) {
+        const x = v128.load(xp + (j << 1)), w = wp + j;
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(w), x));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(w + 128), x));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w + 256), x));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w + 384), x));
+      }
+      const dp = wp + 512;
+      D0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xs), D0);
+      D1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xs), D1);
+      D2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xs), D2);
+      D3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xs), D3);
+    }
+  }
+  storeQuad(yA, bA, A0, A1, A2, A3);
+  storeQuad(yB, bB, B0, B1, B2, B3);
+  storeQuad(yC, bC, C0, C1, C2, C3);
+  storeQuad(yD, bD, D0, D1, D2, D3);
 }
 
 /** A quad's four outputs (lane sums of f0..f3) at y, plus row 0's bias at `bias` and the next
@@ -182,7 +263,18 @@ export function matmulQ8ILRows(wq: usize, xq: usize, xd: usize, y: usize, bias: 
   let r = r0;
   for (; r < r1 && (r & 3) != 0; r++) singleRow(wq, xq, xd, y, bias, n, rows, cols, r);
   if (n < 4) {
-    // Decode and small batches: the four rows of a quad per pass over each x row.
+    // Decode: four quads a quarter of the range apart at once (assembly/streams.ts).
+    const d = streamGap(n, r, r1, 4);
+    if (d != 0) {
+      const bo: usize = bias == 0 ? 0 : <usize>d << 2, yo = <usize>d << 2;
+      for (let e = r + d; r < e; r += 4) {
+        const yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+        quad4(rowQ(wq, r, cols), rowQ(wq, r + d, cols), rowQ(wq, r + 2 * d, cols), rowQ(wq, r + 3 * d, cols), xq, xd, nb,
+          yr, yr + yo, yr + 2 * yo, yr + 3 * yo, br, br + bo, br + 2 * bo, br + 3 * bo);
+      }
+      r += 3 * d;
+    }
+    // Small batches, and rows the streams leave: the four rows of a quad per pass over each x row.
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);

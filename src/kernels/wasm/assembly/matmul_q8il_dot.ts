@@ -11,6 +11,7 @@
 import { q8Gather, q8Flip } from "./features";
 import { GS, rowD, rowQ, storeQuad } from "./matmul_q8il";
 import { hsum, madd } from "./simd";
+import { streamGap } from "./streams";
 
 /** Chunk k of a weight row as four lanes of unsigned block bytes (m, s: features.ts q8Gather, q8Flip). */
 @inline function wchunk(p: usize, m: v128, s: v128): v128 {
@@ -63,6 +64,88 @@ import { hsum, madd } from "./simd";
     f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), f3);
   }
   storeQuad(y, bias, f0, f1, f2, f3);
+}
+
+/** Four quads (wA .. wD: each one's first byte, far apart) × one x row, their groups read in turn:
+ * four streams in flight instead of one (assembly/streams.ts). Each row's value is quad1's. */
+@inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, xq: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
+  const m = q8Gather, fl = q8Flip;
+  let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
+  let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
+  let C0 = f32x4.splat(0), C1 = f32x4.splat(0), C2 = f32x4.splat(0), C3 = f32x4.splat(0);
+  let D0 = f32x4.splat(0), D1 = f32x4.splat(0), D2 = f32x4.splat(0), D3 = f32x4.splat(0);
+  for (let g = 0, go: usize = 0; g < nb; g += 4, go += GS) {
+    const xp = xq + (<usize>g << 5);
+    const s = bias128(xs, g), xsc = v128.load(xd + (<usize>g << 2));
+    {
+      const wp = wA + go;
+      let a0 = s, a1 = s, a2 = s, a3 = s;
+      for (let k: usize = 0; k < 128; k += 16) {
+        const x = v128.load(xp + k), w = wp + k;
+        a0 = dot(x, wchunk(w, m, fl), a0);
+        a1 = dot(x, wchunk(w + 128, m, fl), a1);
+        a2 = dot(x, wchunk(w + 256, m, fl), a2);
+        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+      }
+      const dp = wp + 512;
+      A0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), A0);
+      A1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xsc), A1);
+      A2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), A2);
+      A3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), A3);
+    }
+    {
+      const wp = wB + go;
+      let a0 = s, a1 = s, a2 = s, a3 = s;
+      for (let k: usize = 0; k < 128; k += 16) {
+        const x = v128.load(xp + k), w = wp + k;
+        a0 = dot(x, wchunk(w, m, fl), a0);
+        a1 = dot(x, wchunk(w + 128, m, fl), a1);
+        a2 = dot(x, wchunk(w + 256, m, fl), a2);
+        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+      }
+      const dp = wp + 512;
+      B0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), B0);
+      B1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xsc), B1);
+      B2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), B2);
+      B3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), B3);
+    }
+    {
+      const wp = wC + go;
+      let a0 = s, a1 = s, a2 = s, a3 = s;
+      for (let k: usize = 0; k < 128; k += 16) {
+        const x = v128.load(xp + k), w = wp + k;
+        a0 = dot(x, wchunk(w, m, fl), a0);
+        a1 = dot(x, wchunk(w + 128, m, fl), a1);
+        a2 = dot(x, wchunk(w + 256, m, fl), a2);
+        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+      }
+      const dp = wp + 512;
+      C0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), C0);
+      C1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xsc), C1);
+      C2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), C2);
+      C3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), C3);
+    }
+    {
+      const wp = wD + go;
+      let a0 = s, a1 = s, a2 = s, a3 = s;
+      for (let k: usize = 0; k < 128; k += 16) {
+        const x = v128.load(xp + k), w = wp + k;
+        a0 = dot(x, wchunk(w, m, fl), a0);
+        a1 = dot(x, wchunk(w + 128, m, fl), a1);
+        a2 = dot(x, wchunk(w + 256, m, fl), a2);
+        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+      }
+      const dp = wp + 512;
+      D0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), D0);
+      D1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(v128.load(dp + 16), xsc), D1);
+      D2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(v128.load(dp + 32), xsc), D2);
+      D3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(v128.load(dp + 48), xsc), D3);
+    }
+  }
+  storeQuad(yA, bA, A0, A1, A2, A3);
+  storeQuad(yB, bB, B0, B1, B2, B3);
+  storeQuad(yC, bC, C0, C1, C2, C3);
+  storeQuad(yD, bD, D0, D1, D2, D3);
 }
 
 /** Weight rows r, r + 1 (wq/wd: row r's; row r + 1's 128 / 16 bytes on) × four x rows (xrow / srow
@@ -151,6 +234,17 @@ export function matmulQ8ILDotRows(wq: usize, xq: usize, xd: usize, xs: usize, y:
   let r = r0;
   for (; r < r1 && (r & 3) != 0; r++) single(wq, xq, xd, xs, y, bias, n, rows, cols, r);
   if (n < 4) {
+    // Decode: four quads a quarter of the range apart at once (assembly/streams.ts).
+    const d = streamGap(n, r, r1, 4);
+    if (d != 0) {
+      const bo: usize = bias == 0 ? 0 : <usize>d << 2, yo = <usize>d << 2;
+      for (let e = r + d; r < e; r += 4) {
+        const yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+        quad4(rowQ(wq, r, cols), rowQ(wq, r + d, cols), rowQ(wq, r + 2 * d, cols), rowQ(wq, r + 3 * d, cols), xq, xd, xs, nb,
+          yr, yr + yo, yr + 2 * yo, yr + 3 * yo, br, br + bo, br + 2 * bo, br + 3 * bo);
+      }
+      r += 3 * d;
+    }
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
