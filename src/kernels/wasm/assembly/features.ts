@@ -24,6 +24,7 @@ export let cNib: v128 = v128.splat<i8>(0); // i8x16 15: a nibble
 export let cHi2: v128 = v128.splat<i8>(0); // i8x16 0x30: Q6_K's two high bits in place
 export let cW15: v128 = v128.splat<i8>(0); // i16x8 15
 export let cW3: v128 = v128.splat<i8>(0); // i16x8 3
+export let cW255: v128 = v128.splat<i8>(0); // i16x8 0xff: the low byte of each 16-bit lane
 export let cBf16Hi: v128 = v128.splat<i8>(0); // i32x4 0xffff0000: the odd bf16 of a pair
 export let cB16: v128 = v128.splat<i8>(0); // i8x16 16
 export let cW16: v128 = v128.splat<i8>(0); // i16x8 16
@@ -52,6 +53,7 @@ export function setDotAdd(on: i32): void {
   cHi2 = i8x16.splat(0x30);
   cW15 = i16x8.splat(15);
   cW3 = i16x8.splat(3);
+  cW255 = i16x8.splat(0xff);
   cBf16Hi = i32x4.splat(0xffff0000);
   cB16 = i8x16.splat(16);
   cW16 = i16x8.splat(16);

@@ -5,7 +5,7 @@
 //                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
 //   Q6_K (212 B): f32 d, i8 sc[16], ql[128], qh[64] (ggml order); value = d·sc·(q − 32)
 // Sub-block scales multiply the integer sums; one float multiply per super-block.
-import { cHi2, cNib, cW15, cW3 } from "./features";
+import { cHi2, cNib, cW15, cW255, cW3 } from "./features";
 import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, madd } from "./simd";
 import { streamGap } from "./streams";
@@ -50,6 +50,19 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   return madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32k))), f32x4.splat(-dmin * dx), acc);
 }
 
+/** Relaxed build: pair p of a Q4_K super-block (sub-blocks 2p, 2p + 1) × 64 i8 activations given
+ * as four vectors, scaled: q4kPairR's sums. Both 6-bit scales come from one 16-bit splat load
+ * (lanes sc[2p] | sc[2p + 1] << 8, split by a mask and a shift: three instructions where two scalar
+ * splats take six). m: cNib; m8: cW255. */
+@inline function q4kPairW(blk: usize, p: i32, x0: v128, x1: v128, x2: v128, x3: v128, m: v128, m8: v128): v128 {
+  const q = blk + 24 + (<usize>p << 5);
+  const wA = v128.load(q), wB = v128.load(q + 16);
+  const sc = v128.load16_splat(blk + 8 + (<usize>p << 1));
+  const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, v128.and(wA, m)), i16x8.relaxed_dot_i8x16_i7x16_s(x1, v128.and(wB, m)));
+  const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x2, v128.and(i16x8.shr_u(wA, 4), m)), i16x8.relaxed_dot_i8x16_i7x16_s(x3, v128.and(i16x8.shr_u(wB, 4), m)));
+  return i32x4.add(i32x4.dot_i16x8_s(lo, v128.and(sc, m8)), i32x4.dot_i16x8_s(hi, i16x8.shr_u(sc, 8)));
+}
+
 /** One Q4_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
  * with the sub-block scales, in i32 lanes (q4kTile's for one x row). */
 @inline function q4kSums(relaxed: bool, blk: usize, xk: usize): v128 {
@@ -57,10 +70,8 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   for (let p = 0; p < 4; p++) {
     const q = blk + 24 + (<usize>p << 5);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const mask = cNib;
-      const wA = v128.load(q), wB = v128.load(q + 16);
-      const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
-      i0 = i32x4.add(i0, q4kPairR(xk + (<usize>p << 6), v128.and(wA, mask), v128.and(wB, mask), v128.and(i16x8.shr_u(wA, 4), mask), v128.and(i16x8.shr_u(wB, 4), mask), scA, scB));
+      const xp = xk + (<usize>p << 6);
+      i0 = i32x4.add(i0, q4kPairW(blk, p, v128.load(xp), v128.load(xp + 16), v128.load(xp + 32), v128.load(xp + 48), cNib, cW255));
     } else {
       const mask = cW15;
       const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
@@ -79,9 +90,27 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * q4kTile's for one x row. */
 @inline function q4kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const m = cNib, m8 = cW255;
   for (let k = 0; k < nb; k++) {
     const b = w + <usize>k * Q4K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s32 + (<usize>k << 4);
     const dx = load<f32>(xd + (<usize>k << 2));
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      // Each 64-value x chunk loaded once for the four rows.
+      let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+      for (let p = 0; p < 4; p++) {
+        const xp = xk + (<usize>p << 6);
+        const x0 = v128.load(xp), x1 = v128.load(xp + 16), x2 = v128.load(xp + 32), x3 = v128.load(xp + 48);
+        i0 = i32x4.add(i0, q4kPairW(b, p, x0, x1, x2, x3, m, m8));
+        i1 = i32x4.add(i1, q4kPairW(b + ws, p, x0, x1, x2, x3, m, m8));
+        i2 = i32x4.add(i2, q4kPairW(b + 2 * ws, p, x0, x1, x2, x3, m, m8));
+        i3 = i32x4.add(i3, q4kPairW(b + 3 * ws, p, x0, x1, x2, x3, m, m8));
+      }
+      a0 = q4kFold(b, i0, dx, sk, a0);
+      a1 = q4kFold(b + ws, i1, dx, sk, a1);
+      a2 = q4kFold(b + 2 * ws, i2, dx, sk, a2);
+      a3 = q4kFold(b + 3 * ws, i3, dx, sk, a3);
+      continue;
+    }
     a0 = q4kFold(b, q4kSums(relaxed, b, xk), dx, sk, a0);
     a1 = q4kFold(b + ws, q4kSums(relaxed, b + ws, xk), dx, sk, a1);
     a2 = q4kFold(b + 2 * ws, q4kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
@@ -111,13 +140,14 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     const blk = w + <usize>k * Q4K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const mask = cNib; // features.ts: not an inline constant
+      const mask = cNib, m8 = cW255; // features.ts: not inline constants
       for (let p = 0; p < 4; p++) {
         const q = blk + 24 + (<usize>p << 5);
         const wA = v128.load(q), wB = v128.load(q + 16);
         const loA = v128.and(wA, mask), loB = v128.and(wB, mask);
         const hiA = v128.and(i16x8.shr_u(wA, 4), mask), hiB = v128.and(i16x8.shr_u(wB, 4), mask);
-        const scA = i16x8.splat(<i16>load<u8>(blk + 8 + (p << 1))), scB = i16x8.splat(<i16>load<u8>(blk + 9 + (p << 1)));
+        const sc = v128.load16_splat(blk + 8 + (<usize>p << 1)); // as q4kPairW
+        const scA = v128.and(sc, m8), scB = i16x8.shr_u(sc, 8);
         const xp = x + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
         i0 = i32x4.add(i0, q4kPairR(xp, loA, loB, hiA, hiB, scA, scB));
         if (nx == 4) {
@@ -177,6 +207,26 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), sc);
 }
 
+/** The signed low byte of each 16-bit lane, as i16. */
+@inline function lowI8(v: v128): v128 {
+  return i16x8.shr_s(i16x8.shl(v, 8), 8);
+}
+
+/** Relaxed build: the 64 values 128h + 32j + 16c + t (j, t < 16; ql, qh: half h's quants) of a
+ * Q6_K super-block × their i8 activations (xp: the half's), chunk j scaled by s1 .. s4 (i16 splats):
+ * low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh (bits 2j..2j+1 of
+ * byte 16c + t); 16-bit shifts move bits within each byte here (masked after). */
+@inline function q6kHalfR(ql: usize, qh: usize, xp: usize, c: i32, s1: v128, s2: v128, s3: v128, s4: v128): v128 {
+  const b15 = cNib, b48 = cHi2;
+  const o = <usize>c << 4;
+  const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
+  const t1 = q6kChunkR(xp + o, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), s1);
+  const t2 = q6kChunkR(xp + o + 32, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), s2);
+  const t3 = q6kChunkR(xp + o + 64, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), s3);
+  const t4 = q6kChunkR(xp + o + 96, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), s4);
+  return i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4));
+}
+
 /** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
  * with the chunk scales, in i32 lanes (q6kTile's for one x row). */
 @inline function q6kSums(relaxed: bool, blk: usize, xk: usize): v128 {
@@ -184,17 +234,11 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   for (let h = 0; h < 2; h++) {
     const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const b15 = cNib, b48 = cHi2;
-      for (let c = 0; c < 2; c++) {
-        // As q6kTile: values 128h + 32j + 16c + t, low 4 bits from ql, high 2 from qh.
-        const A = v128.load(ql + (<usize>c << 4)), B = v128.load(ql + 32 + (<usize>c << 4)), H = v128.load(qh + (<usize>c << 4));
-        const s = sc + <usize>c, xp = xk + (<usize>h << 7) + (<usize>c << 4);
-        const t1 = q6kChunkR(xp, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), i16x8.splat(<i16>load<i8>(s)));
-        const t2 = q6kChunkR(xp + 32, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), i16x8.splat(<i16>load<i8>(s + 2)));
-        const t3 = q6kChunkR(xp + 64, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), i16x8.splat(<i16>load<i8>(s + 4)));
-        const t4 = q6kChunkR(xp + 96, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), i16x8.splat(<i16>load<i8>(s + 6)));
-        i0 = i32x4.add(i0, i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4)));
-      }
+      // The 16-bit splat at chunk j's scale holds c = 0's scale (low byte) and c = 1's (high).
+      const S1 = v128.load16_splat(sc), S2 = v128.load16_splat(sc + 2), S3 = v128.load16_splat(sc + 4), S4 = v128.load16_splat(sc + 6);
+      const xp = xk + (<usize>h << 7);
+      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 0, lowI8(S1), lowI8(S2), lowI8(S3), lowI8(S4)));
+      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 1, i16x8.shr_s(S1, 8), i16x8.shr_s(S2, 8), i16x8.shr_s(S3, 8), i16x8.shr_s(S4, 8)));
     } else {
       const m15 = cW15, m3 = cW3;
       for (let g = 0; g < 4; g++) {
