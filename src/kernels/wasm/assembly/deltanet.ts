@@ -3,7 +3,8 @@
 // (column j of the state only meets column j of v), so a work item is one value head's block of 8
 // columns carried through every token: its [keyDim, 8] slice of the state (4 KiB at keyDim 128)
 // stays in L1 from the first token to the last, and heads × blocks items share out over threads.
-import { madd } from "./simd";
+import { cOne } from "./features";
+import { madd, siluMulX4 } from "./simd";
 
 /** Columns of the state per work item of `deltaRuleItems`. */
 export const DELTA_BLOCK: i32 = 8;
@@ -30,36 +31,16 @@ export function convSiluItems(x: usize, w: usize, state: usize, out: usize, n: i
     const col = <usize>c << 2;
     // The window [in[t], in[t + 1], in[t + 2]] slides down the rows; in[t + 3] is x's row t.
     let r0 = v128.load(state + col), r1 = v128.load(state + rowBytes + col), r2 = v128.load(state + 2 * rowBytes + col);
+    const one = cOne; // SiLU as simd.ts's fused SwiGLU with up = 1 (its exp constants come from globals)
     for (let t = 0; t < n; t++) {
       const r3 = v128.load(x + <usize>t * rowBytes + col);
       const y = madd(w3, r3, madd(w2, r2, madd(w1, r1, f32x4.mul(w0, r0))));
-      v128.store(out + <usize>t * rowBytes + col, siluX4(y));
+      v128.store(out + <usize>t * rowBytes + col, siluMulX4(y, one));
       r0 = r1;
       r1 = r2;
       r2 = r3;
     }
   }
-}
-
-/** e^x on four lanes: Cephes' expf (x = n·ln 2 + r, |r| ≤ ln 2 / 2, a degree-7 polynomial in r,
- * 2^n put in the exponent bits), within 2 ulp; clamped to [−87.3, 88.7] (no inf, no denormals). */
-@inline function expX4(x: v128): v128 {
-  const v = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
-  const n = f32x4.nearest(f32x4.mul(v, f32x4.splat(1.44269504)));
-  const r = f32x4.sub(f32x4.sub(v, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = madd(p, r, f32x4.splat(1.3981999507e-3));
-  p = madd(p, r, f32x4.splat(8.3334519073e-3));
-  p = madd(p, r, f32x4.splat(4.1665795894e-2));
-  p = madd(p, r, f32x4.splat(1.6666665459e-1));
-  p = madd(p, r, f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
-  return i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
-}
-
-/** silu(y) = y / (1 + e^−y) on four lanes. */
-@inline function siluX4(y: v128): v128 {
-  return f32x4.div(y, f32x4.add(f32x4.splat(1), expX4(f32x4.neg(y))));
 }
 
 /** `convSiluItems` for one channel, any kernel size. */

@@ -3,11 +3,12 @@
 // Repacked super-blocks (per 256 values, made at load from ggml's layout):
 //   Q4_K (152 B): f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128] (ggml order: 32 bytes per 64 values,
 //                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
-//   Q6_K (212 B): f32 d, i8 sc[16], ql[128], qh[64] (ggml order); value = d·sc·(q − 32)
+//   Q6_K (212 B): assembly/matmul_k6.ts
 // Sub-block scales multiply the integer sums; one float multiply per super-block.
-import { cHi2, cNib, cW15, cW255, cW3 } from "./features";
+import { cNib, cW15, cW255 } from "./features";
+import { Q6K_BYTES, q6kRow4, q6kTile } from "./matmul_k6";
 import { matmulQ5KRows } from "./matmul_q5";
-import { hsum, hsumI, madd } from "./simd";
+import { hsum, hsumI, madd, store4 } from "./simd";
 import { streamGap } from "./streams";
 
 export const K_Q4_K: i32 = 0;
@@ -15,7 +16,6 @@ export const K_Q6_K: i32 = 1;
 /** Q5_K (assembly/matmul_q5.ts; x sums per 32 like Q4_K). */
 export const K_Q5_K: i32 = 2;
 export const Q4K_BYTES: i32 = 152;
-export const Q6K_BYTES: i32 = 212;
 
 /** Σq over each `group` (16 or 32) values. xq: [count] i16 (count a multiple of group).
  * out: [count / group] i16 (|Σ| ≤ 32·127 fits). */
@@ -34,12 +34,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     i32x4.add(i32x4.dot_i16x8_s(a0, v128.load(xp)), i32x4.dot_i16x8_s(a1, v128.load(xp + 16))),
     i32x4.add(i32x4.dot_i16x8_s(a2, v128.load(xp + 32)), i32x4.dot_i16x8_s(a3, v128.load(xp + 48))),
   );
-}
-
-/** 32 · Σ_j sc[j]·(Σq over 16-group j) for one Q6_K super-block (the −32 offset) in i32 lanes (their
- * sum is the value); sl / sh: its 16 scales as i16 (load8x8_s), s16: its 16 i16 sums. */
-@inline function q6kOffsV(sl: v128, sh: v128, s16: usize): v128 {
-  return i32x4.shl(i32x4.add(i32x4.dot_i16x8_s(sl, v128.load(s16)), i32x4.dot_i16x8_s(sh, v128.load(s16 + 16))), 5);
 }
 
 /** acc + one Q4_K super-block's share: its integer sums `i` × d·dx, and the mins term
@@ -119,15 +113,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   store4(y, ys, bias, a0, a1, a2, a3);
 }
 
-/** hsum(a0 .. a3) (+ bias) at y, y + ys, y + 2·ys, y + 3·ys (biases `ys` apart too; 0: none). */
-@inline function store4(y: usize, ys: usize, bias: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
-  const b = bias != 0;
-  store<f32>(y, hsum(a0) + (b ? load<f32>(bias) : 0));
-  store<f32>(y + ys, hsum(a1) + (b ? load<f32>(bias + ys) : 0));
-  store<f32>(y + 2 * ys, hsum(a2) + (b ? load<f32>(bias + 2 * ys) : 0));
-  store<f32>(y + 3 * ys, hsum(a3) + (b ? load<f32>(bias + 3 * ys) : 0));
-}
-
 /** One Q4_K row × `nx` (1 or 4) x rows. x: the widened i16 quants, or (`relaxed`, relaxed build) their
  * i8 copy for the i8 × i7 nibble dot (`q4kPairR`). Either way the same integer sums per super-block
  * (lanes hold different partial sums), then the same float steps. */
@@ -199,168 +184,6 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), loA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 16), loB));
   const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 32), hiA), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp + 48), hiB));
   return i32x4.add(i32x4.dot_i16x8_s(lo, scA), i32x4.dot_i16x8_s(hi, scB));
-}
-
-/** Relaxed build: one 16-value chunk of 6-bit quants q (< 64) × 16 i8 activations at `xp`, times
- * the chunk's scale (`sc`: splat to i16): i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
-@inline function q6kChunkR(xp: usize, q: v128, sc: v128): v128 {
-  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), sc);
-}
-
-/** The signed low byte of each 16-bit lane, as i16. */
-@inline function lowI8(v: v128): v128 {
-  return i16x8.shr_s(i16x8.shl(v, 8), 8);
-}
-
-/** Relaxed build: the 64 values 128h + 32j + 16c + t (j, t < 16; ql, qh: half h's quants) of a
- * Q6_K super-block × their i8 activations (xp: the half's), chunk j scaled by s1 .. s4 (i16 splats):
- * low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh (bits 2j..2j+1 of
- * byte 16c + t); 16-bit shifts move bits within each byte here (masked after). */
-@inline function q6kHalfR(ql: usize, qh: usize, xp: usize, c: i32, s1: v128, s2: v128, s3: v128, s4: v128): v128 {
-  const b15 = cNib, b48 = cHi2;
-  const o = <usize>c << 4;
-  const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
-  const t1 = q6kChunkR(xp + o, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), s1);
-  const t2 = q6kChunkR(xp + o + 32, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), s2);
-  const t3 = q6kChunkR(xp + o + 64, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), s3);
-  const t4 = q6kChunkR(xp + o + 96, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), s4);
-  return i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4));
-}
-
-/** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
- * with the chunk scales, in i32 lanes (q6kTile's for one x row). */
-@inline function q6kSums(relaxed: bool, blk: usize, xk: usize): v128 {
-  let i0 = i32x4.splat(0);
-  for (let h = 0; h < 2; h++) {
-    const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
-    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      // The 16-bit splat at chunk j's scale holds c = 0's scale (low byte) and c = 1's (high).
-      const S1 = v128.load16_splat(sc), S2 = v128.load16_splat(sc + 2), S3 = v128.load16_splat(sc + 4), S4 = v128.load16_splat(sc + 6);
-      const xp = xk + (<usize>h << 7);
-      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 0, lowI8(S1), lowI8(S2), lowI8(S3), lowI8(S4)));
-      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 1, i16x8.shr_s(S1, 8), i16x8.shr_s(S2, 8), i16x8.shr_s(S3, 8), i16x8.shr_s(S4, 8)));
-    } else {
-      const m15 = cW15, m3 = cW3;
-      for (let g = 0; g < 4; g++) {
-        const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
-        const is = sc + <usize>(g >> 1);
-        const xp = xk + (<usize>h << 8) + (<usize>g << 4);
-        i0 = i32x4.add(i0, i32x4.add(
-          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), i32x4.splat(<i32>load<i8>(is))), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), i32x4.splat(<i32>load<i8>(is + 2)))),
-          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), i32x4.splat(<i32>load<i8>(is + 4))), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), i32x4.splat(<i32>load<i8>(is + 6)))),
-        ));
-      }
-    }
-  }
-  return i0;
-}
-
-/** acc + one Q6_K super-block's share: (its integer sums `i` − the −32 offset term, from the x
- * sums per 16 at s16k) × d·dx. */
-@inline function q6kFold(blk: usize, i: v128, dx: f32, s16k: usize, acc: v128): v128 {
-  const off = q6kOffsV(v128.load8x8_s(blk + 4), v128.load8x8_s(blk + 12), s16k);
-  return madd(f32x4.convert_i32x4_s(i32x4.sub(i, off)), f32x4.splat(load<f32>(blk) * dx), acc);
-}
-
-/** Four Q6_K rows `ws` bytes apart × one x row (decode), as q4kRow4. */
-@inline function q6kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  for (let k = 0; k < nb; k++) {
-    const b = w + <usize>k * Q6K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s16 + (<usize>k << 5);
-    const dx = load<f32>(xd + (<usize>k << 2));
-    a0 = q6kFold(b, q6kSums(relaxed, b, xk), dx, sk, a0);
-    a1 = q6kFold(b + ws, q6kSums(relaxed, b + ws, xk), dx, sk, a1);
-    a2 = q6kFold(b + 2 * ws, q6kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
-    a3 = q6kFold(b + 3 * ws, q6kSums(relaxed, b + 3 * ws, xk), dx, sk, a3);
-  }
-  store4(y, ys, bias, a0, a1, a2, a3);
-}
-
-/** One Q6_K row × `nx` (1 or 4) x rows. x: the widened i16 quants (8-value groups), or (`relaxed`,
- * relaxed build) their i8 copy, 16 quants per i8 × i7 dot. The same integer sums per super-block,
- * then the same float steps. */
-@inline function q6kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s16: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const xrow = relaxed ? <usize>cols : <usize>cols << 1;
-  const drow = <usize>nb << 2;
-  const srow = <usize>(cols >> 4) << 1; // i16 sums per 16
-  const m15 = cW15, m3 = cW3, b15 = cNib, b48 = cHi2; // features.ts: not inline constants
-  for (let k = 0; k < nb; k++) {
-    const blk = w + <usize>k * Q6K_BYTES;
-    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      for (let h = 0; h < 2; h++) {
-        const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
-        for (let c = 0; c < 2; c++) {
-          // Values 128h + 32j + 16c + t: low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh
-          // (bits 2j..2j+1 of byte 16c + t). 16-bit shifts move bits within each byte here (masked after).
-          const A = v128.load(ql + (<usize>c << 4)), B = v128.load(ql + 32 + (<usize>c << 4)), H = v128.load(qh + (<usize>c << 4));
-          const q1 = v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48));
-          const q2 = v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48));
-          const q3 = v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48));
-          const q4 = v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48));
-          // The four chunks' scales, splat once for all x rows.
-          const s = sc + <usize>c;
-          const s1 = i16x8.splat(<i16>load<i8>(s)), s2 = i16x8.splat(<i16>load<i8>(s + 2));
-          const s3 = i16x8.splat(<i16>load<i8>(s + 4)), s4 = i16x8.splat(<i16>load<i8>(s + 6));
-          const xp = x + (<usize>k << 8) + (<usize>h << 7) + (<usize>c << 4);
-          for (let j = 0; j < nx; j++) {
-            const xj = xp + <usize>j * xrow;
-            const t = i32x4.add(i32x4.add(q6kChunkR(xj, q1, s1), q6kChunkR(xj + 32, q2, s2)), i32x4.add(q6kChunkR(xj + 64, q3, s3), q6kChunkR(xj + 96, q4, s4)));
-            if (j == 0) i0 = i32x4.add(i0, t);
-            else if (j == 1) i1 = i32x4.add(i1, t);
-            else if (j == 2) i2 = i32x4.add(i2, t);
-            else i3 = i32x4.add(i3, t);
-          }
-        }
-      }
-    } else {
-      const xo = <usize>k << 9;
-      for (let h = 0; h < 2; h++) {
-        const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
-        for (let g = 0; g < 4; g++) {
-          const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-          const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-          const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-          const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-          const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
-          const is = <usize>(g >> 1);
-          const s1 = i32x4.splat(<i32>load<i8>(sc + is)), s2 = i32x4.splat(<i32>load<i8>(sc + is + 2));
-          const s3 = i32x4.splat(<i32>load<i8>(sc + is + 4)), s4 = i32x4.splat(<i32>load<i8>(sc + is + 6));
-          const po = xo + (<usize>h << 8) + (<usize>g << 4); // (128h + 8g) values × 2 bytes
-          for (let j = 0; j < nx; j++) {
-            const xp = x + <usize>j * xrow + po;
-            const t = i32x4.add(
-              i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), s1), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), s2)),
-              i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), s3), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), s4)),
-            );
-            if (j == 0) i0 = i32x4.add(i0, t);
-            else if (j == 1) i1 = i32x4.add(i1, t);
-            else if (j == 2) i2 = i32x4.add(i2, t);
-            else i3 = i32x4.add(i3, t);
-          }
-        }
-      }
-    }
-    // The −32 offset term shares d·dx with the main sums: subtracted in integers, lane-wise.
-    const ko = <usize>k << 2, so = <usize>k << 5; // 16 sums × 2 bytes
-    a0 = q6kFold(blk, i0, load<f32>(xd + ko), s16 + so, a0);
-    if (nx == 4) {
-      a1 = q6kFold(blk, i1, load<f32>(xd + drow + ko), s16 + srow + so, a1);
-      a2 = q6kFold(blk, i2, load<f32>(xd + 2 * drow + ko), s16 + 2 * srow + so, a2);
-      a3 = q6kFold(blk, i3, load<f32>(xd + 3 * drow + ko), s16 + 3 * srow + so, a3);
-    }
-  }
-  store<f32>(y, hsum(a0) + b);
-  if (nx == 4) {
-    store<f32>(y + ys, hsum(a1) + b);
-    store<f32>(y + 2 * ys, hsum(a2) + b);
-    store<f32>(y + 3 * ys, hsum(a3) + b);
-  }
 }
 
 @inline function rowsOf(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {

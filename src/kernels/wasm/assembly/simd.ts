@@ -69,3 +69,12 @@ import { cExpMin, cHalf, cLn2Hi, cLn2Lo, cLog2e, cOne, cP3, cP4, cP5, cP6 } from
     store<f32>(out + o, f32x4.extract_lane(siluMulX4(f32x4.splat(load<f32>(gate + o)), f32x4.splat(load<f32>(up + o))), 0));
   }
 }
+
+/** hsum(a0 .. a3) (+ bias) at y, y + ys, y + 2·ys, y + 3·ys (biases `ys` apart too; 0: none). */
+@inline export function store4(y: usize, ys: usize, bias: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  const b = bias != 0;
+  store<f32>(y, hsum(a0) + (b ? load<f32>(bias) : 0));
+  store<f32>(y + ys, hsum(a1) + (b ? load<f32>(bias + ys) : 0));
+  store<f32>(y + 2 * ys, hsum(a2) + (b ? load<f32>(bias + 2 * ys) : 0));
+  store<f32>(y + 3 * ys, hsum(a3) + (b ? load<f32>(bias + 3 * ys) : 0));
+}
