@@ -1,7 +1,7 @@
 // Decode's four-stream row order (assembly/streams.ts: each thread walks four parts of its row range
 // in lockstep) gives the bits of the one-row-at-a-time kernels: a matmul of one x row equals the
 // same row inside a two-row matmul (which never streams), for every weight layout that streams —
-// interleaved Q8_0 (i16 dots and the dot-add), interleaved Q4_0, Q4_K, Q6_K — with a bias, fused
+// interleaved Q8_0 (i16 dots and the dot-add), interleaved Q4_0, Q4_K, Q5_K, Q6_K — with a bias, fused
 // matmulMany / swiGlu, on 1 and 2 threads, and row counts that leave rows outside the streams.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
@@ -18,7 +18,7 @@ describe("wasm decode in four streams", () => {
     { threads: 2, dotAdd: false },
     ...(dotAddAvailable() ? [{ threads: 2, dotAdd: true }] : []),
   ];
-  const types: WeightType[] = ["q8_0", "q4_0", "q4_k", "q6_k"];
+  const types: WeightType[] = ["q8_0", "q4_0", "q4_k", "q5_k", "q6_k"];
   for (const type of types) {
     for (const v of variants) {
       test(`${type}, ${v.threads} thread(s)${v.dotAdd ? ", dot-add" : ""}: one x row = that row of a two-row product`, async () => {

@@ -8,6 +8,7 @@
 //         value = d·sc·q − dmin·m, q = nibble | (bit j of qh[l]) << 4 for sub-block j
 import { cB16, cNib, cQ5Bit, cQ5Sel0, cQ5Sel1, cW15, cW16 } from "./features";
 import { hsum, hsumI, madd } from "./simd";
+import { streamGap } from "./streams";
 
 export const Q5_0_BLOCK: i32 = 20;
 export const Q5K_BYTES: i32 = 184;
@@ -91,6 +92,15 @@ export function matmulQ50Rows(wq: usize, wd: usize, xq: usize, xd: usize, xs: us
   return i32x4.add(i32x4.mul(dot32(a0, a1, a2, a3, xp), scA), i32x4.mul(dot32(c0, c1, c2, c3, xp + 64), scB));
 }
 
+/** Low sub-block of a Q5_K pair: nibbles of l (8 bytes widened) with 5th bits from h (qh shifted up 8). */
+@inline function q5kLo(l: v128, h: v128, sa: i32, mask: v128, s16: v128): v128 {
+  return v128.or(v128.and(l, mask), v128.and(i16x8.shr_u(h, sa), s16));
+}
+/** High sub-block of a Q5_K pair (the other nibble, the next 5th bit). */
+@inline function q5kHi(l: v128, h: v128, sb: i32, s16: v128): v128 {
+  return v128.or(i16x8.shr_u(l, 4), v128.and(i16x8.shr_u(h, sb), s16));
+}
+
 /** One Q5_K weight row × `nx` (1 or 4) x rows. */
 @inline function q5kTile(nx: i32, w: usize, xq: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -101,49 +111,43 @@ export function matmulQ50Rows(wq: usize, wd: usize, xq: usize, xd: usize, xs: us
   const mask = cW15, s16 = cW16; // features.ts: globals, not inline constants
   for (let k = 0; k < nb; k++) {
     const blk = w + <usize>k * Q5K_BYTES;
-    // 5th bits: qh byte l, shifted up 8 so one right shift by 4 + j brings bit j to bit 4.
-    const h0 = i16x8.shl(v128.load8x8_u(blk + 24), 8), h1 = i16x8.shl(v128.load8x8_u(blk + 32), 8);
-    const h2 = i16x8.shl(v128.load8x8_u(blk + 40), 8), h3 = i16x8.shl(v128.load8x8_u(blk + 48), 8);
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    const xo = <usize>k << 9; // 256 values × 2 bytes
-    for (let p = 0; p < 4; p++) {
-      const q = blk + 56 + (<usize>p << 5);
-      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
-      const sa = 4 + 2 * p, sb = 5 + 2 * p;
-      const a0 = v128.or(v128.and(l0, mask), v128.and(i16x8.shr_u(h0, sa), s16));
-      const a1 = v128.or(v128.and(l1, mask), v128.and(i16x8.shr_u(h1, sa), s16));
-      const a2 = v128.or(v128.and(l2, mask), v128.and(i16x8.shr_u(h2, sa), s16));
-      const a3 = v128.or(v128.and(l3, mask), v128.and(i16x8.shr_u(h3, sa), s16));
-      const c0 = v128.or(i16x8.shr_u(l0, 4), v128.and(i16x8.shr_u(h0, sb), s16));
-      const c1 = v128.or(i16x8.shr_u(l1, 4), v128.and(i16x8.shr_u(h1, sb), s16));
-      const c2 = v128.or(i16x8.shr_u(l2, 4), v128.and(i16x8.shr_u(h2, sb), s16));
-      const c3 = v128.or(i16x8.shr_u(l3, 4), v128.and(i16x8.shr_u(h3, sb), s16));
-      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
-      const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
-      const po = xo + (<usize>p << 7); // 64 values × 2 bytes
-      i0 = i32x4.add(i0, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + po, scA, scB));
-      if (nx == 4) {
+    if (nx == 1) i0 = q5kSums(blk, xq + (<usize>k << 9), mask, s16);
+    else {
+      // 5th bits: qh byte l, shifted up 8 so one right shift by 4 + j brings bit j to bit 4.
+      const h0 = i16x8.shl(v128.load8x8_u(blk + 24), 8), h1 = i16x8.shl(v128.load8x8_u(blk + 32), 8);
+      const h2 = i16x8.shl(v128.load8x8_u(blk + 40), 8), h3 = i16x8.shl(v128.load8x8_u(blk + 48), 8);
+      const xo = <usize>k << 9; // 256 values × 2 bytes
+      for (let p = 0; p < 4; p++) {
+        const q = blk + 56 + (<usize>p << 5);
+        const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+        const sa = 4 + 2 * p, sb = 5 + 2 * p;
+        const a0 = q5kLo(l0, h0, sa, mask, s16), a1 = q5kLo(l1, h1, sa, mask, s16), a2 = q5kLo(l2, h2, sa, mask, s16), a3 = q5kLo(l3, h3, sa, mask, s16);
+        const c0 = q5kHi(l0, h0, sb, s16), c1 = q5kHi(l1, h1, sb, s16), c2 = q5kHi(l2, h2, sb, s16), c3 = q5kHi(l3, h3, sb, s16);
+        const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
+        const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+        const po = xo + (<usize>p << 7); // 64 values × 2 bytes
+        i0 = i32x4.add(i0, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + po, scA, scB));
         i1 = i32x4.add(i1, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + xrow + po, scA, scB));
         i2 = i32x4.add(i2, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + 2 * xrow + po, scA, scB));
         i3 = i32x4.add(i3, q5kPair(a0, a1, a2, a3, c0, c1, c2, c3, xq + 3 * xrow + po, scA, scB));
       }
     }
-    const d = load<f32>(blk), dmin = load<f32>(blk + 4);
     const ko = <usize>k << 2;
     const so = <usize>k << 4; // 8 sums × 2 bytes
     let dx = load<f32>(xd + ko);
-    a0 = madd(f32x4.convert_i32x4_s(i0), f32x4.splat(d * dx), a0);
-    m0 += dmin * dx * <f32>q5kMins(blk, s32 + so);
+    a0 = q5kFold(blk, i0, dx, a0);
+    m0 += q5kMinsF(blk, dx, s32 + so);
     if (nx == 4) {
       dx = load<f32>(xd + drow + ko);
-      a1 = madd(f32x4.convert_i32x4_s(i1), f32x4.splat(d * dx), a1);
-      m1 += dmin * dx * <f32>q5kMins(blk, s32 + srow + so);
+      a1 = q5kFold(blk, i1, dx, a1);
+      m1 += q5kMinsF(blk, dx, s32 + srow + so);
       dx = load<f32>(xd + 2 * drow + ko);
-      a2 = madd(f32x4.convert_i32x4_s(i2), f32x4.splat(d * dx), a2);
-      m2 += dmin * dx * <f32>q5kMins(blk, s32 + 2 * srow + so);
+      a2 = q5kFold(blk, i2, dx, a2);
+      m2 += q5kMinsF(blk, dx, s32 + 2 * srow + so);
       dx = load<f32>(xd + 3 * drow + ko);
-      a3 = madd(f32x4.convert_i32x4_s(i3), f32x4.splat(d * dx), a3);
-      m3 += dmin * dx * <f32>q5kMins(blk, s32 + 3 * srow + so);
+      a3 = q5kFold(blk, i3, dx, a3);
+      m3 += q5kMinsF(blk, dx, s32 + 3 * srow + so);
     }
   }
   store<f32>(y, hsum(a0) - m0 + b);
@@ -154,6 +158,60 @@ export function matmulQ50Rows(wq: usize, wd: usize, xq: usize, xd: usize, xs: us
   }
 }
 
+/** One Q5_K super-block × one x row's 256 i16 activations at xk: the sums with the sub-block
+ * scales, in i32 lanes (q5kTile's for one x row). */
+@inline function q5kSums(blk: usize, xk: usize, mask: v128, s16: v128): v128 {
+  const h0 = i16x8.shl(v128.load8x8_u(blk + 24), 8), h1 = i16x8.shl(v128.load8x8_u(blk + 32), 8);
+  const h2 = i16x8.shl(v128.load8x8_u(blk + 40), 8), h3 = i16x8.shl(v128.load8x8_u(blk + 48), 8);
+  let i0 = i32x4.splat(0);
+  for (let p = 0; p < 4; p++) {
+    const q = blk + 56 + (<usize>p << 5);
+    const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+    const sa = 4 + 2 * p, sb = 5 + 2 * p;
+    const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1)));
+    const scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+    i0 = i32x4.add(i0, q5kPair(q5kLo(l0, h0, sa, mask, s16), q5kLo(l1, h1, sa, mask, s16), q5kLo(l2, h2, sa, mask, s16), q5kLo(l3, h3, sa, mask, s16),
+      q5kHi(l0, h0, sb, s16), q5kHi(l1, h1, sb, s16), q5kHi(l2, h2, sb, s16), q5kHi(l3, h3, sb, s16), xk + (<usize>p << 7), scA, scB));
+  }
+  return i0;
+}
+
+/** acc + one super-block's integer sums × d·dx. */
+@inline function q5kFold(blk: usize, i: v128, dx: f32, acc: v128): v128 {
+  return madd(f32x4.convert_i32x4_s(i), f32x4.splat(load<f32>(blk) * dx), acc);
+}
+
+/** One super-block's mins term dmin·dx·Σ m[j]·(Σq over sub-block j) (x sums at s32k). */
+@inline function q5kMinsF(blk: usize, dx: f32, s32k: usize): f32 {
+  return load<f32>(blk + 4) * dx * <f32>q5kMins(blk, s32k);
+}
+
+/** Four Q5_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four streams
+ * in flight (assembly/streams.ts). Outputs (and biases) `ys` bytes apart; each value is q5kTile's
+ * for one x row. */
+@inline function q5kRow4(w: usize, ws: usize, xq: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+  const mask = cW15, s16 = cW16;
+  for (let k = 0; k < nb; k++) {
+    const b = w + <usize>k * Q5K_BYTES, xk = xq + (<usize>k << 9), sk = s32 + (<usize>k << 4);
+    const dx = load<f32>(xd + (<usize>k << 2));
+    a0 = q5kFold(b, q5kSums(b, xk, mask, s16), dx, a0);
+    m0 += q5kMinsF(b, dx, sk);
+    a1 = q5kFold(b + ws, q5kSums(b + ws, xk, mask, s16), dx, a1);
+    m1 += q5kMinsF(b + ws, dx, sk);
+    a2 = q5kFold(b + 2 * ws, q5kSums(b + 2 * ws, xk, mask, s16), dx, a2);
+    m2 += q5kMinsF(b + 2 * ws, dx, sk);
+    a3 = q5kFold(b + 3 * ws, q5kSums(b + 3 * ws, xk, mask, s16), dx, a3);
+    m3 += q5kMinsF(b + 3 * ws, dx, sk);
+  }
+  const bb = bias != 0;
+  store<f32>(y, hsum(a0) - m0 + (bb ? load<f32>(bias) : 0));
+  store<f32>(y + ys, hsum(a1) - m1 + (bb ? load<f32>(bias + ys) : 0));
+  store<f32>(y + 2 * ys, hsum(a2) - m2 + (bb ? load<f32>(bias + 2 * ys) : 0));
+  store<f32>(y + 3 * ys, hsum(a3) - m3 + (bb ? load<f32>(bias + 3 * ys) : 0));
+}
+
 /** Rows `r0 .. r1` of y = xq · Wᵀ (+ bias) for Q5_K weights. w: [rows, cols / 256] × 184 B;
  * xq: [n, cols] i16; xd: [n, cols / 256] f32; sums: blockSums of xq per 32, [n, cols / 32] i16;
  * y: [n, rows] f32; bias: [rows] f32 or 0. */
@@ -161,7 +219,15 @@ export function matmulQ5KRows(w: usize, xq: usize, xd: usize, sums: usize, y: us
   const nb = cols >> 8;
   const wrow = <usize>nb * Q5K_BYTES;
   const ys = <usize>rows << 2;
-  for (let r = r0; r < r1; r++) {
+  let r = r0;
+  // Decode: four rows a quarter of the range apart at once (assembly/streams.ts).
+  const d = streamGap(n, r0, r1, 1);
+  if (d != 0) {
+    const ws = <usize>d * wrow, yo = <usize>d << 2;
+    for (let e = r + d; r < e; r++) q5kRow4(w + <usize>r * wrow, ws, xq, xd, sums, nb, y + (<usize>r << 2), yo, bias == 0 ? 0 : bias + (<usize>r << 2));
+    r += 3 * d;
+  }
+  for (; r < r1; r++) {
     const b: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
     const wr = w + <usize>r * wrow;
     let i = 0;
