@@ -13,10 +13,10 @@ export const Q6K_BYTES: i32 = 212;
   return i32x4.shl(i32x4.add(i32x4.dot_i16x8_s(sl, v128.load(s16)), i32x4.dot_i16x8_s(sh, v128.load(s16 + 16))), 5);
 }
 
-/** Relaxed build: one 16-value chunk of 6-bit quants q (< 64) × 16 i8 activations at `xp`, times
+/** Relaxed build: one 16-value chunk of 6-bit quants q (< 64) × 16 i8 activations x, times
  * the chunk's scale (`sc`: splat to i16): i8 × i7 pair sums ≤ 2·127·63, × sc (i8) by the i16 dot: exact. */
-@inline function q6kChunkR(xp: usize, q: v128, sc: v128): v128 {
-  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q), sc);
+@inline function q6kChunkR(x: v128, q: v128, sc: v128): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, q), sc);
 }
 
 /** The signed low byte of each 16-bit lane, as i16. */
@@ -24,19 +24,32 @@ export const Q6K_BYTES: i32 = 212;
   return i16x8.shr_s(i16x8.shl(v, 8), 8);
 }
 
-/** Relaxed build: the 64 values 128h + 32j + 16c + t (j, t < 16; ql, qh: half h's quants) of a
- * Q6_K super-block × their i8 activations (xp: the half's), chunk j scaled by s1 .. s4 (i16 splats):
- * low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh (bits 2j..2j+1 of
- * byte 16c + t); 16-bit shifts move bits within each byte here (masked after). */
-@inline function q6kHalfR(ql: usize, qh: usize, xp: usize, c: i32, s1: v128, s2: v128, s3: v128, s4: v128): v128 {
+/** Relaxed build: the 64 values 128h + 32j + 16c + t (j, t < 16) of a Q6_K super-block (ql, qh,
+ * sc: half h's quants and scales) × their i8 activations x1 .. x4 (chunk j's 16 in xj), chunk j
+ * scaled by sc[2j + c]: low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2
+ * from qh (bits 2j..2j+1 of byte 16c + t); 16-bit shifts move bits within each byte here (masked
+ * after). The 16-bit splat at sc + 2j holds c = 0's scale (low byte) and c = 1's (high). */
+@inline function q6kHalfR(ql: usize, qh: usize, sc: usize, c: i32, x1: v128, x2: v128, x3: v128, x4: v128): v128 {
   const b15 = cNib, b48 = cHi2;
   const o = <usize>c << 4;
   const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
-  const t1 = q6kChunkR(xp + o, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), s1);
-  const t2 = q6kChunkR(xp + o + 32, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), s2);
-  const t3 = q6kChunkR(xp + o + 64, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), s3);
-  const t4 = q6kChunkR(xp + o + 96, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), s4);
+  const S1 = v128.load16_splat(sc), S2 = v128.load16_splat(sc + 2), S3 = v128.load16_splat(sc + 4), S4 = v128.load16_splat(sc + 6);
+  const t1 = q6kChunkR(x1, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), c == 0 ? lowI8(S1) : i16x8.shr_s(S1, 8));
+  const t2 = q6kChunkR(x2, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), c == 0 ? lowI8(S2) : i16x8.shr_s(S2, 8));
+  const t3 = q6kChunkR(x3, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), c == 0 ? lowI8(S3) : i16x8.shr_s(S3, 8));
+  const t4 = q6kChunkR(x4, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), c == 0 ? lowI8(S4) : i16x8.shr_s(S4, 8));
   return i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4));
+}
+
+/** q6kHalfR of half h, part c (a constant) of the super-block at blk. */
+@inline function q6kQuarter(blk: usize, h: i32, c: i32, x1: v128, x2: v128, x3: v128, x4: v128): v128 {
+  return q6kHalfR(blk + 20 + (<usize>h << 6), blk + 148 + (<usize>h << 5), blk + 4 + (<usize>h << 3), c, x1, x2, x3, x4);
+}
+
+/** Both parts of half h of the super-block at blk, x (i8) at xh (the half's). */
+@inline function q6kHalfBoth(blk: usize, h: i32, xh: usize): v128 {
+  const a = q6kQuarter(blk, h, 0, v128.load(xh), v128.load(xh + 32), v128.load(xh + 64), v128.load(xh + 96));
+  return i32x4.add(a, q6kQuarter(blk, h, 1, v128.load(xh + 16), v128.load(xh + 48), v128.load(xh + 80), v128.load(xh + 112)));
 }
 
 /** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
@@ -46,11 +59,7 @@ export const Q6K_BYTES: i32 = 212;
   for (let h = 0; h < 2; h++) {
     const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      // The 16-bit splat at chunk j's scale holds c = 0's scale (low byte) and c = 1's (high).
-      const S1 = v128.load16_splat(sc), S2 = v128.load16_splat(sc + 2), S3 = v128.load16_splat(sc + 4), S4 = v128.load16_splat(sc + 6);
-      const xp = xk + (<usize>h << 7);
-      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 0, lowI8(S1), lowI8(S2), lowI8(S3), lowI8(S4)));
-      i0 = i32x4.add(i0, q6kHalfR(ql, qh, xp, 1, i16x8.shr_s(S1, 8), i16x8.shr_s(S2, 8), i16x8.shr_s(S3, 8), i16x8.shr_s(S4, 8)));
+      i0 = i32x4.add(i0, q6kHalfBoth(blk, h, xk + (<usize>h << 7)));
     } else {
       const m15 = cW15, m3 = cW3;
       for (let g = 0; g < 4; g++) {
@@ -84,6 +93,28 @@ export const Q6K_BYTES: i32 = 212;
   for (let k = 0; k < nb; k++) {
     const b = w + <usize>k * Q6K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s16 + (<usize>k << 5);
     const dx = load<f32>(xd + (<usize>k << 2));
+    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
+      // Each 16-value x chunk loaded once for the four rows.
+      let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+      for (let h = 0; h < 2; h++) {
+        const xh = xk + (<usize>h << 7);
+        let x1 = v128.load(xh), x2 = v128.load(xh + 32), x3 = v128.load(xh + 64), x4 = v128.load(xh + 96);
+        i0 = i32x4.add(i0, q6kQuarter(b, h, 0, x1, x2, x3, x4));
+        i1 = i32x4.add(i1, q6kQuarter(b + ws, h, 0, x1, x2, x3, x4));
+        i2 = i32x4.add(i2, q6kQuarter(b + 2 * ws, h, 0, x1, x2, x3, x4));
+        i3 = i32x4.add(i3, q6kQuarter(b + 3 * ws, h, 0, x1, x2, x3, x4));
+        x1 = v128.load(xh + 16); x2 = v128.load(xh + 48); x3 = v128.load(xh + 80); x4 = v128.load(xh + 112);
+        i0 = i32x4.add(i0, q6kQuarter(b, h, 1, x1, x2, x3, x4));
+        i1 = i32x4.add(i1, q6kQuarter(b + ws, h, 1, x1, x2, x3, x4));
+        i2 = i32x4.add(i2, q6kQuarter(b + 2 * ws, h, 1, x1, x2, x3, x4));
+        i3 = i32x4.add(i3, q6kQuarter(b + 3 * ws, h, 1, x1, x2, x3, x4));
+      }
+      a0 = q6kFold(b, i0, dx, sk, a0);
+      a1 = q6kFold(b + ws, i1, dx, sk, a1);
+      a2 = q6kFold(b + 2 * ws, i2, dx, sk, a2);
+      a3 = q6kFold(b + 3 * ws, i3, dx, sk, a3);
+      continue;
+    }
     a0 = q6kFold(b, q6kSums(relaxed, b, xk), dx, sk, a0);
     a1 = q6kFold(b + ws, q6kSums(relaxed, b + ws, xk), dx, sk, a1);
     a2 = q6kFold(b + 2 * ws, q6kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
@@ -122,7 +153,7 @@ export const Q6K_BYTES: i32 = 212;
           const xp = x + (<usize>k << 8) + (<usize>h << 7) + (<usize>c << 4);
           for (let j = 0; j < nx; j++) {
             const xj = xp + <usize>j * xrow;
-            const t = i32x4.add(i32x4.add(q6kChunkR(xj, q1, s1), q6kChunkR(xj + 32, q2, s2)), i32x4.add(q6kChunkR(xj + 64, q3, s3), q6kChunkR(xj + 96, q4, s4)));
+            const t = i32x4.add(i32x4.add(q6kChunkR(v128.load(xj), q1, s1), q6kChunkR(v128.load(xj + 32), q2, s2)), i32x4.add(q6kChunkR(v128.load(xj + 64), q3, s3), q6kChunkR(v128.load(xj + 96), q4, s4)));
             if (j == 0) i0 = i32x4.add(i0, t);
             else if (j == 1) i1 = i32x4.add(i1, t);
             else if (j == 2) i2 = i32x4.add(i2, t);
