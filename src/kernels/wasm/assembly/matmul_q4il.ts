@@ -102,7 +102,7 @@ const GS: usize = 320;
 
 /** Four quads (wA .. wD: each one's first byte, far apart) × one x row on the i16 dots, their groups
  * read in turn: four streams in flight instead of one (assembly/streams.ts). Each row's value is
- * quadRow's.Written out per quad (x loaded once per quad): see matmul_q8il_dot.ts quad4. */
+ * quadRow's. Written out per quad (x loaded once per quad): see matmul_q8il_dot.ts quad4. */
 @inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, x8: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
   const m = cNib;
   let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);

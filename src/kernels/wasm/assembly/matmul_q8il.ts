@@ -70,7 +70,7 @@ export const GS: usize = 576;
 }
 
 /** Four quads (wA .. wD: each one's first byte, far apart) × one x row, their groups read in turn:
- * four streams in flight instead of one (assembly/streams.ts). Each row's value is quadRow's.Written out per quad (x loaded once per quad): see matmul_q8il_dot.ts quad4. */
+ * four streams in flight instead of one (assembly/streams.ts). Each row's value is quadRow's. Written out per quad (x loaded once per quad): see matmul_q8il_dot.ts quad4. */
 @inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, xq: usize, xd: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
   let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
   let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
