@@ -5,7 +5,7 @@
 //                 low nibbles = sub-block 2k, high nibbles = 2k + 1); value = d·sc·q − dmin·m
 //   Q6_K (212 B): assembly/matmul_k6.ts
 // Sub-block scales multiply the integer sums; one float multiply per super-block.
-import { cNib, cW15, cW255 } from "./features";
+import { cNib, cW15, cW255, dotAdd, q8Gather } from "./features";
 import { Q6K_BYTES, q6kRow4, q6kTile } from "./matmul_k6";
 import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, madd, store4 } from "./simd";
@@ -47,14 +47,33 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
 /** Relaxed build: pair p of a Q4_K super-block (sub-blocks 2p, 2p + 1) × 64 i8 activations given
  * as four vectors, scaled: q4kPairR's sums. Both 6-bit scales come from one 16-bit splat load
  * (lanes sc[2p] | sc[2p + 1] << 8, split by a mask and a shift: three instructions where two scalar
- * splats take six). m: cNib; m8: cW255. */
-@inline function q4kPairW(blk: usize, p: i32, x0: v128, x1: v128, x2: v128, x3: v128, m: v128, m8: v128): v128 {
+ * splats take six). m: cNib; m8: cW255; g: q8Gather (`da`: q4kPairD instead). */
+@inline function q4kPairW(da: bool, blk: usize, p: i32, x0: v128, x1: v128, x2: v128, x3: v128, m: v128, m8: v128, g: v128): v128 {
   const q = blk + 24 + (<usize>p << 5);
   const wA = v128.load(q), wB = v128.load(q + 16);
+  if (da) return q4kPairD(x0, x1, x2, x3, v128.and(wA, m), v128.and(wB, m), v128.and(i16x8.shr_u(wA, 4), m), v128.and(i16x8.shr_u(wB, 4), m), q4kScD(blk, p), g);
   const sc = v128.load16_splat(blk + 8 + (<usize>p << 1));
   const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, v128.and(wA, m)), i16x8.relaxed_dot_i8x16_i7x16_s(x1, v128.and(wB, m)));
   const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x2, v128.and(i16x8.shr_u(wA, 4), m)), i16x8.relaxed_dot_i8x16_i7x16_s(x3, v128.and(i16x8.shr_u(wB, 4), m)));
   return i32x4.add(i32x4.dot_i16x8_s(lo, v128.and(sc, m8)), i32x4.dot_i16x8_s(hi, i16x8.shr_u(sc, 8)));
+}
+
+/** dotAdd: q4kPairR's sums, lane for lane, with four dot-adds instead of four i16 dots and two
+ * adds: lane k of the low chunks' dot-adds is lane k of q4kPairR's `lo` pair sums (8 products,
+ * |Σ| ≤ 8·127·15 = 15240: exact in i16), likewise `hi`; narrowed to i16, lanes interleaved
+ * (lo_k, hi_k) by the q8Gather byte order (sel), one i16 dot with [sc_A, sc_B, …] (sc) gives
+ * sc_A·lo_k + sc_B·hi_k — q4kPairR's lane k, so the float steps after it are unchanged. */
+@inline function q4kPairD(x0: v128, x1: v128, x2: v128, x3: v128, loA: v128, loB: v128, hiA: v128, hiB: v128, sc: v128, sel: v128): v128 {
+  const z = i32x4.splat(0);
+  const lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, loB, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, loA, z));
+  const hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(x3, hiB, i32x4.relaxed_dot_i8x16_i7x16_add_s(x2, hiA, z));
+  return i32x4.dot_i16x8_s(i8x16.relaxed_swizzle(i16x8.narrow_i32x4_s(lo, hi), sel), sc);
+}
+
+/** Pair p's two sub-block scales as i16 lanes [sc_A, sc_B, sc_A, sc_B, …] (q4kPairD's sc): the
+ * 16-bit splat of the byte pair, zero-extended byte by byte. */
+@inline function q4kScD(blk: usize, p: i32): v128 {
+  return i16x8.extend_low_i8x16_u(v128.load16_splat(blk + 8 + (<usize>p << 1)));
 }
 
 /** One Q4_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
@@ -65,7 +84,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     const q = blk + 24 + (<usize>p << 5);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
       const xp = xk + (<usize>p << 6);
-      i0 = i32x4.add(i0, q4kPairW(blk, p, v128.load(xp), v128.load(xp + 16), v128.load(xp + 32), v128.load(xp + 48), cNib, cW255));
+      i0 = i32x4.add(i0, q4kPairW(false, blk, p, v128.load(xp), v128.load(xp + 16), v128.load(xp + 32), v128.load(xp + 48), cNib, cW255, cW255));
     } else {
       const mask = cW15;
       const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
@@ -82,9 +101,9 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
 /** Four Q4_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four
  * streams in flight (assembly/streams.ts). Outputs (and biases) `ys` bytes apart; each value is
  * q4kTile's for one x row. */
-@inline function q4kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+@inline function q4kRow4(relaxed: bool, da: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const m = cNib, m8 = cW255;
+  const m = cNib, m8 = cW255, g = q8Gather;
   for (let k = 0; k < nb; k++) {
     const b = w + <usize>k * Q4K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s32 + (<usize>k << 4);
     const dx = load<f32>(xd + (<usize>k << 2));
@@ -94,10 +113,10 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
       for (let p = 0; p < 4; p++) {
         const xp = xk + (<usize>p << 6);
         const x0 = v128.load(xp), x1 = v128.load(xp + 16), x2 = v128.load(xp + 32), x3 = v128.load(xp + 48);
-        i0 = i32x4.add(i0, q4kPairW(b, p, x0, x1, x2, x3, m, m8));
-        i1 = i32x4.add(i1, q4kPairW(b + ws, p, x0, x1, x2, x3, m, m8));
-        i2 = i32x4.add(i2, q4kPairW(b + 2 * ws, p, x0, x1, x2, x3, m, m8));
-        i3 = i32x4.add(i3, q4kPairW(b + 3 * ws, p, x0, x1, x2, x3, m, m8));
+        i0 = i32x4.add(i0, q4kPairW(da, b, p, x0, x1, x2, x3, m, m8, g));
+        i1 = i32x4.add(i1, q4kPairW(da, b + ws, p, x0, x1, x2, x3, m, m8, g));
+        i2 = i32x4.add(i2, q4kPairW(da, b + 2 * ws, p, x0, x1, x2, x3, m, m8, g));
+        i3 = i32x4.add(i3, q4kPairW(da, b + 3 * ws, p, x0, x1, x2, x3, m, m8, g));
       }
       a0 = q4kFold(b, i0, dx, sk, a0);
       a1 = q4kFold(b + ws, i1, dx, sk, a1);
@@ -116,7 +135,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
 /** One Q4_K row × `nx` (1 or 4) x rows. x: the widened i16 quants, or (`relaxed`, relaxed build) their
  * i8 copy for the i8 × i7 nibble dot (`q4kPairR`). Either way the same integer sums per super-block
  * (lanes hold different partial sums), then the same float steps. */
-@inline function q4kTile(nx: i32, relaxed: bool, w: usize, x: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
+@inline function q4kTile(nx: i32, relaxed: bool, da: bool, w: usize, x: usize, xd: usize, s32: usize, nb: i32, cols: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const xrow = relaxed ? <usize>cols : <usize>cols << 1;
   const drow = <usize>nb << 2;
@@ -125,15 +144,28 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     const blk = w + <usize>k * Q4K_BYTES;
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const mask = cNib, m8 = cW255; // features.ts: not inline constants
+      const mask = cNib, m8 = cW255, g = q8Gather; // features.ts: not inline constants
       for (let p = 0; p < 4; p++) {
         const q = blk + 24 + (<usize>p << 5);
         const wA = v128.load(q), wB = v128.load(q + 16);
         const loA = v128.and(wA, mask), loB = v128.and(wB, mask);
         const hiA = v128.and(i16x8.shr_u(wA, 4), mask), hiB = v128.and(i16x8.shr_u(wB, 4), mask);
+        const xp = x + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
+        if (da) {
+          const scD = q4kScD(blk, p);
+          i0 = i32x4.add(i0, q4kPairD(v128.load(xp), v128.load(xp + 16), v128.load(xp + 32), v128.load(xp + 48), loA, loB, hiA, hiB, scD, g));
+          if (nx == 4) {
+            let xr = xp + xrow;
+            i1 = i32x4.add(i1, q4kPairD(v128.load(xr), v128.load(xr + 16), v128.load(xr + 32), v128.load(xr + 48), loA, loB, hiA, hiB, scD, g));
+            xr += xrow;
+            i2 = i32x4.add(i2, q4kPairD(v128.load(xr), v128.load(xr + 16), v128.load(xr + 32), v128.load(xr + 48), loA, loB, hiA, hiB, scD, g));
+            xr += xrow;
+            i3 = i32x4.add(i3, q4kPairD(v128.load(xr), v128.load(xr + 16), v128.load(xr + 32), v128.load(xr + 48), loA, loB, hiA, hiB, scD, g));
+          }
+          continue;
+        }
         const sc = v128.load16_splat(blk + 8 + (<usize>p << 1)); // as q4kPairW
         const scA = v128.and(sc, m8), scB = i16x8.shr_u(sc, 8);
-        const xp = x + (<usize>k << 8) + (<usize>p << 6); // 256 values per block, 64 per pair
         i0 = i32x4.add(i0, q4kPairR(xp, loA, loB, hiA, hiB, scA, scB));
         if (nx == 4) {
           i1 = i32x4.add(i1, q4kPairR(xp + xrow, loA, loB, hiA, hiB, scA, scB));
@@ -186,7 +218,7 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   return i32x4.add(i32x4.dot_i16x8_s(lo, scA), i32x4.dot_i16x8_s(hi, scB));
 }
 
-@inline function rowsOf(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+@inline function rowsOf(kind: i32, da: bool, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 8;
   const wrow = <usize>nb * (kind == K_Q4_K ? Q4K_BYTES : Q6K_BYTES);
   const ys = <usize>rows << 2;
@@ -199,8 +231,8 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     for (let e = r + d; r < e; r++) {
       const wr = w + <usize>r * wrow, yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
       if (kind == K_Q4_K) {
-        if (relaxed) q4kRow4(true, wr, ws, x, xd, sums, nb, yr, yo, br);
-        else q4kRow4(false, wr, ws, x, xd, sums, nb, yr, yo, br);
+        if (relaxed) q4kRow4(true, da, wr, ws, x, xd, sums, nb, yr, yo, br);
+        else q4kRow4(false, false, wr, ws, x, xd, sums, nb, yr, yo, br);
       } else if (relaxed) q6kRow4(true, wr, ws, x, xd, sums, nb, yr, yo, br);
       else q6kRow4(false, wr, ws, x, xd, sums, nb, yr, yo, br);
     }
@@ -212,15 +244,15 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const xo = <usize>i * cols;
-      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(4, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else if (kind == K_Q4_K) q4kTile(4, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(4, true, da, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(4, false, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else if (ASC_FEATURE_RELAXED_SIMD && x8 != 0) q6kTile(4, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(4, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
     for (; i < n; i++) {
       const xo = <usize>i * cols;
-      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(1, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
-      else if (kind == K_Q4_K) q4kTile(1, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      if (ASC_FEATURE_RELAXED_SIMD && kind == K_Q4_K && x8 != 0) q4kTile(1, true, da, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
+      else if (kind == K_Q4_K) q4kTile(1, false, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 5) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else if (ASC_FEATURE_RELAXED_SIMD && x8 != 0) q6kTile(1, true, wr, x8 + xo, xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
       else q6kTile(1, false, wr, xq + (xo << 1), xd + ((<usize>i * nb) << 2), sums + ((xo >> 4) << 1), nb, cols, y + <usize>i * ys + (<usize>r << 2), ys, b);
     }
@@ -234,6 +266,17 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
  * bias: [rows] f32 or 0. */
 export function matmulKRows(kind: i32, w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   if (kind == K_Q5_K) matmulQ5KRows(w, xq, xd, sums, y, bias, n, rows, cols, r0, r1);
-  else if (kind == K_Q4_K) rowsOf(K_Q4_K, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
-  else rowsOf(K_Q6_K, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else if (kind == K_Q4_K) {
+    if (ASC_FEATURE_RELAXED_SIMD && dotAdd) rowsQ4KDot(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+    else rowsQ4K(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  } else rowsOf(K_Q6_K, false, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+
+// Q4_K with and without the dot-add as two functions: in one body Binaryen merges the two inlined
+// copies into one testing a runtime flag (see matmul_q4il.ts rowsILDot).
+function rowsQ4KDot(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsOf(K_Q4_K, true, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ4K(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsOf(K_Q4_K, false, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
 }
