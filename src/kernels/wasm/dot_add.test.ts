@@ -1,5 +1,5 @@
 // The dot-add kernels (Q8_0: assembly/matmul_q8il_dot.ts; interleaved Q4_0: matmul_q4il.ts `da`;
-// Q4_K: matmul_k.ts q4kPairD),
+// Q4_K: matmul_k.ts q4kPairD; Q6_K decode: matmul_k6.ts q6kHalfD),
 // switched on where module.ts dotAddAvailable finds the relaxed i8 dot-add exact (x86 VNNI on
 // Node ≥ 22), give the bits of the kernels they replace: single matmuls at decode and prefill widths (tile edges: n = 1..9, a row range that does
 // not start on a quad), fused matmulMany / swiGlu, and the MoE layer, threaded and single. Where the
@@ -29,9 +29,9 @@ describe("wasm Q8_0 by the relaxed i8 dot-add", () => {
     await assert.rejects(createWasmBackend({ threads: 1, dotAdd: true }), /dotAdd.*not exact/);
   });
 
-  for (const type of ["q8_0", "q4_0", "q4_k"] as const) test(`${type}: matmul at every tile edge, matmulMany, swiGlu: the same bits as without the dot-add, threaded = single`, { skip }, async () => {
+  for (const type of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) test(`${type}: matmul at every tile edge, matmulMany, swiGlu: the same bits as without the dot-add, threaded = single`, { skip }, async () => {
     const on = await make({ threads: 2, dotAdd: true }), one = await make({ threads: 1, dotAdd: true }), off = await make({ threads: 2, dotAdd: false });
-    const cols = type === "q4_k" ? 512 : 384, rows = 36;
+    const cols = type === "q4_k" || type === "q6_k" ? 512 : 384, rows = 36;
     // Weights with extreme quants (q8_0: ±127, and −128 from hand-made bytes) beside ordinary ones.
     const host = hostMatrix(type, rows, cols, seededFloats(3, rows * cols, 2));
     if (type === "q8_0") for (let b = 0; b < host.bytes.length; b += 34 * 7) host.bytes[b + 2] = 0x80; // q = −128
@@ -55,9 +55,9 @@ describe("wasm Q8_0 by the relaxed i8 dot-add", () => {
     assert.deepEqual(results[1], results[2]);
   });
 
-  for (const type of ["q8_0", "q4_0", "q4_k"] as const) test(`${type} MoE layer (decode and prefill rows): the same bits as without the dot-add`, { skip }, async () => {
+  for (const type of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) test(`${type} MoE layer (decode and prefill rows): the same bits as without the dot-add`, { skip }, async () => {
     const on = await make({ threads: 2, dotAdd: true }), off = await make({ threads: 2, dotAdd: false });
-    const [hidden, inter, E] = [256, type === "q4_k" ? 512 : 384, 5];
+    const [hidden, inter, E] = [256, type === "q4_k" || type === "q6_k" ? 512 : 384, 5];
     const q8 = (seed: number, r: number, c: number): HostMatrix => {
       const v = seededFloats(seed, r * c, 0.3);
       const bytes = new Uint8Array(r * rowBytes(type, c));

@@ -233,8 +233,8 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
       if (kind == K_Q4_K) {
         if (relaxed) q4kRow4(true, da, wr, ws, x, xd, sums, nb, yr, yo, br);
         else q4kRow4(false, false, wr, ws, x, xd, sums, nb, yr, yo, br);
-      } else if (relaxed) q6kRow4(true, wr, ws, x, xd, sums, nb, yr, yo, br);
-      else q6kRow4(false, wr, ws, x, xd, sums, nb, yr, yo, br);
+      } else if (relaxed) q6kRow4(true, da, wr, ws, x, xd, sums, nb, yr, yo, br);
+      else q6kRow4(false, false, wr, ws, x, xd, sums, nb, yr, yo, br);
     }
     r += 3 * d;
   }
@@ -269,14 +269,21 @@ export function matmulKRows(kind: i32, w: usize, xq: usize, x8: usize, xd: usize
   else if (kind == K_Q4_K) {
     if (ASC_FEATURE_RELAXED_SIMD && dotAdd) rowsQ4KDot(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
     else rowsQ4K(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
-  } else rowsOf(K_Q6_K, false, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  } else if (ASC_FEATURE_RELAXED_SIMD && dotAdd) rowsQ6KDot(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else rowsQ6K(w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
 }
 
-// Q4_K with and without the dot-add as two functions: in one body Binaryen merges the two inlined
-// copies into one testing a runtime flag (see matmul_q4il.ts rowsILDot).
+// Q4_K and Q6_K with and without the dot-add as separate functions: in one body Binaryen merges the
+// two inlined copies into one testing a runtime flag (see matmul_q4il.ts rowsILDot).
 function rowsQ4KDot(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   rowsOf(K_Q4_K, true, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
 }
 function rowsQ4K(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
   rowsOf(K_Q4_K, false, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ6KDot(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsOf(K_Q6_K, true, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ6K(w: usize, xq: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsOf(K_Q6_K, false, w, xq, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
 }

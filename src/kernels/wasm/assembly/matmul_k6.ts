@@ -2,7 +2,7 @@
 // Repacked super-block (212 B per 256 values, made at load from ggml's layout): f32 d, i8 sc[16],
 // ql[128], qh[64] (ggml order); value = d·sc·(q − 32). Chunk scales multiply the integer sums; the
 // −32 offset is subtracted in integers; one float multiply per super-block.
-import { cHi2, cNib, cW15, cW3 } from "./features";
+import { cHi2, cNib, cQ6Sc, cW15, cW3, q8Gather } from "./features";
 import { hsum, madd, store4 } from "./simd";
 
 export const Q6K_BYTES: i32 = 212;
@@ -41,15 +41,40 @@ export const Q6K_BYTES: i32 = 212;
   return i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4));
 }
 
-/** q6kHalfR of half h, part c (a constant) of the super-block at blk. */
-@inline function q6kQuarter(blk: usize, h: i32, c: i32, x1: v128, x2: v128, x3: v128, x4: v128): v128 {
-  return q6kHalfR(blk + 20 + (<usize>h << 6), blk + 148 + (<usize>h << 5), blk + 4 + (<usize>h << 3), c, x1, x2, x3, x4);
+/** dotAdd: q6kHalfR's sums, lane for lane. Lane k of a chunk's dot-add is the sum of lane k's two
+ * i16 pair sums in q6kHalfR (4 products, |Σ| ≤ 4·127·63 = 32004: exact in i16); chunks 1 and 2
+ * narrowed together, interleaved (a_k, b_k) by the q8Gather order (g), and one i16 dot with
+ * [sc_1, sc_2, …] give sc_1·a_k + sc_2·b_k — q6kHalfR's t1 + t2 in lane k; likewise 3 and 4. The
+ * scale pairs (sc[c], sc[c + 2]) and (sc[c + 4], sc[c + 6]): bytes 0 and 2 of a load at sc + c
+ * (+ 4), gathered by cQ6Sc and sign-extended. */
+@inline function q6kHalfD(ql: usize, qh: usize, sc: usize, c: i32, x1: v128, x2: v128, x3: v128, x4: v128, g: v128): v128 {
+  const b15 = cNib, b48 = cHi2, sel = cQ6Sc;
+  const o = <usize>c << 4;
+  const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
+  const z = i32x4.splat(0);
+  const a = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), z);
+  const b = i32x4.relaxed_dot_i8x16_i7x16_add_s(x2, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), z);
+  const d = i32x4.relaxed_dot_i8x16_i7x16_add_s(x3, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), z);
+  const e = i32x4.relaxed_dot_i8x16_i7x16_add_s(x4, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), z);
+  const s12 = i16x8.extend_low_i8x16_s(i8x16.relaxed_swizzle(v128.load(sc + <usize>c), sel));
+  const s34 = i16x8.extend_low_i8x16_s(i8x16.relaxed_swizzle(v128.load(sc + 4 + <usize>c), sel));
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i8x16.relaxed_swizzle(i16x8.narrow_i32x4_s(a, b), g), s12),
+    i32x4.dot_i16x8_s(i8x16.relaxed_swizzle(i16x8.narrow_i32x4_s(d, e), g), s34),
+  );
+}
+
+/** q6kHalfR (q6kHalfD under `da`; g: q8Gather) of half h, part c (a constant) of the super-block at blk. */
+@inline function q6kQuarter(da: bool, blk: usize, h: i32, c: i32, x1: v128, x2: v128, x3: v128, x4: v128, g: v128): v128 {
+  const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
+  if (da) return q6kHalfD(ql, qh, sc, c, x1, x2, x3, x4, g);
+  return q6kHalfR(ql, qh, sc, c, x1, x2, x3, x4);
 }
 
 /** Both parts of half h of the super-block at blk, x (i8) at xh (the half's). */
 @inline function q6kHalfBoth(blk: usize, h: i32, xh: usize): v128 {
-  const a = q6kQuarter(blk, h, 0, v128.load(xh), v128.load(xh + 32), v128.load(xh + 64), v128.load(xh + 96));
-  return i32x4.add(a, q6kQuarter(blk, h, 1, v128.load(xh + 16), v128.load(xh + 48), v128.load(xh + 80), v128.load(xh + 112)));
+  const a = q6kQuarter(false, blk, h, 0, v128.load(xh), v128.load(xh + 32), v128.load(xh + 64), v128.load(xh + 96), cNib);
+  return i32x4.add(a, q6kQuarter(false, blk, h, 1, v128.load(xh + 16), v128.load(xh + 48), v128.load(xh + 80), v128.load(xh + 112), cNib));
 }
 
 /** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
@@ -88,8 +113,9 @@ export const Q6K_BYTES: i32 = 212;
 }
 
 /** Four Q6_K rows `ws` bytes apart × one x row (decode), as q4kRow4. */
-@inline export function q6kRow4(relaxed: bool, w: usize, ws: usize, x: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+@inline export function q6kRow4(relaxed: bool, da: bool, w: usize, ws: usize, x: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const g = q8Gather;
   for (let k = 0; k < nb; k++) {
     const b = w + <usize>k * Q6K_BYTES, xk = x + (relaxed ? <usize>k << 8 : <usize>k << 9), sk = s16 + (<usize>k << 5);
     const dx = load<f32>(xd + (<usize>k << 2));
@@ -99,15 +125,15 @@ export const Q6K_BYTES: i32 = 212;
       for (let h = 0; h < 2; h++) {
         const xh = xk + (<usize>h << 7);
         let x1 = v128.load(xh), x2 = v128.load(xh + 32), x3 = v128.load(xh + 64), x4 = v128.load(xh + 96);
-        i0 = i32x4.add(i0, q6kQuarter(b, h, 0, x1, x2, x3, x4));
-        i1 = i32x4.add(i1, q6kQuarter(b + ws, h, 0, x1, x2, x3, x4));
-        i2 = i32x4.add(i2, q6kQuarter(b + 2 * ws, h, 0, x1, x2, x3, x4));
-        i3 = i32x4.add(i3, q6kQuarter(b + 3 * ws, h, 0, x1, x2, x3, x4));
+        i0 = i32x4.add(i0, q6kQuarter(da, b, h, 0, x1, x2, x3, x4, g));
+        i1 = i32x4.add(i1, q6kQuarter(da, b + ws, h, 0, x1, x2, x3, x4, g));
+        i2 = i32x4.add(i2, q6kQuarter(da, b + 2 * ws, h, 0, x1, x2, x3, x4, g));
+        i3 = i32x4.add(i3, q6kQuarter(da, b + 3 * ws, h, 0, x1, x2, x3, x4, g));
         x1 = v128.load(xh + 16); x2 = v128.load(xh + 48); x3 = v128.load(xh + 80); x4 = v128.load(xh + 112);
-        i0 = i32x4.add(i0, q6kQuarter(b, h, 1, x1, x2, x3, x4));
-        i1 = i32x4.add(i1, q6kQuarter(b + ws, h, 1, x1, x2, x3, x4));
-        i2 = i32x4.add(i2, q6kQuarter(b + 2 * ws, h, 1, x1, x2, x3, x4));
-        i3 = i32x4.add(i3, q6kQuarter(b + 3 * ws, h, 1, x1, x2, x3, x4));
+        i0 = i32x4.add(i0, q6kQuarter(da, b, h, 1, x1, x2, x3, x4, g));
+        i1 = i32x4.add(i1, q6kQuarter(da, b + ws, h, 1, x1, x2, x3, x4, g));
+        i2 = i32x4.add(i2, q6kQuarter(da, b + 2 * ws, h, 1, x1, x2, x3, x4, g));
+        i3 = i32x4.add(i3, q6kQuarter(da, b + 3 * ws, h, 1, x1, x2, x3, x4, g));
       }
       a0 = q6kFold(b, i0, dx, sk, a0);
       a1 = q6kFold(b + ws, i1, dx, sk, a1);
