@@ -318,20 +318,33 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
     }
     case "q8_0":
     case "q4_0": {
-      const q8 = type === "q8_0";
-      const nb = cols / 32;
-      const sOff = ptr + (q8 ? rows * cols : (rows * cols) / 2);
+      // Block by block from its first byte with the layout's strides, through typed arrays over
+      // the row's own bytes (its quad's tiles when interleaved): over a whole multi-GiB bank the
+      // JIT falls back to slow element access, and per-value offset closures and DataView reads
+      // took 58 ms of a 2 s Qwen3.5 prefill (256 embedded rows).
+      const q8 = type === "q8_0", qb = q8 ? 32 : 16;
+      const nb = cols / 32, tile = 16 * qb + 64;
+      const base = il ? ptr + ilTile(qb, row, cols, 0) : ptr + row * nb * qb;
+      const len = il ? (cols / 128) * tile : nb * qb;
+      const q = new Uint8Array(mem.buffer, mem.byteOffset + base, len);
+      const qs = new Int8Array(mem.buffer, mem.byteOffset + base, len);
+      const sc = il ? new DataView(mem.buffer, mem.byteOffset + base, len) : new DataView(mem.buffer, mem.byteOffset + ptr + (q8 ? rows * cols : (rows * cols) / 2) + 4 * row * nb, 4 * nb);
       for (let b = 0; b < nb; b++) {
-        const qb = q8 ? 32 : 16;
-        const d = dv.getFloat32(il ? ptr + ilScale(qb, row, cols, b) : sOff + 4 * (row * nb + b), true);
-        const at = (l: number): number => ptr + (il ? ilAt(qb, row, cols, b, l) : row * nb * qb + qb * b + l);
+        const d = sc.getFloat32(il ? ptr + ilScale(qb, row, cols, b) - base : 4 * b, true);
+        const p = il ? ptr + ilAt(qb, row, cols, b, 0) - base : qb * b, o = 32 * b;
         if (q8) {
-          for (let l = 0; l < 32; l++) out[32 * b + l] = f(d * dv.getInt8(at(l)));
+          // Interleaved: values 2j, 2j + 1 at p + 8j, p + 8j + 1; else contiguous.
+          if (il) for (let j = 0; j < 16; j++) {
+            out[o + 2 * j] = f(d * qs[p + 8 * j]!);
+            out[o + 2 * j + 1] = f(d * qs[p + 8 * j + 1]!);
+          }
+          else for (let l = 0; l < 32; l++) out[o + l] = f(d * qs[p + l]!);
         } else {
+          // Interleaved: bytes 4j .. 4j + 3 at p + 16j; else contiguous.
           for (let l = 0; l < 16; l++) {
-            const v = dv.getUint8(at(l));
-            out[32 * b + l] = f(((v & 15) - 8) * d);
-            out[32 * b + l + 16] = f(((v >> 4) - 8) * d);
+            const v = q[il ? p + 16 * (l >> 2) + (l & 3) : p + l]!;
+            out[o + l] = f(((v & 15) - 8) * d);
+            out[o + l + 16] = f(((v >> 4) - 8) * d);
           }
         }
       }
