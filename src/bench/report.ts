@@ -6,7 +6,7 @@ import { formatMachine, type MachineInfo } from "./machine.js";
 import type { EngineReply, Trial } from "./method.js";
 import { summarize } from "./method.js";
 
-type EngineResult = Extract<EngineReply, { kind: "result" }>;
+export type EngineResult = Extract<EngineReply, { kind: "result" }>;
 
 /** One engine's measured row. */
 export interface BenchRow {
@@ -36,7 +36,8 @@ export interface BenchReport {
   readonly seed: number;
   /** Where it ran: every figure names its CPU. */
   readonly machine: MachineInfo;
-  /** Measured read bandwidth, bytes/s, keyed by thread count. */
+  /** Measured read bandwidth, bytes/s, keyed by thread count ("2"), "2 after" for the probe after the
+   * engines ran, or "given" (--roofline-gbs). */
   readonly bandwidth: Readonly<Record<string, number>>;
   readonly rows: readonly BenchRow[];
   /** qwenrt / llama.cpp for each measure (TTFT and RSS: lower is better), when both ran. */
@@ -117,8 +118,15 @@ export function formatReport(r: BenchReport): string {
     lines.push(`qwenrt / llama.cpp: pp ${x.pp.toFixed(2)}×, tg ${x.tg.toFixed(2)}×, TTFT ${x.ttft.toFixed(2)}×, peak RSS ${x.peakRss.toFixed(2)}×, load ${x.load.toFixed(2)}×`);
   }
   const bw = Object.entries(r.bandwidth)
-    .map(([t, b]) => `${gb(b)} GB/s (${t === "given" ? "given with --roofline-gbs" : `${t} thread${t === "1" ? "" : "s"}`})`)
+    .map(([t, b]) => `${gb(b)} GB/s (${bandwidthLabel(t)})`)
     .join(", ");
   lines.push(`memory read bandwidth: ${bw}; % roofline = GB/s ÷ the best of these`);
   return `${lines.join("\n")}\n`;
+}
+
+/** "1 thread", "2 threads", "2 threads, after the runs", "given with --roofline-gbs". */
+export function bandwidthLabel(key: string): string {
+  if (key === "given") return "given with --roofline-gbs";
+  const [t, after] = key.split(" ");
+  return `${t} thread${t === "1" ? "" : "s"}${after === "after" ? ", after the runs" : ""}`;
 }

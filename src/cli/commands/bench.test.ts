@@ -52,6 +52,9 @@ test("qwenrt bench --vs llama.cpp reports both engines with positive numbers and
   const report = JSON.parse(r.stdout) as BenchReport;
   assert.deepEqual([report.pp, report.tg, report.trials, report.threads], [8, 4, 1, 1]);
   assert.ok((report.bandwidth["1"] ?? 0) > 0, "measured read bandwidth");
+  assert.ok((report.bandwidth["1 after"] ?? 0) > 0, "measured again after the engines");
+  const roof = Math.max(...Object.values(report.bandwidth));
+  for (const row of report.rows) assert.ok(Math.abs(row.rooflineFraction - row.decodeBytesPerSecond / roof) < 1e-9 * row.rooflineFraction, "% roofline against the best probe");
   assert.deepEqual(report.rows.map((x) => x.engine), why === undefined ? ["qwenrt", "llama.cpp"] : ["qwenrt"]);
   report.rows.forEach(assertRow);
   if (why !== undefined) {
@@ -70,7 +73,7 @@ test("qwenrt bench prints the table and rejects an unknown peer", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^engine +type +pp8 tok\/s +tg4 tok\/s +TTFT +load +peak RSS +GB\/token +GB\/s +% roofline$/m);
   assert.match(r.stdout, /^qwenrt \(ref, 1 thread, f32 KV\) +f32 /m);
-  assert.match(r.stdout, /memory read bandwidth: [\d.]+ GB\/s \(1 thread\)/);
+  assert.match(r.stdout, /memory read bandwidth: [\d.]+ GB\/s \(1 thread\), [\d.]+ GB\/s \(1 thread, after the runs\)/);
   const bad = await qwenrt(["bench", model, "--vs", "vllm"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--vs: the only peer is "llama.cpp", got "vllm"/);
