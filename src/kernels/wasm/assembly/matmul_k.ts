@@ -51,10 +51,11 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
 @inline function q4kPairW(da: bool, blk: usize, p: i32, x0: v128, x1: v128, x2: v128, x3: v128, m: v128, m8: v128, g: v128): v128 {
   const q = blk + 24 + (<usize>p << 5);
   const wA = v128.load(q), wB = v128.load(q + 16);
-  if (da) return q4kPairD(x0, x1, x2, x3, v128.and(wA, m), v128.and(wB, m), v128.and(i16x8.shr_u(wA, 4), m), v128.and(i16x8.shr_u(wB, 4), m), q4kScD(blk, p), g);
+  const loA = v128.and(wA, m), loB = v128.and(wB, m), hiA = v128.and(i16x8.shr_u(wA, 4), m), hiB = v128.and(i16x8.shr_u(wB, 4), m);
+  if (da) return q4kPairD(x0, x1, x2, x3, loA, loB, hiA, hiB, q4kScD(blk, p), g);
   const sc = v128.load16_splat(blk + 8 + (<usize>p << 1));
-  const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, v128.and(wA, m)), i16x8.relaxed_dot_i8x16_i7x16_s(x1, v128.and(wB, m)));
-  const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x2, v128.and(i16x8.shr_u(wA, 4), m)), i16x8.relaxed_dot_i8x16_i7x16_s(x3, v128.and(i16x8.shr_u(wB, 4), m)));
+  const lo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, loA), i16x8.relaxed_dot_i8x16_i7x16_s(x1, loB));
+  const hi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x2, hiA), i16x8.relaxed_dot_i8x16_i7x16_s(x3, hiB));
   return i32x4.add(i32x4.dot_i16x8_s(lo, v128.and(sc, m8)), i32x4.dot_i16x8_s(hi, i16x8.shr_u(sc, 8)));
 }
 
@@ -76,24 +77,19 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
   return i16x8.extend_low_i8x16_u(v128.load16_splat(blk + 8 + (<usize>p << 1)));
 }
 
-/** One Q4_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
- * with the sub-block scales, in i32 lanes (q4kTile's for one x row). */
-@inline function q4kSums(relaxed: bool, blk: usize, xk: usize): v128 {
+/** One Q4_K super-block × one x row's 256 widened i16 values at xk (the plain path; the relaxed
+ * one runs in q4kRow4): the sums with the sub-block scales, in i32 lanes (q4kTile's for one x row). */
+@inline function q4kSums(blk: usize, xk: usize): v128 {
   let i0 = i32x4.splat(0);
+  const mask = cW15;
   for (let p = 0; p < 4; p++) {
     const q = blk + 24 + (<usize>p << 5);
-    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      const xp = xk + (<usize>p << 6);
-      i0 = i32x4.add(i0, q4kPairW(false, blk, p, v128.load(xp), v128.load(xp + 16), v128.load(xp + 32), v128.load(xp + 48), cNib, cW255, cW255));
-    } else {
-      const mask = cW15;
-      const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
-      const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1))), scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
-      const xp = xk + (<usize>p << 7);
-      const lo = d4(v128.and(l0, mask), v128.and(l1, mask), v128.and(l2, mask), v128.and(l3, mask), xp);
-      const hi = d4(i16x8.shr_u(l0, 4), i16x8.shr_u(l1, 4), i16x8.shr_u(l2, 4), i16x8.shr_u(l3, 4), xp + 64);
-      i0 = i32x4.add(i0, i32x4.add(i32x4.mul(lo, scA), i32x4.mul(hi, scB)));
-    }
+    const l0 = v128.load8x8_u(q), l1 = v128.load8x8_u(q + 8), l2 = v128.load8x8_u(q + 16), l3 = v128.load8x8_u(q + 24);
+    const scA = i32x4.splat(<i32>load<u8>(blk + 8 + (p << 1))), scB = i32x4.splat(<i32>load<u8>(blk + 9 + (p << 1)));
+    const xp = xk + (<usize>p << 7);
+    const lo = d4(v128.and(l0, mask), v128.and(l1, mask), v128.and(l2, mask), v128.and(l3, mask), xp);
+    const hi = d4(i16x8.shr_u(l0, 4), i16x8.shr_u(l1, 4), i16x8.shr_u(l2, 4), i16x8.shr_u(l3, 4), xp + 64);
+    i0 = i32x4.add(i0, i32x4.add(i32x4.mul(lo, scA), i32x4.mul(hi, scB)));
   }
   return i0;
 }
@@ -124,10 +120,10 @@ export function blockSums(xq: usize, out: usize, count: i32, group: i32): void {
       a3 = q4kFold(b + 3 * ws, i3, dx, sk, a3);
       continue;
     }
-    a0 = q4kFold(b, q4kSums(relaxed, b, xk), dx, sk, a0);
-    a1 = q4kFold(b + ws, q4kSums(relaxed, b + ws, xk), dx, sk, a1);
-    a2 = q4kFold(b + 2 * ws, q4kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
-    a3 = q4kFold(b + 3 * ws, q4kSums(relaxed, b + 3 * ws, xk), dx, sk, a3);
+    a0 = q4kFold(b, q4kSums(b, xk), dx, sk, a0);
+    a1 = q4kFold(b + ws, q4kSums(b + ws, xk), dx, sk, a1);
+    a2 = q4kFold(b + 2 * ws, q4kSums(b + 2 * ws, xk), dx, sk, a2);
+    a3 = q4kFold(b + 3 * ws, q4kSums(b + 3 * ws, xk), dx, sk, a3);
   }
   store4(y, ys, bias, a0, a1, a2, a3);
 }

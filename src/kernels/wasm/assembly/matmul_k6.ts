@@ -24,6 +24,17 @@ export const Q6K_BYTES: i32 = 212;
   return i16x8.shr_s(i16x8.shl(v, 8), 8);
 }
 
+/** Chunk j (1..4, a constant) of a 64-value quarter as 6-bit quants in bytes, from its 16 ql bytes
+ * A (chunks 1, 3) or B (2, 4) and its qh bytes H: low 4 bits from a nibble, high 2 from bits
+ * 2(j − 1)..2(j − 1) + 1 of H; 16-bit shifts move bits within each byte here (masked after).
+ * b15: cNib; b48: cHi2. */
+@inline function q6kQ(j: i32, A: v128, B: v128, H: v128, b15: v128, b48: v128): v128 {
+  if (j == 1) return v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48));
+  if (j == 2) return v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48));
+  if (j == 3) return v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48));
+  return v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48));
+}
+
 /** Relaxed build: the 64 values 128h + 32j + 16c + t (j, t < 16) of a Q6_K super-block (ql, qh,
  * sc: half h's quants and scales) × their i8 activations x1 .. x4 (chunk j's 16 in xj), chunk j
  * scaled by sc[2j + c]: low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2
@@ -34,10 +45,10 @@ export const Q6K_BYTES: i32 = 212;
   const o = <usize>c << 4;
   const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
   const S1 = v128.load16_splat(sc), S2 = v128.load16_splat(sc + 2), S3 = v128.load16_splat(sc + 4), S4 = v128.load16_splat(sc + 6);
-  const t1 = q6kChunkR(x1, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), c == 0 ? lowI8(S1) : i16x8.shr_s(S1, 8));
-  const t2 = q6kChunkR(x2, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), c == 0 ? lowI8(S2) : i16x8.shr_s(S2, 8));
-  const t3 = q6kChunkR(x3, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), c == 0 ? lowI8(S3) : i16x8.shr_s(S3, 8));
-  const t4 = q6kChunkR(x4, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), c == 0 ? lowI8(S4) : i16x8.shr_s(S4, 8));
+  const t1 = q6kChunkR(x1, q6kQ(1, A, B, H, b15, b48), c == 0 ? lowI8(S1) : i16x8.shr_s(S1, 8));
+  const t2 = q6kChunkR(x2, q6kQ(2, A, B, H, b15, b48), c == 0 ? lowI8(S2) : i16x8.shr_s(S2, 8));
+  const t3 = q6kChunkR(x3, q6kQ(3, A, B, H, b15, b48), c == 0 ? lowI8(S3) : i16x8.shr_s(S3, 8));
+  const t4 = q6kChunkR(x4, q6kQ(4, A, B, H, b15, b48), c == 0 ? lowI8(S4) : i16x8.shr_s(S4, 8));
   return i32x4.add(i32x4.add(t1, t2), i32x4.add(t3, t4));
 }
 
@@ -52,10 +63,10 @@ export const Q6K_BYTES: i32 = 212;
   const o = <usize>c << 4;
   const A = v128.load(ql + o), B = v128.load(ql + 32 + o), H = v128.load(qh + o);
   const z = i32x4.splat(0);
-  const a = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48)), z);
-  const b = i32x4.relaxed_dot_i8x16_i7x16_add_s(x2, v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48)), z);
-  const d = i32x4.relaxed_dot_i8x16_i7x16_add_s(x3, v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48)), z);
-  const e = i32x4.relaxed_dot_i8x16_i7x16_add_s(x4, v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48)), z);
+  const a = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, q6kQ(1, A, B, H, b15, b48), z);
+  const b = i32x4.relaxed_dot_i8x16_i7x16_add_s(x2, q6kQ(2, A, B, H, b15, b48), z);
+  const d = i32x4.relaxed_dot_i8x16_i7x16_add_s(x3, q6kQ(3, A, B, H, b15, b48), z);
+  const e = i32x4.relaxed_dot_i8x16_i7x16_add_s(x4, q6kQ(4, A, B, H, b15, b48), z);
   const s12 = i16x8.extend_low_i8x16_s(i8x16.relaxed_swizzle(v128.load(sc + <usize>c), sel));
   const s34 = i16x8.extend_low_i8x16_s(i8x16.relaxed_swizzle(v128.load(sc + 4 + <usize>c), sel));
   return i32x4.add(
@@ -71,35 +82,25 @@ export const Q6K_BYTES: i32 = 212;
   return q6kHalfR(ql, qh, sc, c, x1, x2, x3, x4);
 }
 
-/** Both parts of half h of the super-block at blk, x (i8) at xh (the half's). */
-@inline function q6kHalfBoth(blk: usize, h: i32, xh: usize): v128 {
-  const a = q6kQuarter(false, blk, h, 0, v128.load(xh), v128.load(xh + 32), v128.load(xh + 64), v128.load(xh + 96), cNib);
-  return i32x4.add(a, q6kQuarter(false, blk, h, 1, v128.load(xh + 16), v128.load(xh + 48), v128.load(xh + 80), v128.load(xh + 112), cNib));
-}
-
-/** One Q6_K super-block × one x row's 256 values at xk (i8 when `relaxed`, else i16): the sums
- * with the chunk scales, in i32 lanes (q6kTile's for one x row). */
-@inline function q6kSums(relaxed: bool, blk: usize, xk: usize): v128 {
+/** One Q6_K super-block × one x row's 256 widened i16 values at xk (the plain path; the relaxed
+ * one runs in q6kRow4): the sums with the chunk scales, in i32 lanes (q6kTile's for one x row). */
+@inline function q6kSums(blk: usize, xk: usize): v128 {
   let i0 = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
-    if (ASC_FEATURE_RELAXED_SIMD && relaxed) {
-      i0 = i32x4.add(i0, q6kHalfBoth(blk, h, xk + (<usize>h << 7)));
-    } else {
-      const m15 = cW15, m3 = cW3;
-      for (let g = 0; g < 4; g++) {
-        const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
-        const is = sc + <usize>(g >> 1);
-        const xp = xk + (<usize>h << 8) + (<usize>g << 4);
-        i0 = i32x4.add(i0, i32x4.add(
-          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), i32x4.splat(<i32>load<i8>(is))), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), i32x4.splat(<i32>load<i8>(is + 2)))),
-          i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), i32x4.splat(<i32>load<i8>(is + 4))), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), i32x4.splat(<i32>load<i8>(is + 6)))),
-        ));
-      }
+    const m15 = cW15, m3 = cW3;
+    for (let g = 0; g < 4; g++) {
+      const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
+      const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
+      const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
+      const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
+      const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+      const is = sc + <usize>(g >> 1);
+      const xp = xk + (<usize>h << 8) + (<usize>g << 4);
+      i0 = i32x4.add(i0, i32x4.add(
+        i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q1, v128.load(xp)), i32x4.splat(<i32>load<i8>(is))), i32x4.mul(i32x4.dot_i16x8_s(q2, v128.load(xp + 64)), i32x4.splat(<i32>load<i8>(is + 2)))),
+        i32x4.add(i32x4.mul(i32x4.dot_i16x8_s(q3, v128.load(xp + 128)), i32x4.splat(<i32>load<i8>(is + 4))), i32x4.mul(i32x4.dot_i16x8_s(q4, v128.load(xp + 192)), i32x4.splat(<i32>load<i8>(is + 6)))),
+      ));
     }
   }
   return i0;
@@ -141,10 +142,10 @@ export const Q6K_BYTES: i32 = 212;
       a3 = q6kFold(b + 3 * ws, i3, dx, sk, a3);
       continue;
     }
-    a0 = q6kFold(b, q6kSums(relaxed, b, xk), dx, sk, a0);
-    a1 = q6kFold(b + ws, q6kSums(relaxed, b + ws, xk), dx, sk, a1);
-    a2 = q6kFold(b + 2 * ws, q6kSums(relaxed, b + 2 * ws, xk), dx, sk, a2);
-    a3 = q6kFold(b + 3 * ws, q6kSums(relaxed, b + 3 * ws, xk), dx, sk, a3);
+    a0 = q6kFold(b, q6kSums(b, xk), dx, sk, a0);
+    a1 = q6kFold(b + ws, q6kSums(b + ws, xk), dx, sk, a1);
+    a2 = q6kFold(b + 2 * ws, q6kSums(b + 2 * ws, xk), dx, sk, a2);
+    a3 = q6kFold(b + 3 * ws, q6kSums(b + 3 * ws, xk), dx, sk, a3);
   }
   store4(y, ys, bias, a0, a1, a2, a3);
 }
@@ -165,13 +166,9 @@ export const Q6K_BYTES: i32 = 212;
       for (let h = 0; h < 2; h++) {
         const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
         for (let c = 0; c < 2; c++) {
-          // Values 128h + 32j + 16c + t: low 4 bits from ql (nibble j >> 1 of byte 32·(j & 1) + 16c + t), high 2 from qh
-          // (bits 2j..2j+1 of byte 16c + t). 16-bit shifts move bits within each byte here (masked after).
+          // Values 128h + 32j + 16c + t (q6kHalfR's layout), unpacked once for all x rows.
           const A = v128.load(ql + (<usize>c << 4)), B = v128.load(ql + 32 + (<usize>c << 4)), H = v128.load(qh + (<usize>c << 4));
-          const q1 = v128.or(v128.and(A, b15), v128.and(i16x8.shl(H, 4), b48));
-          const q2 = v128.or(v128.and(B, b15), v128.and(i16x8.shl(H, 2), b48));
-          const q3 = v128.or(v128.and(i16x8.shr_u(A, 4), b15), v128.and(H, b48));
-          const q4 = v128.or(v128.and(i16x8.shr_u(B, 4), b15), v128.and(i16x8.shr_u(H, 2), b48));
+          const q1 = q6kQ(1, A, B, H, b15, b48), q2 = q6kQ(2, A, B, H, b15, b48), q3 = q6kQ(3, A, B, H, b15, b48), q4 = q6kQ(4, A, B, H, b15, b48);
           // The four chunks' scales, splat once for all x rows.
           const s = sc + <usize>c;
           const s1 = i16x8.splat(<i16>load<i8>(s)), s2 = i16x8.splat(<i16>load<i8>(s + 2));
