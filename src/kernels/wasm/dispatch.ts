@@ -54,9 +54,9 @@ export class MatmulDispatch {
     } else if (kk !== undefined) {
       const xq = tmp("xq", n * cols * 2), xd = tmp("xd", n * (cols / 256) * 4), xs = tmp("xs", n * (cols / 256) * 4);
       const sums = tmp("sums", n * (cols / 16) * 4), xq8 = this.relaxed && m.type !== "q5_k" ? tmp("xq8", n * cols) : 0;
-      this.quantizeX(xp, xq, xq8, 0, xd, xs, n, cols, 256);
+      this.quantizeX(xp, xq, xq8, m.ilBits, xd, xs, n, cols, 256);
       this.kernels.blockSums(xq, sums, n * cols, sumGroup(m.type));
-      this.pool.run(this.ids.matmulK, rows, chunk, [kk, m.ptr, xq, xq8, xd, sums, yp, bp, n, rows, cols]);
+      this.pool.run(this.ids.matmulK, rows, chunk, [m.kind, m.ptr, xq, xq8, xd, sums, yp, bp, n, rows, cols]);
     } else {
       throw new Error(`unreachable: no kernel for ${m.type}`);
     }
@@ -99,7 +99,8 @@ export class MatmulDispatch {
       xc = tmp("xd", n * (cols / 256) * 4);
       const xs = tmp("xs", n * (cols / 256) * 4); // xb: Q4_K / Q6_K's i8 copy of x (relaxed build)
       xb = this.relaxed && ms.some((m) => m.type !== "q5_k") ? tmp("xq8", n * cols) : 0;
-      this.quantizeX(xp, xa, xb, 0, xc, xs, n, cols, 256);
+      // The sub-block-lane q4_k / q6_k read it in Q4_0_IL order (the relaxed build has no others).
+      this.quantizeX(xp, xa, xb, ms.some((m) => m.il) ? 1 : 0, xc, xs, n, cols, 256);
     }
     let first = 0;
     ms.forEach((m, j) => {

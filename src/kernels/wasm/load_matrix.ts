@@ -13,7 +13,7 @@ import type { Banks } from "./bank.js";
 import { CONVERTED, convertInto, storedType } from "./load_convert.js";
 import { PackedMatrix, WasmMatrix, type WasmDtype } from "./matrix.js";
 import type { PoolQuantizer } from "./quantize_rows.js";
-import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize } from "./repack.js";
+import { NATIVE_TYPES, interleaveQ4, interleaveQ8, repackedSize, subBlockLanes } from "./repack.js";
 
 /** Source bytes read per slab when a matrix is converted or repacked on its way in. */
 const SLAB_BYTES = 16 << 20;
@@ -52,7 +52,7 @@ export class MatrixLoader {
       throw new QwenrtError("weights", `the wasm backend has no kernel for "${stored}" (supported: ${NATIVE_TYPES.join(", ")})`, { code: "unsupported" });
     }
     // One decision for the whole matrix: every part of a split one gets the same layout.
-    const il = (stored === "q4_0" && interleaveQ4(this.relaxed, rows, cols)) || (stored === "q8_0" && interleaveQ8(rows, cols));
+    const il = (stored === "q4_0" && interleaveQ4(this.relaxed, rows, cols)) || (stored === "q8_0" && interleaveQ8(rows, cols)) || subBlockLanes(this.relaxed, stored);
     return { stored, il, bytes: repackedSize(stored, rows, cols).bytes };
   }
 

@@ -14,6 +14,7 @@ export const Q_KIND: Partial<Record<WeightType, number>> = { q8_0: 0, q4_0: 1, q
 const Q4_0_IL = 2; // assembly/matmul_q.ts Q_Q4_0_IL
 const Q8_0_IL = 4; // assembly/matmul_q.ts Q_Q8_0_IL
 export const K_KIND: Partial<Record<WeightType, number>> = { q4_k: 0, q6_k: 1, q5_k: 2 };
+const K_SB: Partial<Record<WeightType, number>> = { q4_k: 3, q6_k: 4 }; // assembly/matmul_k.ts K_Q4_K_SB, K_Q6_K_SB
 
 /** Kernel families of assembly/multi.ts (matrices of one family share the prepared x). */
 export const FAMILY_FLOAT = 0, FAMILY_Q = 1, FAMILY_K = 2;
@@ -36,7 +37,7 @@ export class PackedMatrix {
     readonly ptr: number, // byte offset of the repacked data
     readonly scales: number, // byte offset of q8_0 / q4_0 scales (0 for other types)
     readonly bytes: number, // repacked size
-    readonly il: boolean, // q4_0 / q8_0 in the interleaved layout
+    readonly il: boolean, // q4_0 / q8_0 interleaved, or q4_k / q6_k in the sub-block-lane layout (repack.ts)
   ) {}
 
   /** q8_0 in the interleaved layout: reads x as i16 in its own order (quantizeQ8 `il` bit 2). */
@@ -44,14 +45,15 @@ export class PackedMatrix {
     return this.il && this.type === "q8_0";
   }
 
-  /** quantizeQ8's `il` bits this matrix needs: 1 = i8 x in Q4_0_IL order, 2 = i16 x in Q8_0_IL order. */
+  /** quantizeQ8's `il` bits this matrix needs: 1 = i8 x in Q4_0_IL order (interleaved q4_0, and
+   * the sub-block-lane q4_k / q6_k), 2 = i16 x in Q8_0_IL order. */
   get ilBits(): number {
     return this.il ? (this.il8 ? 2 : 1) : 0;
   }
 
   /** Kernel kind within its family (assembly/*.ts). */
   get kind(): number {
-    if (this.il) return this.il8 ? Q8_0_IL : Q4_0_IL;
+    if (this.il) return K_SB[this.type] ?? (this.il8 ? Q8_0_IL : Q4_0_IL);
     return FLOAT_KIND[this.type] ?? Q_KIND[this.type] ?? K_KIND[this.type]!;
   }
 }

@@ -90,7 +90,7 @@ export class MoeJobs {
     if (family === FAMILY_K) {
       const xa = tmp("xq", n * cols * 2), xc = tmp("xd", n * (cols / 256) * 4), xs = tmp("xs", n * (cols / 256) * 4);
       const xb = this.relaxed && m.type !== "q5_k" ? tmp("xq8", n * cols) : 0;
-      this.kernels.quantizeQ8(xp, xa, xb, 0, xc, xs, n, cols, 256);
+      this.kernels.quantizeQ8(xp, xa, xb, m.ilBits, xc, xs, n, cols, 256);
       const group = m.type === "q6_k" ? 16 : 32; // dispatch.ts sumGroup
       const sums = tmp("sums", n * (cols / 16) * 4);
       this.kernels.blockSums(xa, sums, n * cols, group);

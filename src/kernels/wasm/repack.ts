@@ -12,6 +12,7 @@
  *         their 4 × 4 f32 scales
  *   q4_k: [rows, cols / 256] × 152 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qs[128]
  *   q6_k: [rows, cols / 256] × 212 B: f32 d, i8 sc[16], ql[128], qh[64]
+ *   q4_k / q6_k sub-block lanes (`il`: relaxed build): the same with the quants reordered (repack_sb.ts)
  *   q5_0: quants [rows, cols / 32] × 20 B: qs[16], qh u32 (ggml order); then scales [rows, cols / 32] f32
  *   q5_k: [rows, cols / 256] × 184 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qh[32], qs[128]
  * `repack` can fill a matrix a slab of rows at a time (`r0`, `totalRows`), so converted weights never
@@ -19,6 +20,9 @@
  */
 import { f16ToF32 } from "../../formats/quant/float.js";
 import type { WeightType } from "../../formats/quant/types.js";
+import { dequantizeSbRow, q4kLanes, q6kLanes } from "./repack_sb.js";
+
+export { subBlockLanes } from "./repack_sb.js";
 
 /** Weight types the kernels run natively. */
 export const NATIVE_TYPES: readonly WeightType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"];
@@ -170,7 +174,9 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       // (Q4_K: qs[128]; Q5_K: qh[32], qs[128]).
       const inBytes = type === "q4_k" ? 144 : 176;
       const nb = (rows * cols) / 256;
-      if (((src.byteOffset | dst.byteOffset) & 3) === 0) return repackK4Words(src, dst, nb, b0, inBytes);
+      const lanes = il && type === "q4_k"; // the sub-block-lane order (repack_sb.ts)
+      if (((src.byteOffset | dst.byteOffset) & 3) === 0) return repackK4Words(src, dst, nb, b0, inBytes, lanes);
+      const qw = new Uint32Array(32), tmp = new Uint32Array(32), qb = new Uint8Array(qw.buffer);
       for (let b = 0; b < nb; b++) {
         const o = b * inBytes, p = (b0 + b) * (inBytes + 8);
         dv.setFloat32(p, half(src, o), true);
@@ -184,17 +190,28 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
           dst[p + 8 + j] = (src[q + j + 4]! & 0x0f) | ((src[q + j - 4]! >> 6) << 4);
           dst[p + 16 + j] = (src[q + j + 4]! >> 4) | ((src[q + j]! >> 6) << 4);
         }
-        dst.set(src.subarray(o + 16, o + inBytes), p + 24);
+        if (lanes) {
+          qb.set(src.subarray(o + 16, o + inBytes));
+          q4kLanes(qw, 0, tmp);
+          dst.set(qb, p + 24);
+        } else dst.set(src.subarray(o + 16, o + inBytes), p + 24);
       }
       return;
     }
     case "q6_k": {
       const nb = (rows * cols) / 256;
+      const aligned = (dst.byteOffset & 3) === 0, q = new Uint32Array(48), q8 = new Uint8Array(q.buffer), out = new Uint32Array(48);
+      const d32 = aligned ? new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2) : out;
       for (let b = 0; b < nb; b++) {
         const o = b * 210, p = (b0 + b) * 212;
         dv.setFloat32(p, half(src, o + 208), true);
         dst.set(src.subarray(o + 192, o + 208), p + 4); // scales
-        dst.set(src.subarray(o, o + 192), p + 20); // ql, qh
+        if (!il) dst.set(src.subarray(o, o + 192), p + 20); // ql, qh
+        else {
+          q8.set(src.subarray(o, o + 192)); // ql, qh as aligned words
+          q6kLanes(q, d32, aligned ? (p + 20) >>> 2 : 0);
+          if (!aligned) dst.set(new Uint8Array(out.buffer), p + 20);
+        }
       }
       return;
     }
@@ -248,12 +265,12 @@ function repackIlWords(qb: number, src: Uint8Array, dst: Uint8Array, rows: numbe
  * byte lane by byte lane), and the quants are copied by words. About 2.5× the byte loop's speed;
  * this runs over every block of a K-quant model at load.
  */
-function repackK4Words(src: Uint8Array, dst: Uint8Array, nb: number, b0: number, inBytes: number): void {
+function repackK4Words(src: Uint8Array, dst: Uint8Array, nb: number, b0: number, inBytes: number, lanes: boolean): void {
   const s32 = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >>> 2);
   const d32 = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
   const df = new Float32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
   const h = halfTable();
-  const inW = inBytes >>> 2, outW = inW + 2;
+  const inW = inBytes >>> 2, outW = inW + 2, tmp = new Uint32Array(32);
   for (let b = 0; b < nb; b++) {
     const o = b * inW, p = (b0 + b) * outW;
     const dd = s32[o]!;
@@ -265,11 +282,12 @@ function repackK4Words(src: Uint8Array, dst: Uint8Array, nb: number, b0: number,
     d32[p + 4] = u1 & 0x3f3f3f3f; // mins 0–3
     d32[p + 5] = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4); // mins 4–7
     for (let i = 4; i < inW; i++) d32[p + 2 + i] = s32[o + i]!;
+    if (lanes) q4kLanes(d32, p + 6, tmp);
   }
 }
 
 /** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact
- * values. `il`: q4_0 / q8_0 interleaved. */
+ * values. `il`: q4_0 / q8_0 interleaved, q4_k / q6_k in sub-block lanes. */
 export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array, il = false): void {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const f = Math.fround;
@@ -352,6 +370,7 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
     }
     case "q4_k": {
       const nb = cols / 256;
+      if (il) return dequantizeSbRow(type, dv, ptr, nb, row, out);
       for (let b = 0; b < nb; b++) {
         const p = ptr + (row * nb + b) * 152;
         const d = dv.getFloat32(p, true), dmin = dv.getFloat32(p + 4, true);
@@ -365,6 +384,7 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
     }
     case "q6_k": {
       const nb = cols / 256;
+      if (il) return dequantizeSbRow(type, dv, ptr, nb, row, out);
       for (let b = 0; b < nb; b++) {
         const p = ptr + (row * nb + b) * 212;
         const d = dv.getFloat32(p, true);

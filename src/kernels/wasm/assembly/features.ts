@@ -4,13 +4,11 @@
 // dotAdd: `i32x4.relaxed_dot_i8x16_i7x16_add_s` computes exact unsigned × signed byte dots with the
 // addend (x86 VNNI `vpdpbusd`, the host checks it on this machine: module.ts dotAddAvailable). It
 // then runs Q8_0's interleaved matmul (assembly/matmul_q8il_dot.ts), interleaved Q4_0's prefill
-// (matmul_q4il.ts), Q4_K's pair sums (matmul_k.ts q4kPairD) and Q6_K's decode (matmul_k6.ts
-// q6kHalfD): 16 products per instruction
+// (matmul_q4il.ts) and the sub-block-lane Q4_K / Q6_K (matmul_ksb.ts): 16 products per instruction
 // instead of 8 and no widening. Only the relaxed build can turn it on.
 export let dotAdd: bool = false;
 
-/** The dot-add Q8_0 kernel's byte gather and sign flip (assembly/matmul_q8il_dot.ts; the gather also
- * interleaves Q4_K's narrowed pair sums, matmul_k.ts q4kPairD). Globals set at
+/** The dot-add Q8_0 kernel's byte gather and sign flip (assembly/matmul_q8il_dot.ts). Globals set at
  * run time, read into locals before the loops: V8 rebuilds a constant shuffle's mask at every use
  * (measured: 54 vs 86 GOP/s for a swizzle by a mask held in a register). */
 export let q8Gather: v128 = v128.splat<i8>(0);
@@ -27,14 +25,12 @@ export let cNib: v128 = v128.splat<i8>(0); // i8x16 15: a nibble
 export let cHi2: v128 = v128.splat<i8>(0); // i8x16 0x30: Q6_K's two high bits in place
 export let cW15: v128 = v128.splat<i8>(0); // i16x8 15
 export let cW3: v128 = v128.splat<i8>(0); // i16x8 3
-export let cW255: v128 = v128.splat<i8>(0); // i16x8 0xff: the low byte of each 16-bit lane
 export let cBf16Hi: v128 = v128.splat<i8>(0); // i32x4 0xffff0000: the odd bf16 of a pair
 export let cB16: v128 = v128.splat<i8>(0); // i8x16 16
 export let cW16: v128 = v128.splat<i8>(0); // i16x8 16
 export let cQ5Bit: v128 = v128.splat<i8>(0); // Q5_0: bit l % 8 of a qh byte in lane l
 export let cQ5Sel0: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 0, 1 over 8 lanes each
 export let cQ5Sel1: v128 = v128.splat<i8>(0); // Q5_0: qh bytes 2, 3
-export let cQ6Sc: v128 = v128.splat<i8>(0); // Q6_K dot-add: bytes 0, 2 repeated (matmul_k6.ts q6kHalfD)
 export let cHalfMask: v128 = v128.splat<i8>(0); // i32x4 0x8fffe000: half.ts halfBitsX4
 export let cExpMin: v128 = v128.splat<i8>(0); // f32x4 -87: simd.ts expNeg
 export let cLog2e: v128 = v128.splat<i8>(0); // f32x4 1.4426950408889634: simd.ts expNeg
@@ -57,14 +53,12 @@ export function setDotAdd(on: i32): void {
   cHi2 = i8x16.splat(0x30);
   cW15 = i16x8.splat(15);
   cW3 = i16x8.splat(3);
-  cW255 = i16x8.splat(0xff);
   cBf16Hi = i32x4.splat(0xffff0000);
   cB16 = i8x16.splat(16);
   cW16 = i16x8.splat(16);
   cQ5Bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
   cQ5Sel0 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   cQ5Sel1 = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  cQ6Sc = i8x16(0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2);
   cHalfMask = i32x4.splat(<i32>0x8fffe000);
   cExpMin = f32x4.splat(-87);
   cLog2e = f32x4.splat(1.4426950408889634);

@@ -25,7 +25,8 @@ export const Q_Q8_0_IL: i32 = 4;
 /** Quantize x rows to int8 per block (d = amax / 127, q = round-half-even(x / d)), stored widened to
  * i16 (in Q_Q8_0_IL's interleaved order when `il & 2`; under features.ts dotAdd that order is i8,
  * see assembly/matmul_q8il_dot.ts) and, when `xq8` is not 0, also as i8 — in
- * Q_Q4_0_IL's interleaved order when `il & 1` (interleaving: block 32, cols a multiple of 128).
+ * Q_Q4_0_IL's interleaved order when `il & 1` (per 128 values, whatever the block: cols a multiple of
+ * 128; the K family's sub-block-lane kernels read it too).
  * x: [n, cols] f32; xq: [n, cols] i16; xq8: [n, cols] i8 or 0; xd: [n, cols / block] f32;
  * xs: [n, cols / block] i32 (Σ q). */
 export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, xs: usize, n: i32, cols: i32, block: i32): void {
@@ -65,9 +66,11 @@ export function quantizeQ8(x: usize, xq: usize, xq8: usize, il: i32, xd: usize, 
         if (xq8 != 0) {
           const q8 = i8x16.narrow_i16x8_s(q16, q16);
           if (il & 1) {
-            // Values c..c+7 of block b: two 4-byte runs (j = (c % 16) / 4 and j + 1) in its group.
-            const grp = xq8 + <usize>i * cols + <usize>(b >> 2) * 128 + (<usize>(b & 3) << 2) + (c >= 16 ? 64 : 0);
-            const j = (c & 15) >> 2;
+            // Values v..v+7 of the row (v = b·block + c) in 32-value unit u = v / 32: two 4-byte runs
+            // (j = (v % 16) / 4 and j + 1) in its group (any block: the K family quantizes per 256).
+            const v = b * block + c, u = v >> 5;
+            const grp = xq8 + <usize>i * cols + <usize>(u >> 2) * 128 + (<usize>(u & 3) << 2) + ((v & 31) >= 16 ? 64 : 0);
+            const j = (v & 15) >> 2;
             v128.store32_lane(grp + (<usize>j << 4), q8, 0);
             v128.store32_lane(grp + (<usize>(j + 1) << 4), q8, 1);
           } else {

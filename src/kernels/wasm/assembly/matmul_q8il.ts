@@ -281,17 +281,28 @@ export function matmulQ8ILRows(wq: usize, xq: usize, xd: usize, y: usize, bias: 
       for (let i = 0; i < n; i++) quadRow(wqr, xq + <usize>i * xrow, xd + <usize>i * srow, nb, yr + <usize>i * ys, br);
     }
   } else {
-    for (; r + 2 <= r1; r += 2) {
-      const b0: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
-      const b1: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
-      const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
-      let i = 0;
-      for (; i + 4 <= n; i += 4) ilTile2x4x8(wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
-      for (; i < n; i++) {
-        store<f32>(yr + <usize>i * ys, ilRow8(wqr, wdr, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b0);
-        store<f32>(yr + <usize>i * ys + 4, ilRow8(wqr + 128, wdr + 16, xq + <usize>i * xrow, xd + <usize>i * srow, nb) + b1);
+    // x tiles outer, row pairs inner (matmul_q4il.ts rowsIL says why).
+    const r2 = r, re = r + ((r1 - r) & ~1);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, yi = y + <usize>i * ys;
+      for (r = r2; r < re; r += 2) {
+        const b0: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+        const b1: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
+        ilTile2x4x8(rowQ(wq, r, cols), rowD(wq, r, cols), xr, xrow, dr, srow, nb, yi + (<usize>r << 2), ys, b0, b1);
       }
     }
+    for (; i < n; i++) {
+      const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, yi = y + <usize>i * ys;
+      for (r = r2; r < re; r += 2) {
+        const b0: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+        const b1: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
+        const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = yi + (<usize>r << 2);
+        store<f32>(yr, ilRow8(wqr, wdr, xr, dr, nb) + b0);
+        store<f32>(yr + 4, ilRow8(wqr + 128, wdr + 16, xr, dr, nb) + b1);
+      }
+    }
+    r = re;
   }
   for (; r < r1; r++) singleRow(wq, xq, xd, y, bias, n, rows, cols, r);
 }

@@ -254,17 +254,22 @@ export function matmulQ8ILDotRows(wq: usize, xq: usize, xd: usize, xs: usize, y:
       for (let i = 0; i < n; i++) quad1(wqr, xq + <usize>i * xrow, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
     }
   } else {
-    for (; r + 2 <= r1; r += 2) {
-      const b0 = biasOf(bias, r), b1 = biasOf(bias, r + 1);
-      const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = y + (<usize>r << 2);
-      let i = 0;
-      for (; i + 4 <= n; i += 4) tile4(true, wqr, wdr, xq + <usize>i * xrow, xrow, xd + <usize>i * srow, xs + <usize>i * srow, srow, nb, yr + <usize>i * ys, ys, b0, b1);
-      for (; i < n; i++) {
-        const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, sr = xs + <usize>i * srow, yi = yr + <usize>i * ys;
-        store<f32>(yi, row1(wqr, wdr, xr, dr, sr, nb) + b0);
-        store<f32>(yi + 4, row1(wqr + 128, wdr + 16, xr, dr, sr, nb) + b1);
+    // x tiles outer, row pairs inner (matmul_q4il.ts rowsIL says why).
+    const r2 = r, re = r + ((r1 - r) & ~1);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, sr = xs + <usize>i * srow, yi = y + <usize>i * ys;
+      for (r = r2; r < re; r += 2) tile4(true, rowQ(wq, r, cols), rowD(wq, r, cols), xr, xrow, dr, sr, srow, nb, yi + (<usize>r << 2), ys, biasOf(bias, r), biasOf(bias, r + 1));
+    }
+    for (; i < n; i++) {
+      const xr = xq + <usize>i * xrow, dr = xd + <usize>i * srow, sr = xs + <usize>i * srow, yi = y + <usize>i * ys;
+      for (r = r2; r < re; r += 2) {
+        const wqr = rowQ(wq, r, cols), wdr = rowD(wq, r, cols), yr = yi + (<usize>r << 2);
+        store<f32>(yr, row1(wqr, wdr, xr, dr, sr, nb) + biasOf(bias, r));
+        store<f32>(yr + 4, row1(wqr + 128, wdr + 16, xr, dr, sr, nb) + biasOf(bias, r + 1));
       }
     }
+    r = re;
   }
   for (; r < r1; r++) single(wq, xq, xd, xs, y, bias, n, rows, cols, r);
 }

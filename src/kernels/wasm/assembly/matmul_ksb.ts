@@ -1,0 +1,369 @@
+// Q4_K and Q6_K in the sub-block-lane layouts (relaxed build only: K_Q4_K_SB, K_Q6_K_SB; made at load
+// by repack.ts). The quants are reordered within each super-block so that one i8 × i7 dot puts each
+// sub-block's products in its own i32 lane: per 128 values (half h of the super-block), the i8 x is
+// in Q_Q4_0_IL's order (assembly/matmul_q4il.ts: [j][b][t] = x[32b + 4j + t], then 64 bytes on
+// x[32b + 16 + 4j + t]; quantizeQ8 `il` bit 1), and the weight byte 16j + 4b + t of the half pairs
+// with x byte 16j + 4b + t (low nibble / part 0) and 64 + 16j + 4b + t (high nibble / part 1):
+//   Q4_K (152 B, as matmul_k.ts but qs reordered): the low nibble is value 4j + t of sub-block 4h + b,
+//         the high one value 16 + 4j + t of the same sub-block; lane b sums sub-block 4h + b.
+//   Q6_K (212 B, as matmul_k6.ts but ql / qh reordered): part m (0, 1) of half h pairs with x bytes
+//         64m + 16j + 4b + t and holds value 4j + t of sub-block 8h + 2b + m. Its ql, 32 bytes at
+//         20 + 64h + 32m: byte 16p + 4b + t = chunk p's low 4 bits | chunk p + 2's << 4 (p < 2); its
+//         qh, 16 bytes at 148 + 32h + 16m: byte 4b + t holds chunk j's top 2 bits at bits 2j, 2j + 1.
+//         So a part is two ql loads and one qh load, and each chunk's bits sit at constant shifts.
+// A lane's integer sum is multiplied by its sub-block's scale (i32 multiply after the dot-add, or the
+// i16 dot of pair sums with [sc, sc] on the i16 path: the same integers), so every super-block's
+// integer sums land in the same lanes on both paths, and the float steps (q4kFold / q6kFold) are the
+// ones matmul_k.ts uses. Integer sums are exact, so every value is independent of tiling and threading.
+// Bounds: Q4_K sub-block sums ≤ 32·127·15 = 60960 (× sc < 64: exact in i32); i16 pair sums over a half
+// ≤ 8·2·127·15 = 30480. Q6_K sub-block sums ≤ 16·127·63; its i16 pair sums (≤ 2·127·63) are scaled
+// per chunk.
+import { cHi2, cNib } from "./features";
+import { Q6K_BYTES, q6kFold } from "./matmul_k6";
+import { acc2, nib } from "./matmul_q4il";
+import { hsum, madd, store4 } from "./simd";
+import { streamGap } from "./streams";
+
+export const Q4K_BYTES: i32 = 152;
+
+/** acc + one Q4_K super-block's share: its integer sums `i` × d·dx, and the mins term
+ * Σ m[j]·(Σq over sub-block j) (its x sums at s32k) × −dmin·dx, both in vector lanes. */
+@inline export function q4kFold(blk: usize, i: v128, dx: f32, s32k: usize, acc: v128): v128 {
+  const d = load<f32>(blk), dmin = load<f32>(blk + 4);
+  acc = madd(f32x4.convert_i32x4_s(i), f32x4.splat(d * dx), acc);
+  return madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32k))), f32x4.splat(-dmin * dx), acc);
+}
+
+// Byte gathers of the sub-block scales (index 255: a zero byte, on x86 and Arm alike). In memory, not
+// v128 constants, which V8 rebuilds at every use (features.ts).
+// Q4_K, from sc[0..7] (u8): per half h, lane b = sc[4h + b] as i32 (dot-add), then as i16 pairs.
+const K4SC = memory.data<u8>([
+  0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, 255, 255, 255,
+  4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, 255, 255, 255,
+  0, 255, 0, 255, 1, 255, 1, 255, 2, 255, 2, 255, 3, 255, 3, 255,
+  4, 255, 4, 255, 5, 255, 5, 255, 6, 255, 6, 255, 7, 255, 7, 255,
+], 16);
+// Q6_K, from sc[0..15] (i8): per part hm = 2h + m, lane b = sc[8h + 2b + m] in the top byte of its
+// i32 (dot-add; an arithmetic shift by 24 extends it), then in both i16 halves (a shift by 8).
+const K6SC = memory.data<u8>([
+  255, 255, 255, 0, 255, 255, 255, 2, 255, 255, 255, 4, 255, 255, 255, 6,
+  255, 255, 255, 1, 255, 255, 255, 3, 255, 255, 255, 5, 255, 255, 255, 7,
+  255, 255, 255, 8, 255, 255, 255, 10, 255, 255, 255, 12, 255, 255, 255, 14,
+  255, 255, 255, 9, 255, 255, 255, 11, 255, 255, 255, 13, 255, 255, 255, 15,
+  255, 0, 255, 0, 255, 2, 255, 2, 255, 4, 255, 4, 255, 6, 255, 6,
+  255, 1, 255, 1, 255, 3, 255, 3, 255, 5, 255, 5, 255, 7, 255, 7,
+  255, 8, 255, 8, 255, 10, 255, 10, 255, 12, 255, 12, 255, 14, 255, 14,
+  255, 9, 255, 9, 255, 11, 255, 11, 255, 13, 255, 13, 255, 15, 255, 15,
+], 16);
+
+/** Half h's sub-block scales of the Q4_K super-block at blk: i32 lanes (`da`) or i16 pairs [sc, sc]. */
+@inline function k4Sc(da: bool, blk: usize, h: i32): v128 {
+  return i8x16.relaxed_swizzle(v128.load64_zero(blk + 8), v128.load(K4SC + (da ? 0 : 32) + (<usize>h << 4)));
+}
+
+/** Part hm (= 2h + m) sub-block scales of the Q6_K super-block at blk: i32 lanes (`da`) or i16
+ * pairs [sc, sc], sign-extended. */
+@inline function k6Sc(da: bool, blk: usize, hm: i32): v128 {
+  const g = i8x16.relaxed_swizzle(v128.load(blk + 4), v128.load(K6SC + (da ? 0 : 64) + (<usize>hm << 4)));
+  return da ? i32x4.shr_s(g, 24) : i16x8.shr_s(g, 8);
+}
+
+/** A half's lane sums (dot-add: i32 sub-block sums; else i16 pair sums) × its scales (k4Sc / k6Sc). */
+@inline function scaled(da: bool, c: v128, s: v128): v128 {
+  return da ? i32x4.mul(c, s) : i32x4.dot_i16x8_s(c, s);
+}
+
+/** Four Q4_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four streams
+ * (assembly/streams.ts), each x chunk loaded once for the four rows. Outputs (and biases) `ys` apart. */
+@inline function k4Row4(da: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const m = cNib;
+  for (let k = 0; k < nb; k++) {
+    const b = w + <usize>k * Q4K_BYTES, xk = x + (<usize>k << 8), dx = load<f32>(xd + (<usize>k << 2));
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let h = 0; h < 2; h++) {
+      const xh = xk + (<usize>h << 7), q = b + 24 + (<usize>h << 6);
+      let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const xl = v128.load(xh + j), xu = v128.load(xh + 64 + j);
+        c0 = nib(da, c0, v128.load(q + j), xl, xu, m);
+        c1 = nib(da, c1, v128.load(q + ws + j), xl, xu, m);
+        c2 = nib(da, c2, v128.load(q + 2 * ws + j), xl, xu, m);
+        c3 = nib(da, c3, v128.load(q + 3 * ws + j), xl, xu, m);
+      }
+      i0 = i32x4.add(i0, scaled(da, c0, k4Sc(da, b, h)));
+      i1 = i32x4.add(i1, scaled(da, c1, k4Sc(da, b + ws, h)));
+      i2 = i32x4.add(i2, scaled(da, c2, k4Sc(da, b + 2 * ws, h)));
+      i3 = i32x4.add(i3, scaled(da, c3, k4Sc(da, b + 3 * ws, h)));
+    }
+    const sk = s32 + (<usize>k << 4);
+    a0 = q4kFold(b, i0, dx, sk, a0);
+    a1 = q4kFold(b + ws, i1, dx, sk, a1);
+    a2 = q4kFold(b + 2 * ws, i2, dx, sk, a2);
+    a3 = q4kFold(b + 3 * ws, i3, dx, sk, a3);
+  }
+  store4(y, ys, bias, a0, a1, a2, a3);
+}
+
+/** `nw` (1, 2) Q4_K rows (`wrow` bytes apart) × `nx` (1, 4) x rows (`xrow` bytes apart): each
+ * weight chunk split once for the x rows, each x chunk loaded once for the weight rows. y: output of
+ * (row 0, x row 0); row 1's at y + 4, x row i's at y + i·ys; bA / bB: the rows' biases. */
+@inline function k4Tile(nw: i32, nx: i32, da: bool, w: usize, wrow: usize, x: usize, xrow: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bA: f32, bB: f32): void {
+  let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
+  let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
+  const m = cNib;
+  const drow = <usize>nb << 2, srow = <usize>nb << 4; // x scales / sums (8 i16 per super-block) per x row
+  for (let k = 0; k < nb; k++) {
+    const wa = w + <usize>k * Q4K_BYTES, wb = wa + wrow, xk = x + (<usize>k << 8);
+    let iA0 = i32x4.splat(0), iA1 = i32x4.splat(0), iA2 = i32x4.splat(0), iA3 = i32x4.splat(0);
+    let iB0 = i32x4.splat(0), iB1 = i32x4.splat(0), iB2 = i32x4.splat(0), iB3 = i32x4.splat(0);
+    for (let h = 0; h < 2; h++) {
+      const xh = xk + (<usize>h << 7), qo = 24 + (<usize>h << 6);
+      let cA0 = i32x4.splat(0), cA1 = i32x4.splat(0), cA2 = i32x4.splat(0), cA3 = i32x4.splat(0);
+      let cB0 = i32x4.splat(0), cB1 = i32x4.splat(0), cB2 = i32x4.splat(0), cB3 = i32x4.splat(0);
+      for (let j: usize = 0; j < 64; j += 16) {
+        const wA = v128.load(wa + qo + j);
+        const loA = v128.and(wA, m), hiA = v128.and(i16x8.shr_u(wA, 4), m);
+        let loB = loA, hiB = hiA;
+        if (nw == 2) {
+          const wB = v128.load(wb + qo + j);
+          loB = v128.and(wB, m);
+          hiB = v128.and(i16x8.shr_u(wB, 4), m);
+        }
+        let xp = xh + j;
+        let xl = v128.load(xp), xu = v128.load(xp + 64);
+        cA0 = acc2(da, cA0, xl, loA, xu, hiA);
+        if (nw == 2) cB0 = acc2(da, cB0, xl, loB, xu, hiB);
+        if (nx == 4) {
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          cA1 = acc2(da, cA1, xl, loA, xu, hiA);
+          if (nw == 2) cB1 = acc2(da, cB1, xl, loB, xu, hiB);
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          cA2 = acc2(da, cA2, xl, loA, xu, hiA);
+          if (nw == 2) cB2 = acc2(da, cB2, xl, loB, xu, hiB);
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          cA3 = acc2(da, cA3, xl, loA, xu, hiA);
+          if (nw == 2) cB3 = acc2(da, cB3, xl, loB, xu, hiB);
+        }
+      }
+      const sA = k4Sc(da, wa, h);
+      iA0 = i32x4.add(iA0, scaled(da, cA0, sA));
+      if (nx == 4) {
+        iA1 = i32x4.add(iA1, scaled(da, cA1, sA));
+        iA2 = i32x4.add(iA2, scaled(da, cA2, sA));
+        iA3 = i32x4.add(iA3, scaled(da, cA3, sA));
+      }
+      if (nw == 2) {
+        const sB = k4Sc(da, wb, h);
+        iB0 = i32x4.add(iB0, scaled(da, cB0, sB));
+        if (nx == 4) {
+          iB1 = i32x4.add(iB1, scaled(da, cB1, sB));
+          iB2 = i32x4.add(iB2, scaled(da, cB2, sB));
+          iB3 = i32x4.add(iB3, scaled(da, cB3, sB));
+        }
+      }
+    }
+    const ko = <usize>k << 2, so = s32 + (<usize>k << 4);
+    const d0 = load<f32>(xd + ko);
+    A0 = q4kFold(wa, iA0, d0, so, A0);
+    if (nw == 2) B0 = q4kFold(wb, iB0, d0, so, B0);
+    if (nx == 4) {
+      const d1 = load<f32>(xd + drow + ko), d2 = load<f32>(xd + 2 * drow + ko), d3 = load<f32>(xd + 3 * drow + ko);
+      A1 = q4kFold(wa, iA1, d1, so + srow, A1);
+      A2 = q4kFold(wa, iA2, d2, so + 2 * srow, A2);
+      A3 = q4kFold(wa, iA3, d3, so + 3 * srow, A3);
+      if (nw == 2) {
+        B1 = q4kFold(wb, iB1, d1, so + srow, B1);
+        B2 = q4kFold(wb, iB2, d2, so + 2 * srow, B2);
+        B3 = q4kFold(wb, iB3, d3, so + 3 * srow, B3);
+      }
+    }
+  }
+  store<f32>(y, hsum(A0) + bA);
+  if (nw == 2) store<f32>(y + 4, hsum(B0) + bB);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(A1) + bA);
+    store<f32>(y + 2 * ys, hsum(A2) + bA);
+    store<f32>(y + 3 * ys, hsum(A3) + bA);
+    if (nw == 2) {
+      store<f32>(y + 4 + ys, hsum(B1) + bB);
+      store<f32>(y + 4 + 2 * ys, hsum(B2) + bB);
+      store<f32>(y + 4 + 3 * ys, hsum(B3) + bB);
+    }
+  }
+}
+
+/** Chunk j (0..3, a constant) of a Q6_K part as 6-bit quants in bytes, from its ql vectors V0
+ * (chunks 0, 2) and V1 (1, 3) and its qh vector H; 16-bit shifts move bits within each byte here
+ * (masked after). b15: cNib; b48: cHi2. */
+@inline function k6Q(j: i32, V0: v128, V1: v128, H: v128, b15: v128, b48: v128): v128 {
+  const V = j & 1 ? V1 : V0;
+  const lo = j < 2 ? v128.and(V, b15) : v128.and(i16x8.shr_u(V, 4), b15);
+  const hi = j == 0 ? i16x8.shl(H, 4) : j == 1 ? i16x8.shl(H, 2) : j == 2 ? H : i16x8.shr_u(H, 2);
+  return v128.or(lo, v128.and(hi, b48));
+}
+
+/** One chunk: dot-add into a part's i32 sub-block sums, or (i16 path) its pair sums scaled by `s`
+ * (k6Sc) into i32 lanes. */
+@inline function k6Step(da: bool, c: v128, x: v128, q: v128, s: v128): v128 {
+  if (da) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, q, c);
+  return i32x4.add(c, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, q), s));
+}
+
+/** A part's four chunks × the x part at xp (four 16-byte chunks), scaled by s, added to i: the
+ * same lane totals on both paths. */
+@inline function k6Part(da: bool, i: v128, xp: usize, q0: v128, q1: v128, q2: v128, q3: v128, s: v128): v128 {
+  let c = i32x4.splat(0);
+  c = k6Step(da, c, v128.load(xp), q0, s);
+  c = k6Step(da, c, v128.load(xp + 16), q1, s);
+  c = k6Step(da, c, v128.load(xp + 32), q2, s);
+  c = k6Step(da, c, v128.load(xp + 48), q3, s);
+  return i32x4.add(i, da ? i32x4.mul(c, s) : c);
+}
+
+/** A part of one Q6_K row × one x row (the unpack inline; decode's four rows share x by cache). */
+@inline function k6Row(da: bool, i: v128, blk: usize, hm: i32, xp: usize, b15: v128, b48: v128): v128 {
+  const ql = blk + 20 + (<usize>hm << 5), qh = blk + 148 + (<usize>hm << 4);
+  const V0 = v128.load(ql), V1 = v128.load(ql + 16), H = v128.load(qh);
+  return k6Part(da, i, xp, k6Q(0, V0, V1, H, b15, b48), k6Q(1, V0, V1, H, b15, b48), k6Q(2, V0, V1, H, b15, b48), k6Q(3, V0, V1, H, b15, b48), k6Sc(da, blk, hm));
+}
+
+/** Four Q6_K rows `ws` bytes apart × one x row (decode), as k4Row4. */
+@inline function k6Row4(da: bool, w: usize, ws: usize, x: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const b15 = cNib, b48 = cHi2;
+  for (let k = 0; k < nb; k++) {
+    const b = w + <usize>k * Q6K_BYTES, xk = x + (<usize>k << 8), dx = load<f32>(xd + (<usize>k << 2));
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let hm = 0; hm < 4; hm++) {
+      const xp = xk + (<usize>hm << 6);
+      i0 = k6Row(da, i0, b, hm, xp, b15, b48);
+      i1 = k6Row(da, i1, b + ws, hm, xp, b15, b48);
+      i2 = k6Row(da, i2, b + 2 * ws, hm, xp, b15, b48);
+      i3 = k6Row(da, i3, b + 3 * ws, hm, xp, b15, b48);
+    }
+    const sk = s16 + (<usize>k << 5);
+    a0 = q6kFold(b, i0, dx, sk, a0);
+    a1 = q6kFold(b + ws, i1, dx, sk, a1);
+    a2 = q6kFold(b + 2 * ws, i2, dx, sk, a2);
+    a3 = q6kFold(b + 3 * ws, i3, dx, sk, a3);
+  }
+  store4(y, ys, bias, a0, a1, a2, a3);
+}
+
+/** One Q6_K row × `nx` (1, 4) x rows (`xrow` bytes apart): each part unpacked once for the x rows.
+ * Outputs `ys` apart from y; b: the row's bias. */
+@inline function k6Tile(nx: i32, da: bool, w: usize, x: usize, xrow: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, b: f32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const b15 = cNib, b48 = cHi2;
+  const drow = <usize>nb << 2, srow = <usize>nb << 5; // x scales / sums (16 i16 per super-block) per x row
+  for (let k = 0; k < nb; k++) {
+    const blk = w + <usize>k * Q6K_BYTES, xk = x + (<usize>k << 8);
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let hm = 0; hm < 4; hm++) {
+      const ql = blk + 20 + (<usize>hm << 5), qh = blk + 148 + (<usize>hm << 4);
+      const V0 = v128.load(ql), V1 = v128.load(ql + 16), H = v128.load(qh);
+      const q0 = k6Q(0, V0, V1, H, b15, b48), q1 = k6Q(1, V0, V1, H, b15, b48);
+      const q2 = k6Q(2, V0, V1, H, b15, b48), q3 = k6Q(3, V0, V1, H, b15, b48);
+      const s = k6Sc(da, blk, hm);
+      const xp = xk + (<usize>hm << 6);
+      i0 = k6Part(da, i0, xp, q0, q1, q2, q3, s);
+      if (nx == 4) {
+        i1 = k6Part(da, i1, xp + xrow, q0, q1, q2, q3, s);
+        i2 = k6Part(da, i2, xp + 2 * xrow, q0, q1, q2, q3, s);
+        i3 = k6Part(da, i3, xp + 3 * xrow, q0, q1, q2, q3, s);
+      }
+    }
+    const ko = <usize>k << 2, so = s16 + (<usize>k << 5);
+    a0 = q6kFold(blk, i0, load<f32>(xd + ko), so, a0);
+    if (nx == 4) {
+      a1 = q6kFold(blk, i1, load<f32>(xd + drow + ko), so + srow, a1);
+      a2 = q6kFold(blk, i2, load<f32>(xd + 2 * drow + ko), so + 2 * srow, a2);
+      a3 = q6kFold(blk, i3, load<f32>(xd + 3 * drow + ko), so + 3 * srow, a3);
+    }
+  }
+  store<f32>(y, hsum(a0) + b);
+  if (nx == 4) {
+    store<f32>(y + ys, hsum(a1) + b);
+    store<f32>(y + 2 * ys, hsum(a2) + b);
+    store<f32>(y + 3 * ys, hsum(a3) + b);
+  }
+}
+
+/** Rows r0..r1 of one sub-block-lane matrix (`q4`: Q4_K, else Q6_K); arguments as matmulKRows's,
+ * x8 in Q_Q4_0_IL order. */
+@inline function rowsSB(q4: bool, da: bool, w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const wrow = <usize>nb * (q4 ? Q4K_BYTES : Q6K_BYTES);
+  const ys = <usize>rows << 2, xrow = <usize>cols;
+  const drow = <usize>nb << 2, srow = <usize>nb << (q4 ? 4 : 5);
+  let r = r0;
+  // Decode: four rows a quarter of the range apart at once (assembly/streams.ts).
+  const d = streamGap(n, r0, r1, 1);
+  if (d != 0) {
+    const ws = <usize>d * wrow, yo = <usize>d << 2;
+    for (let e = r + d; r < e; r++) {
+      const wr = w + <usize>r * wrow, yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
+      if (q4) k4Row4(da, wr, ws, x8, xd, sums, nb, yr, yo, br);
+      else k6Row4(da, wr, ws, x8, xd, sums, nb, yr, yo, br);
+    }
+    r += 3 * d;
+  }
+  // Prefill: x tiles outer, weight rows inner — the tile's x rows (4 · cols bytes) stay in L1 while
+  // this thread's rows (a chunk: tens of KiB) stream from L2; rows outer re-read all n x rows from
+  // L2 / L3 for every row or pair.
+  const r2 = r;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const xo = x8 + <usize>i * xrow, xdi = xd + <usize>i * drow, si = sums + <usize>i * srow, yi = y + <usize>i * ys;
+    for (r = r2; r < r1; ) {
+      const two = q4 && r + 1 < r1; // Q4_K: two weight rows per tile
+      const bA: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+      const bB: f32 = bias == 0 || !two ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
+      const wr = w + <usize>r * wrow, yo = yi + (<usize>r << 2);
+      if (!q4) k6Tile(4, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
+      else if (two) k4Tile(2, 4, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      else k4Tile(1, 4, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      r += two ? 2 : 1;
+    }
+  }
+  for (; i < n; i++) {
+    const xo = x8 + <usize>i * xrow, xdi = xd + <usize>i * drow, si = sums + <usize>i * srow, yi = y + <usize>i * ys;
+    for (r = r2; r < r1; ) {
+      const two = q4 && r + 1 < r1;
+      const bA: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+      const bB: f32 = bias == 0 || !two ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
+      const wr = w + <usize>r * wrow, yo = yi + (<usize>r << 2);
+      if (!q4) k6Tile(1, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
+      else if (two) k4Tile(2, 1, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      else k4Tile(1, 1, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      r += two ? 2 : 1;
+    }
+  }
+}
+
+// One function per type and path: in one body Binaryen merges inlined variants into one testing a
+// runtime flag (see matmul_q4il.ts rowsILDot).
+function rowsQ4KSBDot(w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsSB(true, true, w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ4KSB(w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsSB(true, false, w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ6KSBDot(w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsSB(false, true, w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+function rowsQ6KSB(w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  rowsSB(false, false, w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
+
+/** Rows r0..r1 of y = x · Wᵀ (+ bias) for a sub-block-lane Q4_K (`q4`) or Q6_K matrix (relaxed
+ * build; `da`: the dot-add). x8: [n, cols] i8 in Q_Q4_0_IL order; xd: [n, cols / 256] f32; sums:
+ * blockSums of the plain i16 x (Q4_K: per 32, Q6_K: per 16); y: [n, rows] f32; bias: [rows] or 0. */
+export function matmulKSBRows(q4: bool, da: bool, w: usize, x8: usize, xd: usize, sums: usize, y: usize, bias: usize, n: i32, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if (q4) {
+    if (da) rowsQ4KSBDot(w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+    else rowsQ4KSB(w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  } else if (da) rowsQ6KSBDot(w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+  else rowsQ6KSB(w, x8, xd, sums, y, bias, n, rows, cols, r0, r1);
+}
