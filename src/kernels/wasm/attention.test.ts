@@ -49,7 +49,8 @@ function runRows(be: HostKernelBackend, c: Case, seed: number): Float32Array {
 }
 
 const CASES: Case[] = [
-  { heads: 16, kvHeads: 8, headDim: 128, n: 19, start: 0 }, // Qwen3-0.6B heads; partial last tile
+  { heads: 16, kvHeads: 8, headDim: 128, n: 19, start: 0 }, // Qwen3-0.6B heads; one partial tile
+  { heads: 16, kvHeads: 8, headDim: 128, n: 70, start: 5 }, // three tiles of 32 (jobs.ts attentionQtile), the last partial
   { heads: 4, kvHeads: 1, headDim: 36, n: 11, start: 7 }, // group 4, headDim with a scalar tail
   { heads: 6, kvHeads: 2, headDim: 64, n: 8, start: 30 }, // group 3: 4-row dots straddle positions
 ];

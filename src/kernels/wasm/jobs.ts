@@ -7,8 +7,15 @@ import type { JobArg, JobRunner } from "./pool.js";
 import type { KernelExports, KernelIds } from "./protocol.js";
 import type { Staging } from "./staging.js";
 
-/** Query positions per attention work item (assembly/attention.ts): each key row is loaded once per tile. */
-export const ATTENTION_QTILE = 8;
+/** Score rows (query positions × the heads sharing a kv head) per attention work item
+ * (assembly/attention.ts): each key row is loaded and each f16 row widened once per tile, so taller
+ * tiles read less; the tile's scores stay near L2 size. */
+const ATTENTION_TILE_ROWS = 64;
+
+/** Query positions per attention work item for `group` query heads per kv head: 8 .. 32. */
+export function attentionQtile(group: number): number {
+  return Math.max(8, Math.min(32, Math.floor(ATTENTION_TILE_ROWS / group)));
+}
 /** Most bytes of f32 copies of f16 K/V rows that prefill attention keeps (beyond it: read halves directly). */
 const ATTENTION_WIDE_MAX = 64 << 20;
 /** `add` of at most this many values runs on the calling thread, without a pool job. */
@@ -51,7 +58,7 @@ export class KernelJobs {
   attention(qp: number, kp: number, vp: number, f16: boolean, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, op: number): void {
     const threads = this.pool.threads;
     const stride = Math.ceil((start + n) / 4) * 16;
-    const qtile = Math.min(n, ATTENTION_QTILE);
+    const qtile = Math.min(n, attentionQtile(heads / kvHeads));
     const sp = this.staging.tmp("scores", (stride + headDim * 4) * qtile * (heads / kvHeads) * threads); // [threads, qtile · group, stride + q row]
     const items = Math.ceil(n / qtile) * kvHeads;
     const wideBytes = threads * 2 * (start + n) * headDim * 4; // [threads, 2, start + n, headDim]
