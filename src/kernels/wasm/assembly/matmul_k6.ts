@@ -13,6 +13,15 @@ export const Q6K_BYTES: i32 = 212;
   return i32x4.shl(i32x4.add(i32x4.dot_i16x8_s(sl, v128.load(s16)), i32x4.dot_i16x8_s(sh, v128.load(s16 + 16))), 5);
 }
 
+/** Chunk j (1..4, a constant) of 8 values as 6-bit quants in i16 lanes, from their ql bytes A
+ * (chunks 1, 3) or B (2, 4) and qh bytes H, each widened to u16 (m15: cW15, m3: cW3). */
+@inline function q6kQ16(j: i32, A: v128, B: v128, H: v128, m15: v128, m3: v128): v128 {
+  if (j == 1) return v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
+  if (j == 2) return v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
+  if (j == 3) return v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
+  return v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+}
+
 /** One Q6_K super-block × one x row's 256 widened i16 values at xk: the sums with the chunk scales,
  * in i32 lanes (q6kTile's for one x row). */
 @inline function q6kSums(blk: usize, xk: usize): v128 {
@@ -22,10 +31,8 @@ export const Q6K_BYTES: i32 = 212;
     const m15 = cW15, m3 = cW3;
     for (let g = 0; g < 4; g++) {
       const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-      const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-      const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-      const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-      const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+      const q1 = q6kQ16(1, A, B, H, m15, m3), q2 = q6kQ16(2, A, B, H, m15, m3);
+      const q3 = q6kQ16(3, A, B, H, m15, m3), q4 = q6kQ16(4, A, B, H, m15, m3);
       const is = sc + <usize>(g >> 1);
       const xp = xk + (<usize>h << 8) + (<usize>g << 4);
       i0 = i32x4.add(i0, i32x4.add(
@@ -74,10 +81,8 @@ export const Q6K_BYTES: i32 = 212;
       const ql = blk + 20 + (<usize>h << 6), qh = blk + 148 + (<usize>h << 5), sc = blk + 4 + (<usize>h << 3);
       for (let g = 0; g < 4; g++) {
         const A = v128.load8x8_u(ql + (<usize>g << 3)), B = v128.load8x8_u(ql + 32 + (<usize>g << 3)), H = v128.load8x8_u(qh + (<usize>g << 3));
-        const q1 = v128.or(v128.and(A, m15), i16x8.shl(v128.and(H, m3), 4));
-        const q2 = v128.or(v128.and(B, m15), i16x8.shl(v128.and(i16x8.shr_u(H, 2), m3), 4));
-        const q3 = v128.or(i16x8.shr_u(A, 4), i16x8.shl(v128.and(i16x8.shr_u(H, 4), m3), 4));
-        const q4 = v128.or(i16x8.shr_u(B, 4), i16x8.shl(i16x8.shr_u(H, 6), 4));
+        const q1 = q6kQ16(1, A, B, H, m15, m3), q2 = q6kQ16(2, A, B, H, m15, m3);
+        const q3 = q6kQ16(3, A, B, H, m15, m3), q4 = q6kQ16(4, A, B, H, m15, m3);
         const is = <usize>(g >> 1);
         const s1 = i32x4.splat(<i32>load<i8>(sc + is)), s2 = i32x4.splat(<i32>load<i8>(sc + is + 2));
         const s3 = i32x4.splat(<i32>load<i8>(sc + is + 4)), s4 = i32x4.splat(<i32>load<i8>(sc + is + 6));
