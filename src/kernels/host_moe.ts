@@ -57,6 +57,22 @@ export function routeTopK(
  */
 export type RoutedExperts = (w: MoeWeights, ids: Int32Array, weights: Float32Array, x: Float32Array, out: Float32Array) => boolean;
 
+/** A batch's routes grouped by expert: expert e's choices are `order[counts[e] .. counts[e + 1])`
+ * (indices into the n · k choices, rows ascending; choice i is row ⌊i / k⌋ with weight weights[i]). */
+export interface Routes {
+  readonly k: number;
+  readonly counts: Int32Array;
+  readonly order: Int32Array;
+  readonly weights: Float32Array;
+}
+
+/**
+ * A backend's fused path for a batch of rows (n > 1): `out[n, hidden]` = the per-expert loop's
+ * values, bit for bit (each expert over its rows in ascending order, the weighted sums added in
+ * ascending expert order); false (nothing written) sends the batch down that loop instead.
+ */
+export type RoutedBatch = (w: MoeWeights, routes: Routes, x: Float32Array, n: number, out: Float32Array) => boolean;
+
 /**
  * The sparse-MoE composite of one host backend. Keeps its grow-only scratch between calls.
  *
@@ -70,10 +86,12 @@ export class HostMoe {
   private weights = new Float32Array(0); // [n, k] their weights
   private order = new Int32Array(0); // [n · k] choice indices sorted by expert, rows ascending
 
-  /** `routed`: the backend's fused decode path for a single row (n = 1), tried first. */
+  /** `routed`: the backend's fused decode path for a single row (n = 1), tried first; `batch`: its
+   * fused path for n > 1, tried once the rows are grouped by expert. */
   constructor(
     private readonly be: HostKernelBackend,
     private readonly routed?: RoutedExperts,
+    private readonly batch?: RoutedBatch,
   ) {}
 
   /** `out[n, hidden]` = Σ over each row's top-k experts of weight × expert SwiGLU(x). `out` must not
@@ -107,6 +125,7 @@ export class HostMoe {
     for (let e = 0; e < E; e++) counts[e + 1]! += counts[e]!;
     const fill = counts.slice(0, E);
     for (let i = 0; i < n * k; i++) order[fill[ids[i]!]!++] = i;
+    if (n > 1 && this.batch?.(w, { k, counts, order: order.subarray(0, n * k), weights: weights.subarray(0, n * k) }, x.subarray(0, n * hidden), n, out.subarray(0, n * hidden))) return;
 
     out.fill(0, 0, n * hidden);
     const xs = this.tensor("x", n * hidden); // [rows of one expert, hidden]

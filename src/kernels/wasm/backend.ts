@@ -11,13 +11,14 @@
 import { QwenrtError } from "../../util/errors.js";
 import { hostArg, hostCopy, hostCopyKv, hostF32, hostKv, hostView, hostWrite, need } from "../host.js";
 import { ropeLoop } from "../host_hybrid.js";
-import { HostMoe } from "../host_moe.js";
+import { HostMoe, type Routes } from "../host_moe.js";
 import { checkKvWrite, kvElementBytes, writeKvF32 } from "../kv.js";
 import type { DeltaNetShape, HeldMatrix, HostKernelBackend, HostMatrix, KvBuffer, KvType, Matrix, MatrixRowReader, MoeWeights, Tensor, WeightType } from "../types.js";
 import type { Bank, BankInfo, Banks, MatrixPlacement } from "./bank.js";
 import { DeltaNetJobs } from "./deltanet.js";
 import { MatrixLoader } from "./load_matrix.js";
 import { routedExperts } from "./moe_decode.js";
+import { batchedExperts } from "./moe_prefill.js";
 import { WasmMatrix, type PackedMatrix, type WasmDtype } from "./matrix.js";
 import type { Pool } from "./pool.js";
 import { kernelIds } from "./protocol.js";
@@ -291,8 +292,8 @@ export class WasmBackend implements HostKernelBackend {
 
   moe(w: MoeWeights, x: Tensor, n: number, out: Tensor): void {
     this.live();
-    // Decode rows take the fused path (moe_decode.ts): all routed experts of a bank in two jobs.
-    this.moeRunner ??= new HostMoe(this, (mw, ids, wts, xr, o) => this.moeRouted(mw, ids, wts, xr, o));
+    // Fused paths: a decode row (moe_decode.ts) and a batch (moe_prefill.ts), all routed experts of a bank in two jobs.
+    this.moeRunner ??= new HostMoe(this, this.moeRouted.bind(this), this.moeBatch.bind(this));
     this.moeRunner.forward(w, x, n, out);
   }
 
@@ -301,6 +302,13 @@ export class WasmBackend implements HostKernelBackend {
   moeRouted(w: MoeWeights, ids: Int32Array, weights: Float32Array, x: Float32Array, out: Float32Array): boolean {
     this.live();
     return routedExperts(this.memory, (m) => this.own(m), w, ids, weights, x, out);
+  }
+
+  /** A batch's grouped routes (`RoutedBatch` of ../host_moe.ts) on the fused path of moe_prefill.ts;
+   * false, nothing written, when they cannot take it. */
+  moeBatch(w: MoeWeights, routes: Routes, x: Float32Array, n: number, out: Float32Array): boolean {
+    this.live();
+    return batchedExperts(this.memory, (m) => this.own(m), w, routes, x, n, out);
   }
 
   attention(qt: Tensor, kb: KvBuffer, vb: KvBuffer, n: number, start: number, capacity: number, heads: number, kvHeads: number, headDim: number, scale: number, outT: Tensor): void {

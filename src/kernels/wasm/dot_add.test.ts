@@ -53,6 +53,20 @@ describe("wasm Q8_0 by the relaxed i8 dot-add", () => {
     });
     assert.deepEqual(results[0], results[2]);
     assert.deepEqual(results[1], results[2]);
+    // Tiles of 4, 3, 2 and 1 x rows give each row the bits it gets alone (the decode kernels).
+    for (const be of [on, off]) {
+      const w = be.loadMatrix(host);
+      for (const n of [2, 3, 5, 6, 7]) {
+        const x = be.allocF32(n * cols);
+        x.set(seededFloats(60 + n, n * cols));
+        const all = be.allocF32(n * rows), one = be.allocF32(rows);
+        be.matmul(w, x, n, all);
+        for (let i = 0; i < n; i++) {
+          be.matmul(w, x.subarray(i * cols, (i + 1) * cols), 1, one);
+          assert.deepEqual([...all.subarray(i * rows, (i + 1) * rows)], [...one], `n=${n}, row ${i}`);
+        }
+      }
+    }
   });
 
   for (const type of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) test(`${type} MoE layer (decode and prefill rows): the same bits as without the dot-add`, { skip }, async () => {

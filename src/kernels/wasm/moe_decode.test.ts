@@ -1,6 +1,6 @@
-// The fused decode MoE (moe_decode.ts, assembly/moe.ts) against the per-expert loop of HostMoe on the
-// same backend: the same bits, for every kernel family, on one bank and spread over many, threaded
-// and single-threaded.
+// The fused decode and prefill MoE (moe_decode.ts, moe_prefill.ts, assembly/moe.ts) against the
+// per-expert loop of HostMoe on the same backend: the same bits, for every kernel family, on one bank
+// and spread over many, threaded and single-threaded.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { getFormat, rowBytes } from "../../formats/quant/index.js";
@@ -77,19 +77,51 @@ test("fused decode MoE == the per-expert loop, bit for bit, for every family and
   assert.ok(spread, "no fused route crossed banks");
 });
 
-test("prefill rows (n > 1) keep the per-expert path and match it", () => {
-  const { be } = backends[0]!;
-  seed = 11;
-  const w = layer(be, "q4_0", "q4_0");
-  const n = 5, x = Float32Array.from({ length: n * hidden }, () => rnd());
-  const a = new Float32Array(n * hidden), b = new Float32Array(n * hidden);
-  be.moe(w, x, n, a);
-  new HostMoe(be).forward(w, x, n, b);
-  assert.deepEqual(a, b);
-  // Each row alone (the fused decode path) gives that row of the batch.
-  for (let r = 0; r < n; r++) {
-    const one = new Float32Array(hidden);
-    be.moe(w, x.subarray(r * hidden, (r + 1) * hidden), 1, one);
-    assert.deepEqual(one, a.subarray(r * hidden, (r + 1) * hidden), `row ${r}`);
+test("fused prefill MoE (rows gathered by expert, two jobs per bank) == the per-expert loop, bit for bit", () => {
+  let spread = false;
+  for (const [gu, down] of cases) {
+    const results: Float32Array[] = [];
+    for (const { name, be } of backends) {
+      seed = 11;
+      const w = layer(be, gu, down);
+      for (const n of [2, 5, 23]) {
+        const x = Float32Array.from({ length: n * hidden }, () => rnd());
+        const fused = new Float32Array(n * hidden), perExpert = new Float32Array(n * hidden);
+        be.moe(w, x, n, fused);
+        new HostMoe(be).forward(w, x, n, perExpert);
+        assert.deepEqual(fused, perExpert, `${gu}/${down}, ${name}, n=${n}`);
+        assert.ok(fused.some((v) => v !== 0));
+        // The hook itself took the batch unless a used expert has a matrix split across banks or its
+        // gate and up apart.
+        const logits = new Float32Array(n * E), ids = new Int32Array(n * K), wts = new Float32Array(n * K);
+        be.matmul(w.router, x, n, logits);
+        routeTopK(logits, n, E, K, true, ids, wts);
+        const place = (m: Matrix): readonly MatrixPlacement[] => be.placement(m);
+        const fusable = [...new Set(ids)].every((e) => {
+          const { gate, up, down } = w.experts[e]!;
+          return [gate, up, down].every((m) => place(m).length === 1) && place(gate)[0]!.bank === place(up)[0]!.bank;
+        });
+        if (name.includes("one bank")) assert.ok(fusable);
+        let took = false;
+        const probe = new HostMoe(be, undefined, (mw, routes, xr, rows, o) => (took = be.moeBatch(mw, routes, xr, rows, o)));
+        const direct = new Float32Array(n * hidden);
+        probe.forward(w, x, n, direct);
+        assert.equal(took, fusable, `${gu}/${down}, ${name}, n=${n}`);
+        assert.deepEqual(direct, perExpert);
+        if (n === 23) {
+          results.push(fused);
+          const banks = new Set(w.experts.flatMap((ex) => [ex.gate, ex.down].map((m) => be.placement(m)[0]!.bank)));
+          spread ||= banks.size > 1 && fusable;
+          // Each row alone (the fused decode path) gives that row of the batch.
+          for (let r = 0; r < n; r += 7) {
+            const one = new Float32Array(hidden);
+            be.moe(w, x.subarray(r * hidden, (r + 1) * hidden), 1, one);
+            assert.deepEqual(one, fused.subarray(r * hidden, (r + 1) * hidden), `${gu}/${down}, ${name}: row ${r}`);
+          }
+        }
+      }
+    }
+    for (const r of results.slice(1)) assert.deepEqual(r, results[0], `${gu}/${down}: threads or banks changed the bits`);
   }
+  assert.ok(spread, "no fused batch crossed banks");
 });

@@ -41,7 +41,7 @@ export function routedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: M
   for (const [index, list] of byGate) {
     const bank = banks.all[index]!, s = bank.staging;
     const gp = s.tmp("moe.g", list.length * inter * 4);
-    bank.moe.gateUp(list.flatMap((r) => [r.gate, r.up]), s.input("moe.x", x, hidden), 1, gp);
+    bank.moe.gateUp(list.flatMap((r) => [r.gate, r.up]), s.input("moe.x", x, hidden), 1, list.map((_, j) => ({ x: 0, n: 1, out: j })), gp);
     list.forEach((r, j) => acts.set(r, bank.heap.f32(gp + j * inter * 4, inter)));
   }
   // Down projections by the bank holding them, their inputs gathered there as rows: [experts, inter].
@@ -51,7 +51,7 @@ export function routedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: M
     const xp = s.tmp("moe.down.x", list.length * inter * 4), yp = s.tmp("moe.y", list.length * hidden * 4);
     const xs = bank.heap.f32(xp, list.length * inter);
     list.forEach((r, j) => xs.set(acts.get(r)!, j * inter));
-    bank.moe.down(list.map((r) => r.down), xp, yp);
+    bank.moe.down(list.map((r) => r.down), xp, list.length, list.map((_, j) => ({ x: j, n: 1, out: j })), yp);
     list.forEach((r, j) => ys.push({ e: r.e, w: r.w, y: bank.heap.f32(yp + j * hidden * 4, hidden) }));
   }
   ys.sort((a, b) => a.e - b.e);
@@ -60,7 +60,8 @@ export function routedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: M
   return true;
 }
 
-function groupBy<T>(xs: readonly T[], key: (x: T) => number): Map<number, T[]> {
+/** `xs` grouped by `key`, each group in `xs` order. */
+export function groupBy<T>(xs: readonly T[], key: (x: T) => number): Map<number, T[]> {
   const m = new Map<number, T[]>();
   for (const x of xs) {
     const list = m.get(key(x));

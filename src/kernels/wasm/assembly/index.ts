@@ -93,11 +93,11 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
     case K_SYNTH_ROWS: // k0, k1, mean, std, rowBase, dstType, dst, cols, scratch (QUANT_SCRATCH bytes per thread)
       synthRows(u(job, 0), u(job, 1), f(job, 2), f(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8) + <u32>tid * <u32>QUANT_SCRATCH, i0, i1);
       break;
-    case K_MOE_GATE_UP: // family, pairs, table, xa, xb, xc, xd, n, cols, out
-      moeGateUp(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
+    case K_MOE_GATE_UP: // family, pairs, table, spans, xa, xb, xc, xd, cols, block, out
+      moeGateUp(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), u(job, 10), i0, i1);
       break;
-    case K_MOE_DOWN: // family, count, table, xa, xb, xc, xd, cols, block
-      moeDown(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), i0, i1);
+    case K_MOE_DOWN: // family, count, table, spans, xa, xb, xc, xd, cols, block
+      moeDown(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), u(job, 8), u(job, 9), i0, i1);
       break;
     case K_CONV_SILU: // x, w, state, out, n, channels, kernel
       convSiluItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), i0, i1);

@@ -105,7 +105,7 @@ const K6SC = memory.data<u8>([
   store4(y, ys, bias, a0, a1, a2, a3);
 }
 
-/** `nw` (1, 2) Q4_K rows (`wrow` bytes apart) × `nx` (1, 4) x rows (`xrow` bytes apart): each
+/** `nw` (1, 2) Q4_K rows (`wrow` bytes apart) × `nx` (1..4) x rows (`xrow` bytes apart): each
  * weight chunk split once for the x rows, each x chunk loaded once for the weight rows. y: output of
  * (row 0, x row 0); row 1's at y + 4, x row i's at y + i·ys; bA / bB: the rows' biases. */
 @inline function k4Tile(nw: i32, nx: i32, da: bool, w: usize, wrow: usize, x: usize, xrow: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bA: f32, bB: f32): void {
@@ -134,13 +134,17 @@ const K6SC = memory.data<u8>([
         let xl = v128.load(xp), xu = v128.load(xp + 64);
         cA0 = acc2(da, cA0, xl, loA, xu, hiA);
         if (nw == 2) cB0 = acc2(da, cB0, xl, loB, xu, hiB);
-        if (nx == 4) {
+        if (nx >= 2) {
           xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
           cA1 = acc2(da, cA1, xl, loA, xu, hiA);
           if (nw == 2) cB1 = acc2(da, cB1, xl, loB, xu, hiB);
+        }
+        if (nx >= 3) {
           xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
           cA2 = acc2(da, cA2, xl, loA, xu, hiA);
           if (nw == 2) cB2 = acc2(da, cB2, xl, loB, xu, hiB);
+        }
+        if (nx == 4) {
           xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
           cA3 = acc2(da, cA3, xl, loA, xu, hiA);
           if (nw == 2) cB3 = acc2(da, cB3, xl, loB, xu, hiB);
@@ -148,48 +152,50 @@ const K6SC = memory.data<u8>([
       }
       const sA = k4Sc(da, wa, h);
       iA0 = i32x4.add(iA0, scaled(da, cA0, sA));
-      if (nx == 4) {
-        iA1 = i32x4.add(iA1, scaled(da, cA1, sA));
-        iA2 = i32x4.add(iA2, scaled(da, cA2, sA));
-        iA3 = i32x4.add(iA3, scaled(da, cA3, sA));
-      }
+      if (nx >= 2) iA1 = i32x4.add(iA1, scaled(da, cA1, sA));
+      if (nx >= 3) iA2 = i32x4.add(iA2, scaled(da, cA2, sA));
+      if (nx == 4) iA3 = i32x4.add(iA3, scaled(da, cA3, sA));
       if (nw == 2) {
         const sB = k4Sc(da, wb, h);
         iB0 = i32x4.add(iB0, scaled(da, cB0, sB));
-        if (nx == 4) {
-          iB1 = i32x4.add(iB1, scaled(da, cB1, sB));
-          iB2 = i32x4.add(iB2, scaled(da, cB2, sB));
-          iB3 = i32x4.add(iB3, scaled(da, cB3, sB));
-        }
+        if (nx >= 2) iB1 = i32x4.add(iB1, scaled(da, cB1, sB));
+        if (nx >= 3) iB2 = i32x4.add(iB2, scaled(da, cB2, sB));
+        if (nx == 4) iB3 = i32x4.add(iB3, scaled(da, cB3, sB));
       }
     }
     const ko = <usize>k << 2, so = s32 + (<usize>k << 4);
     const d0 = load<f32>(xd + ko);
     A0 = q4kFold(wa, iA0, d0, so, A0);
     if (nw == 2) B0 = q4kFold(wb, iB0, d0, so, B0);
-    if (nx == 4) {
-      const d1 = load<f32>(xd + drow + ko), d2 = load<f32>(xd + 2 * drow + ko), d3 = load<f32>(xd + 3 * drow + ko);
+    if (nx >= 2) {
+      const d1 = load<f32>(xd + drow + ko);
       A1 = q4kFold(wa, iA1, d1, so + srow, A1);
+      if (nw == 2) B1 = q4kFold(wb, iB1, d1, so + srow, B1);
+    }
+    if (nx >= 3) {
+      const d2 = load<f32>(xd + 2 * drow + ko);
       A2 = q4kFold(wa, iA2, d2, so + 2 * srow, A2);
+      if (nw == 2) B2 = q4kFold(wb, iB2, d2, so + 2 * srow, B2);
+    }
+    if (nx == 4) {
+      const d3 = load<f32>(xd + 3 * drow + ko);
       A3 = q4kFold(wa, iA3, d3, so + 3 * srow, A3);
-      if (nw == 2) {
-        B1 = q4kFold(wb, iB1, d1, so + srow, B1);
-        B2 = q4kFold(wb, iB2, d2, so + 2 * srow, B2);
-        B3 = q4kFold(wb, iB3, d3, so + 3 * srow, B3);
-      }
+      if (nw == 2) B3 = q4kFold(wb, iB3, d3, so + 3 * srow, B3);
     }
   }
   store<f32>(y, hsum(A0) + bA);
   if (nw == 2) store<f32>(y + 4, hsum(B0) + bB);
-  if (nx == 4) {
+  if (nx >= 2) {
     store<f32>(y + ys, hsum(A1) + bA);
+    if (nw == 2) store<f32>(y + 4 + ys, hsum(B1) + bB);
+  }
+  if (nx >= 3) {
     store<f32>(y + 2 * ys, hsum(A2) + bA);
+    if (nw == 2) store<f32>(y + 4 + 2 * ys, hsum(B2) + bB);
+  }
+  if (nx == 4) {
     store<f32>(y + 3 * ys, hsum(A3) + bA);
-    if (nw == 2) {
-      store<f32>(y + 4 + ys, hsum(B1) + bB);
-      store<f32>(y + 4 + 2 * ys, hsum(B2) + bB);
-      store<f32>(y + 4 + 3 * ys, hsum(B3) + bB);
-    }
+    if (nw == 2) store<f32>(y + 4 + 3 * ys, hsum(B3) + bB);
   }
 }
 
@@ -251,7 +257,7 @@ const K6SC = memory.data<u8>([
   store4(y, ys, bias, a0, a1, a2, a3);
 }
 
-/** One Q6_K row × `nx` (1, 4) x rows (`xrow` bytes apart): each part unpacked once for the x rows.
+/** One Q6_K row × `nx` (1..4) x rows (`xrow` bytes apart): each part unpacked once for the x rows.
  * Outputs `ys` apart from y; b: the row's bias. */
 @inline function k6Tile(nx: i32, da: bool, w: usize, x: usize, xrow: usize, xd: usize, s16: usize, nb: i32, y: usize, ys: usize, b: f32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -268,26 +274,20 @@ const K6SC = memory.data<u8>([
       const s = k6Sc(da, blk, hm);
       const xp = xk + (<usize>hm << 6);
       i0 = k6Part(da, i0, xp, q0, q1, q2, q3, s);
-      if (nx == 4) {
-        i1 = k6Part(da, i1, xp + xrow, q0, q1, q2, q3, s);
-        i2 = k6Part(da, i2, xp + 2 * xrow, q0, q1, q2, q3, s);
-        i3 = k6Part(da, i3, xp + 3 * xrow, q0, q1, q2, q3, s);
-      }
+      if (nx >= 2) i1 = k6Part(da, i1, xp + xrow, q0, q1, q2, q3, s);
+      if (nx >= 3) i2 = k6Part(da, i2, xp + 2 * xrow, q0, q1, q2, q3, s);
+      if (nx == 4) i3 = k6Part(da, i3, xp + 3 * xrow, q0, q1, q2, q3, s);
     }
     const ko = <usize>k << 2, so = s16 + (<usize>k << 5);
     a0 = q6kFold(blk, i0, load<f32>(xd + ko), so, a0);
-    if (nx == 4) {
-      a1 = q6kFold(blk, i1, load<f32>(xd + drow + ko), so + srow, a1);
-      a2 = q6kFold(blk, i2, load<f32>(xd + 2 * drow + ko), so + 2 * srow, a2);
-      a3 = q6kFold(blk, i3, load<f32>(xd + 3 * drow + ko), so + 3 * srow, a3);
-    }
+    if (nx >= 2) a1 = q6kFold(blk, i1, load<f32>(xd + drow + ko), so + srow, a1);
+    if (nx >= 3) a2 = q6kFold(blk, i2, load<f32>(xd + 2 * drow + ko), so + 2 * srow, a2);
+    if (nx == 4) a3 = q6kFold(blk, i3, load<f32>(xd + 3 * drow + ko), so + 3 * srow, a3);
   }
   store<f32>(y, hsum(a0) + b);
-  if (nx == 4) {
-    store<f32>(y + ys, hsum(a1) + b);
-    store<f32>(y + 2 * ys, hsum(a2) + b);
-    store<f32>(y + 3 * ys, hsum(a3) + b);
-  }
+  if (nx >= 2) store<f32>(y + ys, hsum(a1) + b);
+  if (nx >= 3) store<f32>(y + 2 * ys, hsum(a2) + b);
+  if (nx == 4) store<f32>(y + 3 * ys, hsum(a3) + b);
 }
 
 /** Rows r0..r1 of one sub-block-lane matrix (`q4`: Q4_K, else Q6_K); arguments as matmulKRows's,
@@ -327,18 +327,29 @@ const K6SC = memory.data<u8>([
       r += two ? 2 : 1;
     }
   }
-  for (; i < n; i++) {
-    const xo = x8 + <usize>i * xrow, xdi = xd + <usize>i * drow, si = sums + <usize>i * srow, yi = y + <usize>i * ys;
-    for (r = r2; r < r1; ) {
-      const two = q4 && r + 1 < r1;
-      const bA: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
-      const bB: f32 = bias == 0 || !two ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
-      const wr = w + <usize>r * wrow, yo = yi + (<usize>r << 2);
-      if (!q4) k6Tile(1, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
-      else if (two) k4Tile(2, 1, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+  // The last 1..3 x rows: one tile of that many (an expert's few routed tokens are often all of it).
+  const rest = n - i;
+  if (rest == 0) return;
+  const xo = x8 + <usize>i * xrow, xdi = xd + <usize>i * drow, si = sums + <usize>i * srow, yi = y + <usize>i * ys;
+  for (r = r2; r < r1; ) {
+    const two = q4 && r + 1 < r1;
+    const bA: f32 = bias == 0 ? 0 : load<f32>(bias + (<usize>r << 2));
+    const bB: f32 = bias == 0 || !two ? 0 : load<f32>(bias + (<usize>r << 2) + 4);
+    const wr = w + <usize>r * wrow, yo = yi + (<usize>r << 2);
+    if (!q4) {
+      if (rest == 3) k6Tile(3, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
+      else if (rest == 2) k6Tile(2, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
+      else k6Tile(1, da, wr, xo, xrow, xdi, si, nb, yo, ys, bA);
+    } else if (two) {
+      if (rest == 3) k4Tile(2, 3, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      else if (rest == 2) k4Tile(2, 2, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      else k4Tile(2, 1, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+    } else {
+      if (rest == 3) k4Tile(1, 3, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
+      else if (rest == 2) k4Tile(1, 2, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
       else k4Tile(1, 1, da, wr, wrow, xo, xrow, xdi, si, nb, yo, ys, bA, bB);
-      r += two ? 2 : 1;
     }
+    r += two ? 2 : 1;
   }
 }
 
