@@ -11,10 +11,13 @@
 //         20 + 64h + 32m: byte 16p + 4b + t = chunk p's low 4 bits | chunk p + 2's << 4 (p < 2); its
 //         qh, 16 bytes at 148 + 32h + 16m: byte 4b + t holds chunk j's top 2 bits at bits 2j, 2j + 1.
 //         So a part is two ql loads and one qh load, and each chunk's bits sit at constant shifts.
-// A lane's integer sum is multiplied by its sub-block's scale (i32 multiply after the dot-add, or the
-// i16 dot of pair sums with [sc, sc] on the i16 path: the same integers), so every super-block's
-// integer sums land in the same lanes on both paths, and the float steps (q4kFold / q6kFold) are the
-// ones matmul_k.ts uses. Integer sums are exact, so every value is independent of tiling and threading.
+// Both paths put each sub-block's integer sum in the same lane (the dot-add directly; the i16 path's
+// pair sums added pairwise). Q4_K: each half's lane sums are converted to f32 and multiplied by their
+// sub-block scales × d × dx (k4Half: one multiply-add, no i32 multiply), then the mins term (k4Mins).
+// Q6_K: a lane's integer sum is multiplied by its sub-block's scale (i32 multiply after the dot-add,
+// or the i16 dot of pair sums with [sc, sc] on the i16 path: the same integers), then q6kFold as
+// matmul_k6.ts. Integer sums are exact and every float step is the same sequence per lane in the
+// decode and prefill kernels, so every value is independent of tiling and threading.
 // Bounds: Q4_K sub-block sums ≤ 32·127·15 = 60960 (× sc < 64: exact in i32); i16 pair sums over a half
 // ≤ 8·2·127·15 = 30480. Q6_K sub-block sums ≤ 16·127·63; its i16 pair sums (≤ 2·127·63) are scaled
 // per chunk.
@@ -36,12 +39,10 @@ export const Q4K_BYTES: i32 = 152;
 
 // Byte gathers of the sub-block scales (index 255: a zero byte, on x86 and Arm alike). In memory, not
 // v128 constants, which V8 rebuilds at every use (features.ts).
-// Q4_K, from sc[0..7] (u8): per half h, lane b = sc[4h + b] as i32 (dot-add), then as i16 pairs.
+// Q4_K, from sc[0..7] (u8): per half h, lane b = sc[4h + b] as i32.
 const K4SC = memory.data<u8>([
   0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, 255, 255, 255,
   4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, 255, 255, 255,
-  0, 255, 0, 255, 1, 255, 1, 255, 2, 255, 2, 255, 3, 255, 3, 255,
-  4, 255, 4, 255, 5, 255, 5, 255, 6, 255, 6, 255, 7, 255, 7, 255,
 ], 16);
 // Q6_K, from sc[0..15] (i8): per part hm = 2h + m, lane b = sc[8h + 2b + m] in the top byte of its
 // i32 (dot-add; an arithmetic shift by 24 extends it), then in both i16 halves (a shift by 8).
@@ -56,11 +57,6 @@ const K6SC = memory.data<u8>([
   255, 9, 255, 9, 255, 11, 255, 11, 255, 13, 255, 13, 255, 15, 255, 15,
 ], 16);
 
-/** Half h's sub-block scales of the Q4_K super-block at blk: i32 lanes (`da`) or i16 pairs [sc, sc]. */
-@inline function k4Sc(da: bool, blk: usize, h: i32): v128 {
-  return i8x16.relaxed_swizzle(v128.load64_zero(blk + 8), v128.load(K4SC + (da ? 0 : 32) + (<usize>h << 4)));
-}
-
 /** Part hm (= 2h + m) sub-block scales of the Q6_K super-block at blk: i32 lanes (`da`) or i16
  * pairs [sc, sc], sign-extended. */
 @inline function k6Sc(da: bool, blk: usize, hm: i32): v128 {
@@ -68,9 +64,24 @@ const K6SC = memory.data<u8>([
   return da ? i32x4.shr_s(g, 24) : i16x8.shr_s(g, 8);
 }
 
-/** A half's lane sums (dot-add: i32 sub-block sums; else i16 pair sums) × its scales (k4Sc / k6Sc). */
-@inline function scaled(da: bool, c: v128, s: v128): v128 {
-  return da ? i32x4.mul(c, s) : i32x4.dot_i16x8_s(c, s);
+/** Half h's sub-block scales of the Q4_K super-block at blk as f32 lanes, × its d. */
+@inline function k4W(blk: usize, h: i32): v128 {
+  const sc = i8x16.relaxed_swizzle(v128.load64_zero(blk + 8), v128.load(K4SC + (<usize>h << 4)));
+  return f32x4.mul(f32x4.convert_i32x4_s(sc), f32x4.splat(load<f32>(blk)));
+}
+
+/** acc + a half's sub-block sums (dot-add: i32 lanes; else i16 pair sums, added pairwise to the
+ * same i32 lanes) × its f32 scales `sw` (k4W) × the x scale `dv` (splat). */
+@inline function k4Half(da: bool, acc: v128, c: v128, sw: v128, dv: v128): v128 {
+  const lanes = da ? c : i32x4.extadd_pairwise_i16x8_s(c);
+  return madd(f32x4.convert_i32x4_s(lanes), f32x4.mul(sw, dv), acc);
+}
+
+/** acc + the mins term of the Q4_K super-block at blk: Σ m[j]·(Σq over sub-block j) (x sums at
+ * s32k) × −dmin·dx, in vector lanes. */
+@inline function k4Mins(blk: usize, dx: f32, s32k: usize, acc: v128): v128 {
+  const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32k));
+  return madd(f32x4.convert_i32x4_s(m), f32x4.splat(-load<f32>(blk + 4) * dx), acc);
 }
 
 /** Four Q4_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four streams
@@ -80,7 +91,6 @@ const K6SC = memory.data<u8>([
   const m = cNib;
   for (let k = 0; k < nb; k++) {
     const b = w + <usize>k * Q4K_BYTES, xk = x + (<usize>k << 8), dx = load<f32>(xd + (<usize>k << 2));
-    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     for (let h = 0; h < 2; h++) {
       const xh = xk + (<usize>h << 7), q = b + 24 + (<usize>h << 6);
       let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
@@ -91,16 +101,17 @@ const K6SC = memory.data<u8>([
         c2 = nib(da, c2, v128.load(q + 2 * ws + j), xl, xu, m);
         c3 = nib(da, c3, v128.load(q + 3 * ws + j), xl, xu, m);
       }
-      i0 = i32x4.add(i0, scaled(da, c0, k4Sc(da, b, h)));
-      i1 = i32x4.add(i1, scaled(da, c1, k4Sc(da, b + ws, h)));
-      i2 = i32x4.add(i2, scaled(da, c2, k4Sc(da, b + 2 * ws, h)));
-      i3 = i32x4.add(i3, scaled(da, c3, k4Sc(da, b + 3 * ws, h)));
+      const dv = f32x4.splat(dx);
+      a0 = k4Half(da, a0, c0, k4W(b, h), dv);
+      a1 = k4Half(da, a1, c1, k4W(b + ws, h), dv);
+      a2 = k4Half(da, a2, c2, k4W(b + 2 * ws, h), dv);
+      a3 = k4Half(da, a3, c3, k4W(b + 3 * ws, h), dv);
     }
     const sk = s32 + (<usize>k << 4);
-    a0 = q4kFold(b, i0, dx, sk, a0);
-    a1 = q4kFold(b + ws, i1, dx, sk, a1);
-    a2 = q4kFold(b + 2 * ws, i2, dx, sk, a2);
-    a3 = q4kFold(b + 3 * ws, i3, dx, sk, a3);
+    a0 = k4Mins(b, dx, sk, a0);
+    a1 = k4Mins(b + ws, dx, sk, a1);
+    a2 = k4Mins(b + 2 * ws, dx, sk, a2);
+    a3 = k4Mins(b + 3 * ws, dx, sk, a3);
   }
   store4(y, ys, bias, a0, a1, a2, a3);
 }
@@ -115,8 +126,7 @@ const K6SC = memory.data<u8>([
   const drow = <usize>nb << 2, srow = <usize>nb << 4; // x scales / sums (8 i16 per super-block) per x row
   for (let k = 0; k < nb; k++) {
     const wa = w + <usize>k * Q4K_BYTES, wb = wa + wrow, xk = x + (<usize>k << 8);
-    let iA0 = i32x4.splat(0), iA1 = i32x4.splat(0), iA2 = i32x4.splat(0), iA3 = i32x4.splat(0);
-    let iB0 = i32x4.splat(0), iB1 = i32x4.splat(0), iB2 = i32x4.splat(0), iB3 = i32x4.splat(0);
+    const ko = <usize>k << 2;
     for (let h = 0; h < 2; h++) {
       const xh = xk + (<usize>h << 7), qo = 24 + (<usize>h << 6);
       let cA0 = i32x4.splat(0), cA1 = i32x4.splat(0), cA2 = i32x4.splat(0), cA3 = i32x4.splat(0);
@@ -150,37 +160,45 @@ const K6SC = memory.data<u8>([
           if (nw == 2) cB3 = acc2(da, cB3, xl, loB, xu, hiB);
         }
       }
-      const sA = k4Sc(da, wa, h);
-      iA0 = i32x4.add(iA0, scaled(da, cA0, sA));
-      if (nx >= 2) iA1 = i32x4.add(iA1, scaled(da, cA1, sA));
-      if (nx >= 3) iA2 = i32x4.add(iA2, scaled(da, cA2, sA));
-      if (nx == 4) iA3 = i32x4.add(iA3, scaled(da, cA3, sA));
-      if (nw == 2) {
-        const sB = k4Sc(da, wb, h);
-        iB0 = i32x4.add(iB0, scaled(da, cB0, sB));
-        if (nx >= 2) iB1 = i32x4.add(iB1, scaled(da, cB1, sB));
-        if (nx >= 3) iB2 = i32x4.add(iB2, scaled(da, cB2, sB));
-        if (nx == 4) iB3 = i32x4.add(iB3, scaled(da, cB3, sB));
+      // A half's sums into the f32 accumulators, scaled by its sub-block scales × d × dx.
+      const sA = k4W(wa, h), sB = nw == 2 ? k4W(wb, h) : sA;
+      let dv = f32x4.splat(load<f32>(xd + ko));
+      A0 = k4Half(da, A0, cA0, sA, dv);
+      if (nw == 2) B0 = k4Half(da, B0, cB0, sB, dv);
+      if (nx >= 2) {
+        dv = f32x4.splat(load<f32>(xd + drow + ko));
+        A1 = k4Half(da, A1, cA1, sA, dv);
+        if (nw == 2) B1 = k4Half(da, B1, cB1, sB, dv);
+      }
+      if (nx >= 3) {
+        dv = f32x4.splat(load<f32>(xd + 2 * drow + ko));
+        A2 = k4Half(da, A2, cA2, sA, dv);
+        if (nw == 2) B2 = k4Half(da, B2, cB2, sB, dv);
+      }
+      if (nx == 4) {
+        dv = f32x4.splat(load<f32>(xd + 3 * drow + ko));
+        A3 = k4Half(da, A3, cA3, sA, dv);
+        if (nw == 2) B3 = k4Half(da, B3, cB3, sB, dv);
       }
     }
-    const ko = <usize>k << 2, so = s32 + (<usize>k << 4);
+    const so = s32 + (<usize>k << 4);
     const d0 = load<f32>(xd + ko);
-    A0 = q4kFold(wa, iA0, d0, so, A0);
-    if (nw == 2) B0 = q4kFold(wb, iB0, d0, so, B0);
+    A0 = k4Mins(wa, d0, so, A0);
+    if (nw == 2) B0 = k4Mins(wb, d0, so, B0);
     if (nx >= 2) {
       const d1 = load<f32>(xd + drow + ko);
-      A1 = q4kFold(wa, iA1, d1, so + srow, A1);
-      if (nw == 2) B1 = q4kFold(wb, iB1, d1, so + srow, B1);
+      A1 = k4Mins(wa, d1, so + srow, A1);
+      if (nw == 2) B1 = k4Mins(wb, d1, so + srow, B1);
     }
     if (nx >= 3) {
       const d2 = load<f32>(xd + 2 * drow + ko);
-      A2 = q4kFold(wa, iA2, d2, so + 2 * srow, A2);
-      if (nw == 2) B2 = q4kFold(wb, iB2, d2, so + 2 * srow, B2);
+      A2 = k4Mins(wa, d2, so + 2 * srow, A2);
+      if (nw == 2) B2 = k4Mins(wb, d2, so + 2 * srow, B2);
     }
     if (nx == 4) {
       const d3 = load<f32>(xd + 3 * drow + ko);
-      A3 = q4kFold(wa, iA3, d3, so + 3 * srow, A3);
-      if (nw == 2) B3 = q4kFold(wb, iB3, d3, so + 3 * srow, B3);
+      A3 = k4Mins(wa, d3, so + 3 * srow, A3);
+      if (nw == 2) B3 = k4Mins(wb, d3, so + 3 * srow, B3);
     }
   }
   store<f32>(y, hsum(A0) + bA);
