@@ -82,9 +82,11 @@ export function memoryNeeds(
   const kvPerToken = kvBytesPerToken(c, backend.kvType);
   const ffn = Math.max(c.intermediateSize, c.numExperts > 0 ? c.numExpertsPerTok * c.moeIntermediateSize : 0);
   const qDim = c.numHeads * c.headDim;
-  // [chunk, …] activations (residual, norms, q/k/v, attention out, the FFN's halves) and their
-  // staged copies, logits of a few rows, the runtime.
-  const scratch = DEFAULT_MAX_CHUNK * (8 * c.hiddenSize + 3 * qDim + 4 * ffn) * 4 + 2 * c.vocabSize * 4 + RUNTIME_BYTES;
+  // MoE prefill gathers each token's routed rows by expert: top-k copies of x and of the experts' outputs.
+  const routed = c.numExperts > 0 ? 2 * c.numExpertsPerTok * c.hiddenSize : 0;
+  // [chunk, …] activations (residual, norms, q/k/v, attention out, the FFN's halves, routed rows)
+  // and their staged copies, logits of a few rows, the runtime.
+  const scratch = DEFAULT_MAX_CHUNK * (8 * c.hiddenSize + 3 * qDim + 4 * ffn + routed) * 4 + 2 * c.vocabSize * 4 + RUNTIME_BYTES;
   const kv = kvPerToken * context;
   return { weights, weightTypes: mainTypes(held), weightsAt4Bit: at4, kvPerToken, context, kv, scratch, total: weights + kv + scratch };
 }
