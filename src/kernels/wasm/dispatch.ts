@@ -118,10 +118,15 @@ export class MatmulDispatch {
     this.pool.run(this.ids.matmulMulti, total, chunk, [family, ms.length, table, xa, xb, xc, xd, n, cols, out] satisfies JobArg[]);
   }
 
-  /** quantizeQ8 of n x rows; prefill-sized batches split by rows over the pool (the same bytes). */
   private quantizeX(x: number, xq: number, xq8: number, il: number, xd: number, xs: number, n: number, cols: number, block: number): void {
-    const threads = this.pool.threads;
-    if (n < 16 || threads === 1) this.kernels.quantizeQ8(x, xq, xq8, il, xd, xs, n, cols, block);
-    else this.pool.run(this.ids.quantize, n, Math.ceil(n / (threads * 4)), [x, xq, xq8, il, xd, xs, cols, block]);
+    quantizeRows(this.kernels, this.ids, this.pool, x, xq, xq8, il, xd, xs, n, cols, block);
   }
+}
+
+/** quantizeQ8 of n x rows: on this thread for a decode step's few, split by rows over the pool for a
+ * prefill batch (rows are independent: the same bytes). */
+export function quantizeRows(kernels: KernelExports, ids: KernelIds, pool: JobRunner, x: number, xq: number, xq8: number, il: number, xd: number, xs: number, n: number, cols: number, block: number): void {
+  const threads = pool.threads;
+  if (n < 16 || threads === 1) kernels.quantizeQ8(x, xq, xq8, il, xd, xs, n, cols, block);
+  else pool.run(ids.quantize, n, Math.ceil(n / (threads * 4)), [x, xq, xq8, il, xd, xs, cols, block]);
 }

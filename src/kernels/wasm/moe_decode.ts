@@ -5,7 +5,7 @@
  * expert — then the weighted sum on the host in ascending expert order — the order and
  * float32 rounding of HostMoe's per-expert loop, so the result is the same bits.
  */
-import type { Matrix, MoeWeights } from "../types.js";
+import type { ExpertWeights, Matrix, MoeWeights } from "../types.js";
 import type { Banks } from "./bank.js";
 import { MoeJobs } from "./moe_jobs.js";
 import type { PackedMatrix, WasmMatrix } from "./matrix.js";
@@ -27,14 +27,13 @@ interface Routed {
 export function routedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: MoeWeights, ids: Int32Array, weights: Float32Array, x: Float32Array, out: Float32Array): boolean {
   const routed: Routed[] = [];
   for (let j = 0; j < ids.length; j++) {
-    const ex = w.experts[ids[j]!]!;
-    const [g, u, d] = [own(ex.gate), own(ex.up), own(ex.down)];
-    if (g.parts.length !== 1 || u.parts.length !== 1 || d.parts.length !== 1 || u.parts[0]!.bank !== g.parts[0]!.bank) return false;
-    routed.push({ e: ids[j]!, w: weights[j]!, gate: g.parts[0]!, up: u.parts[0]!, down: d.parts[0]! });
+    const parts = expertParts(own, w.experts[ids[j]!]!);
+    if (parts === undefined) return false;
+    routed.push({ e: ids[j]!, w: weights[j]!, ...parts });
   }
-  const byGate = groupBy(routed, (r) => r.gate.bank), byDown = groupBy(routed, (r) => r.down.bank);
-  for (const list of byGate.values()) if (!MoeJobs.uniform(list.flatMap((r) => [r.gate, r.up]))) return false;
-  for (const list of byDown.values()) if (!MoeJobs.uniform(list.map((r) => r.down))) return false;
+  const groups = fusedGroups(routed);
+  if (groups === undefined) return false;
+  const { byGate, byDown } = groups;
   const hidden = x.length, inter = routed[0]!.gate.rows;
   // silu(gate) · up of each expert, by the bank holding its gate and up: [experts of the bank, inter].
   const acts = new Map<Routed, Float32Array>();
@@ -58,6 +57,23 @@ export function routedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: M
   out.fill(0, 0, hidden);
   for (const { w: wgt, y } of ys) for (let d = 0; d < hidden; d++) out[d] += wgt * y[d]!;
   return true;
+}
+
+/** The single parts of an expert's three matrices, or undefined when one is split across banks or
+ * its gate and up sit in different banks (then the fused paths decline). */
+export function expertParts(own: (m: Matrix) => WasmMatrix, ex: ExpertWeights): { gate: PackedMatrix; up: PackedMatrix; down: PackedMatrix } | undefined {
+  const [g, u, d] = [own(ex.gate), own(ex.up), own(ex.down)];
+  if (g.parts.length !== 1 || u.parts.length !== 1 || d.parts.length !== 1 || u.parts[0]!.bank !== g.parts[0]!.bank) return undefined;
+  return { gate: g.parts[0]!, up: u.parts[0]!, down: d.parts[0]! };
+}
+
+/** Experts grouped by the bank of their gate / up and of their down projection, in list order;
+ * undefined when a group's matrices cannot share one job (MoeJobs.uniform). */
+export function fusedGroups<T extends { gate: PackedMatrix; up: PackedMatrix; down: PackedMatrix }>(list: readonly T[]): { byGate: Map<number, T[]>; byDown: Map<number, T[]> } | undefined {
+  const byGate = groupBy(list, (r) => r.gate.bank), byDown = groupBy(list, (r) => r.down.bank);
+  for (const g of byGate.values()) if (!MoeJobs.uniform(g.flatMap((r) => [r.gate, r.up]))) return undefined;
+  for (const g of byDown.values()) if (!MoeJobs.uniform(g.map((r) => r.down))) return undefined;
+  return { byGate, byDown };
 }
 
 /** `xs` grouped by `key`, each group in `xs` order. */

@@ -8,6 +8,7 @@
 import type { JobArg, JobRunner } from "./pool.js";
 import type { KernelExports, KernelIds } from "./protocol.js";
 import type { Staging } from "./staging.js";
+import { quantizeRows } from "./dispatch.js";
 import { FAMILY_K, FAMILY_Q, familyOf, type PackedMatrix } from "./matrix.js";
 
 const ENTRY_BYTES = 32; // one assembly/multi.ts table entry
@@ -103,27 +104,19 @@ export class MoeJobs {
     if (family === FAMILY_Q) {
       const xa = tmp("xq", n * cols * 2), xc = tmp("xd", n * (cols / 32) * 4), xd = tmp("xs", n * (cols / 32) * 4);
       const xb = this.relaxed && m.type === "q4_0" ? tmp("xq8", n * cols) : 0;
-      this.quantize(xp, xa, xb, m.ilBits, xc, xd, n, cols, 32);
+      quantizeRows(this.kernels, this.ids, this.pool, xp, xa, xb, m.ilBits, xc, xd, n, cols, 32);
       return { xa, xb, xc, xd, sums: 0, sumsRow: 0 };
     }
     if (family === FAMILY_K) {
       const xa = tmp("xq", n * cols * 2), xc = tmp("xd", n * (cols / 256) * 4), xs = tmp("xs", n * (cols / 256) * 4);
       const xb = this.relaxed && m.type !== "q5_k" ? tmp("xq8", n * cols) : 0;
-      this.quantize(xp, xa, xb, m.ilBits, xc, xs, n, cols, 256);
+      quantizeRows(this.kernels, this.ids, this.pool, xp, xa, xb, m.ilBits, xc, xs, n, cols, 256);
       const group = m.type === "q6_k" ? 16 : 32; // dispatch.ts sumGroup
       const sums = tmp("sums", n * (cols / 16) * 4);
       this.kernels.blockSums(xa, sums, n * cols, group);
       return { xa, xb, xc, xd: 0, sums, sumsRow: (cols / group) * 2 }; // i16 sums
     }
     return { xa: xp, xb: 0, xc: 0, xd: 0, sums: 0, sumsRow: 0 };
-  }
-
-  /** quantizeQ8 of n rows: on this thread for a decode row's few, split by rows over the pool for a
-   * prefill batch (rows are independent: the same bytes). */
-  private quantize(x: number, xq: number, xq8: number, il: number, xd: number, xs: number, n: number, cols: number, block: number): void {
-    const threads = this.pool.threads;
-    if (n < 16 || threads === 1) this.kernels.quantizeQ8(x, xq, xq8, il, xd, xs, n, cols, block);
-    else this.pool.run(this.ids.quantize, n, Math.ceil(n / (threads * 4)), [x, xq, xq8, il, xd, xs, cols, block]);
   }
 }
 

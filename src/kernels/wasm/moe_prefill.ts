@@ -10,8 +10,8 @@
 import type { Routes } from "../host_moe.js";
 import type { Matrix, MoeWeights } from "../types.js";
 import type { Bank, Banks } from "./bank.js";
-import { groupBy } from "./moe_decode.js";
-import { MoeJobs, type Span } from "./moe_jobs.js";
+import { expertParts, fusedGroups } from "./moe_decode.js";
+import type { Span } from "./moe_jobs.js";
 import type { PackedMatrix, WasmMatrix } from "./matrix.js";
 
 /** One used expert: its index, its choices (order[from .. from + m)) and its matrices' parts. */
@@ -41,15 +41,13 @@ export function batchedExperts(banks: Banks, own: (m: Matrix) => WasmMatrix, w: 
   for (let e = 0; e < w.experts.length; e++) {
     const from = counts[e]!, m = counts[e + 1]! - from;
     if (m === 0) continue;
-    const ex = w.experts[e]!;
-    const [g, u, d] = [own(ex.gate), own(ex.up), own(ex.down)];
-    if (g.parts.length !== 1 || u.parts.length !== 1 || d.parts.length !== 1 || u.parts[0]!.bank !== g.parts[0]!.bank) return false;
-    used.push({ e, from, m, gate: g.parts[0]!, up: u.parts[0]!, down: d.parts[0]! });
+    const parts = expertParts(own, w.experts[e]!);
+    if (parts === undefined) return false;
+    used.push({ e, from, m, ...parts });
   }
-  if (used.length === 0) return false;
-  const byGate = groupBy(used, (r) => r.gate.bank), byDown = groupBy(used, (r) => r.down.bank);
-  for (const list of byGate.values()) if (!MoeJobs.uniform(list.flatMap((r) => [r.gate, r.up]))) return false;
-  for (const list of byDown.values()) if (!MoeJobs.uniform(list.map((r) => r.down))) return false;
+  const groups = used.length === 0 ? undefined : fusedGroups(used);
+  if (groups === undefined) return false;
+  const { byGate, byDown } = groups;
   const hidden = x.length / n, inter = used[0]!.gate.rows;
 
   // silu(gate) · up, by the bank holding each expert's gate and up: [its rows, inter] per expert.
