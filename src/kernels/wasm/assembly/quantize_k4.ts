@@ -17,9 +17,12 @@ const LB: usize = 4096; // [256] u8: final levels
 const FIT: usize = 4352;
 const LS: usize = 4512; // [8] u8 quantized scales, then [8] u8 quantized mins
 
-/** Levels clamp(nearest_int(iscale · (x − min)), 0, 15), given x − min. */
+/** Levels clamp(nearest_int(iscale · (x − min)), 0, 15) as f32, given x − min: clamped first, then
+ * rounded half to even (`f32x4.nearest`) — the same values, as nearest_int rounds half to even and
+ * clamping commutes with rounding to integers 0 and 15 (a NaN lane, only in a flat sub-block whose
+ * results are discarded, stays NaN). pmin / pmax: one instruction each. */
 @inline function levels(iscale: v128, xm: v128): v128 {
-  return i32x4.min_s(i32x4.max_s(nearestX4(f32x4.mul(iscale, xm)), i32x4.splat(0)), i32x4.splat(15));
+  return f32x4.nearest(f32x4.pmin(f32x4.pmax(f32x4.mul(iscale, xm), f32x4.splat(0)), f32x4.splat(15)));
 }
 
 @inline function sel(a: v128, b: v128, m: v128): v128 {
@@ -70,7 +73,7 @@ function qkx2(s: usize): void {
   let bestA = zero, bestB = zero;
   for (let i = 0; i < 32; i++) {
     const o = <usize>i << 4;
-    const lA = f32x4.convert_i32x4_s(levels(isA, v128.load(ma + o))), lB = f32x4.convert_i32x4_s(levels(isB, v128.load(mb + o)));
+    const lA = levels(isA, v128.load(ma + o)), lB = levels(isB, v128.load(mb + o));
     const dA = f32x4.sub(f32x4.add(f32x4.mul(scA, lA), mnA), v128.load(xa + o));
     const dB = f32x4.sub(f32x4.add(f32x4.mul(scB, lB), mnB), v128.load(xb + o));
     bestA = f32x4.add(bestA, f32x4.mul(v128.load(wa + o), f32x4.mul(dA, dA)));
@@ -86,8 +89,8 @@ function qkx2(s: usize): void {
     let sLA = zero, sL2A = zero, sXLA = zero, sLB = zero, sL2B = zero, sXLB = zero;
     for (let i = 0; i < 32; i++) {
       const o = <usize>i << 4;
-      const lA = f32x4.convert_i32x4_s(levels(isA, v128.load(ma + o)));
-      const lB = f32x4.convert_i32x4_s(levels(isB, v128.load(mb + o)));
+      const lA = levels(isA, v128.load(ma + o));
+      const lB = levels(isB, v128.load(mb + o));
       v128.store(la + o, lA);
       v128.store(lb + o, lB);
       const wlA = f32x4.mul(v128.load(wa + o), lA), wlB = f32x4.mul(v128.load(wb + o), lB);

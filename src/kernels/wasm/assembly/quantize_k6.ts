@@ -18,8 +18,10 @@ const GROUP_MAX_EPS: f32 = 1e-15;
   return v128.bitselect(a, b, m);
 }
 
+/** Levels clamp(nearest_int(iscale · x), −32, 31) as f32, clamped first then rounded half to even
+ * (the same values: see quantize_k4.ts `levels`). */
 @inline function levels(iscale: v128, x: v128): v128 {
-  return i32x4.min_s(i32x4.max_s(nearestX4(f32x4.mul(iscale, x)), i32x4.splat(-32)), i32x4.splat(31));
+  return f32x4.nearest(f32x4.pmin(f32x4.pmax(f32x4.mul(iscale, x), f32x4.splat(-32)), f32x4.splat(31)));
 }
 
 /** `make_qx_quants(16, 32, x, L, rmse_type 1)` of the four sub-blocks of group `g`. */
@@ -40,7 +42,7 @@ function qxGroup(s: usize, g: i32): void {
   let sumlx = zero, suml2 = zero;
   for (let i = 0; i < 16; i++) {
     const o = <usize>i << 4;
-    const l = f32x4.convert_i32x4_s(levels(iscale, v128.load(xg + o)));
+    const l = levels(iscale, v128.load(xg + o));
     sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(wxg + o), l));
     suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(wg + o), l), l));
   }
@@ -56,7 +58,7 @@ function qxGroup(s: usize, g: i32): void {
     suml2 = zero;
     for (let i = 0; i < 16; i++) {
       const o = <usize>i << 4;
-      const l = f32x4.convert_i32x4_s(levels(iscale, v128.load(xg + o)));
+      const l = levels(iscale, v128.load(xg + o));
       sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(wxg + o), l));
       suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(wg + o), l), l));
     }
