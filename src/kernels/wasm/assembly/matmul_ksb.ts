@@ -84,6 +84,40 @@ const K6SC = memory.data<u8>([
   return madd(f32x4.convert_i32x4_s(m), f32x4.splat(-load<f32>(blk + 4) * dx), acc);
 }
 
+/** Per-thread slots (8 × 16 bytes: A0, B0, A1, B1, …) holding k4Tile's f32 sums in memory rather
+ * than in registers: V8 kept them in xmm registers across the inner loop and spilled the tile's i32
+ * dot-add accumulators instead, whose chains then ran through store forwarding every step. A slot
+ * is read and written once per half super-block. The pool's threads share a bank's memory (each
+ * with its own instance of this module): thread tid's slots are THREAD_SLOT_BYTES · tid into the
+ * area after the static data, which the host heap leaves alone (index.ts heapBase). A KiB apart:
+ * 128 bytes apart, the 2-thread GEMM ran at half speed (the cores' caches passing lines back and
+ * forth). */
+export const THREAD_SLOT_BYTES: usize = 1024;
+/** Slots of the 256 threads a pool may have (1..256, see kernels/wasm/index.ts). */
+export const THREAD_SLOT_COUNT: usize = 256;
+
+/** The first thread's slots: the first KiB boundary after the module's static data. */
+@inline export function threadSlots(): usize {
+  return (__heap_base + THREAD_SLOT_BYTES - 1) & ~(THREAD_SLOT_BYTES - 1);
+}
+
+let k4Acc: usize = 0;
+
+/** Select thread `tid`'s (0..255) slots for k4Tile; called by every job before its kernel. */
+export function kThread(tid: i32): void {
+  k4Acc = threadSlots() + <usize>tid * THREAD_SLOT_BYTES;
+}
+
+/** The f32 sum in slot p += a half's sub-block sums (k4Half). */
+@inline function halfTo(p: usize, da: bool, c: v128, sw: v128, dv: v128): void {
+  v128.store(p, k4Half(da, v128.load(p), c, sw, dv));
+}
+
+/** The f32 sum in slot p += the super-block's mins term (k4Mins). */
+@inline function minsTo(p: usize, blk: usize, dx: f32, s32k: usize): void {
+  v128.store(p, k4Mins(blk, dx, s32k, v128.load(p)));
+}
+
 /** Four Q4_K rows `ws` bytes apart × one x row (decode), a super-block of each in turn: four streams
  * (assembly/streams.ts), each x chunk loaded once for the four rows. Outputs (and biases) `ys` apart. */
 @inline function k4Row4(da: bool, w: usize, ws: usize, x: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bias: usize): void {
@@ -120,8 +154,11 @@ const K6SC = memory.data<u8>([
  * weight chunk split once for the x rows, each x chunk loaded once for the weight rows. y: output of
  * (row 0, x row 0); row 1's at y + 4, x row i's at y + i·ys; bA / bB: the rows' biases. */
 @inline function k4Tile(nw: i32, nx: i32, da: bool, w: usize, wrow: usize, x: usize, xrow: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bA: f32, bB: f32): void {
-  let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
-  let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
+  const ac = k4Acc; // slots: A_i at ac + 32·i, B_i 16 bytes on
+  for (let i = 0; i < nx; i++) {
+    v128.store(ac + (<usize>i << 5), f32x4.splat(0));
+    if (nw == 2) v128.store(ac + (<usize>i << 5) + 16, f32x4.splat(0));
+  }
   const m = cNib;
   const drow = <usize>nb << 2, srow = <usize>nb << 4; // x scales / sums (8 i16 per super-block) per x row
   for (let k = 0; k < nb; k++) {
@@ -141,21 +178,21 @@ const K6SC = memory.data<u8>([
           hiB = v128.and(i16x8.shr_u(wB, 4), m);
         }
         let xp = xh + j;
-        let xl = v128.load(xp), xu = v128.load(xp + 64);
+        let xl = v128.load(xp), xu = v128.load(xp, 64);
         cA0 = acc2(da, cA0, xl, loA, xu, hiA);
         if (nw == 2) cB0 = acc2(da, cB0, xl, loB, xu, hiB);
         if (nx >= 2) {
-          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp, 64);
           cA1 = acc2(da, cA1, xl, loA, xu, hiA);
           if (nw == 2) cB1 = acc2(da, cB1, xl, loB, xu, hiB);
         }
         if (nx >= 3) {
-          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp, 64);
           cA2 = acc2(da, cA2, xl, loA, xu, hiA);
           if (nw == 2) cB2 = acc2(da, cB2, xl, loB, xu, hiB);
         }
         if (nx == 4) {
-          xp += xrow; xl = v128.load(xp); xu = v128.load(xp + 64);
+          xp += xrow; xl = v128.load(xp); xu = v128.load(xp, 64);
           cA3 = acc2(da, cA3, xl, loA, xu, hiA);
           if (nw == 2) cB3 = acc2(da, cB3, xl, loB, xu, hiB);
         }
@@ -163,57 +200,57 @@ const K6SC = memory.data<u8>([
       // A half's sums into the f32 accumulators, scaled by its sub-block scales × d × dx.
       const sA = k4W(wa, h), sB = nw == 2 ? k4W(wb, h) : sA;
       let dv = f32x4.splat(load<f32>(xd + ko));
-      A0 = k4Half(da, A0, cA0, sA, dv);
-      if (nw == 2) B0 = k4Half(da, B0, cB0, sB, dv);
+      halfTo(ac + 0, da, cA0, sA, dv);
+      if (nw == 2) halfTo(ac + 16, da, cB0, sB, dv);
       if (nx >= 2) {
         dv = f32x4.splat(load<f32>(xd + drow + ko));
-        A1 = k4Half(da, A1, cA1, sA, dv);
-        if (nw == 2) B1 = k4Half(da, B1, cB1, sB, dv);
+        halfTo(ac + 32, da, cA1, sA, dv);
+        if (nw == 2) halfTo(ac + 48, da, cB1, sB, dv);
       }
       if (nx >= 3) {
         dv = f32x4.splat(load<f32>(xd + 2 * drow + ko));
-        A2 = k4Half(da, A2, cA2, sA, dv);
-        if (nw == 2) B2 = k4Half(da, B2, cB2, sB, dv);
+        halfTo(ac + 64, da, cA2, sA, dv);
+        if (nw == 2) halfTo(ac + 80, da, cB2, sB, dv);
       }
       if (nx == 4) {
         dv = f32x4.splat(load<f32>(xd + 3 * drow + ko));
-        A3 = k4Half(da, A3, cA3, sA, dv);
-        if (nw == 2) B3 = k4Half(da, B3, cB3, sB, dv);
+        halfTo(ac + 96, da, cA3, sA, dv);
+        if (nw == 2) halfTo(ac + 112, da, cB3, sB, dv);
       }
     }
     const so = s32 + (<usize>k << 4);
     const d0 = load<f32>(xd + ko);
-    A0 = k4Mins(wa, d0, so, A0);
-    if (nw == 2) B0 = k4Mins(wb, d0, so, B0);
+    minsTo(ac + 0, wa, d0, so);
+    if (nw == 2) minsTo(ac + 16, wb, d0, so);
     if (nx >= 2) {
       const d1 = load<f32>(xd + drow + ko);
-      A1 = k4Mins(wa, d1, so + srow, A1);
-      if (nw == 2) B1 = k4Mins(wb, d1, so + srow, B1);
+      minsTo(ac + 32, wa, d1, so + srow);
+      if (nw == 2) minsTo(ac + 48, wb, d1, so + srow);
     }
     if (nx >= 3) {
       const d2 = load<f32>(xd + 2 * drow + ko);
-      A2 = k4Mins(wa, d2, so + 2 * srow, A2);
-      if (nw == 2) B2 = k4Mins(wb, d2, so + 2 * srow, B2);
+      minsTo(ac + 64, wa, d2, so + 2 * srow);
+      if (nw == 2) minsTo(ac + 80, wb, d2, so + 2 * srow);
     }
     if (nx == 4) {
       const d3 = load<f32>(xd + 3 * drow + ko);
-      A3 = k4Mins(wa, d3, so + 3 * srow, A3);
-      if (nw == 2) B3 = k4Mins(wb, d3, so + 3 * srow, B3);
+      minsTo(ac + 96, wa, d3, so + 3 * srow);
+      if (nw == 2) minsTo(ac + 112, wb, d3, so + 3 * srow);
     }
   }
-  store<f32>(y, hsum(A0) + bA);
-  if (nw == 2) store<f32>(y + 4, hsum(B0) + bB);
+  store<f32>(y, hsum(v128.load(ac + 0)) + bA);
+  if (nw == 2) store<f32>(y + 4, hsum(v128.load(ac + 16)) + bB);
   if (nx >= 2) {
-    store<f32>(y + ys, hsum(A1) + bA);
-    if (nw == 2) store<f32>(y + 4 + ys, hsum(B1) + bB);
+    store<f32>(y + ys, hsum(v128.load(ac + 32)) + bA);
+    if (nw == 2) store<f32>(y + 4 + ys, hsum(v128.load(ac + 48)) + bB);
   }
   if (nx >= 3) {
-    store<f32>(y + 2 * ys, hsum(A2) + bA);
-    if (nw == 2) store<f32>(y + 4 + 2 * ys, hsum(B2) + bB);
+    store<f32>(y + 2 * ys, hsum(v128.load(ac + 64)) + bA);
+    if (nw == 2) store<f32>(y + 4 + 2 * ys, hsum(v128.load(ac + 80)) + bB);
   }
   if (nx == 4) {
-    store<f32>(y + 3 * ys, hsum(A3) + bA);
-    if (nw == 2) store<f32>(y + 4 + 3 * ys, hsum(B3) + bB);
+    store<f32>(y + 3 * ys, hsum(v128.load(ac + 96)) + bA);
+    if (nw == 2) store<f32>(y + 4 + 3 * ys, hsum(v128.load(ac + 112)) + bB);
   }
 }
 
