@@ -7,7 +7,7 @@
 import { matmulFloatRows } from "./matmul_float";
 import { matmulQRows, quantizeQ8 } from "./matmul_q";
 import { blockSums, matmulKRows } from "./matmul_k";
-import { kThread, THREAD_SLOT_BYTES, THREAD_SLOT_COUNT, threadSlots } from "./matmul_ksb";
+import { SLOT_BYTES, SLOT_COUNT, slotArea, useThread } from "./slots";
 import { matmulMulti } from "./multi";
 import { moeDown, moeGateUp } from "./moe";
 import { attentionItems } from "./attention";
@@ -40,10 +40,10 @@ export const K_L2NORM: i32 = 14;
 export const K_DELTA_RULE: i32 = 15;
 export const K_SIGMOID_MUL: i32 = 16;
 
-/** First free byte after the module's static data and the pool threads' slots (matmul_ksb.ts
- * threadSlots): the host's allocator starts here. */
+/** First free byte after the module's static data and the pool threads' slots (slots.ts): the
+ * host's allocator starts here. */
 export function heapBase(): usize {
-  return threadSlots() + THREAD_SLOT_COUNT * THREAD_SLOT_BYTES;
+  return slotArea() + SLOT_COUNT * SLOT_BYTES;
 }
 
 @inline function u(job: usize, i: i32): u32 {
@@ -54,7 +54,7 @@ export function heapBase(): usize {
 }
 
 function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
-  kThread(tid);
+  useThread(tid);
   switch (kernel) {
     case K_MATMUL_FLOAT: // kind, w, x, y, bias, n, rows, cols
       matmulFloatRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), i0, i1);

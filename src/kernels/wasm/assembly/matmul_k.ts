@@ -9,7 +9,8 @@
 // and Q6_K in the sub-block-lane layouts instead (assembly/matmul_ksb.ts: K_Q4_K_SB, K_Q6_K_SB).
 import { cW15, dotAdd } from "./features";
 import { Q6K_BYTES, q6kRow4, q6kTile } from "./matmul_k6";
-import { Q4K_BYTES, matmulKSBRows, q4kFold } from "./matmul_ksb";
+import { Q4K_BYTES, q4kFold } from "./ksb_steps";
+import { matmulKSBRows } from "./matmul_ksb";
 import { matmulQ5KRows } from "./matmul_q5";
 import { hsum, hsumI, store4 } from "./simd";
 import { streamGap } from "./streams";

@@ -12,6 +12,7 @@ import { q8Gather, q8Flip } from "./features";
 import { GS, rowD, rowQ, storeQuad } from "./matmul_q8il";
 import { hsum, madd } from "./simd";
 import { streamGap } from "./streams";
+import { threadSlot } from "./slots";
 
 /** Chunk k of a weight row as four lanes of unsigned block bytes (m, s: features.ts q8Gather, q8Flip). */
 @inline function wchunk(p: usize, m: v128, s: v128): v128 {
@@ -151,13 +152,19 @@ import { streamGap } from "./streams";
   storeQuad(yD, bD, D0, D1, D2, D3);
 }
 
+/** The f32 sum in slot p += a group's i32 sums × (w scales · x scales). */
+@inline function sumTo(p: usize, a: v128, ws: v128, xs: v128): void {
+  v128.store(p, madd(f32x4.convert_i32x4_s(a), f32x4.mul(ws, xs), v128.load(p)));
+}
+
 /** Weight rows r, r + 1 (wq/wd: row r's; row r + 1's 128 / 16 bytes on) × four x rows (xrow / srow
  * bytes apart; their block sums srow apart too); as matmul_q8il.ts ilTile2x4x8. `two` = false: row r
- * alone (ilTile4x8). */
+ * alone (ilTile4x8). The f32 sums live in this thread's slots (slots.ts), not in registers: with
+ * them in registers V8 spilled four of the eight i32 accumulators every chunk. */
 @inline function tile4(two: bool, wq: usize, wd: usize, xq: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
   const m = q8Gather, fl = q8Flip;
-  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
-  let h0 = f32x4.splat(0), h1 = f32x4.splat(0), h2 = f32x4.splat(0), h3 = f32x4.splat(0);
+  const ac = threadSlot(); // f32 sums in this thread's slots (slots.ts): row r's at ac + 32·i, row r + 1's 16 bytes on
+  for (let i: usize = 0; i < 128; i += 16) v128.store(ac + i, f32x4.splat(0));
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
     const xp = xq + (<usize>g << 5);
@@ -190,27 +197,27 @@ import { streamGap } from "./streams";
     const o = <usize>g << 2;
     const wv = v128.load(dp);
     const x0 = v128.load(xd + o), x1 = v128.load(xd + srow + o), x2 = v128.load(xd + 2 * srow + o), x3 = v128.load(xd + 3 * srow + o);
-    f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(wv, x0), f0);
-    f1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(wv, x1), f1);
-    f2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(wv, x2), f2);
-    f3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(wv, x3), f3);
+    sumTo(ac, a0, wv, x0);
+    sumTo(ac + 32, a1, wv, x1);
+    sumTo(ac + 64, a2, wv, x2);
+    sumTo(ac + 96, a3, wv, x3);
     if (two) {
       const vv = v128.load(dp + 16);
-      h0 = madd(f32x4.convert_i32x4_s(c0), f32x4.mul(vv, x0), h0);
-      h1 = madd(f32x4.convert_i32x4_s(c1), f32x4.mul(vv, x1), h1);
-      h2 = madd(f32x4.convert_i32x4_s(c2), f32x4.mul(vv, x2), h2);
-      h3 = madd(f32x4.convert_i32x4_s(c3), f32x4.mul(vv, x3), h3);
+      sumTo(ac + 16, c0, vv, x0);
+      sumTo(ac + 48, c1, vv, x1);
+      sumTo(ac + 80, c2, vv, x2);
+      sumTo(ac + 112, c3, vv, x3);
     }
   }
-  store<f32>(y, hsum(f0) + b0);
-  store<f32>(y + ys, hsum(f1) + b0);
-  store<f32>(y + 2 * ys, hsum(f2) + b0);
-  store<f32>(y + 3 * ys, hsum(f3) + b0);
+  store<f32>(y, hsum(v128.load(ac)) + b0);
+  store<f32>(y + ys, hsum(v128.load(ac + 32)) + b0);
+  store<f32>(y + 2 * ys, hsum(v128.load(ac + 64)) + b0);
+  store<f32>(y + 3 * ys, hsum(v128.load(ac + 96)) + b0);
   if (two) {
-    store<f32>(y + 4, hsum(h0) + b1);
-    store<f32>(y + ys + 4, hsum(h1) + b1);
-    store<f32>(y + 2 * ys + 4, hsum(h2) + b1);
-    store<f32>(y + 3 * ys + 4, hsum(h3) + b1);
+    store<f32>(y + 4, hsum(v128.load(ac + 16)) + b1);
+    store<f32>(y + ys + 4, hsum(v128.load(ac + 48)) + b1);
+    store<f32>(y + 2 * ys + 4, hsum(v128.load(ac + 80)) + b1);
+    store<f32>(y + 3 * ys + 4, hsum(v128.load(ac + 112)) + b1);
   }
 }
 
