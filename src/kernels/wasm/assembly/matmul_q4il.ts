@@ -7,7 +7,7 @@
 // x[32·b + 16 + 4·j + t] (high nibbles). The offset 8 is applied as −8·Σq per block.
 //
 // Decode reads the four rows of a quad per pass over x (each x chunk loaded once for four rows) as
-// one contiguous stream; prefill runs tiles of 2 weight rows × 4 x rows. Integer sums are exact and
+// one contiguous stream; prefill runs tiles of 2 weight rows × 3 x rows. Integer sums are exact and
 // the float steps are the same everywhere, so every value is independent of tiling and threading.
 // Where the host found `i32x4.relaxed_dot_i8x16_i7x16_add_s` exact (assembly/features.ts dotAdd:
 // x86 VNNI, Node >= 22; Node 20's V8 11.3 returned twice the dot and dropped the addend) the sums
