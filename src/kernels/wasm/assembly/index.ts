@@ -54,7 +54,6 @@ export function heapBase(): usize {
 }
 
 function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
-  useThread(tid);
   switch (kernel) {
     case K_MATMUL_FLOAT: // kind, w, x, y, bias, n, rows, cols
       matmulFloatRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), u(job, 6), u(job, 7), i0, i1);
@@ -124,6 +123,7 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
  * a job, so a thread that wakes late can never claim a chunk of the next job with stale arguments:
  * a successful claim of an unfinished chunk pins the job (the host waits for every chunk). */
 export function run(job: usize, tag: u32, tid: i32): void {
+  useThread(tid); // this thread's slot for the prefill tiles (slots.ts), once per job
   for (;;) {
     const c = atomic.load<u32>(job + 12);
     if (c >>> 20 != tag) return;

@@ -111,7 +111,7 @@ import { streamGap } from "./streams";
       // A half's sums into the f32 accumulators, scaled by its sub-block scales × d × dx.
       const sA = k4W(wa, h), sB = nw == 2 ? k4W(wb, h) : sA;
       let dv = f32x4.splat(load<f32>(xd + ko));
-      halfTo(ac + 0, da, cA0, sA, dv);
+      halfTo(ac, da, cA0, sA, dv);
       if (nw == 2) halfTo(ac + 16, da, cB0, sB, dv);
       if (nx >= 2) {
         dv = f32x4.splat(load<f32>(xd + drow + ko));
@@ -131,7 +131,7 @@ import { streamGap } from "./streams";
     }
     const so = s32 + (<usize>k << 4);
     const d0 = load<f32>(xd + ko);
-    minsTo(ac + 0, wa, d0, so);
+    minsTo(ac, wa, d0, so);
     if (nw == 2) minsTo(ac + 16, wb, d0, so);
     if (nx >= 2) {
       const d1 = load<f32>(xd + drow + ko);
@@ -149,7 +149,7 @@ import { streamGap } from "./streams";
       if (nw == 2) minsTo(ac + 112, wb, d3, so + 3 * srow);
     }
   }
-  store<f32>(y, hsum(v128.load(ac + 0)) + bA);
+  store<f32>(y, hsum(v128.load(ac)) + bA);
   if (nw == 2) store<f32>(y + 4, hsum(v128.load(ac + 16)) + bB);
   if (nx >= 2) {
     store<f32>(y + ys, hsum(v128.load(ac + 32)) + bA);

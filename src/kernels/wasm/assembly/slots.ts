@@ -19,7 +19,7 @@ export const SLOT_COUNT: usize = 256;
 
 let slot: usize = 0;
 
-/** Select thread `tid`'s (0..255) slot; every job calls this before its kernel. */
+/** Select thread `tid`'s (0..255) slot; `run` (index.ts) calls this before a job's first chunk. */
 export function useThread(tid: i32): void {
   slot = slotArea() + <usize>tid * SLOT_BYTES;
 }
