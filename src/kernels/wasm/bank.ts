@@ -15,6 +15,7 @@ import { MoeJobs } from "./moe_jobs.js";
 import { MAX_PAGES, WasmHeap } from "./memory.js";
 import type { JobRunner, Pool } from "./pool.js";
 import { JOB, instantiateKernels, type KernelExports, type KernelIds, type KernelModule } from "./protocol.js";
+import { PoolRepacker } from "./repack_pool.js";
 import { Staging } from "./staging.js";
 import { wasmApi } from "./wasm_api.js";
 
@@ -31,6 +32,8 @@ export class Bank {
   readonly dispatch: MatmulDispatch;
   readonly jobs: KernelJobs;
   readonly moe: MoeJobs;
+  /** The load-time repack of weights into this bank. */
+  readonly repacker: PoolRepacker;
   /** Bytes of weights or KV caches placed here (what the budget counts). */
   placed = 0;
 
@@ -47,6 +50,7 @@ export class Bank {
     this.dispatch = new MatmulDispatch(kernels, ids, runner, this.staging, relaxed);
     this.jobs = new KernelJobs(kernels, ids, runner, this.staging);
     this.moe = new MoeJobs(kernels, ids, runner, this.staging, relaxed);
+    this.repacker = new PoolRepacker(runner, kernels, heap);
   }
 }
 

@@ -13,7 +13,8 @@ import { getFormat, rowBytes } from "../../formats/quant/index.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import type { HostMatrix } from "../types.js";
 import { isFloatType, isWasmQuantType, type PoolQuantizer } from "./quantize_rows.js";
-import { nativeBlock, repack } from "./repack.js";
+import { nativeBlock } from "./repack.js";
+import type { RowSink } from "./repack_pool.js";
 
 /** Types without a kernel, and what loading stores them as. */
 export const CONVERTED: Readonly<Partial<Record<WeightType, { readonly to: WeightType; readonly exact: boolean }>>> = {
@@ -26,14 +27,14 @@ export const CONVERTED: Readonly<Partial<Record<WeightType, { readonly to: Weigh
 /** Rows converted per slab (the f32 scratch is SLAB_ROWS × cols values). */
 export const SLAB_ROWS = 256;
 
-/** Write `m`, stored as `to`, into `dst` (the repacked layout of `to`, see repack.ts), SLAB_ROWS rows
- * at a time. `to` is `m.type` (plain repack), CONVERTED[m.type].to, or a quantized dtype for floats
- * (encoded by `quantizer` when given). `m` may be rows `r0 ..` of a `totalRows`-row matrix that
- * `dst` holds whole. */
-export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: boolean, r0 = 0, totalRows = m.rows, quantizer?: PoolQuantizer): void {
+/** Hand `m`, stored as `to`, to `put` as ggml rows of `to` (which writes them into the matrix's
+ * repacked layout, see repack_pool.ts), SLAB_ROWS rows at a time. `to` is `m.type` (passed through
+ * whole), CONVERTED[m.type].to, or a quantized dtype for floats (encoded by `quantizer` when given).
+ * `m` may be rows `r0 ..` of a bigger matrix. */
+export function convertInto(m: HostMatrix, to: WeightType, put: RowSink, r0 = 0, quantizer?: PoolQuantizer): void {
   const { rows, cols, type } = m;
   if (to === type) {
-    repack(type, m.bytes, rows, cols, dst, il, r0, totalRows);
+    put(m.bytes, rows, r0);
     return;
   }
   const srcRow = rowBytes(type, cols), dstRow = rowBytes(to, cols);
@@ -56,7 +57,7 @@ export function convertInto(m: HostMatrix, to: WeightType, dst: Uint8Array, il: 
       getFormat(type).dequantize(src, v, v.length);
       quantize!(v, out, v.length);
     }
-    repack(to, out, n, cols, dst, il, r0 + r, totalRows);
+    put(out, n, r0 + r);
   }
 }
 

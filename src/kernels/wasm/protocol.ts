@@ -70,6 +70,16 @@ export interface KernelExports {
   readonly K_L2NORM: WasmGlobal;
   readonly K_DELTA_RULE: WasmGlobal;
   readonly K_SIGMOID_MUL: WasmGlobal;
+  /** Load-time repack of staged ggml rows into a matrix's layout, and its layout ids (assembly/repack.ts). */
+  readonly K_REPACK: WasmGlobal;
+  readonly RP_Q8_0: WasmGlobal;
+  readonly RP_Q4_0: WasmGlobal;
+  readonly RP_Q8_0_IL: WasmGlobal;
+  readonly RP_Q4_0_IL: WasmGlobal;
+  readonly RP_Q4_K: WasmGlobal;
+  readonly RP_Q4_K_SB: WasmGlobal;
+  readonly RP_Q6_K: WasmGlobal;
+  readonly RP_Q6_K_SB: WasmGlobal;
 }
 
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
@@ -79,7 +89,7 @@ export function kernelIds(k: KernelExports) {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),
     quantizeRows: id(k.K_QUANTIZE_ROWS), moeGateUp: id(k.K_MOE_GATE_UP), moeDown: id(k.K_MOE_DOWN),
-    convSilu: id(k.K_CONV_SILU), l2Norm: id(k.K_L2NORM), deltaRule: id(k.K_DELTA_RULE), sigmoidMul: id(k.K_SIGMOID_MUL),
+    convSilu: id(k.K_CONV_SILU), l2Norm: id(k.K_L2NORM), deltaRule: id(k.K_DELTA_RULE), sigmoidMul: id(k.K_SIGMOID_MUL), repack: id(k.K_REPACK),
   } as const;
 }
 export type KernelIds = ReturnType<typeof kernelIds>;

@@ -2,7 +2,7 @@
 // (any alignment), on random blocks: every 6-bit scale/min unpacking lane, halves of every kind.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { repack, repackedSize } from "./repack.js";
+import { repack } from "./repack.js";
 
 for (const [type, inBytes] of [["q4_k", 144], ["q5_k", 176]] as const) {
   test(`${type}: the aligned word repack equals the byte repack, whole and from a row offset`, () => {
@@ -29,25 +29,3 @@ for (const [type, inBytes] of [["q4_k", 144], ["q5_k", 176]] as const) {
   });
 }
 
-for (const [type, inBytes] of [["q4_0", 18], ["q8_0", 34]] as const) {
-  test(`${type} interleaved: the word repack (aligned output) equals the byte repack, whole and from a row offset`, () => {
-    const rows = 8, cols = 256, nb = (rows * cols) / 32;
-    let x = 0x2545f491;
-    const src = new Uint8Array(nb * inBytes);
-    for (let i = 0; i < src.length; i++) src[i] = (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24;
-    for (let b = 0; b < nb; b++) src[b * inBytes + 1]! &= 0x3b; // finite scales
-    const size = repackedSize(type, rows, cols).bytes;
-    const words = new Uint8Array(size), bytes = new Uint8Array(size + 1).subarray(1); // odd offset: the byte loop
-    repack(type, src, rows, cols, words, true);
-    repack(type, src, rows, cols, bytes, true);
-    assert.deepEqual(words, bytes);
-    // Rows 4..8 (one quad) from their own slab, at an odd source offset, into the whole matrix's layout.
-    const slab = new Uint8Array(4 * (cols / 32) * inBytes + 1).subarray(1);
-    slab.set(src.subarray(4 * (cols / 32) * inBytes));
-    const c = new Uint8Array(size), d = new Uint8Array(size + 1).subarray(1);
-    repack(type, slab, 4, cols, c, true, 4, rows);
-    repack(type, slab, 4, cols, d, true, 4, rows);
-    assert.deepEqual(c, d);
-    assert.deepEqual(c.subarray(size / 2), words.subarray(size / 2), "the second quad's tiles and scales");
-  });
-}

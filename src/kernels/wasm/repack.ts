@@ -16,12 +16,13 @@
  *   q5_0: quants [rows, cols / 32] × 20 B: qs[16], qh u32 (ggml order); then scales [rows, cols / 32] f32
  *   q5_k: [rows, cols / 256] × 184 B: f32 d, f32 dmin, u8 sc[8], u8 m[8], qh[32], qs[128]
  * `repack` can fill a matrix a slab of rows at a time (`r0`, `totalRows`), so converted weights never
- * exist whole outside wasm memory.
+ * exist whole outside wasm memory. It is the reference of the pool's repack (repack_pool.ts, the
+ * same bytes), which loads every layout but q5_0 / q5_k.
  */
 import { f16ToF32 } from "../../formats/quant/float.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import { dequantizeSbRow, q4kLanes, q6kLanes } from "./repack_sb.js";
-import { halfTable, repackIlWords, repackK4Words } from "./repack_words.js";
+import { halfTable, repackK4Words } from "./repack_words.js";
 
 export { subBlockLanes } from "./repack_sb.js";
 
@@ -118,12 +119,11 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
     }
     case "q8_0":
     case "q4_0": {
-      // Byte loops, one tile address per block: this runs over every block of a model at load.
+      // Byte loops, one tile address per block.
       const qb = type === "q8_0" ? 32 : 16; // quant bytes per block
       const nb = (rows * cols) / 32;
       const sOff = ((totalRows * cols) / 32) * qb;
       const rowBlocks = cols / 32;
-      if (il && (dst.byteOffset & 3) === 0 && k4Aligned(cols)) return repackIlWords(qb, src, dst, rows, cols, b0 / rowBlocks);
       const halves = halfTable();
       let row = Math.floor(b0 / rowBlocks), k = b0 % rowBlocks;
       for (let lb = 0; lb < nb; lb++) {
@@ -211,9 +211,6 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
       throw new Error(`no repacked layout for ${type}`);
   }
 }
-
-/** Whether rows of `cols` values fill whole interleaved tiles (four blocks of 32 per tile). */
-const k4Aligned = (cols: number): boolean => cols % 128 === 0;
 
 /** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact
  * values. `il`: q4_0 / q8_0 interleaved, q4_k / q6_k in sub-block lanes. */

@@ -1,7 +1,7 @@
 /**
- * The word paths of repack.ts — the interleaved q4_0 / q8_0 and the q4_k / q5_k repacks in 32-bit
- * (or 16-bit) words for aligned arrays, the same bytes as its byte loops — and the table of every
- * half's value they read scales through. They run over every block of a model at load.
+ * The word path of repack.ts — the q4_k / q5_k repack in 32-bit words for aligned arrays, the same
+ * bytes as its byte loop — and the table of every half's value the repacks read scales through.
+ * At load the pool's repack (repack_pool.ts) does every layout but q5_0 / q5_k.
  */
 import { f16ToF32 } from "../../formats/quant/float.js";
 import { q4kLanes } from "./repack_sb.js";
@@ -16,46 +16,10 @@ export function halfTable(): Float32Array {
   return halfValues;
 }
 /**
- * The interleaved q4_0 / q8_0 repack (`qb` quant bytes per block) of whole rows `r0 ..`, walking
- * the tiles row by row with the addresses kept incrementally and the quants moved as 32-bit (q4_0)
- * or 16-bit (q8_0) words read through a DataView (the 18 / 34-byte source blocks are not aligned).
- * The same bytes as the byte loop; it runs over every block of a Q4_0 / Q8_0 model at load, where
- * the byte loop took 9.2 of 11.4 s for Qwen3-30B-A3B at 8 layers, Q4_0.
- */
-export function repackIlWords(qb: number, src: Uint8Array, dst: Uint8Array, rows: number, cols: number, r0: number): void {
-  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const d32 = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
-  const d16 = new Uint16Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 1);
-  const df = new Float32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
-  const h = halfTable();
-  const rowBlocks = cols / 32, tilesPerRow = cols / 128, tile = 16 * qb + 64, inB = qb + 2;
-  let o = 0;
-  for (let r = r0; r < r0 + rows; r++) {
-    const quad = (r >> 2) * tilesPerRow * tile, lane = r & 3;
-    for (let k = 0; k < rowBlocks; k++, o += inB) {
-      const t = quad + (k >> 2) * tile;
-      df[(t + 16 * qb + lane * 16 + (k & 3) * 4) >>> 2] = h[sv.getUint16(o, true)]!;
-      const at = t + lane * 4 * qb, q = o + 2;
-      if (qb === 16) {
-        const w = (at + 4 * (k & 3)) >>> 2;
-        d32[w] = sv.getUint32(q, true);
-        d32[w + 4] = sv.getUint32(q + 4, true);
-        d32[w + 8] = sv.getUint32(q + 8, true);
-        d32[w + 12] = sv.getUint32(q + 12, true);
-      } else {
-        const w = (at + 2 * (k & 3)) >>> 1;
-        for (let j = 0; j < 16; j++) d16[w + 4 * j] = sv.getUint16(q + 2 * j, true);
-      }
-    }
-  }
-}
-
-/**
  * The q4_k / q5_k repack in 32-bit words, for 4-byte aligned arrays (every block offset is then
  * aligned too): the 12 packed scale bytes are three words and the 16 unpacked 6-bit scales and mins
  * four, each a few mask-and-shift operations on all four bytes at once (the byte loop's formulas,
- * byte lane by byte lane), and the quants are copied by words. About 2.5× the byte loop's speed;
- * this runs over every block of a K-quant model at load.
+ * byte lane by byte lane), and the quants are copied by words. About 2.5× the byte loop's speed.
  */
 export function repackK4Words(src: Uint8Array, dst: Uint8Array, nb: number, b0: number, inBytes: number, lanes: boolean): void {
   const s32 = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >>> 2);

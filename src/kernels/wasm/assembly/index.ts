@@ -15,11 +15,13 @@ import { writeKvF16 } from "./half";
 import { addF32, addRange, rmsNormRows, ropeItems, siluMulRange } from "./ops";
 import { QUANT_SCRATCH, quantizeRows } from "./quantize";
 import { synthRows } from "./synth";
+import { repackRows } from "./repack";
 import { convSiluItems, deltaRuleItems, l2NormItems, sigmoidMulItems } from "./deltanet";
 
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
 export { setDotAdd } from "./features";
 export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
+export { RP_Q4_0, RP_Q4_0_IL, RP_Q4_K, RP_Q4_K_SB, RP_Q6_K, RP_Q6_K_SB, RP_Q8_0, RP_Q8_0_IL } from "./repack";
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;
@@ -39,6 +41,7 @@ export const K_CONV_SILU: i32 = 13;
 export const K_L2NORM: i32 = 14;
 export const K_DELTA_RULE: i32 = 15;
 export const K_SIGMOID_MUL: i32 = 16;
+export const K_REPACK: i32 = 17;
 
 /** First free byte after the module's static data and the pool threads' slots (slots.ts): the
  * host's allocator starts here. */
@@ -112,6 +115,9 @@ function exec(job: usize, kernel: i32, i0: i32, i1: i32, tid: i32): void {
       break;
     case K_SIGMOID_MUL: // x, gate, out, per
       sigmoidMulItems(u(job, 0), u(job, 1), u(job, 2), u(job, 3), i0, i1);
+      break;
+    case K_REPACK: // kind, src, dst, cols, r0, totalRows: rows i0..i1 of a staged slab of ggml blocks
+      repackRows(u(job, 0), u(job, 1), u(job, 2), u(job, 3), u(job, 4), u(job, 5), i0, i1);
       break;
     default:
       unreachable();
