@@ -50,6 +50,11 @@ export class PoolRepacker {
     };
   }
 
+  /** Threads of the pool. */
+  get threads(): number {
+    return this.runner.threads;
+  }
+
   /** The kernel's layout id for `t`, or undefined where repack.ts does it. */
   kind(t: RepackTarget): number | undefined {
     const ids = this.ids[t.type as keyof typeof this.ids] as readonly [number, number] | undefined;
