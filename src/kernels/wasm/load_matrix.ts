@@ -3,8 +3,10 @@
  * load, see load_convert.ts), where its rows go (bank.ts `placeRows`) and the repacked bytes. Two
  * ways in: a whole `HostMatrix` already in host memory, or a reader of the source rows that fills
  * the destination itself — straight into the bank when the stored layout is the file's (f32, f16,
- * bf16 kept as they are), else a slab of rows at a time through one small reused buffer — so a
- * model loads without a host copy of any whole tensor.
+ * bf16 kept as they are); into a staging buffer of the bank, repacked there by the pool
+ * (repack_pool.ts), when only the layout differs; else a slab of rows at a time through one small
+ * reused host buffer (conversions, quantize-on-load) — so a model loads without a host copy of any
+ * whole tensor.
  */
 import { rowBytes } from "../../formats/quant/index.js";
 import { QwenrtError } from "../../util/errors.js";
