@@ -62,6 +62,15 @@ function trickyRows(cols: number, seed: number, big: number): Float32Array[] {
 
 describe("SIMD quantizers equal the reference quantizers", () => {
   after(() => q.dispose());
+  test("q8_0: blocks holding a NaN or an infinity (anywhere in the block) give the reference's bytes", () => {
+    const cols = 256;
+    const vals = seededFloats(5, 4 * cols, 0.1);
+    for (const [at, v] of [[3, NaN], [40, NaN], [95, Infinity], [130, -Infinity], [161, NaN], [191, -Infinity], [300, NaN], [700, Infinity]] as const) vals[at] = v;
+    const src = asType("f32", vals);
+    const out = new Uint8Array(4 * rowBytes("q8_0", cols));
+    q.encode("f32", src, "q8_0", 4, cols, out);
+    assert.deepEqual(out, reference("f32", src, "q8_0", vals.length));
+  });
   for (const from of ["bf16", "f16", "f32"] as const) {
     for (const to of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) {
       test(`${from} → ${to}: same bytes on every kind of row`, () => {

@@ -11,20 +11,36 @@ import { packBytes, storeHalf, toInt32X4 } from "./quantize_util";
   return f32x4.add(t, v128.and(one, f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5))));
 }
 
-/** One Q8_0 block: x [32] f32 → dst [34] bytes. */
-export function q8_0Block(x: usize, dst: usize): void {
+/** The largest |x| of a block holding a NaN, by wasm's NaN-propagating `max` (the NaN it makes is
+ * the one the reference's Math.max makes on the same machine). */
+function maxAbsNaN(x: usize): f32 {
   let m = f32x4.splat(0);
   for (let c = 0; c < 8; c++) m = f32x4.max(m, f32x4.abs(v128.load(x + (<usize>c << 4))));
-  const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
+
+/** One Q8_0 block: x [32] f32 → dst [34] bytes. The largest |x| by `pmax` (one instruction; wasm's
+ * `max` is seven on x64, for NaN and signed zeros), with NaNs tracked apart: a block holding one
+ * takes `maxAbsNaN`; the levels (|q| ≤ 127, or NaN → 0) need no range mask. */
+export function q8_0Block(x: usize, dst: usize): void {
+  let m = f32x4.splat(0), nan = m;
+  for (let c = 0; c < 8; c++) {
+    const v = f32x4.abs(v128.load(x + (<usize>c << 4)));
+    m = f32x4.pmax(v, m);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+  m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+  const amax = v128.any_true(nan) ? maxAbsNaN(x) : f32x4.extract_lane(m, 0);
   const d: f32 = amax / 127;
   const id = f32x4.splat(d != 0 ? <f32>1 / d : 0);
   storeHalf(dst, d);
   for (let c = 0; c < 2; c++) {
     const p = x + (<usize>c << 6);
-    const a = toInt32X4(roundAwayX4(f32x4.mul(v128.load(p), id)));
-    const b = toInt32X4(roundAwayX4(f32x4.mul(v128.load(p + 16), id)));
-    const e = toInt32X4(roundAwayX4(f32x4.mul(v128.load(p + 32), id)));
-    const g = toInt32X4(roundAwayX4(f32x4.mul(v128.load(p + 48), id)));
+    const a = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(p), id)));
+    const b = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(p + 16), id)));
+    const e = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(p + 32), id)));
+    const g = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(p + 48), id)));
     // |q| ≤ 127: the saturating narrows keep every value
     v128.store(dst + 2 + (<usize>c << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(e, g)));
   }
