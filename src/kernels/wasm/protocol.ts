@@ -82,9 +82,14 @@ export interface KernelExports {
   readonly RP_Q6_K_SB: WasmGlobal;
 }
 
+/** The number an exported constant of the kernel module holds (a kernel or type id, a size). */
+export function globalValue(g: WasmGlobal): number {
+  return Number(g.value);
+}
+
 /** Ids of the kernels `run` executes (assembly/index.ts K_*). */
 export function kernelIds(k: KernelExports) {
-  const id = (g: WasmGlobal): number => Number(g.value);
+  const id = globalValue;
   return {
     matmulFloat: id(k.K_MATMUL_FLOAT), matmulQ: id(k.K_MATMUL_Q), matmulK: id(k.K_MATMUL_K), matmulMulti: id(k.K_MATMUL_MULTI),
     rmsNorm: id(k.K_RMSNORM), rope: id(k.K_ROPE), siluMul: id(k.K_SILUMUL), attention: id(k.K_ATTENTION), quantize: id(k.K_QUANTIZE), add: id(k.K_ADD),

@@ -9,7 +9,7 @@ import { rowBytes } from "../../formats/quant/index.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import { QwenrtError } from "../../util/errors.js";
 import type { JobRunner } from "./pool.js";
-import type { KernelExports } from "./protocol.js";
+import { globalValue, type KernelExports } from "./protocol.js";
 
 /** Types the SIMD quantizers write. */
 export type WasmQuantType = "q8_0" | "q4_0" | "q4_k" | "q6_k";
@@ -56,7 +56,7 @@ export class PoolQuantizer {
     kernels: KernelExports,
     private readonly space: StagingSpace,
   ) {
-    const id = (g: { value: unknown }): number => Number(g.value);
+    const id = globalValue;
     this.kernel = id(kernels.K_QUANTIZE_ROWS);
     this.synthKernel = id(kernels.K_SYNTH_ROWS);
     this.scratchPerThread = id(kernels.QUANT_SCRATCH);

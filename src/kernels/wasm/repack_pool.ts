@@ -8,7 +8,7 @@
 import { rowBytes } from "../../formats/quant/index.js";
 import type { WeightType } from "../../formats/quant/types.js";
 import type { JobRunner } from "./pool.js";
-import type { KernelExports } from "./protocol.js";
+import { globalValue, type KernelExports } from "./protocol.js";
 import { repack } from "./repack.js";
 
 /** Writes ggml rows `r0 .. r0 + rows` (`ggml`: [rows, rowBytes(type, cols)], host memory) into a matrix. */
@@ -40,7 +40,7 @@ export class PoolRepacker {
     kernels: KernelExports,
     private readonly memory: StageMemory,
   ) {
-    const id = (g: { value: unknown }): number => Number(g.value);
+    const id = globalValue;
     this.kernel = id(kernels.K_REPACK);
     this.ids = {
       q8_0: [id(kernels.RP_Q8_0), id(kernels.RP_Q8_0_IL)],
