@@ -7,6 +7,7 @@
 // 8g + 2j + 1. Every tile uses that order (then 4-column steps and the scalar tail as the others).
 import { cBf16Hi } from "./features";
 import { hsum, madd } from "./simd";
+import { streamGap } from "./streams";
 
 // Storage kinds (the `kind` argument).
 export const FLOAT_F32: i32 = 0;
@@ -144,6 +145,43 @@ export const FLOAT_F16: i32 = 2;
   store<f32>(y0 + 3 * ys, finish(kind, a3, w0 + 3 * ws, x0, body, cols) + biasAt(bias, 3 * k));
 }
 
+/** 8 weight rows `ws` bytes apart × 1 x row (bf16 decode: eight multiply-add chains in flight). */
+@inline function tile8x1Bf16(w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize, ys: usize): void {
+  const hi = cBf16Hi; // features.ts: not an inline constant
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  const b8 = cols & ~7;
+  for (let c = 0; c < b8; c += 8) {
+    const xp = x0 + (<usize>c << 2);
+    const xe = xEven(xp), xo = xOdd(xp);
+    const wp = w0 + (<usize>c << 1);
+    a0 = bf16Step(wp, xe, xo, a0, hi);
+    a1 = bf16Step(wp + ws, xe, xo, a1, hi);
+    a2 = bf16Step(wp + 2 * ws, xe, xo, a2, hi);
+    a3 = bf16Step(wp + 3 * ws, xe, xo, a3, hi);
+    a4 = bf16Step(wp + 4 * ws, xe, xo, a4, hi);
+    a5 = bf16Step(wp + 5 * ws, xe, xo, a5, hi);
+    a6 = bf16Step(wp + 6 * ws, xe, xo, a6, hi);
+    a7 = bf16Step(wp + 7 * ws, xe, xo, a7, hi);
+  }
+  const k = <i32>(ys >> 2), body = cols & ~3;
+  store<f32>(y0, finish4(a0, w0, x0, b8, body, cols) + biasAt(bias, 0));
+  store<f32>(y0 + ys, finish4(a1, w0 + ws, x0, b8, body, cols) + biasAt(bias, k));
+  store<f32>(y0 + 2 * ys, finish4(a2, w0 + 2 * ws, x0, b8, body, cols) + biasAt(bias, 2 * k));
+  store<f32>(y0 + 3 * ys, finish4(a3, w0 + 3 * ws, x0, b8, body, cols) + biasAt(bias, 3 * k));
+  store<f32>(y0 + 4 * ys, finish4(a4, w0 + 4 * ws, x0, b8, body, cols) + biasAt(bias, 4 * k));
+  store<f32>(y0 + 5 * ys, finish4(a5, w0 + 5 * ws, x0, b8, body, cols) + biasAt(bias, 5 * k));
+  store<f32>(y0 + 6 * ys, finish4(a6, w0 + 6 * ws, x0, b8, body, cols) + biasAt(bias, 6 * k));
+  store<f32>(y0 + 7 * ys, finish4(a7, w0 + 7 * ws, x0, b8, body, cols) + biasAt(bias, 7 * k));
+}
+
+/** bf16 columns b8 .. body in 4-column steps into `acc`, then `finish`. */
+@inline function finish4(acc: v128, w: usize, x: usize, b8: i32, body: i32, cols: i32): f32 {
+  let a = acc;
+  for (let c = b8; c < body; c += 4) a = madd(load4(FLOAT_BF16, w + (<usize>c << 1)), v128.load(x + (<usize>c << 2)), a);
+  return finish(FLOAT_BF16, a, w, x, body, cols);
+}
+
 /** 1 weight row × 1 x row (edges). */
 @inline function tile1x1(kind: i32, w0: usize, x0: usize, cols: i32, y0: usize, b: f32): void {
   const hi = cBf16Hi; // features.ts: not an inline constant
@@ -168,16 +206,21 @@ export const FLOAT_F16: i32 = 2;
   const ys = <usize>rows << 2;
   if (n == 1) {
     let r = r0;
-    // Rows of 2 to 4 KiB: two rows share a page, and four adjacent rows read at once interleave two
-    // streams within each page, which this machine's prefetcher follows at ~60% of the rate it
-    // gives one stream per page (bf16 3072×1024: 11.5 against 19 GB/s for 1024×3072). So decode
-    // takes eight rows as rows r, r+2, r+4, r+6 then r+1, r+3, …: one stream per page at a time.
-    if (ws >= 2048 && ws < 4096) {
-      for (; r + 8 <= r1; r += 8) {
-        const yr = y + (<usize>r << 2), br = bias == 0 ? 0 : bias + (<usize>r << 2);
-        tile4x1(kind, w + <usize>r * ws, 2 * ws, x, cols, yr, br, 8);
-        tile4x1(kind, w + <usize>(r + 1) * ws, 2 * ws, x, cols, yr + 4, br == 0 ? 0 : br + 4, 8);
-      }
+    // Decode reads the rows as streams far apart (streams.ts): rows r, r + d, r + 2d, … in lockstep.
+    // Adjacent rows read at once interleave several streams within each page, which the prefetcher
+    // follows at half the rate (AMD EPYC Zen 5, bf16 from DRAM, 1 thread: 12.7 GB/s for four
+    // adjacent rows against 25-27 for four streams). bf16 takes eight: its step is two dependent
+    // multiply-adds, and four rows' chains left the tile waiting on them (27 GB/s from L2, 45 with
+    // eight); eight streams from DRAM still run at 25-28 GB/s on one thread.
+    const d8 = kind == FLOAT_BF16 ? (r1 - r0) >> 3 : 0;
+    if (d8 >= 2) {
+      for (; r < r0 + d8; r++) tile8x1Bf16(w + <usize>r * ws, <usize>d8 * ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2), <usize>d8 << 2);
+      r = r0 + 8 * d8;
+    }
+    const d = d8 >= 2 ? 0 : streamGap(1, r0, r1, 1);
+    if (d > 0) {
+      for (; r < r0 + d; r++) tile4x1(kind, w + <usize>r * ws, <usize>d * ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2), <usize>d << 2);
+      r = r0 + 4 * d;
     }
     for (; r + 4 <= r1; r += 4) tile4x1(kind, w + <usize>r * ws, ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2));
     for (; r < r1; r++) tile1x1(kind, w + <usize>r * ws, x, cols, y + (<usize>r << 2), biasAt(bias, r));
