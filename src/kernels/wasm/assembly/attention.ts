@@ -248,9 +248,20 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
   // The tile's q rows, packed: in q they sit `heads · hd · 4` bytes apart per position — a multiple
   // of 4 KiB for common shapes, so the rows of a tile would share L1 sets and evict each other.
   for (let r = 0; r < m; r++) memory.copy(qpack + <usize>r * rs, qh + qOff(r, group, qs, rs), rs);
+  // A decode item (one position) touches each value row's cache lines beside its key row, so the
+  // value rows come in from DRAM while the dots compute and the weighted sums find them in cache
+  // (Qwen3-0.6B's 28 layers at 551 positions, AMD EPYC Zen 5: 8.9 -> 5.7 ms on 1 thread, 4.9 -> 3.2
+  // on 2; the sums alone took 6.2 ms from DRAM, 2.6 from cache, and widening the value rows first,
+  // one sequential read, still 5.7: what costs is the wait, not the stride).
+  const touch = ib - ia == 1;
+  let touched = i32x4.splat(0);
   for (let t = 0; t < tlen; t++) {
     const kp = kh + <usize>t * ks;
     const dst = scratch + (<usize>t << 2);
+    if (touch) {
+      const vp = vh + <usize>t * ks;
+      for (let o: usize = 0; o < ks; o += 64) touched = v128.xor(touched, v128.load32_zero(vp + o));
+    }
     let r = 0;
     for (; r + 4 <= m; r += 4) {
       const qa = qpack + <usize>r * rs;
@@ -262,6 +273,7 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
     }
     for (; r < m; r++) dotRow<T>(qpack + <usize>r * rs, kp, hd, scale, dst + <usize>r * stride);
   }
+  if (touch) v128.store(qpack, touched); // keeps the loads; the packed q rows are not read again
   // Per position: its group rows share their causal length, so they share each value row's load.
   for (let i = ia; i < ib; i++) {
     const len = start + i + 1;
