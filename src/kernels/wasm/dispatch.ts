@@ -14,6 +14,18 @@ import type { WeightType } from "../types.js";
 const sumGroup = (t: WeightType): number => (t === "q6_k" ? 16 : 32);
 const ENTRY_BYTES = 32; // one assembly/multi.ts table entry
 
+/** Rows per pool chunk of a matmul over `total` rows with `n` x rows (a multiple of 4: interleaved
+ * layouts run in quads). Prefill is bound by compute: eight chunks per thread, so a descheduled
+ * thread's share moves to the others. Decode reads each chunk's weights as four streams
+ * (assembly/streams.ts) that the prefetcher ramps up on anew, so it takes four: Qwen3-0.6B decode
+ * on 2 threads (AMD EPYC Zen 5), eight → four chunks per thread: Q4_0 58-63 → 56-74 tok/s, Q4_K
+ * 58-65 → 69-72, bf16 28-31 → 26-31 (two: 64-76, 57-76, 27-35 — less even); Qwen3-1.7B Q4_0
+ * 26.8-27.3 → 28.4-28.6. */
+function rowChunk(total: number, n: number, threads: number): number {
+  const perThread = n === 1 ? 4 : 8;
+  return Math.max(4, Math.ceil(total / (threads * perThread) / 4) * 4);
+}
+
 /** Where one matrix of a multi-matrix job writes: y (and its bias, 0 for none). */
 export interface OutPtrs {
   readonly y: number;
@@ -42,7 +54,7 @@ export class MatmulDispatch {
   matmul(m: PackedMatrix, xp: number, n: number, yp: number, bp: number): void {
     const { rows, cols } = m;
     const tmp = (name: string, bytes: number): number => this.staging.tmp(name, bytes);
-    const chunk = Math.max(4, Math.ceil(rows / (this.pool.threads * 8) / 4) * 4);
+    const chunk = rowChunk(rows, n, this.pool.threads);
     const fk = FLOAT_KIND[m.type], qk = Q_KIND[m.type], kk = K_KIND[m.type];
     if (fk !== undefined) {
       this.pool.run(this.ids.matmulFloat, rows, chunk, [fk, m.ptr, xp, yp, bp, n, rows, cols]);
@@ -114,7 +126,7 @@ export class MatmulDispatch {
       t.set([m.kind, m.ptr, m.scales, ptrs[j]!.y, ptrs[j]!.b, m.rows, first, family === FAMILY_K ? sums : m.il8 ? xi : 0], e);
       first += m.rows;
     });
-    const chunk = Math.max(4, Math.ceil(total / (this.pool.threads * 8) / 4) * 4);
+    const chunk = rowChunk(total, n, this.pool.threads);
     this.pool.run(this.ids.matmulMulti, total, chunk, [family, ms.length, table, xa, xb, xc, xd, n, cols, out] satisfies JobArg[]);
   }
 

@@ -19,8 +19,8 @@ describe("wasm float matmul: one summation order per value", () => {
       test(`${type} [301, ${cols}]: a batch row equals the row alone (n = 1..7), 2 threads equal 1`, async () => {
         const two = await createWasmBackend({ threads: 2 }), one = await createWasmBackend({ threads: 1 });
         backends.push(two, one);
-        // 301 rows: the pool's row chunks (dispatch.ts) are 40 rows on one thread, 20 on two, so the
-        // stream tiles, the 4-row tiles and single edge rows all run.
+        // 301 rows: the pool's row chunks (dispatch.ts rowChunk) are 76 / 40 rows (1 / 2 threads) at
+        // n = 1 and 40 / 20 above, so the stream tiles, the 4-row tiles and single edge rows all run.
         const rows = 301;
         const host = hostMatrix(type, rows, cols, seededFloats(5, rows * cols, 0.5));
         const bias = seededFloats(6, rows);
