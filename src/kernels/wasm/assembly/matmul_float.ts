@@ -115,22 +115,13 @@ export const FLOAT_F16: i32 = 2;
   store<f32>(y0 + 3 * ys + 4, finish(kind, a13, w1, x0 + 3 * xs, body, cols) + b1);
 }
 
-/** 4 weight rows `ws` bytes apart × 1 x row (decode); their outputs (and biases) `ys` bytes apart. */
+/** 4 weight rows `ws` bytes apart × 1 x row (f32 / f16 decode; bf16 takes `tile8x1Bf16`); their
+ * outputs (and biases) `ys` bytes apart. */
 @inline function tile4x1(kind: i32, w0: usize, ws: usize, x0: usize, cols: i32, y0: usize, bias: usize, ys: usize = 4): void {
-  const hi = cBf16Hi; // features.ts: not an inline constant
   const eb = bytesPer(kind);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const body = cols & ~3, b8 = body8(kind, cols);
-  for (let c = 0; c < b8; c += 8) {
-    const xp = x0 + (<usize>c << 2);
-    const xe = xEven(xp), xo = xOdd(xp);
-    const wp = w0 + (<usize>c << 1);
-    a0 = bf16Step(wp, xe, xo, a0, hi);
-    a1 = bf16Step(wp + ws, xe, xo, a1, hi);
-    a2 = bf16Step(wp + 2 * ws, xe, xo, a2, hi);
-    a3 = bf16Step(wp + 3 * ws, xe, xo, a3, hi);
-  }
-  for (let c = b8; c < body; c += 4) {
+  const body = cols & ~3;
+  for (let c = 0; c < body; c += 4) {
     const xv = v128.load(x0 + (<usize>c << 2));
     const wp = w0 + <usize>c * eb;
     a0 = madd(load4(kind, wp), xv, a0);
@@ -212,17 +203,18 @@ export const FLOAT_F16: i32 = 2;
     // adjacent rows against 25-27 for four streams). bf16 takes eight: its step is two dependent
     // multiply-adds, and four rows' chains left the tile waiting on them (27 GB/s from L2, 45 with
     // eight); eight streams from DRAM still run at 25-28 GB/s on one thread.
-    const d8 = kind == FLOAT_BF16 ? (r1 - r0) >> 3 : 0;
-    if (d8 >= 2) {
+    if (kind == FLOAT_BF16) {
+      const d8 = (r1 - r0) >> 3;
       for (; r < r0 + d8; r++) tile8x1Bf16(w + <usize>r * ws, <usize>d8 * ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2), <usize>d8 << 2);
       r = r0 + 8 * d8;
+    } else {
+      const d = streamGap(1, r0, r1, 1);
+      if (d > 0) {
+        for (; r < r0 + d; r++) tile4x1(kind, w + <usize>r * ws, <usize>d * ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2), <usize>d << 2);
+        r = r0 + 4 * d;
+      }
+      for (; r + 4 <= r1; r += 4) tile4x1(kind, w + <usize>r * ws, ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2));
     }
-    const d = d8 >= 2 ? 0 : streamGap(1, r0, r1, 1);
-    if (d > 0) {
-      for (; r < r0 + d; r++) tile4x1(kind, w + <usize>r * ws, <usize>d * ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2), <usize>d << 2);
-      r = r0 + 4 * d;
-    }
-    for (; r + 4 <= r1; r += 4) tile4x1(kind, w + <usize>r * ws, ws, x, cols, y + (<usize>r << 2), bias == 0 ? 0 : bias + (<usize>r << 2));
     for (; r < r1; r++) tile1x1(kind, w + <usize>r * ws, x, cols, y + (<usize>r << 2), biasAt(bias, r));
     return;
   }
