@@ -137,14 +137,32 @@ export function softmax(p: usize, len: i32): void {
   }
 }
 
-/** out row at `op` = Σ_t p[t] · v row t for t < len (p: weights at `sp`; v rows `vs` bytes apart
- * from `vh`). Slices of 32 dims held in eight registers across all t (no per-t stores). */
-@inline function weightedSum1<T>(sp: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize): void {
+// The weighted sums run over the value rows a block at a time (`vBlock` rows, 16 KiB), for every
+// position of a tile in turn (`tile`): a block stays in L1 while each position's dim slices pass
+// over it, so the rows come from L2 / L3 once per tile instead of once per position and slice. A
+// block's sums continue from the stored ones (`more`): the same operations per lane in the same
+// order, so the same bits as one pass over all rows. The scalar lanes (`sumTail`) run once, apart.
+
+/** Value rows per block of the weighted sums: 16 KiB of rows `vs` bytes long (at least 4). */
+@inline function vBlock(vs: usize): i32 {
+  return max(4, <i32>(16384 / vs));
+}
+
+/** A sum's accumulator: 0, or (`more`) the sum stored at p. */
+@inline function acc0(more: bool, p: usize): v128 {
+  return more ? v128.load(p) : f32x4.splat(0);
+}
+
+/** The SIMD lanes of out row at `op` (+)= Σ_t p[t] · v row t for t < len (p: weights at `sp`; v
+ * rows `vs` bytes apart from `vh`; `more`: add to the stored sums). Slices of 32 dims held in eight
+ * registers across all t (no per-t stores). */
+@inline function weightedSum1<T>(sp: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, more: bool): void {
   const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 32 <= hd; c += 32) {
-    let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
-    let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
+    const dst = op + (<usize>c << 2);
+    let o0 = acc0(more, dst), o1 = acc0(more, dst + 16), o2 = acc0(more, dst + 32), o3 = acc0(more, dst + 48);
+    let o4 = acc0(more, dst + 64), o5 = acc0(more, dst + 80), o6 = acc0(more, dst + 96), o7 = acc0(more, dst + 112);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const ps = v128.load32_splat(sp + (<usize>t << 2));
@@ -153,27 +171,27 @@ export function softmax(p: usize, len: i32): void {
       o4 = madd(ps, vRaw4<T>(vp, c + 16, hm), o4); o5 = madd(ps, vRaw4<T>(vp, c + 20, hm), o5);
       o6 = madd(ps, vRaw4<T>(vp, c + 24, hm), o6); o7 = madd(ps, vRaw4<T>(vp, c + 28, hm), o7);
     }
-    const dst = op + (<usize>c << 2);
     v128.store(dst, o0); v128.store(dst + 16, o1); v128.store(dst + 32, o2); v128.store(dst + 48, o3);
     v128.store(dst + 64, o4); v128.store(dst + 80, o5); v128.store(dst + 96, o6); v128.store(dst + 112, o7);
   }
   for (; c + 4 <= hd; c += 4) {
-    let o0 = f32x4.splat(0);
+    const dst = op + (<usize>c << 2);
+    let o0 = acc0(more, dst);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) o0 = madd(v128.load32_splat(sp + (<usize>t << 2)), vRaw4<T>(vp, c, hm), o0);
-    v128.store(op + (<usize>c << 2), o0);
+    v128.store(dst, o0);
   }
-  sumTail<T>(sp, vh, vs, len, hd, op);
 }
 
 /** `weightedSum1` for two rows of one position (weights `ss` bytes apart, outputs `os` apart) over
  * the same value rows, each loaded once: slices of 16 dims, four registers per row. */
-@inline function weightedSum2<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+@inline function weightedSum2<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize, more: bool): void {
   const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 16 <= hd; c += 16) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    const da = op + (<usize>c << 2), db = da + os;
+    let a0 = acc0(more, da), a1 = acc0(more, da + 16), a2 = acc0(more, da + 32), a3 = acc0(more, da + 48);
+    let b0 = acc0(more, db), b1 = acc0(more, db + 16), b2 = acc0(more, db + 32), b3 = acc0(more, db + 48);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const pa = v128.load32_splat(sp + (<usize>t << 2)), pb = v128.load32_splat(sp + ss + (<usize>t << 2));
@@ -181,33 +199,32 @@ export function softmax(p: usize, len: i32): void {
       a0 = madd(pa, v0, a0); a1 = madd(pa, v1, a1); a2 = madd(pa, v2, a2); a3 = madd(pa, v3, a3);
       b0 = madd(pb, v0, b0); b1 = madd(pb, v1, b1); b2 = madd(pb, v2, b2); b3 = madd(pb, v3, b3);
     }
-    const da = op + (<usize>c << 2), db = da + os;
     v128.store(da, a0); v128.store(da + 16, a1); v128.store(da + 32, a2); v128.store(da + 48, a3);
     v128.store(db, b0); v128.store(db + 16, b1); v128.store(db + 32, b2); v128.store(db + 48, b3);
   }
   for (; c + 4 <= hd; c += 4) {
-    let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+    const da = op + (<usize>c << 2);
+    let a0 = acc0(more, da), b0 = acc0(more, da + os);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const v0 = vRaw4<T>(vp, c, hm);
       a0 = madd(v128.load32_splat(sp + (<usize>t << 2)), v0, a0);
       b0 = madd(v128.load32_splat(sp + ss + (<usize>t << 2)), v0, b0);
     }
-    v128.store(op + (<usize>c << 2), a0);
-    v128.store(op + os + (<usize>c << 2), b0);
+    v128.store(da, a0);
+    v128.store(da + os, b0);
   }
-  sumTail<T>(sp, vh, vs, len, hd, op);
-  sumTail<T>(sp + ss, vh, vs, len, hd, op + os);
 }
 
 /** `weightedSum1` for four rows of one position over the same value rows, each loaded once: slices
  * of 8 dims, two registers per row. */
-@inline function weightedSum4<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize): void {
+@inline function weightedSum4<T>(sp: usize, ss: usize, vh: usize, vs: usize, len: i32, hd: i32, op: usize, os: usize, more: bool): void {
   const hm = cHalfMask; // features.ts: not an inline constant
   let c = 0;
   for (; c + 8 <= hd; c += 8) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+    const d = op + (<usize>c << 2);
+    let a0 = acc0(more, d), a1 = acc0(more, d + 16), b0 = acc0(more, d + os), b1 = acc0(more, d + os + 16);
+    let c0 = acc0(more, d + 2 * os), c1 = acc0(more, d + 2 * os + 16), d0 = acc0(more, d + 3 * os), d1 = acc0(more, d + 3 * os + 16);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const w = sp + (<usize>t << 2);
@@ -217,12 +234,12 @@ export function softmax(p: usize, len: i32): void {
       const pc = v128.load32_splat(w + 2 * ss), pd = v128.load32_splat(w + 3 * ss);
       c0 = madd(pc, v0, c0); c1 = madd(pc, v1, c1); d0 = madd(pd, v0, d0); d1 = madd(pd, v1, d1);
     }
-    const d = op + (<usize>c << 2);
     v128.store(d, a0); v128.store(d + 16, a1); v128.store(d + os, b0); v128.store(d + os + 16, b1);
     v128.store(d + 2 * os, c0); v128.store(d + 2 * os + 16, c1); v128.store(d + 3 * os, d0); v128.store(d + 3 * os + 16, d1);
   }
   for (; c + 4 <= hd; c += 4) {
-    let a0 = f32x4.splat(0), b0 = f32x4.splat(0), c0 = f32x4.splat(0), d0 = f32x4.splat(0);
+    const d = op + (<usize>c << 2);
+    let a0 = acc0(more, d), b0 = acc0(more, d + os), c0 = acc0(more, d + 2 * os), d0 = acc0(more, d + 3 * os);
     let vp = vh;
     for (let t = 0; t < len; t++, vp += vs) {
       const w = sp + (<usize>t << 2);
@@ -230,10 +247,8 @@ export function softmax(p: usize, len: i32): void {
       a0 = madd(v128.load32_splat(w), v0, a0); b0 = madd(v128.load32_splat(w + ss), v0, b0);
       c0 = madd(v128.load32_splat(w + 2 * ss), v0, c0); d0 = madd(v128.load32_splat(w + 3 * ss), v0, d0);
     }
-    const d = op + (<usize>c << 2);
     v128.store(d, a0); v128.store(d + os, b0); v128.store(d + 2 * os, c0); v128.store(d + 3 * os, d0);
   }
-  for (let j = 0; j < 4; j++) sumTail<T>(sp + <usize>j * ss, vh, vs, len, hd, op + <usize>j * os);
 }
 
 /** One work item: query positions ia .. ib - 1 × the `group` heads of kv head g, over that head's
@@ -274,19 +289,31 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
     for (; r < m; r++) dotRow<T>(qpack + <usize>r * rs, kp, hd, scale, dst + <usize>r * stride);
   }
   if (touch) v128.store(qpack, touched); // keeps the loads; the packed q rows are not read again
-  // Per position: its group rows share their causal length, so they share each value row's load.
-  for (let i = ia; i < ib; i++) {
-    const len = start + i + 1;
-    const sp = scratch + <usize>((i - ia) * group) * stride;
-    const op = out + <usize>(i * heads + g * group) * rs;
-    for (let j = 0; j < group; j++) prepareWeights(sp + <usize>j * stride, len, raw);
-    let j = 0;
-    for (; j + 4 <= group; j += 4) weightedSum4<T>(sp + <usize>j * stride, stride, vh, ks, len, hd, op + <usize>j * rs, rs);
-    if (j + 2 <= group) {
-      weightedSum2<T>(sp + <usize>j * stride, stride, vh, ks, len, hd, op + <usize>j * rs, rs);
-      j += 2;
+  // Per position, its group rows share their causal length, so they share each value row's load;
+  // a block of value rows at a time for all the tile's positions (each block read from L2 / L3 once
+  // per tile, not once per position: at 3.5k positions before a 512-token prefill, 1.47 -> 1.31 s).
+  for (let r = 0; r < m; r++) prepareWeights(scratch + <usize>r * stride, start + ia + r / group + 1, raw);
+  const vb = vBlock(ks);
+  for (let t0 = 0; t0 < tlen; t0 += vb) {
+    const more = t0 > 0, vr = vh + <usize>t0 * ks;
+    for (let i = max(ia, t0 - start); i < ib; i++) { // positions that see row t0
+      const cnt = min(vb, start + i + 1 - t0);
+      const sb = scratch + <usize>((i - ia) * group) * stride + (<usize>t0 << 2);
+      const op = out + <usize>(i * heads + g * group) * rs;
+      let j = 0;
+      for (; j + 4 <= group; j += 4) weightedSum4<T>(sb + <usize>j * stride, stride, vr, ks, cnt, hd, op + <usize>j * rs, rs, more);
+      if (j + 2 <= group) {
+        weightedSum2<T>(sb + <usize>j * stride, stride, vr, ks, cnt, hd, op + <usize>j * rs, rs, more);
+        j += 2;
+      }
+      for (; j < group; j++) weightedSum1<T>(sb + <usize>j * stride, vr, ks, cnt, hd, op + <usize>j * rs, more);
     }
-    for (; j < group; j++) weightedSum1<T>(sp + <usize>j * stride, vh, ks, len, hd, op + <usize>j * rs);
+  }
+  if (hd & 3) {
+    for (let r = 0; r < m; r++) {
+      const i = ia + r / group;
+      sumTail<T>(scratch + <usize>r * stride, vh, ks, start + i + 1, hd, out + <usize>(i * heads + g * group + r % group) * rs);
+    }
   }
 }
 
