@@ -52,7 +52,7 @@ export class WasmBackend implements HostKernelBackend {
     this.name = relaxed ? (dotAdd ? "wasm-relaxed+dot" : "wasm-relaxed") : "wasm";
     // Quantize-on-load runs the SIMD quantizers on the pool, staged through the home bank.
     const quantizer = new PoolQuantizer(pool.runner(memory.home.index), memory.home.kernels, memory.home.heap);
-    this.loader = new MatrixLoader(memory, relaxed, dtype, log, quantizer);
+    this.loader = new MatrixLoader(memory, relaxed, dtype, log, quantizer, dotAdd);
   }
 
   /** Bytes of wasm memory in use over all banks (weights, activations, caches, scratch; freed blocks excluded). */
@@ -389,7 +389,7 @@ export class WasmBackend implements HostKernelBackend {
     if (!Number.isInteger(row) || row < 0 || row >= m.rows) throw new QwenrtError("embedRow", `row ${row} is outside 0..${m.rows - 1}`);
     const p = m.partOf(row);
     const heap = this.bankFor(p).heap;
-    dequantizeRow(p.type, heap.u8(0, p.ptr + p.bytes), p.ptr, p.rows, p.cols, row - p.first, out, p.il);
+    dequantizeRow(p.type, heap.u8(0, p.ptr + p.bytes), p.ptr, p.rows, p.cols, row - p.first, out, p.il, p.dot);
   }
 
   private own(w: Matrix): WasmMatrix {

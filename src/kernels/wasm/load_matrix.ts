@@ -46,6 +46,8 @@ export class MatrixLoader {
     private readonly log: (line: string) => void,
     /** Quantize-on-load (`dtype`) on the worker pool; absent: the reference quantizers (same bytes). */
     private readonly quantizer?: PoolQuantizer,
+    /** The kernels run the relaxed i8 dot-add: interleaved q8_0 is stored in its order (repack.ts). */
+    private readonly dotAdd = false,
   ) {}
 
   /** The stored type, layout and size of a `rows × cols` matrix of `type` (no memory taken, nothing logged). */
@@ -133,7 +135,7 @@ export class MatrixLoader {
       const stage = staged ? bank.heap.alloc(STAGE_AREA) : -1;
       const { bytes, scales } = repackedSize(stored, n, cols);
       const ptr = bank.heap.alloc(bytes);
-      return { part: new PackedMatrix(bank.index, stored, first, n, cols, ptr, ptr + scales, bytes, il), stage };
+      return { part: new PackedMatrix(bank.index, stored, first, n, cols, ptr, ptr + scales, bytes, il, il && stored === "q8_0" && this.dotAdd), stage };
     });
     return { stored, parts };
   }

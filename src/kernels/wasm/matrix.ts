@@ -38,6 +38,7 @@ export class PackedMatrix {
     readonly scales: number, // byte offset of q8_0 / q4_0 scales (0 for other types)
     readonly bytes: number, // repacked size
     readonly il: boolean, // q4_0 / q8_0 interleaved, or q4_k / q6_k in the sub-block-lane layout (repack.ts)
+    readonly dot = false, // q8_0 interleaved in the dot-add order (a backend with the dot-add: repack.ts)
   ) {}
 
   /** q8_0 in the interleaved layout: reads x as i16 in its own order (quantizeQ8 `il` bit 2). */

@@ -80,6 +80,7 @@ export interface KernelExports {
   readonly RP_Q4_K_SB: WasmGlobal;
   readonly RP_Q6_K: WasmGlobal;
   readonly RP_Q6_K_SB: WasmGlobal;
+  readonly RP_Q8_0_ILD: WasmGlobal;
 }
 
 /** The number an exported constant of the kernel module holds (a kernel or type id, a size). */

@@ -5,7 +5,9 @@
  *   q8_0: quants [rows, cols] i8, then scales [rows, cols / 32] f32
  *   q8_0 interleaved (`il`: rows % 4 = 0, cols % 128 = 0, both builds): rows in quads; per quad, each
  *         group of four blocks is a 576-byte tile: the four rows' 128 quant bytes (byte 8·j + 2·b + t
- *         is byte 2·j + t of block b), then their 4 × 4 f32 scales — a quad streams as one run
+ *         is byte 2·j + t of block b), then their 4 × 4 f32 scales — a quad streams as one run;
+ *         in the dot-add order (`dot`: a backend whose kernels run the relaxed i8 dot-add), byte
+ *         16·j + 4·b + t is byte 4·j + t of block b plus 128, as an unsigned byte
  *   q4_0: nibbles [rows, cols / 2] (ggml order), then scales [rows, cols / 32] f32
  *   q4_0 interleaved (`il`: relaxed build, rows % 4 = 0, cols % 128 = 0): as q8_0's, with 320-byte
  *         tiles: four rows' 64 nibble bytes (byte 16·j + 4·b + t is byte 4·j + t of block b), then
@@ -80,11 +82,11 @@ function ilTile(qb: number, r: number, cols: number, b: number): number {
   return (r >> 2) * (cols / 128) * tile + (b >> 2) * tile;
 }
 
-/** Interleaved layout: offset of quant byte `l` of block `b` in row `r` (q8_0: `l` < 32; q4_0:
- * nibble byte `l` < 16). */
-function ilAt(qb: number, r: number, cols: number, b: number, l: number): number {
+/** Interleaved layout: offset of quant byte `l` of block `b` in row `r` (q8_0: `l` < 32, `dot`: in
+ * the dot-add order; q4_0: nibble byte `l` < 16). */
+function ilAt(qb: number, r: number, cols: number, b: number, l: number, dot = false): number {
   const row = ilTile(qb, r, cols, b) + (r & 3) * 4 * qb;
-  return qb === 32 ? row + 8 * (l >> 1) + 2 * (b & 3) + (l & 1) : row + 16 * (l >> 2) + 4 * (b & 3) + (l & 3);
+  return qb === 32 && !dot ? row + 8 * (l >> 1) + 2 * (b & 3) + (l & 1) : row + 16 * (l >> 2) + 4 * (b & 3) + (l & 3);
 }
 
 /** Interleaved layout: offset of the f32 scale of block `b` in row `r`. */
@@ -93,9 +95,9 @@ function ilScale(qb: number, r: number, cols: number, b: number): number {
 }
 
 /** Write `src` (ggml layout, `rows × cols`) into `dst` (the repacked layout of a `totalRows × cols`
- * matrix, `repackedSize` bytes) as its rows `r0 .. r0 + rows`; `il`: q4_0 / q8_0 interleaved (see
- * the module comment). */
-export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false, r0 = 0, totalRows = rows): void {
+ * matrix, `repackedSize` bytes) as its rows `r0 .. r0 + rows`; `il`: q4_0 / q8_0 interleaved, `dot`:
+ * interleaved q8_0 in the dot-add order (see the module comment). */
+export function repack(type: WeightType, src: Uint8Array, rows: number, cols: number, dst: Uint8Array, il = false, r0 = 0, totalRows = rows, dot = false): void {
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   const b0 = (r0 * cols) / (type === "f32" || type === "f16" || type === "bf16" ? 1 : nativeBlock(type)); // first block (value for floats)
   switch (type) {
@@ -132,14 +134,14 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
         if (il) {
           const tile = ilTile(qb, row, cols, k), at = tile + (row & 3) * 4 * qb; // see ilAt / ilScale
           dv.setFloat32(tile + 16 * qb + (row & 3) * 16 + (k & 3) * 4, d, true);
-          if (qb === 16) {
-            const p = at + 4 * (k & 3);
-            for (let j = 0; j < 4; j++) {
+          if (qb === 16 || dot) {
+            const p = at + 4 * (k & 3), flip = dot ? 0x80 : 0;
+            for (let j = 0; j < qb / 4; j++) {
               const t = p + 16 * j, f = q + 4 * j;
-              dst[t] = src[f]!;
-              dst[t + 1] = src[f + 1]!;
-              dst[t + 2] = src[f + 2]!;
-              dst[t + 3] = src[f + 3]!;
+              dst[t] = src[f]! ^ flip;
+              dst[t + 1] = src[f + 1]! ^ flip;
+              dst[t + 2] = src[f + 2]! ^ flip;
+              dst[t + 3] = src[f + 3]! ^ flip;
             }
           } else {
             const p = at + 2 * (k & 3);
@@ -214,7 +216,7 @@ export function repack(type: WeightType, src: Uint8Array, rows: number, cols: nu
 
 /** Dequantize row `row` of a repacked matrix at `mem[ptr..]` into `out[cols]` — the format's exact
  * values. `il`: q4_0 / q8_0 interleaved, q4_k / q6_k in sub-block lanes. */
-export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array, il = false): void {
+export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, rows: number, cols: number, row: number, out: Float32Array, il = false, dot = false): void {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const f = Math.fround;
   switch (type) {
@@ -275,10 +277,12 @@ export function dequantizeRow(type: WeightType, mem: Uint8Array, ptr: number, ro
       const sc = il ? new DataView(mem.buffer, mem.byteOffset + base, len) : new DataView(mem.buffer, mem.byteOffset + ptr + (q8 ? rows * cols : (rows * cols) / 2) + 4 * row * nb, 4 * nb);
       for (let b = 0; b < nb; b++) {
         const d = sc.getFloat32(il ? ptr + ilScale(qb, row, cols, b) - base : 4 * b, true);
-        const p = il ? ptr + ilAt(qb, row, cols, b, 0) - base : qb * b, o = 32 * b;
+        const p = il ? ptr + ilAt(qb, row, cols, b, 0, dot) - base : qb * b, o = 32 * b;
         if (q8) {
-          // Interleaved: values 2j, 2j + 1 at p + 8j, p + 8j + 1; else contiguous.
-          if (il) for (let j = 0; j < 16; j++) {
+          // Interleaved: values 2j, 2j + 1 at p + 8j, p + 8j + 1 (dot-add order: values 4j .. 4j + 3
+          // at p + 16j, plus 128); else contiguous.
+          if (dot) for (let l = 0; l < 32; l++) out[o + l] = f(d * (q[p + 16 * (l >> 2) + (l & 3)]! - 128));
+          else if (il) for (let j = 0; j < 16; j++) {
             out[o + 2 * j] = f(d * qs[p + 8 * j]!);
             out[o + 2 * j + 1] = f(d * qs[p + 8 * j + 1]!);
           }

@@ -1,5 +1,6 @@
 // The pool's load-time repack (assembly/repack.ts) writes the same bytes as repack.ts for every
-// layout it has — q8_0 / q4_0 plain and interleaved, q4_k / q6_k plain and in sub-block lanes — on
+// layout it has — q8_0 / q4_0 plain and interleaved (q8_0 also in the dot-add order), q4_k / q6_k
+// plain and in sub-block lanes — on
 // random blocks whose scales include every kind of half (normal, subnormal, ±0, ±inf, NaN), whole
 // and as slabs of rows of a bigger matrix, split over two threads; and the layouts it lacks fall
 // back to repack.ts.
@@ -45,13 +46,13 @@ function blocks(type: string, rows: number, cols: number, seed: number): Uint8Ar
 }
 
 /** Repack through the pool: ggml rows staged into the memory, the job, the matrix bytes read back. */
-function viaPool(type: WeightType, il: boolean, src: Uint8Array, rows: number, cols: number, r0: number, totalRows: number, into: Uint8Array): void {
+function viaPool(type: WeightType, il: boolean, dot: boolean, src: Uint8Array, rows: number, cols: number, r0: number, totalRows: number, into: Uint8Array): void {
   const size = repackedSize(type, totalRows, cols).bytes;
   const ptr = heap.alloc(size), buf = heap.alloc(src.byteLength);
   try {
     heap.u8(ptr, size).set(into);
     heap.u8(buf, src.byteLength).set(src);
-    const t = { type, il, ptr, rows: totalRows, cols };
+    const t = { type, il, dot, ptr, rows: totalRows, cols };
     repacker.runStaged(repacker.kind(t)!, t, buf, rows, r0);
     into.set(heap.u8(ptr, size));
   } finally {
@@ -60,9 +61,10 @@ function viaPool(type: WeightType, il: boolean, src: Uint8Array, rows: number, c
   }
 }
 
-const CASES: readonly (readonly [WeightType, boolean, number, number])[] = [
+const CASES: readonly (readonly [WeightType, boolean, number, number, boolean?])[] = [
   ["q8_0", false, 6, 96],
   ["q8_0", true, 12, 384],
+  ["q8_0", true, 12, 384, true],
   ["q4_0", false, 5, 160],
   ["q4_0", true, 12, 256],
   ["q4_k", false, 5, 512],
@@ -71,21 +73,21 @@ const CASES: readonly (readonly [WeightType, boolean, number, number])[] = [
   ["q6_k", true, 6, 768],
 ];
 
-for (const [type, il, rows, cols] of CASES) {
-  test(`${type}${il ? " (interleaved / sub-block lanes)" : ""}: the pool's repack equals repack.ts, whole and from a row offset`, () => {
+for (const [type, il, rows, cols, dot = false] of CASES) {
+  test(`${type}${il ? " (interleaved / sub-block lanes)" : ""}${dot ? " in the dot-add order" : ""}: the pool's repack equals repack.ts, whole and from a row offset`, () => {
     const src = blocks(type, rows, cols, rows * cols + (il ? 1 : 0));
     const size = repackedSize(type, rows, cols).bytes;
     const want = new Uint8Array(size), got = new Uint8Array(size);
-    repack(type, src, rows, cols, want, il);
-    viaPool(type, il, src, rows, cols, 0, rows, got);
+    repack(type, src, rows, cols, want, il, 0, rows, dot);
+    viaPool(type, il, dot, src, rows, cols, 0, rows, got);
     assert.deepEqual(got, want);
     // Rows 4.. of the matrix from their own slab, into a matrix already holding rows 0..3.
     const row = rowBytes(type, cols);
     const part = new Uint8Array(size), wantPart = new Uint8Array(size);
-    repack(type, src.subarray(0, 4 * row), 4, cols, part, il, 0, rows);
+    repack(type, src.subarray(0, 4 * row), 4, cols, part, il, 0, rows, dot);
     wantPart.set(part);
-    repack(type, src.subarray(4 * row), rows - 4, cols, wantPart, il, 4, rows);
-    viaPool(type, il, src.subarray(4 * row), rows - 4, cols, 4, rows, part);
+    repack(type, src.subarray(4 * row), rows - 4, cols, wantPart, il, 4, rows, dot);
+    viaPool(type, il, dot, src.subarray(4 * row), rows - 4, cols, 4, rows, part);
     assert.deepEqual(part, wantPart);
     assert.deepEqual(part, want);
   });
@@ -100,7 +102,7 @@ test("the sink stages host rows in slabs through the pool, and leaves other layo
     repack(type, src, rows, cols, want, il);
     const ptr = heap.alloc(size), stage = heap.alloc(5 * rowBytes(type, cols) + 3); // slabs of 5 rows
     try {
-      const t = { type, il, ptr, rows, cols };
+      const t = { type, il, dot: false, ptr, rows, cols };
       const put = repacker.sink(t, heap.u8(ptr, size), { ptr: stage, bytes: 5 * rowBytes(type, cols) + 3 });
       put(src.subarray(0, 17 * rowBytes(type, cols)), 17, 0);
       put(src.subarray(17 * rowBytes(type, cols)), rows - 17, 17);

@@ -26,6 +26,8 @@ export interface StageMemory {
 export interface RepackTarget {
   readonly type: WeightType;
   readonly il: boolean;
+  /** q8_0 interleaved in the dot-add order (repack.ts). */
+  readonly dot: boolean;
   readonly ptr: number;
   readonly rows: number;
   readonly cols: number;
@@ -34,6 +36,7 @@ export interface RepackTarget {
 export class PoolRepacker {
   private readonly kernel: number;
   private readonly ids: Readonly<Record<"q8_0" | "q4_0" | "q4_k" | "q6_k", readonly [plain: number, il: number]>>;
+  private readonly q8Dot: number; // RP_Q8_0_ILD
 
   constructor(
     private readonly runner: JobRunner,
@@ -48,6 +51,7 @@ export class PoolRepacker {
       q4_k: [id(kernels.RP_Q4_K), id(kernels.RP_Q4_K_SB)],
       q6_k: [id(kernels.RP_Q6_K), id(kernels.RP_Q6_K_SB)],
     };
+    this.q8Dot = id(kernels.RP_Q8_0_ILD);
   }
 
   /** Threads of the pool. */
@@ -57,6 +61,7 @@ export class PoolRepacker {
 
   /** The kernel's layout id for `t`, or undefined where repack.ts does it. */
   kind(t: RepackTarget): number | undefined {
+    if (t.dot) return this.q8Dot;
     const ids = this.ids[t.type as keyof typeof this.ids] as readonly [number, number] | undefined;
     return ids?.[t.il ? 1 : 0];
   }
@@ -78,7 +83,7 @@ export class PoolRepacker {
    */
   sink(t: RepackTarget, dst: Uint8Array, stage: { readonly ptr: number; readonly bytes: number }): RowSink {
     const kind = this.kind(t);
-    if (kind === undefined) return (ggml, n, r0) => repack(t.type, ggml, n, t.cols, dst, t.il, r0, t.rows);
+    if (kind === undefined) return (ggml, n, r0) => repack(t.type, ggml, n, t.cols, dst, t.il, r0, t.rows, t.dot);
     const row = rowBytes(t.type, t.cols);
     const slab = Math.min(t.rows, Math.floor(stage.bytes / row));
     if (stage.ptr < 0 || slab < 1) throw new Error(`internal: no staging buffer for rows of ${row} bytes`);

@@ -8,12 +8,6 @@
 // instead of 8 and no widening. Only the relaxed build can turn it on.
 export let dotAdd: bool = false;
 
-/** The dot-add Q8_0 kernel's byte gather and sign flip (assembly/matmul_q8il_dot.ts). Globals set at
- * run time, read into locals before the loops: V8 rebuilds a constant shuffle's mask at every use
- * (measured: 54 vs 86 GOP/s for a swizzle by a mask held in a register). */
-export let q8Gather: v128 = v128.splat<i8>(0);
-export let q8Flip: v128 = v128.splat<i8>(0);
-
 /**
  * The kernels' vector constants, as globals written here at instantiation and read into locals
  * before the loops. V8 13 (Node 24) rebuilds a `v128.const` at each use inside a loop: the Q4_0
@@ -47,8 +41,6 @@ export let cOne: v128 = v128.splat<i8>(0); // f32x4 1: simd.ts expNeg
  * constants above: the host calls this on every instance before any kernel runs. */
 export function setDotAdd(on: i32): void {
   dotAdd = ASC_FEATURE_RELAXED_SIMD && on != 0;
-  q8Gather = i8x16(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
-  q8Flip = i8x16.splat(-128);
   cNib = i8x16.splat(15);
   cHi2 = i8x16.splat(0x30);
   cW15 = i16x8.splat(15);

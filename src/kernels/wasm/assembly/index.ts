@@ -21,7 +21,7 @@ import { convSiluItems, deltaRuleItems, l2NormItems, sigmoidMulItems } from "./d
 export { addF32, blockSums, quantizeQ8, writeKvF16 };
 export { setDotAdd } from "./features";
 export { QT_F32, QT_Q4_0, QT_Q4_K, QT_Q6_K, QT_Q8_0, QUANT_SCRATCH } from "./quantize";
-export { RP_Q4_0, RP_Q4_0_IL, RP_Q4_K, RP_Q4_K_SB, RP_Q6_K, RP_Q6_K_SB, RP_Q8_0, RP_Q8_0_IL } from "./repack";
+export { RP_Q4_0, RP_Q4_0_IL, RP_Q4_K, RP_Q4_K_SB, RP_Q6_K, RP_Q6_K_SB, RP_Q8_0, RP_Q8_0_IL, RP_Q8_0_ILD } from "./repack";
 
 export const K_MATMUL_FLOAT: i32 = 1;
 export const K_MATMUL_Q: i32 = 2;

@@ -1,22 +1,22 @@
-// Q8_0 interleaved (Q_Q8_0_IL, same bytes as assembly/matmul_q8il.ts) by the relaxed i8 dot-add,
-// when the host found it exact for unsigned × signed bytes (assembly/features.ts dotAdd).
+// Q8_0 interleaved (Q_Q8_0_IL: the quad tiles of assembly/matmul_q8il.ts) by the relaxed i8
+// dot-add, when the host found it exact for unsigned × signed bytes (assembly/features.ts dotAdd).
 //
-// A 16-byte chunk k of a row's 128-byte group holds bytes 4k .. 4k + 3 of each of the four blocks
-// (two at 2·b, two at 8 + 2·b); one shuffle gathers each block's four into lane b, and `xor 0x80`
-// makes them unsigned (w + 128, exact for every i8). x is i8 in the matching order (quantizeQ8 with
+// Such a backend repacks Q8_0 in the dot-add order (repack.ts RP_Q8_0_ILD): a 16-byte chunk k of a
+// row's 128-byte group holds bytes 4k .. 4k + 3 of block b in lane b, each stored as w + 128
+// (unsigned, exact for every i8), so a chunk is one plain load (a shuffle and an xor per load at
+// run time before: Q8_0 GEMM +12%, matvec +5% without them). x is i8 in the matching order (quantizeQ8 with
 // `il & 2` under dotAdd: value c of block b at 16·(c >> 2) + 4·b + (c & 3) of its group, rows at the
 // i16 layout's stride of 2·cols bytes), so lane b gathers Σ (w + 128)·x of block b; starting each
 // group's sums at −128·Σx (quantizeQ8's xs) leaves the exact Σ w·x of the i16 path. The float steps
 // are matmul_q8il.ts's, in the same order: every output is bit-identical to it.
-import { q8Gather, q8Flip } from "./features";
 import { GS, rowD, rowQ, storeQuad } from "./matmul_q8il";
 import { hsum, madd } from "./simd";
 import { streamGap } from "./streams";
 import { threadSlot } from "./slots";
 
-/** Chunk k of a weight row as four lanes of unsigned block bytes (m, s: features.ts q8Gather, q8Flip). */
-@inline function wchunk(p: usize, m: v128, s: v128): v128 {
-  return v128.xor(i8x16.relaxed_swizzle(v128.load(p), m), s);
+/** Chunk k of a weight row: four lanes of unsigned block bytes, as stored (see top). */
+@inline function wchunk(p: usize): v128 {
+  return v128.load(p);
 }
 
 @inline function dot(x: v128, w: v128, acc: v128): v128 {
@@ -30,13 +30,12 @@ import { threadSlot } from "./slots";
 
 /** One weight row × one x row (x: i8 at xq, block scales xd, block sums xs). */
 @inline function row1(wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
-  const m = q8Gather, fl = q8Flip;
   let acc = f32x4.splat(0);
   let wp = wq, dp = wd;
   for (let g = 0; g < nb; g += 4, wp += GS, dp += GS) {
     const xp = xq + (<usize>g << 5);
     let s = bias128(xs, g);
-    for (let k: usize = 0; k < 128; k += 16) s = dot(v128.load(xp + k), wchunk(wp + k, m, fl), s);
+    for (let k: usize = 0; k < 128; k += 16) s = dot(v128.load(xp + k), wchunk(wp + k), s);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dp), v128.load(xd + (<usize>g << 2))), acc);
   }
   return hsum(acc);
@@ -44,7 +43,6 @@ import { threadSlot } from "./slots";
 
 /** The four rows of a quad × one x row (decode); as assembly/matmul_q8il.ts quadRow. */
 @inline function quad1(wq: usize, xq: usize, xd: usize, xs: usize, nb: i32, y: usize, bias: usize): void {
-  const m = q8Gather, fl = q8Flip;
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
   let wp = wq;
   for (let g = 0; g < nb; g += 4, wp += GS) {
@@ -53,10 +51,10 @@ import { threadSlot } from "./slots";
     let a0 = s, a1 = s, a2 = s, a3 = s;
     for (let k: usize = 0; k < 128; k += 16) {
       const x = v128.load(xp + k), w = wp + k;
-      a0 = dot(x, wchunk(w, m, fl), a0);
-      a1 = dot(x, wchunk(w + 128, m, fl), a1);
-      a2 = dot(x, wchunk(w + 256, m, fl), a2);
-      a3 = dot(x, wchunk(w + 384, m, fl), a3);
+      a0 = dot(x, wchunk(w), a0);
+      a1 = dot(x, wchunk(w + 128), a1);
+      a2 = dot(x, wchunk(w + 256), a2);
+      a3 = dot(x, wchunk(w + 384), a3);
     }
     const xsc = v128.load(xd + (<usize>g << 2)), dp = wp + 512;
     f0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), f0);
@@ -73,7 +71,6 @@ import { threadSlot } from "./slots";
  * times per group ran 11.5 GB/s from cache against 27.5 here (1 thread, Node 24; the same in
  * matmul_q8il.ts and matmul_q4il.ts). */
 @inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, xq: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
-  const m = q8Gather, fl = q8Flip;
   let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
   let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
   let C0 = f32x4.splat(0), C1 = f32x4.splat(0), C2 = f32x4.splat(0), C3 = f32x4.splat(0);
@@ -86,10 +83,10 @@ import { threadSlot } from "./slots";
       let a0 = s, a1 = s, a2 = s, a3 = s;
       for (let k: usize = 0; k < 128; k += 16) {
         const x = v128.load(xp + k), w = wp + k;
-        a0 = dot(x, wchunk(w, m, fl), a0);
-        a1 = dot(x, wchunk(w + 128, m, fl), a1);
-        a2 = dot(x, wchunk(w + 256, m, fl), a2);
-        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+        a0 = dot(x, wchunk(w), a0);
+        a1 = dot(x, wchunk(w + 128), a1);
+        a2 = dot(x, wchunk(w + 256), a2);
+        a3 = dot(x, wchunk(w + 384), a3);
       }
       const dp = wp + 512;
       A0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), A0);
@@ -102,10 +99,10 @@ import { threadSlot } from "./slots";
       let a0 = s, a1 = s, a2 = s, a3 = s;
       for (let k: usize = 0; k < 128; k += 16) {
         const x = v128.load(xp + k), w = wp + k;
-        a0 = dot(x, wchunk(w, m, fl), a0);
-        a1 = dot(x, wchunk(w + 128, m, fl), a1);
-        a2 = dot(x, wchunk(w + 256, m, fl), a2);
-        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+        a0 = dot(x, wchunk(w), a0);
+        a1 = dot(x, wchunk(w + 128), a1);
+        a2 = dot(x, wchunk(w + 256), a2);
+        a3 = dot(x, wchunk(w + 384), a3);
       }
       const dp = wp + 512;
       B0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), B0);
@@ -118,10 +115,10 @@ import { threadSlot } from "./slots";
       let a0 = s, a1 = s, a2 = s, a3 = s;
       for (let k: usize = 0; k < 128; k += 16) {
         const x = v128.load(xp + k), w = wp + k;
-        a0 = dot(x, wchunk(w, m, fl), a0);
-        a1 = dot(x, wchunk(w + 128, m, fl), a1);
-        a2 = dot(x, wchunk(w + 256, m, fl), a2);
-        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+        a0 = dot(x, wchunk(w), a0);
+        a1 = dot(x, wchunk(w + 128), a1);
+        a2 = dot(x, wchunk(w + 256), a2);
+        a3 = dot(x, wchunk(w + 384), a3);
       }
       const dp = wp + 512;
       C0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), C0);
@@ -134,10 +131,10 @@ import { threadSlot } from "./slots";
       let a0 = s, a1 = s, a2 = s, a3 = s;
       for (let k: usize = 0; k < 128; k += 16) {
         const x = v128.load(xp + k), w = wp + k;
-        a0 = dot(x, wchunk(w, m, fl), a0);
-        a1 = dot(x, wchunk(w + 128, m, fl), a1);
-        a2 = dot(x, wchunk(w + 256, m, fl), a2);
-        a3 = dot(x, wchunk(w + 384, m, fl), a3);
+        a0 = dot(x, wchunk(w), a0);
+        a1 = dot(x, wchunk(w + 128), a1);
+        a2 = dot(x, wchunk(w + 256), a2);
+        a3 = dot(x, wchunk(w + 384), a3);
       }
       const dp = wp + 512;
       D0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(v128.load(dp), xsc), D0);
@@ -162,7 +159,6 @@ import { threadSlot } from "./slots";
  * alone (ilTile4x8). The f32 sums live in this thread's slots (slots.ts), not in registers: with
  * them in registers V8 spilled four of the eight i32 accumulators every chunk. */
 @inline function tile4(two: bool, wq: usize, wd: usize, xq: usize, xrow: usize, xd: usize, xs: usize, srow: usize, nb: i32, y: usize, ys: usize, b0: f32, b1: f32): void {
-  const m = q8Gather, fl = q8Flip;
   const ac = threadSlot(); // f32 sums in this thread's slots (slots.ts): row r's at ac + 32·i, row r + 1's 16 bytes on
   for (let i: usize = 0; i < 128; i += 16) v128.store(ac + i, f32x4.splat(0));
   let wp = wq, dp = wd;
@@ -171,10 +167,10 @@ import { threadSlot } from "./slots";
     let a0 = bias128(xs, g), a1 = bias128(xs + srow, g), a2 = bias128(xs + 2 * srow, g), a3 = bias128(xs + 3 * srow, g);
     let c0 = a0, c1 = a1, c2 = a2, c3 = a3;
     for (let k: usize = 0; k < 128; k += 16) {
-      const w = wchunk(wp + k, m, fl);
+      const w = wchunk(wp + k);
       const p = xp + k;
       if (two) {
-        const v = wchunk(wp + 128 + k, m, fl);
+        const v = wchunk(wp + 128 + k);
         let x = v128.load(p);
         a0 = dot(x, w, a0);
         c0 = dot(x, v, c0);

@@ -12,6 +12,7 @@ export const RP_Q4_K: i32 = 4;
 export const RP_Q4_K_SB: i32 = 5; // q4_k in sub-block lanes
 export const RP_Q6_K: i32 = 6;
 export const RP_Q6_K_SB: i32 = 7; // q6_k in sub-block lanes
+export const RP_Q8_0_ILD: i32 = 8; // q8_0 interleaved quads in the dot-add order (matmul_q8il_dot.ts)
 
 /** The f32 value of the half at `p`, exactly. */
 @inline function half(p: usize): f32 {
@@ -62,9 +63,23 @@ export const RP_Q6_K_SB: i32 = 7; // q6_k in sub-block lanes
   }
 }
 
+/** One row's Q8_0 group of four blocks (at s, ggml layout) in the dot-add order at d: chunk k (16
+ * bytes) holds bytes 4k .. 4k + 3 of blocks 0..3 in turn, each byte + 128 (as unsigned). */
+@inline function q8TileDot(s: usize, d: usize, flip: v128): void {
+  for (let h: usize = 0; h < 32; h += 16) {
+    const a = v128.load(s + 2 + h), b = v128.load(s + 36 + h), c = v128.load(s + 70 + h), e = v128.load(s + 104 + h);
+    const o = d + (h << 2);
+    v128.store(o, v128.xor(col0(a, b, c, e), flip));
+    v128.store(o, v128.xor(col1(a, b, c, e), flip), 16);
+    v128.store(o, v128.xor(col2(a, b, c, e), flip), 32);
+    v128.store(o, v128.xor(col3(a, b, c, e), flip), 48);
+  }
+}
+
 /** Q4_0 / Q8_0 rows (`qb` quant bytes per block) into the plain layout (quants, then all the scales
- * from `scales`) or the interleaved quads. */
-function legacyRows(qb: i32, il: bool, src: usize, dst: usize, cols: i32, r0: i32, totalRows: i32, i0: i32, i1: i32): void {
+ * from `scales`) or the interleaved quads (Q8_0: `dot`, in the dot-add order). */
+function legacyRows(qb: i32, il: bool, dot: bool, src: usize, dst: usize, cols: i32, r0: i32, totalRows: i32, i0: i32, i1: i32): void {
+  const flip = i8x16.splat(-128);
   const nb = cols >> 5, inB = <usize>(qb + 2);
   const tile = <usize>(16 * qb + 64), tilesPerRow = <usize>(cols >> 7);
   const scales = dst + <usize>totalRows * <usize>nb * <usize>qb;
@@ -86,6 +101,7 @@ function legacyRows(qb: i32, il: bool, src: usize, dst: usize, cols: i32, r0: i3
       const sc = at + <usize>(16 * qb) + (lane << 4);
       for (let b: usize = 0; b < 4; b++) store<f32>(sc + (b << 2), half(o + b * inB));
       if (qb == 16) q4Tile(o, at + lane * 64);
+      else if (dot) q8TileDot(o, at + lane * 128, flip);
       else q8Tile(o, at + lane * 128);
     }
   }
@@ -163,7 +179,8 @@ function q6kRows(lanes: bool, src: usize, dst: usize, cols: i32, r0: i32, i0: i3
 
 /** Rows i0..i1 of the staged slab at `src` (ggml blocks) into the matrix at `dst` as `kind`. */
 export function repackRows(kind: i32, src: usize, dst: usize, cols: i32, r0: i32, totalRows: i32, i0: i32, i1: i32): void {
-  if (kind <= RP_Q4_0_IL) legacyRows(kind == RP_Q8_0 || kind == RP_Q8_0_IL ? 32 : 16, kind >= RP_Q8_0_IL, src, dst, cols, r0, totalRows, i0, i1);
+  if (kind <= RP_Q4_0_IL) legacyRows(kind == RP_Q8_0 || kind == RP_Q8_0_IL ? 32 : 16, kind >= RP_Q8_0_IL, false, src, dst, cols, r0, totalRows, i0, i1);
+  else if (kind == RP_Q8_0_ILD) legacyRows(32, true, true, src, dst, cols, r0, totalRows, i0, i1);
   else if (kind <= RP_Q4_K_SB) q4kRows(kind == RP_Q4_K_SB, src, dst, cols, r0, i0, i1);
   else q6kRows(kind == RP_Q6_K_SB, src, dst, cols, r0, i0, i1);
 }
