@@ -46,26 +46,38 @@ const K6SC = memory.data<u8>([
   return f32x4.mul(f32x4.convert_i32x4_s(sc), f32x4.splat(load<f32>(blk)));
 }
 
-/** acc + a half's sub-block sums (dot-add: i32 lanes; else i16 pair sums, added pairwise to the
- * same i32 lanes) × its f32 scales `sw` (k4W) × the x scale `dv` (splat). */
-@inline export function k4Half(da: bool, acc: v128, c: v128, sw: v128, dv: v128): v128 {
-  const lanes = da ? c : i32x4.extadd_pairwise_i16x8_s(c);
-  return madd(f32x4.convert_i32x4_s(lanes), f32x4.mul(sw, dv), acc);
+/** A half's sub-block sums as f32 lanes (dot-add: i32 lanes; else i16 pair sums, added pairwise to
+ * the same i32 lanes): exact, |sum| ≤ 60960. */
+@inline function k4Lanes(da: bool, c: v128): v128 {
+  return f32x4.convert_i32x4_s(da ? c : i32x4.extadd_pairwise_i16x8_s(c));
 }
 
-/** acc + the mins term of the Q4_K super-block at blk: Σ m[j]·(Σq over sub-block j) (x sums at
- * s32k) × −dmin·dx, in vector lanes. */
-@inline export function k4Mins(blk: usize, dx: f32, s32k: usize, acc: v128): v128 {
-  const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk + 16), v128.load(s32k));
-  return madd(f32x4.convert_i32x4_s(m), f32x4.splat(-load<f32>(blk + 4) * dx), acc);
+// A Q4_K super-block's share of one output, in four steps per (row, x row) pair: t = half 0's lanes
+// × its f32 scales `sw` (k4W: sc·d); t += half 1's the same way; t += the mins term's lanes
+// (Σ m[j]·(Σq over sub-block j), pairwise in i32) × −dmin; acc += t × dx. One multiply by the x
+// scale per super-block instead of one per half and one for the mins. The decode and prefill kernels
+// run these steps in this order, so every value is independent of tiling and threading.
+
+/** t for half 0: its lanes × sw. */
+@inline export function k4First(da: bool, c: v128, sw: v128): v128 {
+  return f32x4.mul(k4Lanes(da, c), sw);
 }
 
-/** The f32 sum in slot p += a half's sub-block sums (k4Half). */
-@inline export function halfTo(p: usize, da: bool, c: v128, sw: v128, dv: v128): void {
-  v128.store(p, k4Half(da, v128.load(p), c, sw, dv));
+/** acc + the super-block's t, given t for half 0 (`t0`), half 1's sums `c` and scales `sw`, the
+ * block's mins as i16 (`mins`: load8x8_u of blk + 16) and −dmin (`nmin`, splat), x's sums at s32k and
+ * its scale dx (splat). */
+@inline export function k4Close(da: bool, t0: v128, c: v128, sw: v128, mins: v128, nmin: v128, s32k: usize, dx: v128, acc: v128): v128 {
+  let t = madd(k4Lanes(da, c), sw, t0);
+  t = madd(f32x4.convert_i32x4_s(i32x4.dot_i16x8_s(mins, v128.load(s32k))), nmin, t);
+  return madd(t, dx, acc);
 }
 
-/** The f32 sum in slot p += the super-block's mins term (k4Mins). */
-@inline export function minsTo(p: usize, blk: usize, dx: f32, s32k: usize): void {
-  v128.store(p, k4Mins(blk, dx, s32k, v128.load(p)));
+/** The t in slot p = half 0's (k4First). */
+@inline export function firstTo(p: usize, da: bool, c: v128, sw: v128): void {
+  v128.store(p, k4First(da, c, sw));
+}
+
+/** The f32 sum in slot pa += the super-block's t (k4Close), half 0's t in slot pt. */
+@inline export function closeTo(pa: usize, pt: usize, da: bool, c: v128, sw: v128, mins: v128, nmin: v128, s32k: usize, dx: v128): void {
+  v128.store(pa, k4Close(da, v128.load(pt), c, sw, mins, nmin, s32k, dx, v128.load(pa)));
 }

@@ -13,7 +13,8 @@
 //         So a part is two ql loads and one qh load, and each chunk's bits sit at constant shifts.
 // Both paths put each sub-block's integer sum in the same lane (the dot-add directly; the i16 path's
 // pair sums added pairwise). Q4_K: each half's lane sums are converted to f32 and multiplied by their
-// sub-block scales × d × dx (k4Half: one multiply-add, no i32 multiply), then the mins term (k4Mins).
+// sub-block scales × d, the mins term × −dmin joins them, and the super-block's lanes are multiplied by
+// dx once (ksb_steps.ts k4First / k4Close: no i32 multiply, no per-half product of scales).
 // Q6_K: a lane's integer sum is multiplied by its sub-block's scale (i32 multiply after the dot-add,
 // or the i16 dot of pair sums with [sc, sc] on the i16 path: the same integers), then q6kFold as
 // matmul_k6.ts. Integer sums are exact and every float step is the same sequence per lane in the
@@ -25,7 +26,7 @@ import { cHi2, cNib } from "./features";
 import { Q6K_BYTES, q6kFold } from "./matmul_k6";
 import { acc2, nib } from "./matmul_q4il";
 import { hsum, madd, store4 } from "./simd";
-import { halfTo, k4Half, k4Mins, k4W, k6Sc, minsTo, Q4K_BYTES } from "./ksb_steps";
+import { closeTo, firstTo, k4Close, k4First, k4W, k6Sc, Q4K_BYTES } from "./ksb_steps";
 import { threadSlot } from "./slots";
 import { streamGap } from "./streams";
 
@@ -35,7 +36,8 @@ import { streamGap } from "./streams";
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const m = cNib;
   for (let k = 0; k < nb; k++) {
-    const b = w + <usize>k * Q4K_BYTES, xk = x + (<usize>k << 8), dx = load<f32>(xd + (<usize>k << 2));
+    const b = w + <usize>k * Q4K_BYTES, xk = x + (<usize>k << 8), dx = f32x4.splat(load<f32>(xd + (<usize>k << 2)));
+    let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0);
     for (let h = 0; h < 2; h++) {
       const xh = xk + (<usize>h << 7), q = b + 24 + (<usize>h << 6);
       let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
@@ -46,17 +48,19 @@ import { streamGap } from "./streams";
         c2 = nib(da, c2, v128.load(q + 2 * ws + j), xl, xu, m);
         c3 = nib(da, c3, v128.load(q + 3 * ws + j), xl, xu, m);
       }
-      const dv = f32x4.splat(dx);
-      a0 = k4Half(da, a0, c0, k4W(b, h), dv);
-      a1 = k4Half(da, a1, c1, k4W(b + ws, h), dv);
-      a2 = k4Half(da, a2, c2, k4W(b + 2 * ws, h), dv);
-      a3 = k4Half(da, a3, c3, k4W(b + 3 * ws, h), dv);
+      if (h == 0) {
+        t0 = k4First(da, c0, k4W(b, 0));
+        t1 = k4First(da, c1, k4W(b + ws, 0));
+        t2 = k4First(da, c2, k4W(b + 2 * ws, 0));
+        t3 = k4First(da, c3, k4W(b + 3 * ws, 0));
+      } else {
+        const sk = s32 + (<usize>k << 4);
+        a0 = k4Close(da, t0, c0, k4W(b, 1), v128.load8x8_u(b + 16), f32x4.splat(-load<f32>(b + 4)), sk, dx, a0);
+        a1 = k4Close(da, t1, c1, k4W(b + ws, 1), v128.load8x8_u(b + ws + 16), f32x4.splat(-load<f32>(b + ws + 4)), sk, dx, a1);
+        a2 = k4Close(da, t2, c2, k4W(b + 2 * ws, 1), v128.load8x8_u(b + 2 * ws + 16), f32x4.splat(-load<f32>(b + 2 * ws + 4)), sk, dx, a2);
+        a3 = k4Close(da, t3, c3, k4W(b + 3 * ws, 1), v128.load8x8_u(b + 3 * ws + 16), f32x4.splat(-load<f32>(b + 3 * ws + 4)), sk, dx, a3);
+      }
     }
-    const sk = s32 + (<usize>k << 4);
-    a0 = k4Mins(b, dx, sk, a0);
-    a1 = k4Mins(b + ws, dx, sk, a1);
-    a2 = k4Mins(b + 2 * ws, dx, sk, a2);
-    a3 = k4Mins(b + 3 * ws, dx, sk, a3);
   }
   store4(y, ys, bias, a0, a1, a2, a3);
 }
@@ -65,7 +69,8 @@ import { streamGap } from "./streams";
  * weight chunk split once for the x rows, each x chunk loaded once for the weight rows. y: output of
  * (row 0, x row 0); row 1's at y + 4, x row i's at y + i·ys; bA / bB: the rows' biases. */
 @inline function k4Tile(nw: i32, nx: i32, da: bool, w: usize, wrow: usize, x: usize, xrow: usize, xd: usize, s32: usize, nb: i32, y: usize, ys: usize, bA: f32, bB: f32): void {
-  const ac = threadSlot(); // f32 sums in this thread's slots (slots.ts): A_i at ac + 32·i, B_i 16 bytes on
+  // This thread's slot (slots.ts): the f32 sums A_i at ac + 32·i, B_i 16 bytes on; half 0's t 128 on.
+  const ac = threadSlot();
   for (let i = 0; i < nx; i++) {
     v128.store(ac + (<usize>i << 5), f32x4.splat(0));
     if (nw == 2) v128.store(ac + (<usize>i << 5) + 16, f32x4.splat(0));
@@ -108,45 +113,47 @@ import { streamGap } from "./streams";
           if (nw == 2) cB3 = acc2(da, cB3, xl, loB, xu, hiB);
         }
       }
-      // A half's sums into the f32 accumulators, scaled by its sub-block scales × d × dx.
+      // Half 0: its t into the slots' second 128 bytes; half 1: its sums, the mins and dx close the
+      // super-block into the f32 sums (ksb_steps.ts).
       const sA = k4W(wa, h), sB = nw == 2 ? k4W(wb, h) : sA;
-      let dv = f32x4.splat(load<f32>(xd + ko));
-      halfTo(ac, da, cA0, sA, dv);
-      if (nw == 2) halfTo(ac + 16, da, cB0, sB, dv);
-      if (nx >= 2) {
-        dv = f32x4.splat(load<f32>(xd + drow + ko));
-        halfTo(ac + 32, da, cA1, sA, dv);
-        if (nw == 2) halfTo(ac + 48, da, cB1, sB, dv);
+      if (h == 0) {
+        firstTo(ac + 128, da, cA0, sA);
+        if (nw == 2) firstTo(ac + 144, da, cB0, sB);
+        if (nx >= 2) {
+          firstTo(ac + 160, da, cA1, sA);
+          if (nw == 2) firstTo(ac + 176, da, cB1, sB);
+        }
+        if (nx >= 3) {
+          firstTo(ac + 192, da, cA2, sA);
+          if (nw == 2) firstTo(ac + 208, da, cB2, sB);
+        }
+        if (nx == 4) {
+          firstTo(ac + 224, da, cA3, sA);
+          if (nw == 2) firstTo(ac + 240, da, cB3, sB);
+        }
+      } else {
+        const so = s32 + (<usize>k << 4);
+        const mA = v128.load8x8_u(wa + 16), nA = f32x4.splat(-load<f32>(wa + 4));
+        const mB = nw == 2 ? v128.load8x8_u(wb + 16) : mA, nB = nw == 2 ? f32x4.splat(-load<f32>(wb + 4)) : nA;
+        let dv = f32x4.splat(load<f32>(xd + ko));
+        closeTo(ac, ac + 128, da, cA0, sA, mA, nA, so, dv);
+        if (nw == 2) closeTo(ac + 16, ac + 144, da, cB0, sB, mB, nB, so, dv);
+        if (nx >= 2) {
+          dv = f32x4.splat(load<f32>(xd + drow + ko));
+          closeTo(ac + 32, ac + 160, da, cA1, sA, mA, nA, so + srow, dv);
+          if (nw == 2) closeTo(ac + 48, ac + 176, da, cB1, sB, mB, nB, so + srow, dv);
+        }
+        if (nx >= 3) {
+          dv = f32x4.splat(load<f32>(xd + 2 * drow + ko));
+          closeTo(ac + 64, ac + 192, da, cA2, sA, mA, nA, so + 2 * srow, dv);
+          if (nw == 2) closeTo(ac + 80, ac + 208, da, cB2, sB, mB, nB, so + 2 * srow, dv);
+        }
+        if (nx == 4) {
+          dv = f32x4.splat(load<f32>(xd + 3 * drow + ko));
+          closeTo(ac + 96, ac + 224, da, cA3, sA, mA, nA, so + 3 * srow, dv);
+          if (nw == 2) closeTo(ac + 112, ac + 240, da, cB3, sB, mB, nB, so + 3 * srow, dv);
+        }
       }
-      if (nx >= 3) {
-        dv = f32x4.splat(load<f32>(xd + 2 * drow + ko));
-        halfTo(ac + 64, da, cA2, sA, dv);
-        if (nw == 2) halfTo(ac + 80, da, cB2, sB, dv);
-      }
-      if (nx == 4) {
-        dv = f32x4.splat(load<f32>(xd + 3 * drow + ko));
-        halfTo(ac + 96, da, cA3, sA, dv);
-        if (nw == 2) halfTo(ac + 112, da, cB3, sB, dv);
-      }
-    }
-    const so = s32 + (<usize>k << 4);
-    const d0 = load<f32>(xd + ko);
-    minsTo(ac, wa, d0, so);
-    if (nw == 2) minsTo(ac + 16, wb, d0, so);
-    if (nx >= 2) {
-      const d1 = load<f32>(xd + drow + ko);
-      minsTo(ac + 32, wa, d1, so + srow);
-      if (nw == 2) minsTo(ac + 48, wb, d1, so + srow);
-    }
-    if (nx >= 3) {
-      const d2 = load<f32>(xd + 2 * drow + ko);
-      minsTo(ac + 64, wa, d2, so + 2 * srow);
-      if (nw == 2) minsTo(ac + 80, wb, d2, so + 2 * srow);
-    }
-    if (nx == 4) {
-      const d3 = load<f32>(xd + 3 * drow + ko);
-      minsTo(ac + 96, wa, d3, so + 3 * srow);
-      if (nw == 2) minsTo(ac + 112, wb, d3, so + 3 * srow);
     }
   }
   store<f32>(y, hsum(v128.load(ac)) + bA);
