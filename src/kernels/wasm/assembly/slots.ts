@@ -7,7 +7,7 @@
 // (index.ts heapBase). A KiB apart: 128 bytes apart, the 2-thread Q4_K GEMM ran at half speed (the
 // cores' caches passing lines back and forth).
 
-/** Bytes between two threads' slots (a tile uses the first 128: eight f32x4 sums). */
+/** Bytes between two threads' slots (a tile uses at most the first 256: sixteen f32x4 sums). */
 export const SLOT_BYTES: usize = 1024;
 /** Slots of the 256 threads a pool may have (1..256, see kernels/wasm/index.ts). */
 export const SLOT_COUNT: usize = 256;
