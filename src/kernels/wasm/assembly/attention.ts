@@ -6,12 +6,13 @@
 // heads sharing one kv head: every key row is loaded once per 4 of the tile's query rows, and every
 // value row once per position for all of that position's group rows (decode with GQA reads and
 // converts K and V once, not once per query head). A prefill tile over halves widens its head's
-// rows to f32 once first (`items`).
+// rows to f32 once first (`items`). The score dots and cache reads: attention_dots.ts.
 //
 // Every output value is computed in an order that does not depend on the tiling: a score is one
 // two-accumulator dot over hd (the 4-, 2- and 1-row dots agree), softmax runs per row over its own
 // causal length, and each output lane sums p_t · v_t over t in order (lanes hd & ~3 .. hd in scalar,
 // whichever many-row weighted sum runs).
+import { dot2Rows, dot2Rows2Keys, dot4Rows, dotRow, vRaw1, vRaw4 } from "./attention_dots";
 import { cHalfMask } from "./features";
 import { HALF_REBIAS, halfBitsX4 } from "./half";
 import { expNeg, hsum, madd } from "./simd";
@@ -46,22 +47,6 @@ export function softmax(p: usize, len: i32): void {
 }
 
 
-/** Four cache values of the row at `p` from dim `c` as f32; halves (T = u16) as their 2^-112-scaled
- * bits, without the multiply: the weighted sums take weights × 2^112 (`prepareWeights`) — the same
- * real products p · v, so the same rounded results — and the dots a scale × 2^112 (`items`), their
- * raw partial sums being 2^-112 times the true ones (only values below 2^-14 lose bits, ~2^-38
- * absolutely, far under a score's own rounding). One multiply fewer per four values. */
-@inline function vRaw4<T>(p: usize, c: i32, hm: v128): v128 {
-  if (isInteger<T>()) return halfBitsX4(p + (<usize>c << 1), hm);
-  return v128.load(p + (<usize>c << 2));
-}
-
-/** The scalar lane of `vRaw4`. */
-@inline function vRaw1<T>(p: usize, c: i32): f32 {
-  if (isInteger<T>()) return reinterpret<f32>((<i32>load<i16>(p + (<usize>c << 1)) << 13) & <i32>0x8fffe000);
-  return load<f32>(p + (<usize>c << 2));
-}
-
 /** Softmax of score row `sp` over `len` keys, then (`raw`: values as half bits) × 2^112 for `vRaw4`
  * (exact: a power of two). */
 @inline function prepareWeights(sp: usize, len: i32, raw: bool): void {
@@ -72,62 +57,6 @@ export function softmax(p: usize, len: i32): void {
     for (; t + 4 <= len; t += 4) v128.store(sp + (<usize>t << 2), f32x4.mul(v128.load(sp + (<usize>t << 2)), s));
     for (; t < len; t++) store<f32>(sp + (<usize>t << 2), load<f32>(sp + (<usize>t << 2)) * HALF_REBIAS);
   }
-}
-
-/** Scalar tail of a dot over dims body .. hd. */
-@inline function tail<T>(a: usize, kp: usize, body: i32, hd: i32): f32 {
-  let s: f32 = 0;
-  for (let c = body; c < hd; c++) s += load<f32>(a + (<usize>c << 2)) * vRaw1<T>(kp, c);
-  return s;
-}
-
-/** One score: q row at `qa` · key row `kp` · scale, stored at `dst`. Two accumulators over
- * alternate 4-dim slices, then the scalar tail — the same order as `dot2Rows` and `dot4Rows`. */
-@inline function dotRow<T>(qa: usize, kp: usize, hd: i32, scale: f32, dst: usize): void {
-  const hm = cHalfMask; // features.ts: not an inline constant
-  const body = hd & ~7;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-  for (let c = 0; c < body; c += 8) {
-    const o = <usize>c << 2;
-    a0 = madd(v128.load(qa + o), vRaw4<T>(kp, c, hm), a0);
-    a1 = madd(v128.load(qa + o + 16), vRaw4<T>(kp, c + 4, hm), a1);
-  }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
-}
-
-/** Two scores sharing key row `kp` (loaded once): q rows at qa, qb, stored `stride` bytes apart from `dst`. */
-@inline function dot2Rows<T>(qa: usize, qb: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
-  const hm = cHalfMask; // features.ts: not an inline constant
-  const body = hd & ~7;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-  for (let c = 0; c < body; c += 8) {
-    const o = <usize>c << 2;
-    const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
-    a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
-    b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
-  }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
-  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
-}
-
-/** Four scores sharing key row `kp` (loaded once): q rows at qa..qd, stored `stride` bytes apart from `dst`. */
-@inline function dot4Rows<T>(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
-  const hm = cHalfMask; // features.ts: not an inline constant
-  const body = hd & ~7;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
-  for (let c = 0; c < body; c += 8) {
-    const o = <usize>c << 2;
-    const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
-    a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
-    b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
-    c0 = madd(v128.load(qc + o), k0, c0); c1 = madd(v128.load(qc + o + 16), k1, c1);
-    d0 = madd(v128.load(qd + o), k0, d0); d1 = madd(v128.load(qd + o + 16), k1, d1);
-  }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
-  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
-  store<f32>(dst + 2 * stride, (hsum(f32x4.add(c0, c1)) + tail<T>(qc, kp, body, hd)) * scale);
-  store<f32>(dst + 3 * stride, (hsum(f32x4.add(d0, d1)) + tail<T>(qd, kp, body, hd)) * scale);
 }
 
 /** Scalar lanes hd & ~3 .. hd of a weighted sum: out row at `op` = Σ_t p[t] · v row t. */
@@ -275,10 +204,22 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
   // the rest in order: four K and four V streams instead of one each, which the prefetcher serves
   // faster (cf. streams.ts). Each score is computed as before, so the same bits. Qwen3-0.6B's 28
   // layers at 577 positions, Intel Xeon, f16 cache: 6.2 → 4.5–4.8 ms on 2 threads, 12.4 → 9.9 on 1.
+  // With two rows (GQA groups of two), keys go in pairs from two segments (dot2Rows2Keys): four
+  // dot chains in flight instead of two, the same bits per score (28 layers at 577 positions read
+  // from DRAM, 2 threads: 47.1, 47.7 → 44.1, 43.6 ms over 250 layers).
   const touch = ib - ia == 1;
   let touched = i32x4.splat(0);
   const seg = touch ? tlen / ATT_SEGS : 0;
-  for (let u = 0; u < tlen; u++) {
+  let u0 = 0;
+  if (touch && m == 2) {
+    for (; u0 + 2 <= seg * ATT_SEGS; u0 += 2) {
+      const t = (u0 % ATT_SEGS) * seg + u0 / ATT_SEGS, t2 = ((u0 + 1) % ATT_SEGS) * seg + (u0 + 1) / ATT_SEGS;
+      const vp = vh + <usize>t * ks, vp2 = vh + <usize>t2 * ks;
+      for (let o: usize = 0; o < ks; o += 64) touched = v128.xor(touched, v128.xor(v128.load32_zero(vp + o), v128.load32_zero(vp2 + o)));
+      dot2Rows2Keys<T>(qpack, qpack + rs, kh + <usize>t * ks, kh + <usize>t2 * ks, hd, scale, scratch + (<usize>t << 2), scratch + (<usize>t2 << 2), stride);
+    }
+  }
+  for (let u = u0; u < tlen; u++) {
     const t = u < seg * ATT_SEGS ? (u % ATT_SEGS) * seg + u / ATT_SEGS : u;
     const kp = kh + <usize>t * ks;
     const dst = scratch + (<usize>t << 2);
