@@ -57,30 +57,10 @@ import { hsum, madd } from "./simd";
   store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
 }
 
-/** dot2Rows for two keys at once (kp, kp2; scores at dst, dst2): four independent sums of the same
- * two-accumulator form, so each score is dot2Rows's, bit for bit, with twice the chains in flight. */
-@inline export function dot2Rows2Keys<T>(qa: usize, qb: usize, kp: usize, kp2: usize, hd: i32, scale: f32, dst: usize, dst2: usize, stride: usize): void {
-  const hm = cHalfMask; // features.ts: not an inline constant
-  const body = hd & ~7;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-  let e0 = f32x4.splat(0), e1 = f32x4.splat(0), f0 = f32x4.splat(0), f1 = f32x4.splat(0);
-  for (let c = 0; c < body; c += 8) {
-    const o = <usize>c << 2;
-    const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
-    const l0 = vRaw4<T>(kp2, c, hm), l1 = vRaw4<T>(kp2, c + 4, hm);
-    a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
-    b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
-    e0 = madd(v128.load(qa + o), l0, e0); e1 = madd(v128.load(qa + o + 16), l1, e1);
-    f0 = madd(v128.load(qb + o), l0, f0); f1 = madd(v128.load(qb + o + 16), l1, f1);
-  }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
-  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
-  store<f32>(dst2, (hsum(f32x4.add(e0, e1)) + tail<T>(qa, kp2, body, hd)) * scale);
-  store<f32>(dst2 + stride, (hsum(f32x4.add(f0, f1)) + tail<T>(qb, kp2, body, hd)) * scale);
-}
-
-/** Four scores sharing key row `kp` (loaded once): q rows at qa..qd, stored `stride` bytes apart from `dst`. */
-@inline export function dot4Rows<T>(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+/** Four scores: q rows qa, qb × key row kp (stored at dA, dB) and qc, qd × key row kp2 (dC, dD);
+ * `same` (a constant): kp2 is kp, loaded and converted once. Four independent sums of the
+ * two-accumulator form. */
+@inline function dot4<T>(same: bool, qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, kp2: usize, hd: i32, scale: f32, dA: usize, dB: usize, dC: usize, dD: usize): void {
   const hm = cHalfMask; // features.ts: not an inline constant
   const body = hd & ~7;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
@@ -88,13 +68,24 @@ import { hsum, madd } from "./simd";
   for (let c = 0; c < body; c += 8) {
     const o = <usize>c << 2;
     const k0 = vRaw4<T>(kp, c, hm), k1 = vRaw4<T>(kp, c + 4, hm);
+    const l0 = same ? k0 : vRaw4<T>(kp2, c, hm), l1 = same ? k1 : vRaw4<T>(kp2, c + 4, hm);
     a0 = madd(v128.load(qa + o), k0, a0); a1 = madd(v128.load(qa + o + 16), k1, a1);
     b0 = madd(v128.load(qb + o), k0, b0); b1 = madd(v128.load(qb + o + 16), k1, b1);
-    c0 = madd(v128.load(qc + o), k0, c0); c1 = madd(v128.load(qc + o + 16), k1, c1);
-    d0 = madd(v128.load(qd + o), k0, d0); d1 = madd(v128.load(qd + o + 16), k1, d1);
+    c0 = madd(v128.load(qc + o), l0, c0); c1 = madd(v128.load(qc + o + 16), l1, c1);
+    d0 = madd(v128.load(qd + o), l0, d0); d1 = madd(v128.load(qd + o + 16), l1, d1);
   }
-  store<f32>(dst, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
-  store<f32>(dst + stride, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
-  store<f32>(dst + 2 * stride, (hsum(f32x4.add(c0, c1)) + tail<T>(qc, kp, body, hd)) * scale);
-  store<f32>(dst + 3 * stride, (hsum(f32x4.add(d0, d1)) + tail<T>(qd, kp, body, hd)) * scale);
+  store<f32>(dA, (hsum(f32x4.add(a0, a1)) + tail<T>(qa, kp, body, hd)) * scale);
+  store<f32>(dB, (hsum(f32x4.add(b0, b1)) + tail<T>(qb, kp, body, hd)) * scale);
+  store<f32>(dC, (hsum(f32x4.add(c0, c1)) + tail<T>(qc, kp2, body, hd)) * scale);
+  store<f32>(dD, (hsum(f32x4.add(d0, d1)) + tail<T>(qd, kp2, body, hd)) * scale);
+}
+
+/** dot2Rows for two keys at once (kp, kp2; scores at dst, dst2): twice the chains in flight. */
+@inline export function dot2Rows2Keys<T>(qa: usize, qb: usize, kp: usize, kp2: usize, hd: i32, scale: f32, dst: usize, dst2: usize, stride: usize): void {
+  dot4<T>(false, qa, qb, qa, qb, kp, kp2, hd, scale, dst, dst + stride, dst2, dst2 + stride);
+}
+
+/** Four scores sharing key row `kp` (loaded once): q rows at qa..qd, stored `stride` bytes apart from `dst`. */
+@inline export function dot4Rows<T>(qa: usize, qb: usize, qc: usize, qd: usize, kp: usize, hd: i32, scale: f32, dst: usize, stride: usize): void {
+  dot4<T>(true, qa, qb, qc, qd, kp, kp, hd, scale, dst, dst + stride, dst + 2 * stride, dst + 3 * stride);
 }
