@@ -20,6 +20,11 @@ import { expNeg, hsum, madd } from "./simd";
 /** A decode item's keys in this many equal segments, one key of each in turn (see `tile`). */
 const ATT_SEGS: i32 = 4;
 
+/** The key scored u-th: segments of `seg` keys taken one key of each in turn, the rest in order. */
+@inline function segKey(u: i32, seg: i32): i32 {
+  return u < seg * ATT_SEGS ? (u % ATT_SEGS) * seg + u / ATT_SEGS : u;
+}
+
 /** Softmax in place over p[0 .. len) (SIMD exp; the scalar tail uses the same polynomial). */
 export function softmax(p: usize, len: i32): void {
   let mv = f32x4.splat(-Infinity);
@@ -200,27 +205,27 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
   // (Qwen3-0.6B's 28 layers at 551 positions, AMD EPYC Zen 5: 8.9 -> 5.7 ms on 1 thread, 4.9 -> 3.2
   // on 2; the sums alone took 6.2 ms from DRAM, 2.6 from cache, and widening the value rows first,
   // one sequential read, still 5.7: what costs is the wait, not the stride).
-  // Its scores also go over the keys in ATT_SEGS equal segments, one key of each in turn (u → t),
+  // Its scores also go over the keys in ATT_SEGS equal segments, one key of each in turn (`segKey`),
   // the rest in order: four K and four V streams instead of one each, which the prefetcher serves
-  // faster (cf. streams.ts). Each score is computed as before, so the same bits. Qwen3-0.6B's 28
-  // layers at 577 positions, Intel Xeon, f16 cache: 6.2 → 4.5–4.8 ms on 2 threads, 12.4 → 9.9 on 1.
-  // With two rows (GQA groups of two), keys go in pairs from two segments (dot2Rows2Keys): four
-  // dot chains in flight instead of two, the same bits per score (28 layers at 577 positions read
-  // from DRAM, 2 threads: 47.1, 47.7 → 44.1, 43.6 ms over 250 layers).
+  // faster (cf. streams.ts). With two rows (GQA groups of two), keys go in pairs from two segments
+  // (dot2Rows2Keys): four dot chains in flight instead of two. Each score is computed as before, so
+  // the same bits. Qwen3-0.6B-shaped attention at 577 positions, f16 cache, Intel Xeon, 2 threads:
+  // 250 layers from DRAM 50.7 / 53.2 → 47.1 / 47.7 ms (segments) → 43.6 / 44.1 (pairs); 28 layers
+  // from the L3 (480 MiB on that host) 6.2 → 4.5–4.8 → 4.2–4.4 ms.
   const touch = ib - ia == 1;
   let touched = i32x4.splat(0);
   const seg = touch ? tlen / ATT_SEGS : 0;
   let u0 = 0;
   if (touch && m == 2) {
     for (; u0 + 2 <= seg * ATT_SEGS; u0 += 2) {
-      const t = (u0 % ATT_SEGS) * seg + u0 / ATT_SEGS, t2 = ((u0 + 1) % ATT_SEGS) * seg + (u0 + 1) / ATT_SEGS;
+      const t = segKey(u0, seg), t2 = segKey(u0 + 1, seg);
       const vp = vh + <usize>t * ks, vp2 = vh + <usize>t2 * ks;
       for (let o: usize = 0; o < ks; o += 64) touched = v128.xor(touched, v128.xor(v128.load32_zero(vp + o), v128.load32_zero(vp2 + o)));
       dot2Rows2Keys<T>(qpack, qpack + rs, kh + <usize>t * ks, kh + <usize>t2 * ks, hd, scale, scratch + (<usize>t << 2), scratch + (<usize>t2 << 2), stride);
     }
   }
   for (let u = u0; u < tlen; u++) {
-    const t = u < seg * ATT_SEGS ? (u % ATT_SEGS) * seg + u / ATT_SEGS : u;
+    const t = segKey(u, seg);
     const kp = kh + <usize>t * ks;
     const dst = scratch + (<usize>t << 2);
     if (touch) {
