@@ -20,6 +20,12 @@ import { expNeg, hsum, madd } from "./simd";
 /** A decode item's keys in this many equal segments, one key of each in turn (see `tile`). */
 const ATT_SEGS: i32 = 4;
 
+/** `acc` xor a word of each 64-byte line of the `bytes`-long row at p: loads that bring the row in. */
+@inline function touchRow(acc: v128, p: usize, bytes: usize): v128 {
+  for (let o: usize = 0; o < bytes; o += 64) acc = v128.xor(acc, v128.load32_zero(p + o));
+  return acc;
+}
+
 /** The key scored u-th: segments of `seg` keys taken one key of each in turn, the rest in order. */
 @inline function segKey(u: i32, seg: i32): i32 {
   return u < seg * ATT_SEGS ? (u % ATT_SEGS) * seg + u / ATT_SEGS : u;
@@ -219,8 +225,7 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
   if (touch && m == 2) {
     for (; u0 + 2 <= seg * ATT_SEGS; u0 += 2) {
       const t = segKey(u0, seg), t2 = segKey(u0 + 1, seg);
-      const vp = vh + <usize>t * ks, vp2 = vh + <usize>t2 * ks;
-      for (let o: usize = 0; o < ks; o += 64) touched = v128.xor(touched, v128.xor(v128.load32_zero(vp + o), v128.load32_zero(vp2 + o)));
+      touched = touchRow(touchRow(touched, vh + <usize>t * ks, ks), vh + <usize>t2 * ks, ks);
       dot2Rows2Keys<T>(qpack, qpack + rs, kh + <usize>t * ks, kh + <usize>t2 * ks, hd, scale, scratch + (<usize>t << 2), scratch + (<usize>t2 << 2), stride);
     }
   }
@@ -228,10 +233,7 @@ function tile<T>(q: usize, out: usize, scratch: usize, qpack: usize, stride: usi
     const t = segKey(u, seg);
     const kp = kh + <usize>t * ks;
     const dst = scratch + (<usize>t << 2);
-    if (touch) {
-      const vp = vh + <usize>t * ks;
-      for (let o: usize = 0; o < ks; o += 64) touched = v128.xor(touched, v128.load32_zero(vp + o));
-    }
+    if (touch) touched = touchRow(touched, vh + <usize>t * ks, ks);
     let r = 0;
     for (; r + 4 <= m; r += 4) {
       const qa = qpack + <usize>r * rs;

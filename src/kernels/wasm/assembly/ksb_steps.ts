@@ -72,6 +72,19 @@ const K6SC = memory.data<u8>([
   return madd(t, dx, acc);
 }
 
+/** The block's mins as i16 lanes (k4Close's `mins`) and −dmin as a splat (its `nmin`). */
+@inline export function k4M(blk: usize): v128 {
+  return v128.load8x8_u(blk + 16);
+}
+@inline export function k4NegDmin(blk: usize): v128 {
+  return f32x4.splat(-load<f32>(blk + 4));
+}
+
+/** k4Close for one row: its half-1 scales, mins and −dmin read from the block at blk. */
+@inline export function k4CloseRow(da: bool, t0: v128, c: v128, blk: usize, s32k: usize, dx: v128, acc: v128): v128 {
+  return k4Close(da, t0, c, k4W(blk, 1), k4M(blk), k4NegDmin(blk), s32k, dx, acc);
+}
+
 /** The t in slot p = half 0's (k4First). */
 @inline export function firstTo(p: usize, da: bool, c: v128, sw: v128): void {
   v128.store(p, k4First(da, c, sw));

@@ -25,8 +25,8 @@
 import { cHi2, cNib } from "./features";
 import { Q6K_BYTES, q6kFold } from "./matmul_k6";
 import { acc2, nib } from "./matmul_q4il";
-import { hsum, madd, store4 } from "./simd";
-import { closeTo, firstTo, k4Close, k4First, k4W, k6Sc, Q4K_BYTES } from "./ksb_steps";
+import { hsum, store4 } from "./simd";
+import { closeTo, firstTo, k4CloseRow, k4First, k4M, k4NegDmin, k4W, k6Sc, Q4K_BYTES } from "./ksb_steps";
 import { threadSlot } from "./slots";
 import { streamGap } from "./streams";
 
@@ -55,10 +55,10 @@ import { streamGap } from "./streams";
         t3 = k4First(da, c3, k4W(b + 3 * ws, 0));
       } else {
         const sk = s32 + (<usize>k << 4);
-        a0 = k4Close(da, t0, c0, k4W(b, 1), v128.load8x8_u(b + 16), f32x4.splat(-load<f32>(b + 4)), sk, dx, a0);
-        a1 = k4Close(da, t1, c1, k4W(b + ws, 1), v128.load8x8_u(b + ws + 16), f32x4.splat(-load<f32>(b + ws + 4)), sk, dx, a1);
-        a2 = k4Close(da, t2, c2, k4W(b + 2 * ws, 1), v128.load8x8_u(b + 2 * ws + 16), f32x4.splat(-load<f32>(b + 2 * ws + 4)), sk, dx, a2);
-        a3 = k4Close(da, t3, c3, k4W(b + 3 * ws, 1), v128.load8x8_u(b + 3 * ws + 16), f32x4.splat(-load<f32>(b + 3 * ws + 4)), sk, dx, a3);
+        a0 = k4CloseRow(da, t0, c0, b, sk, dx, a0);
+        a1 = k4CloseRow(da, t1, c1, b + ws, sk, dx, a1);
+        a2 = k4CloseRow(da, t2, c2, b + 2 * ws, sk, dx, a2);
+        a3 = k4CloseRow(da, t3, c3, b + 3 * ws, sk, dx, a3);
       }
     }
   }
@@ -133,8 +133,8 @@ import { streamGap } from "./streams";
         }
       } else {
         const so = s32 + (<usize>k << 4);
-        const mA = v128.load8x8_u(wa + 16), nA = f32x4.splat(-load<f32>(wa + 4));
-        const mB = nw == 2 ? v128.load8x8_u(wb + 16) : mA, nB = nw == 2 ? f32x4.splat(-load<f32>(wb + 4)) : nA;
+        const mA = k4M(wa), nA = k4NegDmin(wa);
+        const mB = nw == 2 ? k4M(wb) : mA, nB = nw == 2 ? k4NegDmin(wb) : nA;
         let dv = f32x4.splat(load<f32>(xd + ko));
         closeTo(ac, ac + 128, da, cA0, sA, mA, nA, so, dv);
         if (nw == 2) closeTo(ac + 16, ac + 144, da, cB0, sB, mB, nB, so, dv);
