@@ -100,10 +100,10 @@ const GS: usize = 320;
   storeQuad(y, bias, f0, f1, f2, f3);
 }
 
-/** Four quads (wA .. wD: each one's first byte, far apart) × one x row on the i16 dots, their groups
+/** Four quads (wA .. wD: each one's first byte, far apart) × one x row (`da`: on the dot-add), their groups
  * read in turn: four streams in flight instead of one (assembly/streams.ts). Each row's value is
  * quadRow's. Written out per quad (x loaded once per quad): see matmul_q8il_dot.ts quad4. */
-@inline function quad4(wA: usize, wB: usize, wC: usize, wD: usize, x8: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
+@inline function quad4(da: bool, wA: usize, wB: usize, wC: usize, wD: usize, x8: usize, xd: usize, xs: usize, nb: i32, yA: usize, yB: usize, yC: usize, yD: usize, bA: usize, bB: usize, bC: usize, bD: usize): void {
   const m = cNib;
   let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
   let B0 = f32x4.splat(0), B1 = f32x4.splat(0), B2 = f32x4.splat(0), B3 = f32x4.splat(0);
@@ -117,64 +117,64 @@ const GS: usize = 320;
       let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
       for (let j: usize = 0; j < 64; j += 16) {
         const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
-        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
-        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
-        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+        a0 = nib(da, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh, m);
       }
       const dp = wp + 256;
-      A0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, A0);
-      A1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, A1);
-      A2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, A2);
-      A3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, A3);
+      A0 = scaleAdd(da, a0, xs + o, v128.load(dp), xdv, A0);
+      A1 = scaleAdd(da, a1, xs + o, v128.load(dp + 16), xdv, A1);
+      A2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, A2);
+      A3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, A3);
     }
     {
       const wp = wB + go;
       let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
       for (let j: usize = 0; j < 64; j += 16) {
         const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
-        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
-        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
-        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+        a0 = nib(da, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh, m);
       }
       const dp = wp + 256;
-      B0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, B0);
-      B1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, B1);
-      B2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, B2);
-      B3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, B3);
+      B0 = scaleAdd(da, a0, xs + o, v128.load(dp), xdv, B0);
+      B1 = scaleAdd(da, a1, xs + o, v128.load(dp + 16), xdv, B1);
+      B2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, B2);
+      B3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, B3);
     }
     {
       const wp = wC + go;
       let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
       for (let j: usize = 0; j < 64; j += 16) {
         const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
-        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
-        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
-        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+        a0 = nib(da, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh, m);
       }
       const dp = wp + 256;
-      C0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, C0);
-      C1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, C1);
-      C2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, C2);
-      C3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, C3);
+      C0 = scaleAdd(da, a0, xs + o, v128.load(dp), xdv, C0);
+      C1 = scaleAdd(da, a1, xs + o, v128.load(dp + 16), xdv, C1);
+      C2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, C2);
+      C3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, C3);
     }
     {
       const wp = wD + go;
       let a0 = i16x8.splat(0), a1 = i16x8.splat(0), a2 = i16x8.splat(0), a3 = i16x8.splat(0);
       for (let j: usize = 0; j < 64; j += 16) {
         const xl = v128.load(xp + j), xh = v128.load(xp + j + 64);
-        a0 = nib(false, a0, v128.load(wp + j), xl, xh, m);
-        a1 = nib(false, a1, v128.load(wp + 64 + j), xl, xh, m);
-        a2 = nib(false, a2, v128.load(wp + 128 + j), xl, xh, m);
-        a3 = nib(false, a3, v128.load(wp + 192 + j), xl, xh, m);
+        a0 = nib(da, a0, v128.load(wp + j), xl, xh, m);
+        a1 = nib(da, a1, v128.load(wp + 64 + j), xl, xh, m);
+        a2 = nib(da, a2, v128.load(wp + 128 + j), xl, xh, m);
+        a3 = nib(da, a3, v128.load(wp + 192 + j), xl, xh, m);
       }
       const dp = wp + 256;
-      D0 = scaleAdd(false, a0, xs + o, v128.load(dp), xdv, D0);
-      D1 = scaleAdd(false, a1, xs + o, v128.load(dp + 16), xdv, D1);
-      D2 = scaleAdd(false, a2, xs + o, v128.load(dp + 32), xdv, D2);
-      D3 = scaleAdd(false, a3, xs + o, v128.load(dp + 48), xdv, D3);
+      D0 = scaleAdd(da, a0, xs + o, v128.load(dp), xdv, D0);
+      D1 = scaleAdd(da, a1, xs + o, v128.load(dp + 16), xdv, D1);
+      D2 = scaleAdd(da, a2, xs + o, v128.load(dp + 32), xdv, D2);
+      D3 = scaleAdd(da, a3, xs + o, v128.load(dp + 48), xdv, D3);
     }
   }
   storeQuad(yA, bA, A0, A1, A2, A3);
@@ -315,16 +315,18 @@ function rowsIL16(wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: us
   let r = r0;
   for (; r < r1 && (r & 3) != 0; r++) singleRow(da, wq, x8, xd, xs, y, bias, n, rows, cols, r);
   if (n < 4) {
-    // Decode and small batches: the four rows of a quad per pass over each x row, on the i16 dots
-    // even under dotAdd (one add per chunk on the accumulator's path instead of two dot-adds: no
-    // slower from DRAM, where the dot-add's longer chains showed no gain).
-    // Four quads a quarter of the range apart at once (assembly/streams.ts).
+    // Decode and small batches: the four rows of a quad per pass over each x row, four quads a
+    // quarter of the range apart at once (assembly/streams.ts). The stream tile runs on the
+    // dot-add where there is one: from DRAM on the Intel Xeon it measured the same as the i16
+    // dots, but AMD EPYC Zen 5 reads 35-45 GB/s on one thread and there the kernel is the bound
+    // (3072×1024 in L2, 1 thread: 26-27 → 32-33 GB/s of weights; Qwen3-1.7B Q4_0 decode, builds
+    // alternated: 24.4 / 22.9 / 19.4 → 25.3 / 23.6 / 24.8 tok/s).
     const d = streamGap(n, r, r1, 4);
     if (d != 0) {
       const bo: usize = bias == 0 ? 0 : <usize>d << 2, yo = <usize>d << 2;
       for (let e = r + d; r < e; r += 4) {
         const yr = y + (<usize>r << 2), br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
-        quad4(rowQ(wq, r, cols), rowQ(wq, r + d, cols), rowQ(wq, r + 2 * d, cols), rowQ(wq, r + 3 * d, cols), x8, xd, xs, nb,
+        quad4(da, rowQ(wq, r, cols), rowQ(wq, r + d, cols), rowQ(wq, r + 2 * d, cols), rowQ(wq, r + 3 * d, cols), x8, xd, xs, nb,
           yr, yr + yo, yr + 2 * yo, yr + 3 * yo, br, br + bo, br + 2 * bo, br + 3 * bo);
       }
       r += 3 * d;
@@ -332,7 +334,7 @@ function rowsIL16(wq: usize, x8: usize, xd: usize, xs: usize, y: usize, bias: us
     for (; r + 4 <= r1; r += 4) {
       const wqr = rowQ(wq, r, cols), yr = y + (<usize>r << 2);
       const br: usize = bias == 0 ? 0 : bias + (<usize>r << 2);
-      for (let i = 0; i < n; i++) quadRow(false, wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
+      for (let i = 0; i < n; i++) quadRow(da, wqr, x8 + <usize>i * cols, xd + <usize>i * srow, xs + <usize>i * srow, nb, yr + <usize>i * ys, br);
     }
   } else {
     // x tiles outer, row pairs inner: the tile's x rows stay in L1 while this thread's rows stream
