@@ -5,7 +5,7 @@
 // With --preset (qwen3-8b, qwen3-30b-a3b, …) the model is a GGUF synthesized straight at each type
 // (`qwenrt synth --out X.gguf`, cached in .bench/gguf/) and both engines run that same file.
 //
-//   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3]
+//   npm run bench -- [--types f16,q8_0,q4_0] [--layers N] [--pp 512] [--tg 128] [--trials 3] [--rounds 1]
 //                    [--threads N] [--backend wasm|webgpu|ref] [--no-llama] [--json]
 //                    [--llama-gpu auto|cuda|vulkan] [--roofline-gbs X]   (GPU runs: bench/gpu.sh)
 //   npm run bench -- --preset qwen3-30b-a3b [--types q4_0,q4_k_m] [--layers N] [...]
@@ -32,6 +32,7 @@ const { values: v } = parseArgs({
     pp: { type: "string", default: "512" },
     tg: { type: "string", default: "128" },
     trials: { type: "string", default: "3" },
+    rounds: { type: "string", default: "1" },
     threads: { type: "string", default: String(availableParallelism()) },
     backend: { type: "string", default: "wasm" },
     "no-llama": { type: "boolean", default: false },
@@ -98,7 +99,7 @@ async function mainPreset(preset: string): Promise<void> {
     log(`\n== ${preset}${layers === undefined ? "" : ` ${layers} layers`} ${type} ==`);
     const model = await presetGguf(preset, type, layers, threads);
     const report = await runBench({
-      model, backend: v.backend, threads, pp: int("pp", v.pp), tg: int("tg", v.tg), trials: int("trials", v.trials), seed: 0,
+      model, backend: v.backend, threads, pp: int("pp", v.pp), tg: int("tg", v.tg), trials: int("trials", v.trials), rounds: int("rounds", v.rounds), seed: 0,
       vsLlamaCpp: !v["no-llama"], ggufCache: join(cache, "gguf"), log, ...gpuPeer(),
     });
     reports.push({ type, report });
@@ -119,7 +120,9 @@ function printSummary(reports: { type: string; report: BenchReport }[]): void {
       const [q, l] = [report.rows[0]!, report.rows[1]!];
       process.stdout.write(
         `  ${type.padEnd(6)} pp ${x.pp.toFixed(2)}×  tg ${x.tg.toFixed(2)}×  TTFT ${x.ttft.toFixed(2)}×  RSS ${x.peakRss.toFixed(2)}×` +
-          `  load ${q.loadSeconds.toFixed(1)}s vs ${l.loadSeconds.toFixed(1)}s  roofline ${(100 * q.rooflineFraction).toFixed(0)}% vs ${(100 * l.rooflineFraction).toFixed(0)}%\n`,
+          `  load ${q.loadSeconds.toFixed(1)}s vs ${l.loadSeconds.toFixed(1)}s  roofline ${(100 * q.rooflineFraction).toFixed(0)}% vs ${(100 * l.rooflineFraction).toFixed(0)}%` +
+          (report.roundRatios !== undefined ? `  per-round median pp ${report.roundRatios.ppMedian.toFixed(2)}× tg ${report.roundRatios.tgMedian.toFixed(2)}×` : "") +
+          "\n",
       );
     }
   }
@@ -167,6 +170,7 @@ async function main(): Promise<void> {
       pp,
       tg,
       trials: int("trials", v.trials),
+      rounds: int("rounds", v.rounds),
       seed: 0,
       vsLlamaCpp: !v["no-llama"],
       ggufCache: join(cache, "gguf"),

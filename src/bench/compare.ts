@@ -1,6 +1,7 @@
 /**
  * `qwenrt bench` end to end: measure the machine's read bandwidth, then run qwenrt and (with
- * `vsLlamaCpp`) llama.cpp on the same weights, each in its own child process, one after the other.
+ * `vsLlamaCpp`) llama.cpp on the same weights, each in its own child process, one after the other —
+ * `rounds` times, the order alternating (rounds.ts).
  */
 import { existsSync, statSync } from "node:fs";
 import { QwenrtError } from "../util/errors.js";
@@ -9,6 +10,7 @@ import { machineInfo } from "./machine.js";
 import { warmPageCache } from "./page-cache.js";
 import type { EngineJob, TrialShape } from "./method.js";
 import { type BenchReport, type BenchRow, type EngineResult, ratios, toRow } from "./report.js";
+import { mergeRounds, roundOrder, roundRatios, type EngineName } from "./rounds.js";
 import { runEngine } from "./spawn.js";
 import { type BenchDtype, cachedGguf, checkpointDtype, configVocab, ggufWeights, matchingGgufType } from "./weights.js";
 
@@ -24,6 +26,8 @@ export interface BenchOptions {
   readonly pp: number;
   readonly tg: number;
   readonly trials: number;
+  /** Times both engines run, back to back, the order alternating (default 1; see rounds.ts). */
+  readonly rounds?: number;
   readonly seed: number;
   readonly vsLlamaCpp: boolean;
   /** llama.cpp's GPU build (default false: its CPU build). */
@@ -47,6 +51,8 @@ export interface BenchOptions {
  */
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (!existsSync(o.model)) throw new QwenrtError(o.model, "no such model directory or .gguf file", { code: "not_found" });
+  const rounds = o.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new QwenrtError("rounds", `must be a positive integer, got ${rounds}`);
   const isGguf = statSync(o.model).isFile();
   if (isGguf && o.dtype !== undefined) throw new QwenrtError("--dtype", "quantize-on-load applies to float checkpoints; this model is a .gguf file");
 
@@ -68,22 +74,27 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const t of probeThreads(o.threads)) bandwidth[String(t)] = (await measureReadBandwidth({ threads: t })).bytesPerSecond;
   }
 
-  const results: EngineResult[] = [];
-  o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.kv !== undefined ? `${o.kv} KV, ` : ""}${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}`);
+  o.log(`qwenrt: ${o.backend} backend${o.dtype !== undefined ? `, ${o.dtype} on load` : ""}, ${o.kv !== undefined ? `${o.kv} KV, ` : ""}${o.threads} threads, pp${o.pp} tg${o.tg} × ${o.trials}${rounds > 1 ? `, ${rounds} rounds` : ""}`);
   const qwenrtJob: EngineJob = { engine: "qwenrt", model: o.model, backend: o.backend, threads: o.threads, shape, ...(o.dtype !== undefined ? { dtype: o.dtype } : {}), ...(o.kv !== undefined ? { kv: o.kv } : {}) };
+  const llamaJob: EngineJob | undefined =
+    peer === undefined ? undefined : { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape, ...(o.llamaGpu !== undefined ? { gpu: o.llamaGpu } : {}) };
   // Load times compare engines, not disk states: each engine starts with its files in the page cache.
   const warm = (path: string): void => {
     const w = warmPageCache(path);
     o.log(`  page cache: ${(w.bytes / 1e9).toFixed(2)} GB of weights read in ${w.seconds.toFixed(1)} s before the engine starts`);
   };
-  warm(o.model);
-  results.push(await runEngine(qwenrtJob));
-  if (peer !== undefined) {
-    o.log(`llama.cpp: ${peer.path}`);
-    warm(peer.path);
-    const job: EngineJob = { engine: "llama.cpp", model: peer.path, type: peer.type, weightBytesPerToken: peer.bytesPerToken, threads: o.threads, shape, ...(o.llamaGpu !== undefined ? { gpu: o.llamaGpu } : {}) };
-    results.push(await runEngine(job));
+  const byEngine: Record<EngineName, EngineResult[]> = { qwenrt: [], "llama.cpp": [] };
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) o.log(`round ${round + 1} of ${rounds}`);
+    for (const engine of roundOrder(round)) {
+      const job = engine === "qwenrt" ? qwenrtJob : llamaJob;
+      if (job === undefined) continue;
+      if (engine === "llama.cpp" || round > 0) o.log(`${engine}: ${job.model}`);
+      warm(job.model);
+      byEngine[engine].push(await runEngine(job));
+    }
   }
+  const results = (["qwenrt", "llama.cpp"] as const).filter((e) => byEngine[e].length > 0).map((e) => mergeRounds(byEngine[e]));
   // Probed again after the engines: on a shared host one probe can come out well below what the
   // machine delivers (single probes here read 9.6 to 25 GB/s on 2 threads within an hour), and an
   // engine would then show over 100% of its roofline.
@@ -96,7 +107,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const roof = Math.max(...Object.values(bandwidth));
   const rows: BenchRow[] = results.map((r) => toRow(r, o.pp, o.tg, roof));
   const r = ratios(rows);
-  return { model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, machine: machineInfo(), bandwidth, rows, ...(r !== undefined ? { ratios: r } : {}) };
+  const perRound = rounds > 1 && llamaJob !== undefined ? roundRatios(byEngine.qwenrt, byEngine["llama.cpp"], o.pp, o.tg) : undefined;
+  return {
+    model: o.model, pp: o.pp, tg: o.tg, trials: o.trials, threads: o.threads, seed: o.seed, machine: machineInfo(), bandwidth, rows,
+    ...(r !== undefined ? { ratios: r } : {}),
+    ...(rounds > 1 ? { rounds } : {}),
+    ...(perRound !== undefined ? { roundRatios: perRound } : {}),
+  };
 }
 
 /** Thread counts the read bandwidth is probed with: 1, and `threads` when more. */

@@ -5,6 +5,7 @@
 import { formatMachine, type MachineInfo } from "./machine.js";
 import type { EngineReply, Trial } from "./method.js";
 import { summarize } from "./method.js";
+import type { RoundRatios } from "./rounds.js";
 
 export type EngineResult = Extract<EngineReply, { kind: "result" }>;
 
@@ -42,6 +43,11 @@ export interface BenchReport {
   readonly rows: readonly BenchRow[];
   /** qwenrt / llama.cpp for each measure (TTFT and RSS: lower is better), when both ran. */
   readonly ratios?: { readonly pp: number; readonly tg: number; readonly ttft: number; readonly peakRss: number; readonly load: number };
+  /** Rounds of both engines back to back (rounds.ts), when more than one: each row then holds every
+   * round's trials. */
+  readonly rounds?: number;
+  /** qwenrt / llama.cpp round by round, when both ran in more than one round. */
+  readonly roundRatios?: RoundRatios;
 }
 
 /** Turn an engine's reply into a row, given the read bandwidth at its thread count. */
@@ -109,13 +115,18 @@ export function formatReport(r: BenchReport): string {
     `${(100 * x.rooflineFraction).toFixed(0)}%`,
   ]);
   const lines = [
-    `${r.model}: ${r.trials} trial${r.trials === 1 ? "" : "s"} (median), ${r.threads} thread${r.threads === 1 ? "" : "s"}, seed ${r.seed}`,
+    `${r.model}: ${r.rounds !== undefined ? `${r.rounds} rounds × ` : ""}${r.trials} trial${r.trials === 1 ? "" : "s"} (median), ${r.threads} thread${r.threads === 1 ? "" : "s"}, seed ${r.seed}`,
     `machine: ${formatMachine(r.machine)}`,
     columns([head, ...body]),
   ];
   if (r.ratios !== undefined) {
     const x = r.ratios;
     lines.push(`qwenrt / llama.cpp: pp ${x.pp.toFixed(2)}×, tg ${x.tg.toFixed(2)}×, TTFT ${x.ttft.toFixed(2)}×, peak RSS ${x.peakRss.toFixed(2)}×, load ${x.load.toFixed(2)}×`);
+  }
+  if (r.roundRatios !== undefined) {
+    const x = r.roundRatios;
+    const list = (v: readonly number[]): string => v.map((n) => `${n.toFixed(2)}×`).join(" ");
+    lines.push(`per round (both engines back to back, order alternating): pp ${list(x.pp)} (median ${x.ppMedian.toFixed(2)}×), tg ${list(x.tg)} (median ${x.tgMedian.toFixed(2)}×)`);
   }
   const bw = Object.entries(r.bandwidth)
     .map(([t, b]) => `${gb(b)} GB/s (${bandwidthLabel(t)})`)

@@ -30,6 +30,8 @@ in its own child process, one after the other, so each peak RSS is its own.
   --pp N             prompt tokens (default 512)
   --tg N             generated tokens (default 128)
   --trials N         timed trials after the warm-up (default 3)
+  --rounds N         run both engines N times, back to back, the order alternating (default 1); the
+                     report adds each round's ratios and their median, steadier on a shared host
   --seed S           prompt seed (default 0)
   --gguf FILE        the GGUF llama.cpp loads (instead of converting)
   --gguf-cache DIR   where converted GGUFs are kept (default ${join(tmpdir(), "qwenrt-bench")})
@@ -50,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     pp: { type: "string" },
     tg: { type: "string" },
     trials: { type: "string" },
+    rounds: { type: "string" },
     seed: { type: "string" },
     gguf: { type: "string" },
     "gguf-cache": { type: "string" },
@@ -85,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     pp: numberFlag("pp", v.pp, { integer: true, min: 1 }) ?? 512,
     tg: numberFlag("tg", v.tg, { integer: true, min: 1 }) ?? 128,
     trials: numberFlag("trials", v.trials, { integer: true, min: 1 }) ?? 3,
+    rounds: numberFlag("rounds", v.rounds, { integer: true, min: 1, max: 100 }) ?? 1,
     seed: numberFlag("seed", v.seed, { integer: true, min: 0, max: 2 ** 32 }) ?? 0,
     vsLlamaCpp: v.vs !== undefined,
     ...(llamaGpu !== undefined ? { llamaGpu } : {}),
