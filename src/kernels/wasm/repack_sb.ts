@@ -4,9 +4,10 @@
  * sub-block's products in its own i32 lane against x in Q4_0_IL order. Value (sub-block s, index v):
  *   q4_k: qs byte 64h + 16·((v % 16) >> 2) + 4b + (v % 4) (h = s >> 2, b = s % 4), low nibble for
  *         v < 16, high for v ≥ 16
- *   q6_k (value n = 16s + v: h = n >> 7, b = (n >> 5) % 4, m = (n >> 4) % 2, j = (n >> 2) % 4,
- *         t = n % 4): low 4 bits in ql byte 64h + 32m + 16·(j % 2) + 4b + t (nibble j >> 1), top 2
- *         in qh byte 32h + 16m + 4b + t (bits 2j, 2j + 1)
+ *   q6_k (value n = 16s + v: h = n >> 7, b = (n >> 5) % 4, m = (n >> 4) % 2, chunk j = (n >> 2) % 4,
+ *         t = n % 4): part 2h + m is 48 bytes, vectors A, B, C; chunks j < 3 are the low 6 bits of
+ *         byte 16j + 4b + t, chunk 3 the top two bits of bytes 4b + t (bits 0-1), 16 + 4b + t
+ *         (2-3) and 32 + 4b + t (4-5)
  * Scales, mins and d stay where repack.ts puts them. The permutations work on 32-bit words: every
  * block of a K-quant model passes through them at load.
  */
@@ -28,23 +29,26 @@ export function q4kLanes(d32: Uint32Array, at: number, tmp: Uint32Array): void {
   }
 }
 
-/** The reordered ql (32 words) and qh (16 words) of one ggml Q6_K block, given as words (`q`: its
- * ql then qh, 48 words, copied to an aligned scratch by the caller), into `d32` at word `at` (ql)
- * and `at + 32` (qh). */
+/** The reordered quants of one ggml Q6_K block, given as words (`q`: its ql then qh, 48 words,
+ * copied to an aligned scratch by the caller), into `d32` at word `at`: four parts of 12 words,
+ * vectors A, B, C (chunks 0, 1, 2 of the part whole, chunk 3's bits 0-1, 2-3, 4-5 as their top two). */
 export function q6kLanes(q: Uint32Array, d32: Uint32Array, at: number): void {
   for (let h = 0; h < 2; h++) {
     for (let m = 0; m < 2; m++) {
       const qh = 32 + 8 * h + 4 * m; // ggml qh words of values 16m + 4j + t of half h
       const h0 = q[qh]!, h1 = q[qh + 1]!, h2 = q[qh + 2]!, h3 = q[qh + 3]!;
-      const part = at + 16 * h + 8 * m; // ql words of part (h, m)
+      const part = at + 12 * (2 * h + m); // words of part (h, m)
       for (let b = 0; b < 4; b++) {
         const ql = 16 * h + 8 * (b & 1) + 4 * m, shift = 4 * (b >> 1); // ggml ql words of part (h, m), quarter b
-        const p0 = (q[ql]! >>> shift) & 0x0f0f0f0f, p1 = (q[ql + 1]! >>> shift) & 0x0f0f0f0f;
-        const p2 = (q[ql + 2]! >>> shift) & 0x0f0f0f0f, p3 = (q[ql + 3]! >>> shift) & 0x0f0f0f0f;
-        d32[part + b] = p0 | (p2 << 4);
-        d32[part + 4 + b] = p1 | (p3 << 4);
-        const sb = 2 * b;
-        d32[at + 32 + 8 * h + 4 * m + b] = ((h0 >>> sb) & 0x03030303) | (((h1 >>> sb) & 0x03030303) << 2) | (((h2 >>> sb) & 0x03030303) << 4) | (((h3 >>> sb) & 0x03030303) << 6);
+        const sb = 2 * b, lo = 0x0f0f0f0f, two = 0x03030303;
+        // chunk j of lane b: its four bytes' 6-bit quants (low 4 bits from ql word j, top 2 from qh word j)
+        const c0 = ((q[ql]! >>> shift) & lo) | (((h0 >>> sb) & two) << 4);
+        const c1 = ((q[ql + 1]! >>> shift) & lo) | (((h1 >>> sb) & two) << 4);
+        const c2 = ((q[ql + 2]! >>> shift) & lo) | (((h2 >>> sb) & two) << 4);
+        const c3 = ((q[ql + 3]! >>> shift) & lo) | (((h3 >>> sb) & two) << 4);
+        d32[part + b] = c0 | ((c3 & two) << 6);
+        d32[part + 4 + b] = c1 | (((c3 >>> 2) & two) << 6);
+        d32[part + 8 + b] = c2 | (((c3 >>> 4) & two) << 6);
       }
     }
   }
@@ -69,10 +73,10 @@ export function dequantizeSbRow(type: "q4_k" | "q6_k", dv: DataView, ptr: number
       const p = ptr + (row * nb + k) * 212;
       const d = dv.getFloat32(p, true);
       for (let n = 0; n < 256; n++) {
-        const h = n >> 7, b = (n >> 5) & 3, m = (n >> 4) & 1, j = (n >> 2) & 3, t = n & 3;
-        const lo = (dv.getUint8(p + 20 + 64 * h + 32 * m + 16 * (j & 1) + 4 * b + t) >> (4 * (j >> 1))) & 15;
-        const hi = (dv.getUint8(p + 148 + 32 * h + 16 * m + 4 * b + t) >> (2 * j)) & 3;
-        out[256 * k + n] = f(f(d * dv.getInt8(p + 4 + (n >> 4))) * ((lo | (hi << 4)) - 32));
+        const hm = 2 * (n >> 7) + ((n >> 4) & 1), b = (n >> 5) & 3, j = (n >> 2) & 3, t = n & 3; // part 2h + m, chunk j
+        const at = p + 20 + 48 * hm + 4 * b + t; // the value's byte in vector A; B, C 16 and 32 on
+        const q = j < 3 ? dv.getUint8(at + 16 * j) & 63 : (dv.getUint8(at) >> 6) | ((dv.getUint8(at + 16) >> 6) << 2) | ((dv.getUint8(at + 32) >> 6) << 4);
+        out[256 * k + n] = f(f(d * dv.getInt8(p + 4 + (n >> 4))) * (q - 32));
       }
     }
   }

@@ -17,6 +17,9 @@ export let dotAdd: bool = false;
  */
 export let cNib: v128 = v128.splat<i8>(0); // i8x16 15: a nibble
 export let cHi2: v128 = v128.splat<i8>(0); // i8x16 0x30: Q6_K's two high bits in place
+export let cQ6Lo: v128 = v128.splat<i8>(0); // i8x16 0x3f: a sub-block-lane Q6_K quant in its byte
+export let cB3: v128 = v128.splat<i8>(0); // i8x16 3
+export let cB12: v128 = v128.splat<i8>(0); // i8x16 12
 export let cW15: v128 = v128.splat<i8>(0); // i16x8 15
 export let cW3: v128 = v128.splat<i8>(0); // i16x8 3
 export let cBf16Hi: v128 = v128.splat<i8>(0); // i32x4 0xffff0000: the odd bf16 of a pair
@@ -43,6 +46,9 @@ export function setDotAdd(on: i32): void {
   dotAdd = ASC_FEATURE_RELAXED_SIMD && on != 0;
   cNib = i8x16.splat(15);
   cHi2 = i8x16.splat(0x30);
+  cQ6Lo = i8x16.splat(0x3f);
+  cB3 = i8x16.splat(3);
+  cB12 = i8x16.splat(12);
   cW15 = i16x8.splat(15);
   cW3 = i16x8.splat(3);
   cBf16Hi = i32x4.splat(0xffff0000);

@@ -144,20 +144,21 @@ function q4kRows(lanes: bool, src: usize, dst: usize, cols: i32, r0: i32, i0: i3
 }
 
 /** One Q6_K block's ql (128 bytes at `s`) and qh (64 at `s + 128`) in sub-block lanes (repack_sb.ts
- * q6kLanes, a part (h, m) at a time): the low nibbles' and the 2-bit planes' words transposed. */
+ * q6kLanes, a part (h, m) at a time): the low nibbles' and the 2-bit planes' words transposed into
+ * chunks 0..3, then chunks 0..2 stored whole with chunk 3's bits 0-1, 2-3, 4-5 on top of them. */
 @inline function q6kLanes(s: usize, d: usize, nib: v128, two: v128): void {
   for (let h: usize = 0; h < 2; h++) {
     for (let m: usize = 0; m < 2; m++) {
       const x0 = v128.load(s + (h << 6) + (m << 4)), x1 = v128.load(s + (h << 6) + 32 + (m << 4));
       const p0 = v128.and(x0, nib), p1 = v128.and(x1, nib), p2 = v128.and(i32x4.shr_u(x0, 4), nib), p3 = v128.and(i32x4.shr_u(x1, 4), nib);
-      const ql = d + (h << 6) + (m << 5);
-      v128.store(ql, v128.or(col0(p0, p1, p2, p3), i32x4.shl(col2(p0, p1, p2, p3), 4)));
-      v128.store(ql, v128.or(col1(p0, p1, p2, p3), i32x4.shl(col3(p0, p1, p2, p3), 4)), 16);
       const hh = v128.load(s + 128 + (h << 5) + (m << 4));
       const g0 = v128.and(hh, two), g1 = v128.and(i32x4.shr_u(hh, 2), two), g2 = v128.and(i32x4.shr_u(hh, 4), two), g3 = v128.and(i32x4.shr_u(hh, 6), two);
-      const u = v128.or(col0(g0, g1, g2, g3), i32x4.shl(col1(g0, g1, g2, g3), 2));
-      const w = v128.or(i32x4.shl(col2(g0, g1, g2, g3), 4), i32x4.shl(col3(g0, g1, g2, g3), 6));
-      v128.store(d + 128 + (h << 5) + (m << 4), v128.or(u, w));
+      // chunk j: lanes' low 4 bits colj(p), top 2 colj(g) (each byte ≤ 15 / ≤ 3: no carries across bytes)
+      const q3 = v128.or(col3(p0, p1, p2, p3), i32x4.shl(col3(g0, g1, g2, g3), 4));
+      const part = d + h * 96 + m * 48; // part hm = 2h + m: 48 bytes (matmul_ksb.ts k6At)
+      v128.store(part, v128.or(v128.or(col0(p0, p1, p2, p3), i32x4.shl(col0(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(q3, two), 6)));
+      v128.store(part, v128.or(v128.or(col1(p0, p1, p2, p3), i32x4.shl(col1(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(i32x4.shr_u(q3, 2), two), 6)), 16);
+      v128.store(part, v128.or(v128.or(col2(p0, p1, p2, p3), i32x4.shl(col2(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(i32x4.shr_u(q3, 4), two), 6)), 32);
     }
   }
 }
