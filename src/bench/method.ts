@@ -55,6 +55,9 @@ export type EngineReply =
     }
   | { readonly kind: "error"; readonly message: string };
 
+/** A child's successful reply: one engine's measurements. */
+export type EngineResult = Extract<EngineReply, { kind: "result" }>;
+
 /**
  * Seeded random prompt ids, different per trial (the warm-up is trial "warmup") so no engine can
  * reuse a cached prefix.

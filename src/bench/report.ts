@@ -3,11 +3,11 @@
  * machine's measured read bandwidth, the qwenrt / llama.cpp ratios, as a table or as JSON.
  */
 import { formatMachine, type MachineInfo } from "./machine.js";
-import type { EngineReply, Trial } from "./method.js";
+import type { EngineResult, Trial } from "./method.js";
 import { summarize } from "./method.js";
 import type { RoundRatios } from "./rounds.js";
 
-export type EngineResult = Extract<EngineReply, { kind: "result" }>;
+export type { EngineResult } from "./method.js";
 
 /** One engine's measured row. */
 export interface BenchRow {

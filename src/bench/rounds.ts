@@ -4,9 +4,8 @@
  * minutes weighs on both engines alike. The per-round ratios pair runs made minutes apart at most;
  * their median is the figure to read on a noisy machine.
  */
-import { type EngineReply, median, summarize } from "./method.js";
+import { type EngineResult, median, summarize } from "./method.js";
 
-type EngineResult = Extract<EngineReply, { kind: "result" }>;
 export type EngineName = EngineResult["engine"];
 
 /** qwenrt / llama.cpp of each round's medians, and the median of those. */

@@ -7,9 +7,8 @@ import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QwenrtError } from "../util/errors.js";
-import type { EngineJob, EngineReply } from "./method.js";
+import type { EngineJob, EngineReply, EngineResult } from "./method.js";
 
-type EngineResult = Extract<EngineReply, { kind: "result" }>;
 
 /** child.ts or child.js, whichever this module was loaded as. */
 function childPath(): string {

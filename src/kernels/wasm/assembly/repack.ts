@@ -143,6 +143,12 @@ function q4kRows(lanes: bool, src: usize, dst: usize, cols: i32, r0: i32, i0: i3
   }
 }
 
+/** Vector A, B or C of a Q6_K part: a chunk's 6-bit quants (low 4 bits `lo`, top 2 `hi`) with
+ * chunk 3's bits `shift`, `shift` + 1 (of `q3`) on top. */
+@inline function q6kVec(lo: v128, hi: v128, q3: v128, shift: i32, two: v128): v128 {
+  return v128.or(v128.or(lo, i32x4.shl(hi, 4)), i32x4.shl(v128.and(i32x4.shr_u(q3, shift), two), 6));
+}
+
 /** One Q6_K block's ql (128 bytes at `s`) and qh (64 at `s + 128`) in sub-block lanes (repack_sb.ts
  * q6kLanes, a part (h, m) at a time): the low nibbles' and the 2-bit planes' words transposed into
  * chunks 0..3, then chunks 0..2 stored whole with chunk 3's bits 0-1, 2-3, 4-5 on top of them. */
@@ -156,9 +162,9 @@ function q4kRows(lanes: bool, src: usize, dst: usize, cols: i32, r0: i32, i0: i3
       // chunk j: lanes' low 4 bits colj(p), top 2 colj(g) (each byte ≤ 15 / ≤ 3: no carries across bytes)
       const q3 = v128.or(col3(p0, p1, p2, p3), i32x4.shl(col3(g0, g1, g2, g3), 4));
       const part = d + h * 96 + m * 48; // part hm = 2h + m: 48 bytes (matmul_ksb.ts k6At)
-      v128.store(part, v128.or(v128.or(col0(p0, p1, p2, p3), i32x4.shl(col0(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(q3, two), 6)));
-      v128.store(part, v128.or(v128.or(col1(p0, p1, p2, p3), i32x4.shl(col1(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(i32x4.shr_u(q3, 2), two), 6)), 16);
-      v128.store(part, v128.or(v128.or(col2(p0, p1, p2, p3), i32x4.shl(col2(g0, g1, g2, g3), 4)), i32x4.shl(v128.and(i32x4.shr_u(q3, 4), two), 6)), 32);
+      v128.store(part, q6kVec(col0(p0, p1, p2, p3), col0(g0, g1, g2, g3), q3, 0, two));
+      v128.store(part, q6kVec(col1(p0, p1, p2, p3), col1(g0, g1, g2, g3), q3, 2, two), 16);
+      v128.store(part, q6kVec(col2(p0, p1, p2, p3), col2(g0, g1, g2, g3), q3, 4, two), 32);
     }
   }
 }
